@@ -1,0 +1,1 @@
+"""The spatial DSL: grammar, parser, validator and interpreter (no ROS)."""

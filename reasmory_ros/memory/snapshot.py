@@ -1,0 +1,128 @@
+"""A consistent, read-only view of the memory that queries run against.
+
+`SpatialMemory.snapshot()` copies its state into these plain numpy records under its update lock,
+so a query never sees a half-applied frame and the DSL never touches torch or device memory.
+Conventions: world frame z up (metres); camera poses are of the optical frame (z forward,
+x right, y down); frame indices are 0-based (questions count from 1).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ObjectRecord:
+    """One 3D object instance of the episodic memory.
+
+    The box is gravity aligned: `center` in the world, `extent` = (length, width, height) with
+    length >= width measured along the box's own x/y axes, `yaw` the rotation (rad) of the box
+    x axis about world z.
+    """
+
+    id: int
+    label: str
+    label_histogram: dict[str, float]
+    center: np.ndarray
+    extent: np.ndarray
+    yaw: float
+    points: np.ndarray
+    first_seen_frame: int
+    first_seen_time: float
+    last_seen_frame: int
+    last_seen_time: float
+    observations: int
+    best_keyframe: int = -1
+
+    def corners(self) -> np.ndarray:
+        """The 8 box corners (8 x 3), bottom four first, counter-clockwise seen from above."""
+        c, s = np.cos(self.yaw), np.sin(self.yaw)
+        half = self.extent / 2.0
+        xy = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=np.float64) * half[:2]
+        xy = xy @ np.array([[c, s], [-s, c]]) + self.center[:2]
+        bottom = np.column_stack([xy, np.full(4, self.center[2] - half[2])])
+        top = np.column_stack([xy, np.full(4, self.center[2] + half[2])])
+        return np.vstack([bottom, top])
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Camera poses in stream order: frame_indices (N,), timestamps (N,), poses (N, 4, 4)."""
+
+    frame_indices: np.ndarray
+    timestamps: np.ndarray
+    poses: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.frame_indices.shape[0])
+
+    def pose_at_frame(self, frame_index: int) -> np.ndarray:
+        """Pose of a 0-based frame; the nearest stored frame when the store was thinned.
+
+        Raises KeyError when the trajectory is empty or the frame lies outside what was seen.
+        """
+        if len(self) == 0:
+            raise KeyError("the trajectory is empty")
+        first, last = int(self.frame_indices[0]), int(self.frame_indices[-1])
+        if not first <= frame_index <= last:
+            raise KeyError(f"frame {frame_index + 1} is outside the frames seen ({first + 1}-{last + 1})")
+        i = int(np.abs(self.frame_indices - frame_index).argmin())
+        return self.poses[i]
+
+    def pose_at_time(self, timestamp: float) -> np.ndarray:
+        """Pose of the stored frame nearest in time; KeyError when the trajectory is empty."""
+        if len(self) == 0:
+            raise KeyError("the trajectory is empty")
+        return self.poses[int(np.abs(self.timestamps - timestamp).argmin())]
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """A stored view for rendering and for 'when was X seen': small rgb/depth with its camera."""
+
+    frame_index: int
+    timestamp: float
+    T_world_camera: np.ndarray
+    K: np.ndarray
+    rgb: np.ndarray
+    depth: np.ndarray
+    object_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class SceneMap:
+    """Occupied voxels of the bounded scene map: centres (M, 3) float32, colours (M, 3) uint8."""
+
+    points: np.ndarray
+    colors: np.ndarray
+    voxel_size: float
+
+    @classmethod
+    def empty(cls, voxel_size: float) -> SceneMap:
+        return cls(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.uint8), voxel_size)
+
+
+@dataclass(frozen=True)
+class MemorySnapshot:
+    """Everything a query may read, frozen at one frame boundary."""
+
+    objects: tuple[ObjectRecord, ...]
+    trajectory: Trajectory
+    keyframes: tuple[Keyframe, ...]
+    scene_map: SceneMap
+    frame_count: int
+    image_size: tuple[int, int] = (0, 0)
+    K: np.ndarray = field(default_factory=lambda: np.eye(3))
+
+    def label_counts(self) -> Counter:
+        """How many objects the memory holds per label."""
+        return Counter(obj.label for obj in self.objects)
+
+    def object_by_id(self, object_id: int) -> ObjectRecord:
+        for obj in self.objects:
+            if obj.id == object_id:
+                return obj
+        raise KeyError(f"no object with id {object_id}")

@@ -1,0 +1,1 @@
+"""Optional perception stages in front of the memory: instances, depth and pose from plain streams."""

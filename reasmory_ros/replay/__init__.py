@@ -1,0 +1,1 @@
+"""Offline rosbag2 replay, answering and evaluation (no ROS middleware needed)."""

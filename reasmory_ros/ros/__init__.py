@@ -1,0 +1,1 @@
+"""The only rclpy user: nodes, message conversions, markers and point clouds."""

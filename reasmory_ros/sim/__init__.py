@@ -1,0 +1,1 @@
+"""Procedural indoor scenes, RGB-D + instance rendering, ground truth and bag writing (no ROS)."""
