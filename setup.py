@@ -1,0 +1,31 @@
+"""ament_python package: the ROS-free core plus thin rclpy nodes, launch files and configuration."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "reasmory_ros"
+
+# Every node and command-line tool; `ros2 run reasmory_ros <name>` and the venv's bin/ both get them.
+CONSOLE_SCRIPTS = [
+]
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.py")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.rviz")),
+    ],
+    install_requires=["setuptools"],
+    python_requires=">=3.10",
+    zip_safe=True,
+    maintainer="Reasmory ROS developers",
+    maintainer_email="dev@reasmory.invalid",
+    description="Explicit 3D spatial memory for robots, queried through a validated DSL.",
+    license="Apache-2.0",
+    entry_points={"console_scripts": CONSOLE_SCRIPTS},
+)
