@@ -27,7 +27,7 @@ $(STAMPS)/system: tools/setup_system.sh
 	@PYTHON=$(PYTHON) bash tools/setup_system.sh
 	@mkdir -p $(STAMPS) && touch $@
 
-$(STAMPS)/python: requirements.txt setup.py $(STAMPS)/system
+$(STAMPS)/python: requirements.txt requirements-core.txt setup.py $(STAMPS)/system
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "setup: installing pinned Python packages into $(VENV) (first run takes a minute or two)"
 	@$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt \
