@@ -1,0 +1,370 @@
+"""Synchronise the contract topics into validated `Frame`s, without ROS.
+
+The live node calls `FrameAssembler.add` from its subscription callbacks, the bag replay from its
+read loop: the same matching, the same errors, the same frame numbering.
+
+Matching (the rule of message_filters' exact-time synchroniser, plus an optional tolerance):
+
+- A frame is anchored on its colour image. Depth, pose and the instance image must carry the same
+  `header.stamp` (or one within `stamp_tolerance`). Camera info with the same stamp is used when
+  present, else the most recent one (intrinsics rarely change; many drivers publish them slower).
+- The labels String has no header: it pairs with the instance image whose *receive* time (bag time
+  in a replay) is nearest to its own, within `labels_window` seconds.
+- When a frame completes, older incomplete frames can no longer complete in order: they are dropped
+  and counted, like message_filters does. Every pending buffer is bounded by `max_pending`.
+- Frame indices are the 0-based position of the colour image in the stream (bag order; images
+  that overtake each other in transit are put back in stamp order), so "the 20th frame" of a
+  question names the same image whether or not earlier frames were dropped.
+
+A bad message (undecodable image, uncalibrated camera info, broken JSON, a frame that
+`Frame.create` refuses) is counted per topic and logged at most once per `report_period` per topic
+and kind of problem; only its own frame is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from reasmory_ros.memory.frame import Frame, FrameError
+from reasmory_ros.streams.camera import intrinsics, pose_matrix
+from reasmory_ros.streams.errors import DecodeError, LabelsError
+from reasmory_ros.streams.images import decode_color, decode_depth, decode_instances
+
+PARTS = ("color", "depth", "camera_info", "pose", "instances", "labels")
+"""The inputs of a frame, named like the node's topic parameters (`<part>_topic`)."""
+
+# Which input a `FrameError.field` comes from, so the error is counted against the right topic.
+_FIELD_PART = {
+    "rgb": "color",
+    "depth": "depth",
+    "K": "camera_info",
+    "T_world_camera": "pose",
+    "timestamp": "color",
+    "index": "color",
+    "instances": "instances",
+    "labels": "labels",
+}
+
+_LOG = logging.getLogger(__name__)
+
+
+def parse_labels(text: str) -> dict[int, str]:
+    """The labels JSON `{"<id>": "<category>"}` as {id: category}; LabelsError says what is wrong."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise LabelsError(f"labels are not valid JSON ({err}): {text[:80]!r}") from err
+    if not isinstance(raw, dict):
+        raise LabelsError(f'labels must be a JSON object {{"<id>": "<category>"}}, got {type(raw).__name__}')
+    labels = {}
+    for key, value in raw.items():
+        try:
+            instance_id = int(key)
+        except ValueError as err:
+            raise LabelsError(f"labels key {key!r} is not an integer instance id") from err
+        if not isinstance(value, str) or not value.strip():
+            raise LabelsError(f"label of instance {instance_id} must be a non-empty string, got {value!r}")
+        labels[instance_id] = value.strip()
+    return labels
+
+
+def _decode_labels(msg) -> dict[int, str]:
+    return parse_labels(msg if isinstance(msg, str) else msg.data)
+
+
+DECODERS: dict[str, Callable[[object], object]] = {
+    "color": decode_color,
+    "depth": decode_depth,
+    "camera_info": intrinsics,
+    "pose": pose_matrix,
+    "instances": decode_instances,
+    "labels": _decode_labels,
+}
+"""Message-like object -> array (or dict) for each part; each raises a DecodeError subclass."""
+
+
+class RateLimitedReporter:
+    """Counts problems per topic; logs each (topic, kind) at most once per `period` seconds.
+
+    A camera that sends a bad message every frame must not flood the log, yet its first error and
+    a regular reminder with the number of repeats must get through.
+    """
+
+    def __init__(self, emit: Callable[[str], None], period: float = 10.0, clock: Callable[[], float] = time.monotonic):
+        self._emit = emit
+        self._period = float(period)
+        self._clock = clock
+        self._last: dict[tuple[str, str], float] = {}
+        self._suppressed: Counter = Counter()
+        self.counts: Counter = Counter()
+
+    def report(self, topic: str, kind: str, message: str) -> None:
+        self.counts[topic] += 1
+        key = (topic, kind)
+        now = self._clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self._period:
+            self._suppressed[key] += 1
+            return
+        repeats = self._suppressed.pop(key, 0)
+        suffix = f" ({repeats} more like this in the last {now - last:.0f} s)" if repeats else ""
+        self._last[key] = now
+        self._emit(f"{topic}: {message}{suffix}")
+
+
+@dataclass
+class _Part:
+    """A decoded input waiting for its frame; `received` is the arrival (or bag) time in seconds."""
+
+    value: object
+    received: float
+
+
+@dataclass
+class _Pending:
+    """A colour image waiting for the rest of its frame."""
+
+    rgb: np.ndarray
+    index: int
+    received: float
+
+
+class FrameAssembler:
+    """Thread-safe: `add` may be called from several callback threads at once."""
+
+    def __init__(
+        self,
+        *,
+        wait_for_instances: bool = True,
+        stamp_tolerance: float = 0.0,
+        labels_window: float = 0.05,
+        max_pending: int = 30,
+        report_period: float = 10.0,
+        warn: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        if max_pending < 1:
+            raise ValueError(f"max_pending must be >= 1, got {max_pending}")
+        if stamp_tolerance < 0 or labels_window < 0:
+            raise ValueError("stamp_tolerance and labels_window must be >= 0")
+        self.wait_for_instances = bool(wait_for_instances)
+        self._tolerance_ns = int(round(stamp_tolerance * 1e9))
+        self._labels_window = float(labels_window)
+        self._max_pending = int(max_pending)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._reporter = RateLimitedReporter(warn or _LOG.warning, report_period, clock)
+        self._colors: OrderedDict[int, _Pending] = OrderedDict()
+        self._parts: dict[str, OrderedDict[int, _Part]] = {
+            part: OrderedDict() for part in ("depth", "camera_info", "pose", "instances")
+        }
+        self._labels: deque[_Part] = deque(maxlen=self._max_pending)
+        self._latest_K: np.ndarray | None = None
+        self._color_count = 0
+        self._last_emitted: int | None = None
+        self._received: Counter = Counter()
+        self._frames = 0
+        self._incomplete = 0
+        self._late = 0
+        self._unmatched: Counter = Counter()
+        self._unknown_label_ids = 0
+
+    # ------------------------------------------------------------------------------------------
+    def add(self, part: str, stamp_ns: int | None, msg, received: float | None = None) -> list[Frame]:
+        """Decode one message and return the frames it completes (usually none or one), in order.
+
+        stamp_ns: the header stamp (ignored for labels). received: arrival time in seconds (bag time
+        in a replay); the assembler's clock when None. A decode error is counted and logged and
+        returns no frame.
+        """
+        if part not in DECODERS:
+            raise ValueError(f"unknown part {part!r}; expected one of {', '.join(PARTS)}")
+        received = self._clock() if received is None else float(received)
+        try:
+            value = DECODERS[part](msg)
+        except DecodeError as err:
+            with self._lock:
+                self._received[part] += 1
+                if part == "color":
+                    self._color_count += 1  # the image still holds its place in the stream
+                self._reporter.report(part, type(err).__name__, str(err))
+            return []
+        with self._lock:
+            self._received[part] += 1
+            self._store(part, stamp_ns, value, received)
+            return self._complete_frames()
+
+    def stats(self) -> dict:
+        """Counters for the node's status topic and the replay summary (a JSON-ready dict)."""
+        with self._lock:
+            return {
+                "received": dict(self._received),
+                "frames": self._frames,
+                "dropped_incomplete": self._incomplete,
+                "dropped_late": self._late,
+                "unmatched": dict(self._unmatched),
+                "errors": dict(self._reporter.counts),
+                "unknown_label_ids": self._unknown_label_ids,
+                "pending": len(self._colors),
+            }
+
+    def reset(self) -> None:
+        """Forget pending inputs and restart frame numbering (the memory was reset)."""
+        with self._lock:
+            self._colors.clear()
+            for buffer in self._parts.values():
+                buffer.clear()
+            self._labels.clear()
+            self._color_count = 0
+            self._last_emitted = None
+
+    # ------------------------------------------------------------------------------------------
+    def _store(self, part: str, stamp_ns: int | None, value, received: float) -> None:
+        if part == "labels":
+            self._labels.append(_Part(value, received))
+            return
+        if part == "camera_info":
+            self._latest_K = value
+        stamp = int(stamp_ns)
+        if part == "color":
+            index = self._color_count
+            self._color_count += 1
+            if self._last_emitted is not None and stamp <= self._last_emitted:
+                self._late += 1
+                self._reporter.report("color", "late", f"image stamped {stamp * 1e-9:.3f} s arrived after a newer frame was built; dropped")
+                return
+            if stamp in self._colors:
+                self._reporter.report("color", "duplicate", f"two images stamped {stamp * 1e-9:.3f} s; the second is ignored")
+                return
+            newest = next(reversed(self._colors), None)
+            self._colors[stamp] = _Pending(value, index, received)
+            if newest is not None and stamp < newest:
+                self._sort_pending()
+            if len(self._colors) > self._max_pending:
+                self._colors.popitem(last=False)
+                self._incomplete += 1
+            return
+        buffer = self._parts[part]
+        buffer[stamp] = _Part(value, received)
+        if len(buffer) > self._max_pending:
+            buffer.popitem(last=False)
+            self._unmatched[part] += 1
+
+    def _sort_pending(self) -> None:
+        """Keep pending colour images in stamp order, their indices too: frames leave in order."""
+        indices = sorted(p.index for p in self._colors.values())
+        ordered = sorted(self._colors.items())
+        self._colors.clear()
+        for (stamp, pending), index in zip(ordered, indices):
+            pending.index = index
+            self._colors[stamp] = pending
+
+    def _find(self, part: str, stamp: int) -> int | None:
+        """The key of `part`'s entry matching `stamp`: equal, else nearest within the tolerance."""
+        buffer = self._parts[part]
+        if stamp in buffer:
+            return stamp
+        if self._tolerance_ns == 0 or not buffer:
+            return None
+        nearest = min(buffer, key=lambda key: abs(key - stamp))
+        return nearest if abs(nearest - stamp) <= self._tolerance_ns else None
+
+    def _find_labels(self, instances_received: float) -> int | None:
+        if not self._labels:
+            return None
+        gaps = [abs(entry.received - instances_received) for entry in self._labels]
+        best = int(np.argmin(gaps))
+        return best if gaps[best] <= self._labels_window else None
+
+    def _complete_frames(self) -> list[Frame]:
+        frames = []
+        for stamp in list(self._colors):
+            frame = self._try_build(stamp)
+            if frame is not None:
+                frames.append(frame)
+        return frames
+
+    def _try_build(self, stamp: int) -> Frame | None:
+        keys = {part: self._find(part, stamp) for part in ("depth", "pose", "instances", "camera_info")}
+        if keys["depth"] is None or keys["pose"] is None:
+            return None
+        if keys["camera_info"] is None and self._latest_K is None:
+            return None
+        labels_at = None
+        if keys["instances"] is not None:
+            labels_at = self._find_labels(self._parts["instances"][keys["instances"]].received)
+        if self.wait_for_instances and labels_at is None:
+            return None
+        if labels_at is None:
+            keys["instances"] = None  # an instance image without its labels cannot name anything
+
+        pending = self._take(stamp, keys, labels_at)
+        K = pending.get("camera_info", self._latest_K)
+        instances = pending.get("instances")
+        labels = pending.get("labels") or {}
+        if instances is not None and labels:
+            labels = self._known_labels(instances, labels)
+        color: _Pending = pending["color"]
+        try:
+            frame = Frame.create(
+                rgb=color.rgb,
+                depth=pending["depth"],
+                K=K,
+                T_world_camera=pending["pose"],
+                timestamp=stamp * 1e-9,
+                index=color.index,
+                instances=instances,
+                labels=labels if instances is not None else None,
+            )
+        except FrameError as err:
+            self._reporter.report(_FIELD_PART.get(err.field, "color"), f"frame:{err.field}", str(err))
+            return None
+        self._frames += 1
+        return frame
+
+    def _take(self, stamp: int, keys: dict[str, int | None], labels_at: int | None) -> dict:
+        """Remove this frame's inputs and everything older, which can no longer be used in order."""
+        taken: dict = {"color": self._colors.pop(stamp)}
+        for part, key in keys.items():
+            if key is not None:
+                taken[part] = self._parts[part].pop(key).value
+        if labels_at is not None:
+            for _ in range(labels_at):
+                self._labels.popleft()
+                self._unmatched["labels"] += 1
+            taken["labels"] = self._labels.popleft().value
+        horizon = stamp - self._tolerance_ns
+        for older in [s for s in self._colors if s < stamp]:
+            del self._colors[older]
+            self._incomplete += 1
+        for part, buffer in self._parts.items():
+            for older in [s for s in buffer if s < horizon]:
+                del buffer[older]
+                if part != "camera_info":
+                    self._unmatched[part] += 1
+        self._last_emitted = stamp
+        return taken
+
+    def _known_labels(self, instances: np.ndarray, labels: dict[int, str]) -> dict[int, str]:
+        """Labels whose id occurs in the instance image; the others are dropped with a warning."""
+        ids = instances.ravel()
+        if ids.min() >= 0:
+            present = set(np.flatnonzero(np.bincount(ids)).tolist())
+        else:
+            present = set(np.unique(ids).tolist())
+        unknown = sorted(set(labels) - present)
+        if unknown:
+            self._unknown_label_ids += len(unknown)
+            self._reporter.report(
+                "labels", "unknown ids",
+                f"labels name instance ids {unknown} that are not in the instance image; dropped",
+            )
+        return {k: v for k, v in labels.items() if k in present}

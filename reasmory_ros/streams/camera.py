@@ -1,0 +1,106 @@
+"""Camera intrinsics, poses and stamps from message-like objects (rclpy or rosbags), without ROS.
+
+Poses follow tf2's rule for quaternions: a quaternion whose squared norm is within 0.01 of 1 is
+normalised (rounding in serialisers and hand-written YAML), anything further off is refused rather
+than silently reinterpreted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reasmory_ros.streams.errors import CameraInfoError, PoseError
+
+QUATERNION_TOLERANCE = 0.01
+"""Largest accepted |x^2 + y^2 + z^2 + w^2 - 1| (tf2 refuses transforms beyond the same bound)."""
+
+
+def stamp_ns(stamp) -> int:
+    """A builtin_interfaces/Time (sec, nanosec) as integer nanoseconds: an exact matching key."""
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def intrinsics(msg) -> np.ndarray:
+    """The 3 x 3 K of a CameraInfo-like message (field `k`, row-major, 9 numbers)."""
+    k = np.asarray(msg.k, dtype=np.float64).reshape(-1)
+    if k.size != 9:
+        raise CameraInfoError(f"camera_info k has {k.size} numbers, expected 9")
+    K = k.reshape(3, 3)
+    if not np.isfinite(K).all():
+        raise CameraInfoError("camera_info k contains NaN or infinite values")
+    if not K.any():
+        raise CameraInfoError("camera_info k is all zeros: the camera is not calibrated")
+    if K[0, 0] <= 0 or K[1, 1] <= 0:
+        raise CameraInfoError(f"camera_info focal lengths must be positive, got fx={K[0, 0]}, fy={K[1, 1]}")
+    return K
+
+
+def rotation_from_quaternion(x: float, y: float, z: float, w: float) -> np.ndarray:
+    """3 x 3 rotation of a quaternion; near-unit ones are normalised, others raise PoseError."""
+    q = np.array([x, y, z, w], dtype=np.float64)
+    if not np.isfinite(q).all():
+        raise PoseError(f"orientation contains NaN or infinite values: {q.tolist()}")
+    norm2 = float(q @ q)
+    if norm2 < 1e-12:
+        raise PoseError("orientation quaternion is all zeros (orientation never set?)")
+    if abs(norm2 - 1.0) > QUATERNION_TOLERANCE:
+        raise PoseError(f"orientation quaternion has norm {np.sqrt(norm2):.4f}; a rotation needs norm 1")
+    x, y, z, w = q / np.sqrt(norm2)
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
+
+
+def quaternion_from_rotation(R: np.ndarray) -> tuple[float, float, float, float]:
+    """(x, y, z, w) of a rotation matrix, w >= 0 (Shepperd's method, stable for every angle)."""
+    R = np.asarray(R, dtype=np.float64)
+    trace = R[0, 0] + R[1, 1] + R[2, 2]
+    if trace > 0:
+        s = 2.0 * np.sqrt(trace + 1.0)
+        q = [(R[2, 1] - R[1, 2]) / s, (R[0, 2] - R[2, 0]) / s, (R[1, 0] - R[0, 1]) / s, 0.25 * s]
+    else:
+        i = int(np.argmax(np.diag(R)))
+        j, k = (i + 1) % 3, (i + 2) % 3
+        s = 2.0 * np.sqrt(1.0 + R[i, i] - R[j, j] - R[k, k])
+        q = [0.0, 0.0, 0.0, (R[k, j] - R[j, k]) / s]
+        q[i] = 0.25 * s
+        q[j] = (R[j, i] + R[i, j]) / s
+        q[k] = (R[k, i] + R[i, k]) / s
+    q = np.asarray(q) / np.linalg.norm(q)
+    if q[3] < 0:
+        q = -q
+    return float(q[0]), float(q[1]), float(q[2]), float(q[3])
+
+
+def _translation_and_rotation(msg):
+    """Find (point, quaternion) inside PoseStamped, Pose, Odometry, PoseWithCovariance*, Transform*."""
+    node = msg
+    for _ in range(4):
+        if hasattr(node, "position") and hasattr(node, "orientation"):
+            return node.position, node.orientation
+        if hasattr(node, "translation") and hasattr(node, "rotation"):
+            return node.translation, node.rotation
+        inner = getattr(node, "transform", None)
+        node = inner if inner is not None else getattr(node, "pose", None)
+        if node is None:
+            break
+    raise PoseError(
+        f"{type(msg).__name__} carries no pose; expected PoseStamped, Pose, Odometry, "
+        "PoseWithCovarianceStamped or TransformStamped"
+    )
+
+
+def pose_matrix(msg) -> np.ndarray:
+    """4 x 4 transform of a pose-like message (world <- child: PoseStamped, Odometry, tf)."""
+    point, q = _translation_and_rotation(msg)
+    t = np.array([point.x, point.y, point.z], dtype=np.float64)
+    if not np.isfinite(t).all():
+        raise PoseError(f"position contains NaN or infinite values: {t.tolist()}")
+    T = np.eye(4)
+    T[:3, :3] = rotation_from_quaternion(q.x, q.y, q.z, q.w)
+    T[:3, 3] = t
+    return T

@@ -1,0 +1,205 @@
+"""FrameAssembler: exact and tolerant matching, bounded buffers, instances/labels, error reports."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace as NS
+
+import numpy as np
+import pytest
+
+from reasmory_ros.streams import FrameAssembler, LabelsError, encode_image, parse_labels
+
+H, W = 6, 8
+SEC = 1_000_000_000
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def color(value=10):
+    return encode_image(np.full((H, W, 3), value, np.uint8), "rgb8")
+
+
+def depth(metres=2.0, shape=(H, W)):
+    return encode_image(np.full(shape, metres, np.float32), "32FC1")
+
+
+def info(fx=50.0):
+    return NS(k=[fx, 0, W / 2, 0, fx, H / 2, 0, 0, 1])
+
+
+def pose(x=0.0):
+    return NS(pose=NS(position=NS(x=x, y=0.0, z=1.0), orientation=NS(x=0.0, y=0.0, z=0.0, w=1.0)))
+
+
+def instances():
+    ids = np.zeros((H, W), np.uint16)
+    ids[:3] = 1
+    ids[3:, :4] = 2
+    return encode_image(ids, "16UC1")
+
+
+def labels(mapping=None):
+    return NS(data=json.dumps(mapping if mapping is not None else {"1": "chair", "2": "table"}))
+
+
+def feed(assembler, stamp, parts=("color", "depth", "camera_info", "pose", "instances", "labels"), received=None):
+    makers = {"color": color, "depth": depth, "camera_info": info, "pose": pose, "instances": instances, "labels": labels}
+    frames = []
+    for part in parts:
+        frames += assembler.add(part, None if part == "labels" else stamp, makers[part](), received=received)
+    return frames
+
+
+def make(**kwargs):
+    warnings = []
+    kwargs.setdefault("warn", warnings.append)
+    return FrameAssembler(**kwargs), warnings
+
+
+def test_exact_stamps_build_one_frame_with_instances_and_labels():
+    assembler, warnings = make()
+    frames = feed(assembler, 5 * SEC)
+    assert len(frames) == 1
+    frame = frames[0]
+    assert frame.index == 0 and frame.timestamp == pytest.approx(5.0)
+    assert frame.rgb.shape == (H, W, 3) and frame.K[0, 0] == 50.0 and frame.T_world_camera[2, 3] == 1.0
+    assert frame.labels == {1: "chair", 2: "table"} and frame.instances.dtype == np.int32
+    assert warnings == [] and assembler.stats()["frames"] == 1
+
+
+def test_parts_in_any_order_and_interleaved_frames():
+    assembler, _ = make()
+    order = ["labels", "pose", "instances", "depth", "camera_info", "color"]
+    assert feed(assembler, 1 * SEC, order[:3]) == []
+    assert feed(assembler, 2 * SEC, ["color"]) == []
+    frames = feed(assembler, 1 * SEC, order[3:])
+    frames += feed(assembler, 2 * SEC, order[:-1])
+    assert [f.timestamp for f in frames] == [1.0, 2.0]
+    # The image stamped 2 s overtook the 1 s one: indices still follow stamps.
+    assert [f.index for f in frames] == [0, 1]
+
+
+def test_instances_optional_when_not_waiting():
+    assembler, _ = make(wait_for_instances=False)
+    frames = feed(assembler, SEC, ("color", "depth", "camera_info", "pose"))
+    assert len(frames) == 1 and frames[0].instances is None and frames[0].labels == {}
+
+
+def test_waiting_for_instances_holds_the_frame_until_labels_arrive():
+    assembler, _ = make()
+    assert feed(assembler, SEC, ("color", "depth", "camera_info", "pose", "instances")) == []
+    assert len(feed(assembler, SEC, ("labels",))) == 1
+
+
+def test_camera_info_falls_back_to_the_latest():
+    assembler, _ = make(wait_for_instances=False)
+    feed(assembler, SEC, ("camera_info", "color", "depth", "pose"))
+    frames = feed(assembler, 2 * SEC, ("color", "depth", "pose"))
+    assert len(frames) == 1 and frames[0].K[0, 0] == 50.0
+
+
+def test_tolerance_matches_near_stamps_only():
+    exact, _ = make(wait_for_instances=False)
+    assert feed(exact, SEC, ("color", "camera_info")) + feed(exact, SEC + 1_000_000, ("depth", "pose")) == []
+    tolerant, _ = make(wait_for_instances=False, stamp_tolerance=0.005)
+    frames = feed(tolerant, SEC, ("color", "camera_info")) + feed(tolerant, SEC + 1_000_000, ("depth", "pose"))
+    assert len(frames) == 1 and frames[0].timestamp == pytest.approx(1.0)
+
+
+def test_completed_frame_drops_older_incomplete_ones_and_late_images():
+    assembler, warnings = make(wait_for_instances=False)
+    feed(assembler, 1 * SEC, ("color", "depth"))  # pose lost
+    frames = feed(assembler, 2 * SEC, ("color", "depth", "camera_info", "pose"))
+    assert [f.index for f in frames] == [1]
+    assert feed(assembler, 1 * SEC, ("pose",)) == []  # too late now
+    assert feed(assembler, SEC // 2, ("color",)) == []
+    stats = assembler.stats()
+    assert stats["dropped_incomplete"] == 1 and stats["dropped_late"] == 1 and stats["pending"] == 0
+    assert any("arrived after a newer frame" in w for w in warnings)
+
+
+def test_pending_buffers_are_bounded():
+    assembler, _ = make(max_pending=4, wait_for_instances=False)
+    for i in range(10):
+        feed(assembler, (i + 1) * SEC, ("color",))
+        feed(assembler, (i + 100) * SEC, ("depth",))
+    stats = assembler.stats()
+    assert stats["pending"] == 4 and stats["dropped_incomplete"] == 6 and stats["unmatched"]["depth"] == 6
+
+
+def test_labels_pair_by_receive_time_within_the_window():
+    assembler, _ = make(labels_window=0.05)
+    feed(assembler, SEC, ("color", "depth", "camera_info", "pose", "instances"), received=10.0)
+    assert assembler.add("labels", None, labels(), received=10.2) == []  # too far from the instances
+    feed(assembler, 2 * SEC, ("color", "depth", "camera_info", "pose", "instances"), received=10.19)
+    frames = assembler.stats()["frames"]
+    assert frames == 1  # the 2 s frame took the labels received at 10.2
+
+
+def test_bad_message_is_counted_and_only_its_frame_is_lost():
+    assembler, warnings = make(wait_for_instances=False)
+    assert assembler.add("depth", SEC, NS(height=H, width=W, encoding="bgr8", is_bigendian=0, step=W * 3, data=bytes(H * W * 3))) == []
+    feed(assembler, SEC, ("color", "camera_info", "pose"))
+    frames = feed(assembler, 2 * SEC, ("color", "depth", "camera_info", "pose"))
+    assert [f.index for f in frames] == [1]
+    assert assembler.stats()["errors"] == {"depth": 1}
+    assert warnings and "depth: depth image encoding 'bgr8' is not supported" in warnings[0]
+
+
+def test_frame_errors_are_reported_against_the_right_topic():
+    assembler, warnings = make(wait_for_instances=False)
+    frames = feed(assembler, SEC, ("color", "camera_info", "pose"))
+    frames += assembler.add("depth", SEC, depth(shape=(H - 1, W)))
+    assert frames == [] and assembler.stats()["errors"] == {"depth": 1}
+    assert "frame field 'depth': shape (5, 8) does not match rgb (6, 8)" in warnings[0]
+    assert len(feed(assembler, 2 * SEC, ("color", "depth", "camera_info", "pose"))) == 1
+
+
+def test_errors_are_rate_limited_per_topic_and_kind():
+    clock = FakeClock()
+    assembler, warnings = make(report_period=10.0, clock=clock)
+    bad_info = NS(k=[0.0] * 9)
+    for _ in range(5):
+        assembler.add("camera_info", SEC, bad_info)
+    assembler.add("labels", None, NS(data="{not json"))
+    assert len(warnings) == 2 and assembler.stats()["errors"] == {"camera_info": 5, "labels": 1}
+    clock.now += 11
+    assembler.add("camera_info", SEC, bad_info)
+    assert len(warnings) == 3 and "4 more like this" in warnings[2]
+
+
+def test_labels_for_absent_ids_are_dropped_with_a_warning():
+    assembler, warnings = make()
+    feed(assembler, SEC, ("color", "depth", "camera_info", "pose", "instances"))
+    frames = assembler.add("labels", None, labels({"1": "chair", "2": "table", "9": "ghost"}))
+    assert frames[0].labels == {1: "chair", 2: "table"}
+    assert assembler.stats()["unknown_label_ids"] == 1 and "[9]" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{oops", "labels are not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"x": "chair"}', "key 'x' is not an integer"),
+        ('{"3": 4}', "label of instance 3 must be a non-empty string"),
+    ],
+)
+def test_parse_labels_errors_are_clear(text, message):
+    with pytest.raises(LabelsError, match=message):
+        parse_labels(text)
+
+
+def test_reset_restarts_numbering():
+    assembler, _ = make(wait_for_instances=False)
+    feed(assembler, SEC, ("color", "depth", "camera_info", "pose"))
+    assembler.reset()
+    frames = feed(assembler, SEC // 2, ("color", "depth", "camera_info", "pose"))
+    assert [f.index for f in frames] == [0]
