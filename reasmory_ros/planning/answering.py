@@ -1,0 +1,111 @@
+"""The repair loop: plan, parse, validate, run; feed errors back; fall back to rules; format.
+
+A model's program is never trusted: every attempt goes through the DSL's parser, validator and
+interpreter, and its formatted error goes back to the same planner for a bounded number of
+retries. When the model never gets it right the deterministic rule-based planner gets the last
+word, and when that cannot read the question either, the result says so instead of guessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reasmory_ros.dsl.errors import DslError
+from reasmory_ros.memory.snapshot import MemorySnapshot
+from reasmory_ros.planning.base import (
+    Attempt,
+    NotUnderstood,
+    Planner,
+    PlanningContext,
+    PlanningError,
+    PlanRequest,
+    QuestionResult,
+    context_from_snapshot,
+)
+from reasmory_ros.planning.formatting import format_answer
+from reasmory_ros.planning.language import requested_unit
+from reasmory_ros.planning.rules import Interpretation, RuleBasedPlanner
+
+
+def execute(program: str, snapshot: MemorySnapshot):
+    """Parse, validate against the snapshot and run; returns the DSL Answer or raises DslError."""
+    from reasmory_ros import dsl
+
+    parsed = dsl.parse(program)
+    dsl.validate(parsed, snapshot)
+    return dsl.run(program, snapshot)
+
+
+def answer_question(
+    question: str,
+    options: Sequence[str] | None,
+    snapshot: MemorySnapshot,
+    planner: Planner | None = None,
+    max_attempts: int = 3,
+    rules: RuleBasedPlanner | None = None,
+    context: PlanningContext | None = None,
+) -> QuestionResult:
+    """Answer one question; `planner` None means the rule-based planner alone.
+
+    `max_attempts` bounds the tries of a model planner (first try plus repairs) before the
+    rule-based fallback. `context` lets a caller add rendered views; it is built from the snapshot
+    otherwise.
+    """
+    options = list(options) if options else None
+    rules = rules or RuleBasedPlanner()
+    context = context or context_from_snapshot(snapshot)
+    result = QuestionResult(question=question, options=options, ok=False)
+    interpretation, not_understood = _interpret(rules, question, options, context)
+
+    model_tries = 0 if planner is None or isinstance(planner, RuleBasedPlanner) else max_attempts
+    for _ in range(model_tries):
+        attempt = Attempt(planner=planner.name, program="")
+        result.attempts.append(attempt)
+        try:
+            attempt.program = planner.plan(PlanRequest(question, options, context))
+        except PlanningError as err:  # the planner itself failed: there is no program to repair
+            prefix = "not understood: " if isinstance(err, NotUnderstood) else ""
+            attempt.error, attempt.stage = f"{prefix}{err}", "planning"
+            break
+        if _run_attempt(attempt, result, snapshot, options, interpretation, question):
+            return result
+        context = context.with_attempt(attempt.program, attempt.error or "")
+
+    fallback = Attempt(planner=rules.name, program="")
+    result.attempts.append(fallback)
+    if interpretation is None:
+        fallback.error, fallback.stage = f"not understood: {not_understood}", "planning"
+    else:
+        fallback.program = interpretation.program
+        if _run_attempt(fallback, result, snapshot, options, interpretation, question):
+            return result
+    result.error, result.program = fallback.error, fallback.program
+    return result
+
+
+def _interpret(rules, question, options, context) -> tuple[Interpretation | None, str]:
+    try:
+        return rules.interpret(question, options, context), ""
+    except NotUnderstood as err:
+        return None, str(err)
+
+
+def _run_attempt(attempt, result, snapshot, options, interpretation, question) -> bool:
+    """Execute and format one attempt's program; record the error and return False on failure."""
+    try:
+        dsl_answer = execute(attempt.program, snapshot)
+    except DslError as err:
+        attempt.error, attempt.stage = err.format(), err.stage
+        return False
+    by_rules = interpretation is not None and attempt.program == interpretation.program
+    unit = interpretation.unit if interpretation is not None else requested_unit(question)
+    try:
+        formatted = format_answer(dsl_answer.value, unit, options)
+    except ValueError as err:
+        attempt.error, attempt.stage = f"answer error: {err}", "format"
+        return False
+    result.answer, result.unit = formatted.value, formatted.unit
+    result.program, result.planner, result.dsl_answer = attempt.program, attempt.planner, dsl_answer
+    result.text = interpretation.sentence.format(answer=formatted.display) if by_rules else f"Answer: {formatted.display}."
+    result.ok, result.error = True, None
+    return True
