@@ -17,8 +17,8 @@ from .scene import Scene
 from .trajectory import CameraPath
 
 FORMAT = "reasmory-sim-scene/1"
-MIN_VISIBLE_FRACTION = 0.002
-"""An object counts as seen in a frame when it covers this fraction of the image (600 px at 640x480)."""
+MIN_VISIBLE_FRACTION = 0.0005
+"""An object counts as seen in a frame when it covers this fraction of the image (150 px at 640x480)."""
 
 
 @dataclass(eq=False)

@@ -113,9 +113,7 @@ class SceneObject:
 
     @cached_property
     def _local_bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        centers = np.array([p.center for p in self.parts])
-        sizes = np.array([p.size for p in self.parts])
-        return (centers - sizes / 2).min(axis=0), (centers + sizes / 2).max(axis=0)
+        return _bounds(self.parts)
 
     @cached_property
     def box(self) -> tuple[np.ndarray, np.ndarray, float]:
@@ -609,12 +607,20 @@ def _inflate(poly: np.ndarray, margin: float) -> np.ndarray:
     return poly + margin * (signs[:, :1] * u + signs[:, 1:] * v)
 
 
+WALKWAY = 0.6
+"""Gap (m) kept around free-standing furniture so the floor stays walkable and connected."""
+WALL_GAP = 0.1
+"""Gap between two pieces standing against walls (a row of cabinets)."""
+GROUP_GAP = 0.02
+"""Gap between pieces of one group (chairs around their table)."""
+
+
 class _Layout:
-    """Floor-plan bookkeeping for rejection sampling of object poses."""
+    """Floor-plan bookkeeping for rejection sampling: footprints with their placement kind."""
 
     def __init__(self, room: Room):
         self.room = room
-        self.blocked: list[np.ndarray] = []
+        self.footprints: list[tuple[np.ndarray, bool, int]] = []  # (polygon, against wall, group)
 
     def inside(self, poly: np.ndarray, margin: float = 0.01) -> bool:
         r = self.room
@@ -623,9 +629,23 @@ class _Layout:
             and (poly[:, 1] >= r.ymin + margin).all() and (poly[:, 1] <= r.ymax - margin).all()
         )
 
-    def free(self, poly: np.ndarray, margin: float) -> bool:
-        grown = _inflate(poly, margin)
-        return self.inside(poly) and not any(_overlap(grown, b) for b in self.blocked)
+    def free(self, poly: np.ndarray, against_wall: bool, group: int = -1) -> bool:
+        if not self.inside(poly):
+            return False
+        for other, other_wall, other_group in self.footprints:
+            if group >= 0 and other_group == group:
+                gap = GROUP_GAP
+            else:
+                gap = WALL_GAP if against_wall and other_wall else WALKWAY
+            if _overlap(_inflate(poly, gap), other):
+                return False
+        return True
+
+    def add(self, poly: np.ndarray, against_wall: bool, group: int = -1) -> int:
+        """Record a footprint; returns its group (a new one unless `group` is given)."""
+        group = len(self.footprints) if group < 0 else group
+        self.footprints.append((poly, against_wall, group))
+        return group
 
 
 def _wall_pose(rng, room: Room, lo: np.ndarray, hi: np.ndarray, wall: int, gap: float):
@@ -695,7 +715,7 @@ def _try_scene(seed: int, rng: np.random.Generator) -> Scene | None:
     door = add("door", parts, x, y, 0.0, yaw)
     clear = door.footprint()
     inward = rot_z(yaw)[:2, 1]
-    layout.blocked.append(_inflate(np.vstack([clear[:2], clear[2:] + inward * 1.0]), 0.1))
+    layout.add(_inflate(np.vstack([clear[:2], clear[2:] + inward * 1.0]), 0.1), against_wall=True)
 
     wanted: list[str] = []
     for label, lo_n, hi_n in THEMES[theme]:
@@ -711,13 +731,14 @@ def _try_scene(seed: int, rng: np.random.Generator) -> Scene | None:
         area = _area(parts)
         if area > budget:
             continue
-        obj = _place(rng, layout, label, parts, add)
-        if obj is None:
+        placed = _place(rng, layout, label, parts, add)
+        if placed is None:
             continue
+        obj, group = placed
         budget -= area
         n_furniture += 1
         if label in ("table", "desk"):
-            n_furniture += _add_chairs(rng, layout, obj, len(layout.blocked) - 1, add, 15 - n_furniture)
+            n_furniture += _add_chairs(rng, layout, obj, group, add, 15 - n_furniture)
     if n_furniture < 6:
         return None
 
@@ -746,6 +767,7 @@ def _footprint(lo, hi, x, y, yaw) -> np.ndarray:
 
 
 def _place(rng, layout: _Layout, label: str, parts: list[Part], add, tries: int = 150):
+    """Rejection-sample a free pose; returns (object, layout group) or None."""
     lo, hi = _bounds(parts)
     category = FURNITURE[label]
     for _ in range(tries):
@@ -754,17 +776,17 @@ def _place(rng, layout: _Layout, label: str, parts: list[Part], add, tries: int 
         else:
             x, y, yaw = _free_pose(rng, layout.room)
         poly = _footprint(lo, hi, x, y, yaw)
-        if layout.free(poly, margin=0.15):
-            layout.blocked.append(poly)
-            return add(label, parts, x, y, 0.0, yaw)
+        if layout.free(poly, category.against_wall):
+            group = layout.add(poly, category.against_wall)
+            return add(label, parts, x, y, 0.0, yaw), group
     return None
 
 
-def _add_chairs(rng, layout: _Layout, table: SceneObject, table_slot: int, add, room_left: int) -> int:
+def _add_chairs(rng, layout: _Layout, table: SceneObject, group: int, add, room_left: int) -> int:
     """Chairs facing a table (long sides) or a desk (front); returns how many were placed.
 
-    `table_slot` is the table's footprint in `layout.blocked`: chairs stand close to their table
-    (2 cm) but keep the usual margin from everything else.
+    The chairs join the table's layout `group`: close to it and to each other, with the usual
+    walkway from everything else.
     """
     lo, hi = table._local_bounds
     if table.label == "desk":
@@ -786,10 +808,8 @@ def _add_chairs(rng, layout: _Layout, table: SceneObject, table_slot: int, add, 
         x, y = table.rotation[:2, :2] @ local + table.position[:2]
         yaw = table.yaw + (math.pi if side > 0 else 0.0) + rng.uniform(-0.15, 0.15)
         poly = _footprint(clo, chi, x, y, yaw)
-        others = [b for i, b in enumerate(layout.blocked) if i != table_slot]
-        if (layout.inside(poly) and not _overlap(_inflate(poly, 0.02), layout.blocked[table_slot])
-                and not any(_overlap(_inflate(poly, 0.15), b) for b in others)):
-            layout.blocked.append(poly)
+        if layout.free(poly, against_wall=False, group=group):
+            layout.add(poly, against_wall=False, group=group)
             add("chair", parts, x, y, 0.0, yaw)
             placed += 1
     return placed

@@ -173,18 +173,49 @@ def _smooth_noise(rng: np.random.Generator, n: int, sigma: float, scale: float) 
     return noise / max(noise.std(), 1e-9) * scale
 
 
+def _glance_at_missed_objects(scene: Scene, xy, height, yaw, pitch, hfov: float, vfov: float) -> np.ndarray:
+    """Add smooth head turns towards objects the base heading never frames well.
+
+    An object is framed when its centre lies in the inner 80 % of the field of view at 0.7-5 m.
+    For each object framed in fewer than 3 frames, the camera turns towards it around the frame
+    needing the smallest turn, like a person glancing at something (occlusion is ignored here).
+    """
+    n = len(yaw)
+    frames = np.arange(n)
+    width = max(2.0, n / 40.0)
+    yaw = yaw.copy()
+    for _ in range(2):
+        for obj in scene.objects:
+            rel = obj.center[:2] - xy
+            dist = np.linalg.norm(rel, axis=1)
+            turn = np.arctan2(rel[:, 1], rel[:, 0]) - yaw
+            turn = np.arctan2(np.sin(turn), np.cos(turn))
+            tilt = np.arctan2(obj.center[2] - height, dist) - pitch
+            in_range = (dist > 0.7) & (dist < 5.0) & (np.abs(tilt) < 0.4 * vfov)
+            if ((np.abs(turn) < 0.4 * hfov) & in_range).sum() >= 3 or not in_range.any():
+                continue
+            cost = np.abs(turn) + 0.2 * np.abs(dist - 2.0) + np.where(in_range, 0.0, np.inf)
+            k = int(np.argmin(cost))
+            yaw += turn[k] * np.exp(-0.5 * ((frames - k) / width) ** 2)
+    return yaw
+
+
 def camera_trajectory(
     scene: Scene,
     n_frames: int,
     seed: int,
     fps: float = DEFAULT_FPS,
     start_time: float = DEFAULT_START_TIME,
+    hfov: float = math.radians(62.0),
+    vfov: float = math.radians(49.0),
 ) -> CameraPath:
     """One smooth loop around the room's free floor in `n_frames` poses at `fps`.
 
     Camera height 1.2-1.6 m, pitch about 10-20 degrees down, the heading turned mostly towards
     the room's centre with a slow sway and a little handheld shake, so one loop observes every
-    object. Deterministic in (scene, n_frames, seed).
+    object; where that base heading never frames an object, the camera glances at it. `hfov` and
+    `vfov` are the camera's fields of view (defaults: the 640x480, f = 525 sensor).
+    Deterministic in (scene, n_frames, seed).
     """
     if n_frames < 1:
         raise ValueError(f"n_frames must be >= 1, got {n_frames}")
@@ -219,6 +250,7 @@ def camera_trajectory(
     shake = max(1.0, n_frames / 60)
     height = rng.uniform(1.2, 1.6) + _smooth_noise(rng, n_frames, shake, 0.03)
     pitch = -math.radians(rng.uniform(10, 20)) + _smooth_noise(rng, n_frames, shake, math.radians(3))
+    yaw = _glance_at_missed_objects(scene, xy, height, yaw, pitch, hfov, vfov)
     roll = _smooth_noise(rng, n_frames, shake, math.radians(1.5))
     yaw = yaw + _smooth_noise(rng, n_frames, shake, math.radians(1.5))
     xy = xy + np.column_stack([_smooth_noise(rng, n_frames, shake, 0.015) for _ in range(2)])
