@@ -1,0 +1,135 @@
+"""Resolving the label a program asks for against the labels the memory actually holds.
+
+Programs are written from questions ("the couch", "televisions"), memories are labelled by a
+detector ("sofa", "tv"). Matching goes through tiers, and the first tier that matches anything
+wins, so an exact label is never diluted by looser matches:
+
+1. the same normalised text (case, spaces, `_` and `-` ignored),
+2. the same after singularising the last word ("chairs" -> "chair"),
+3. a synonym group ("couch" -> "sofa", "television" -> "tv"),
+4. a label whose head noun is the query or a synonym ("table" -> "coffee table").
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+
+SYNONYM_GROUPS: tuple[frozenset[str], ...] = tuple(frozenset(g) for g in (
+    {"tv", "television", "monitor", "tv monitor", "tv screen", "computer monitor"},
+    {"sofa", "couch", "settee"},
+    {"refrigerator", "fridge"},
+    {"trash can", "trash bin", "garbage can", "garbage bin", "wastebasket", "waste bin",
+     "dustbin", "rubbish bin"},
+    {"cabinet", "cupboard"},
+    {"bookshelf", "bookcase", "book shelf"},
+    {"shelf", "shelves", "shelving"},
+    {"nightstand", "night stand", "bedside table", "night table"},
+    {"dresser", "chest of drawers"},
+    {"rug", "carpet"},
+    {"picture", "painting", "poster", "wall art", "photo"},
+    {"plant", "potted plant", "houseplant", "flower pot", "flowerpot"},
+    {"pillow", "cushion"},
+    {"lamp", "floor lamp", "table lamp"},
+    {"bathtub", "bath tub", "tub", "bath"},
+    {"sink", "basin", "washbasin"},
+    {"toilet", "wc"},
+    {"stove", "oven", "cooker"},
+    {"washing machine", "washer"},
+    {"laptop", "notebook computer"},
+    {"computer", "pc", "desktop computer"},
+    {"curtain", "drape", "drapes"},
+    {"stool", "bar stool"},
+    {"armchair", "arm chair"},
+    {"desk", "writing desk"},
+    {"door", "doorway"},
+    {"cellphone", "cell phone", "phone", "mobile phone"},
+    {"microwave", "microwave oven"},
+    {"keyboard", "computer keyboard"},
+    {"backpack", "rucksack"},
+    {"suitcase", "luggage"},
+))
+
+
+def normalise(label: str) -> str:
+    """Lower case, `_`/`-` as spaces, single spaces."""
+    return " ".join(re.sub(r"[_\-]+", " ", label.lower()).split())
+
+
+_IRREGULAR = {"shelves": "shelf", "knives": "knife", "people": "person", "mice": "mouse",
+              "children": "child", "men": "man", "women": "woman", "feet": "foot",
+              "leaves": "leaf", "boxes": "box", "glasses": "glass", "dishes": "dish"}
+
+
+def _singular_word(word: str) -> str:
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if len(word) > 3 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith(("ches", "shes", "sses", "xes", "zes")):
+        return word[:-2]
+    if len(word) > 2 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def singular(label: str) -> str:
+    """Normalised label with its last word singularised ("coffee tables" -> "coffee table")."""
+    words = normalise(label).split(" ")
+    words[-1] = _singular_word(words[-1])
+    return " ".join(words)
+
+
+def _compact(label: str) -> str:
+    """Singular form without spaces: "Trash_Cans" and "trashcan" compare equal."""
+    return singular(label).replace(" ", "")
+
+
+def _synonyms(label: str) -> frozenset[str]:
+    """Compact forms of every label sharing a synonym group with `label` (itself included)."""
+    found = {_compact(label)}
+    for group in SYNONYM_GROUPS:
+        if _compact(label) in {_compact(g) for g in group}:
+            found |= {_compact(g) for g in group}
+    return frozenset(found)
+
+
+def _head(key: str) -> str:
+    return key.split(" ")[-1]
+
+
+def resolve(query: str, present: Iterable[str]) -> tuple[str, ...]:
+    """The memory labels that `query` names (sorted), or () when none does."""
+    present = sorted(set(present))
+    synonyms = _synonyms(query)
+    tiers = (
+        lambda label: normalise(label).replace(" ", "") == normalise(query).replace(" ", ""),
+        lambda label: _compact(label) == _compact(query),
+        lambda label: _compact(label) in synonyms,
+        lambda label: _head(singular(label)) in synonyms,
+    )
+    for matches in tiers:
+        found = tuple(label for label in present if matches(label))
+        if found:
+            return found
+    return ()
+
+
+def closest_labels(query: str, present: Iterable[str], n: int = 3) -> list[str]:
+    """Present labels that look most like `query`, for 'did you mean' hints."""
+    by_key = {singular(label): label for label in present}
+    keys = difflib.get_close_matches(singular(query), list(by_key), n=n, cutoff=0.4)
+    return [by_key[k] for k in keys]
+
+
+def unknown_label_hint(query: str, present: Iterable[str], shown: int = 25) -> str:
+    """'did you mean ...; the memory holds: ...' for a label that names nothing present."""
+    present = sorted(set(present))
+    if not present:
+        return "the memory holds no objects yet"
+    near = closest_labels(query, present)
+    listing = ", ".join(repr(p) for p in present[:shown])
+    more = f" and {len(present) - shown} more" if len(present) > shown else ""
+    did_you_mean = ("did you mean " + " or ".join(repr(n) for n in near) + "? ") if near else ""
+    return f"{did_you_mean}labels in memory: {listing}{more}"
