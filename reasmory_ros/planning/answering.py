@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from reasmory_ros import dsl
 from reasmory_ros.dsl.errors import DslError
 from reasmory_ros.memory.snapshot import MemorySnapshot
 from reasmory_ros.planning.base import (
@@ -27,12 +28,8 @@ from reasmory_ros.planning.language import requested_unit
 from reasmory_ros.planning.rules import Interpretation, RuleBasedPlanner
 
 
-def execute(program: str, snapshot: MemorySnapshot):
-    """Parse, validate against the snapshot and run; returns the DSL Answer or raises DslError."""
-    from reasmory_ros import dsl
-
-    parsed = dsl.parse(program)
-    dsl.validate(parsed, snapshot)
+def execute(program: str, snapshot: MemorySnapshot) -> dsl.Answer:
+    """Parse, validate against the snapshot's labels and frames, run; raises DslError on any fault."""
     return dsl.run(program, snapshot)
 
 
@@ -100,7 +97,7 @@ def _run_attempt(attempt, result, snapshot, options, interpretation, question) -
     by_rules = interpretation is not None and attempt.program == interpretation.program
     unit = interpretation.unit if interpretation is not None else requested_unit(question)
     try:
-        formatted = format_answer(dsl_answer.value, unit, options)
+        formatted = format_answer(dsl_answer.raw, unit, options)
     except ValueError as err:
         attempt.error, attempt.stage = f"answer error: {err}", "format"
         return False

@@ -54,8 +54,7 @@ def option_body(option: str) -> str:
 
 def direction_angle(text: str) -> float | None:
     """Canonical angle (deg, + = left) of a direction phrase such as 'back-left' or 'behind'."""
-    words = prepare(text).split()
-    words = [DIRECTION_ALIASES.get(w, w) for w in words]
+    words = [DIRECTION_ALIASES.get(w, w) for w in re.split(r"[\s-]+", prepare(text))]
     joined = "-".join(w for w in words if w in ("front", "back", "left", "right"))
     joined = {"left-front": "front-left", "right-front": "front-right", "left-back": "back-left",
               "right-back": "back-right"}.get(joined, joined)

@@ -146,7 +146,8 @@ def _classify(q: _Question) -> str | None:
     """Ordered cue rules: the most specific question types first."""
     camera_time = bool(q.frames or q.times) or (q.has(_NOW_WORDS) and q.has(_CAMERA_WORDS))
     if q.has(r"\bappearance order\b|\border\b.*\b(appear|appears|appeared|seen|see|saw)\b|"
-             r"\b(appear|appeared|seen|saw) first\b|\bfirst (seen|appear|appeared)\b"):
+             r"\b(appear|appears|appeared|seen|see|saw|spot|spotted|notice|noticed) first\b|"
+             r"\bfirst (seen|appear|appeared|saw|spotted)\b"):
         return "appearance_order"
     if q.has(r"\bnavigate\b|\broute\b|\bfill in\b|\bgo forward until\b|\bhow (do|can|would|should) (i|we|you|the robot) "
              r"(get|go|walk|reach)\b|\bway to\b|\bpath to\b|\bdirections to\b"):
