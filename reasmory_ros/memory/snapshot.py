@@ -36,6 +36,9 @@ class ObjectRecord:
     last_seen_time: float
     observations: int
     best_keyframe: int = -1
+    """Frame index of the keyframe that shows the object best (most samples); -1 if none."""
+    centroid: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    """Mean of the object's points (surface centroid), world frame."""
 
     def corners(self) -> np.ndarray:
         """The 8 box corners (8 x 3), bottom four first, counter-clockwise seen from above."""
@@ -50,11 +53,16 @@ class ObjectRecord:
 
 @dataclass(frozen=True)
 class Trajectory:
-    """Camera poses in stream order: frame_indices (N,), timestamps (N,), poses (N, 4, 4)."""
+    """Camera poses in stream order: frame_indices (N,), timestamps (N,), poses (N, 4, 4).
+
+    cumulative_distance (N,): metres travelled by the camera from the first frame up to each
+    entry, summed over every frame (exact even where the stored poses were thinned).
+    """
 
     frame_indices: np.ndarray
     timestamps: np.ndarray
     poses: np.ndarray
+    cumulative_distance: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.frame_indices.shape[0])
@@ -71,6 +79,21 @@ class Trajectory:
             raise KeyError(f"frame {frame_index + 1} is outside the frames seen ({first + 1}-{last + 1})")
         i = int(np.abs(self.frame_indices - frame_index).argmin())
         return self.poses[i]
+
+    def distance_between(self, frame_a: int, frame_b: int) -> float:
+        """Metres travelled between two 0-based frames (nearest stored frames when thinned).
+
+        Falls back to summing the stored poses when no cumulative distance was recorded.
+        Raises KeyError like `pose_at_frame` for frames outside what was seen.
+        """
+        for frame in (frame_a, frame_b):
+            self.pose_at_frame(frame)
+        i, j = (int(np.abs(self.frame_indices - f).argmin()) for f in (frame_a, frame_b))
+        i, j = min(i, j), max(i, j)
+        if self.cumulative_distance is not None:
+            return float(self.cumulative_distance[j] - self.cumulative_distance[i])
+        steps = np.diff(self.poses[i : j + 1, :3, 3], axis=0)
+        return float(np.linalg.norm(steps, axis=1).sum())
 
     def pose_at_time(self, timestamp: float) -> np.ndarray:
         """Pose of the stored frame nearest in time; KeyError when the trajectory is empty."""

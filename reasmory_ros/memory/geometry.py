@@ -1,0 +1,175 @@
+"""Torch geometry shared by the memory parts: devices, SE(3), voxel hashing, boxes, overlaps.
+
+All functions are batched and run on whatever device their inputs live on.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+FAR = 1.0e4
+"""Coordinate of an empty point slot: far from everything, so distance tests need no masks."""
+
+_KEY_BITS = 21
+_KEY_OFFSET = 1 << (_KEY_BITS - 1)
+_KEY_MASK = (1 << _KEY_BITS) - 1
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """'auto' means cuda when a GPU is usable, else cpu."""
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    return resolved
+
+
+def transform_points(T: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """Apply a 4 x 4 rigid transform to (..., 3) points."""
+    return points @ T[:3, :3].transpose(0, 1) + T[:3, 3]
+
+
+def voxel_keys(points: torch.Tensor, voxel_size: float) -> torch.Tensor:
+    """Pack integer voxel coordinates into one int64 key (21 bits per axis, +-52 km at 5 cm)."""
+    cells = torch.floor(points / voxel_size).to(torch.int64) + _KEY_OFFSET
+    cells = cells.clamp_(0, _KEY_MASK)
+    return cells[..., 0] | (cells[..., 1] << _KEY_BITS) | (cells[..., 2] << (2 * _KEY_BITS))
+
+
+def voxel_centers(keys: torch.Tensor, voxel_size: float) -> torch.Tensor:
+    """Inverse of `voxel_keys`: the centre of each keyed voxel."""
+    cells = torch.stack(
+        [keys & _KEY_MASK, (keys >> _KEY_BITS) & _KEY_MASK, (keys >> (2 * _KEY_BITS)) & _KEY_MASK],
+        dim=-1,
+    )
+    return ((cells - _KEY_OFFSET).to(torch.float32) + 0.5) * voxel_size
+
+
+def hash_keys(
+    keys: torch.Tensor, buckets: int, primes: tuple[int, int, int] = (73856093, 19349663, 83492791)
+) -> torch.Tensor:
+    """Spread voxel keys over `buckets` (the spatial hash of Teschner et al.; other primes give
+    an independent hash)."""
+    x = keys & _KEY_MASK
+    y = (keys >> _KEY_BITS) & _KEY_MASK
+    z = keys >> (2 * _KEY_BITS)
+    return ((x * primes[0]) ^ (y * primes[1]) ^ (z * primes[2])) % buckets
+
+
+def box_aabb(center: torch.Tensor, extent: torch.Tensor, yaw: torch.Tensor) -> torch.Tensor:
+    """World-axis bounds (..., 2, 3) of gravity-aligned oriented boxes."""
+    c, s = torch.cos(yaw).abs(), torch.sin(yaw).abs()
+    half = extent / 2
+    hx = c * half[..., 0] + s * half[..., 1]
+    hy = s * half[..., 0] + c * half[..., 1]
+    halfs = torch.stack([hx, hy, half[..., 2]], dim=-1)
+    return torch.stack([center - halfs, center + halfs], dim=-2)
+
+
+def aabb_gap(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Euclidean gap between boxes a (A, 2, 3) and b (B, 2, 3): (A, B), 0 where they touch."""
+    lo = torch.maximum(a[:, None, 0] - b[None, :, 1], b[None, :, 0] - a[:, None, 1])
+    return lo.clamp(min=0).norm(dim=-1)
+
+
+def aabb_containment(a: torch.Tensor, b: torch.Tensor, margin: float) -> torch.Tensor:
+    """Intersection volume over the smaller volume, boxes grown by `margin`: (A, B) in [0, 1]."""
+    a = a + a.new_tensor([-margin, margin])[:, None]
+    b = b + b.new_tensor([-margin, margin])[:, None]
+    inter = (torch.minimum(a[:, None, 1], b[None, :, 1]) - torch.maximum(a[:, None, 0], b[None, :, 0]))
+    inter = inter.clamp(min=0).prod(dim=-1)
+    vol_a = (a[:, 1] - a[:, 0]).prod(dim=-1)
+    vol_b = (b[:, 1] - b[:, 0]).prod(dim=-1)
+    return inter / torch.minimum(vol_a[:, None], vol_b[None, :])
+
+
+def overlap_fraction(queries: torch.Tensor, references: torch.Tensor, radius: float) -> torch.Tensor:
+    """Fraction of query points with a reference point within `radius`, batched.
+
+    queries (B, S, 3), references (B, R, 3) -> (B,). Query slots at FAR never count (they have
+    no partner), reference slots at FAR are never near anything.
+    """
+    nearest = torch.cdist(queries, references).amin(dim=-1)
+    valid = queries[..., 0] < FAR / 2
+    near = (nearest <= radius) & valid
+    return near.sum(-1) / valid.sum(-1).clamp(min=1)
+
+
+_COARSE_YAWS = 15
+_FINE_YAWS = 13
+
+
+def fit_gravity_boxes(
+    points: torch.Tensor, weights: torch.Tensor, quantile: float, height_quantile: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Gravity-aligned oriented boxes of weighted point sets: the yaw of least footprint area.
+
+    points (B, R, 3) with empty slots at FAR, weights (B, R) >= 0 (how much each point is
+    trusted). Yaw is searched coarse-to-fine over [0, 90 deg) (the footprint rectangle repeats
+    every 90 deg) on min/max extents. The footprint spans the weighted [q, 1-q] quantiles along
+    the box axes, so poorly measured points (depth noise lies along the mostly horizontal viewing
+    rays) do not inflate it; the height spans the unweighted [hq, 1-hq] quantiles of z, since the
+    bottom of an object is often seen only from afar. Returns center (B, 3), extent (B, 3) as
+    (length >= width, height), yaw (B,) in [-pi/2, pi/2).
+    """
+    valid = points[..., 0] < FAR / 2
+    xy = points[..., :2]
+    coarse = torch.arange(_COARSE_YAWS, device=points.device, dtype=points.dtype) * (
+        (math.pi / 2) / _COARSE_YAWS
+    )
+    best = _least_area_yaw(xy, valid, coarse[None, :].expand(points.shape[0], -1))
+    step = (math.pi / 2) / _COARSE_YAWS
+    offsets = torch.linspace(-step / 2, step / 2, _FINE_YAWS, device=points.device, dtype=points.dtype)
+    yaw = _least_area_yaw(xy, valid, best[:, None] + offsets[None, :])
+
+    c, s = torch.cos(yaw), torch.sin(yaw)
+    u = xy[..., 0] * c[:, None] + xy[..., 1] * s[:, None]
+    v = -xy[..., 0] * s[:, None] + xy[..., 1] * c[:, None]
+    weights = torch.where(valid, weights, 0.0)
+    lo_xy, hi_xy = _weighted_bounds(torch.stack([u, v], dim=1), weights[:, None].expand(-1, 2, -1), quantile)
+    lo_z, hi_z = _weighted_bounds(points[None, ..., 2].transpose(0, 1), valid[:, None].to(weights.dtype), height_quantile)
+    lo, hi = torch.cat([lo_xy, lo_z], dim=1), torch.cat([hi_xy, hi_z], dim=1)
+    mid = (lo + hi) / 2
+    extent = hi - lo
+    center = torch.stack(
+        [mid[:, 0] * c - mid[:, 1] * s, mid[:, 0] * s + mid[:, 1] * c, mid[:, 2]], dim=-1
+    )
+    swap = extent[:, 1] > extent[:, 0]
+    extent = torch.where(swap[:, None], extent[:, [1, 0, 2]], extent)
+    yaw = torch.where(swap, yaw + math.pi / 2, yaw)
+    yaw = torch.remainder(yaw + math.pi / 2, math.pi) - math.pi / 2
+    return center, extent, yaw
+
+
+def _weighted_bounds(values: torch.Tensor, weights: torch.Tensor, quantile: float):
+    """Weighted [q, 1-q] quantiles of values (B, A, R) with weights (B, A, R): two (B, A) tensors."""
+    ordered, order = values.sort(dim=-1)
+    w = weights.gather(-1, order)
+    cumulative = w.cumsum(-1)
+    total = cumulative[..., -1:].clamp(min=1e-12)
+    last = values.shape[-1] - 1
+    lo_index = (cumulative <= quantile * total).sum(-1, keepdim=True).clamp(max=last)
+    hi_index = (cumulative < (1.0 - quantile) * total).sum(-1, keepdim=True).clamp(max=last)
+    return ordered.gather(-1, lo_index).squeeze(-1), ordered.gather(-1, hi_index).squeeze(-1)
+
+
+def _least_area_yaw(xy: torch.Tensor, valid: torch.Tensor, yaws: torch.Tensor) -> torch.Tensor:
+    """The yaw (B,) among candidates yaws (B, A) whose min/max footprint rectangle is smallest."""
+    c, s = torch.cos(yaws), torch.sin(yaws)  # (B, A)
+    x, y = xy[:, None, :, 0], xy[:, None, :, 1]  # (B, 1, R)
+    u = x * c[..., None] + y * s[..., None]
+    v = -x * s[..., None] + y * c[..., None]
+    mask = ~valid[:, None, :]
+    width_u = u.masked_fill(mask, -math.inf).amax(-1) - u.masked_fill(mask, math.inf).amin(-1)
+    width_v = v.masked_fill(mask, -math.inf).amax(-1) - v.masked_fill(mask, math.inf).amin(-1)
+    area = (width_u * width_v).nan_to_num(nan=math.inf)
+    return yaws.gather(1, area.argmin(dim=1, keepdim=True)).squeeze(1)
+
+
+def rotation_angle_between(R_a: torch.Tensor, R_b: torch.Tensor) -> torch.Tensor:
+    """Angle (rad) between the optical axes (z) of camera rotations R_a (..., 3, 3) and R_b."""
+    cos = (R_a[..., :, 2] * R_b[..., :, 2]).sum(-1).clamp(-1.0, 1.0)
+    return torch.arccos(cos)

@@ -1,0 +1,106 @@
+"""Keyframe store: a fixed number of small views chosen for coverage of poses and objects.
+
+View distance between two cameras = translation / keyframe_translation + angle between optical
+axes / keyframe_rotation. A frame becomes a keyframe when it is at least one unit away from every
+keyframe, or when it shows an object that no keyframe shows yet. When the store is full, the most
+redundant view leaves: the one (the new frame included) whose two nearest views are closest (sum
+of the two smallest distances), so the kept set stays spread over the poses seen.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from reasmory_ros.memory.config import MemoryConfig
+from reasmory_ros.memory.frame import Frame
+from reasmory_ros.memory.geometry import rotation_angle_between
+from reasmory_ros.memory.state import StateBuffers, rename_ids
+
+
+class KeyframeStore(StateBuffers):
+    def __init__(self, config: MemoryConfig, device: torch.device):
+        k, h, w = config.max_keyframes, config.keyframe_height, config.keyframe_width
+        self.config = config
+        self.device = device
+        self.active = torch.zeros(k, dtype=torch.bool, device=device)
+        self.rgb = torch.zeros(k, h, w, 3, dtype=torch.uint8, device=device)
+        self.depth = torch.zeros(k, h, w, dtype=torch.float32, device=device)
+        self.poses = torch.eye(4, dtype=torch.float64, device=device).repeat(k, 1, 1)
+        self.intrinsics = torch.eye(3, dtype=torch.float64, device=device).repeat(k, 1, 1)
+        self.frame_index = torch.full((k,), -1, dtype=torch.int64, device=device)
+        self.timestamp = torch.zeros(k, dtype=torch.float64, device=device)
+        self.object_ids = torch.full((k, config.keyframe_objects), -1, dtype=torch.int64, device=device)
+        self.object_samples = torch.zeros(k, config.keyframe_objects, dtype=torch.int64, device=device)
+        self.version = torch.zeros(k, dtype=torch.int64, device=device)
+
+    def _view_distance(self, poses_a: torch.Tensor, poses_b: torch.Tensor) -> torch.Tensor:
+        """Pairwise view distance (A, B) in novelty units."""
+        cfg = self.config
+        translation = torch.cdist(poses_a[:, :3, 3], poses_b[:, :3, 3])
+        angle = rotation_angle_between(poses_a[:, None, :3, :3], poses_b[None, :, :3, :3])
+        return translation / cfg.keyframe_translation + angle / math.radians(cfg.keyframe_rotation)
+
+    def consider(self, frame: Frame, pose: torch.Tensor, shows_new_object: bool) -> tuple[int, int] | None:
+        """Decide whether the frame becomes a keyframe; returns (slot, dropped frame index or -1)."""
+        poses = torch.cat([self.poses, pose[None]])
+        active = torch.cat([self.active, self.active.new_ones(1)])
+        distance = self._view_distance(poses, poses)
+        distance = distance.masked_fill(~(active[:, None] & active[None, :]), float("inf"))
+        distance.fill_diagonal_(float("inf"))
+        novelty = distance[-1].min()
+        if not (shows_new_object or bool(novelty >= 1.0)):
+            return None
+        free = (~self.active).nonzero()
+        if free.numel():
+            return int(free[0]), -1
+        nearest_two = distance.topk(2, dim=1, largest=False).values.sum(1)
+        if shows_new_object:
+            nearest_two[-1] = float("inf")
+        slot = int(nearest_two.argmin())
+        if slot == self.config.max_keyframes:
+            return None
+        return slot, int(self.frame_index[slot])
+
+    def store(self, slot: int, frame: Frame, pose: torch.Tensor, object_ids: torch.Tensor, samples: torch.Tensor) -> None:
+        """Write a downsampled copy of the frame (nearest pixel) with its camera into `slot`."""
+        cfg = self.config
+        h, w = cfg.keyframe_height, cfg.keyframe_width
+        rows = ((np.arange(h) + 0.5) * frame.height / h).astype(np.int64)
+        cols = ((np.arange(w) + 0.5) * frame.width / w).astype(np.int64)
+        self.rgb[slot] = torch.from_numpy(frame.rgb[np.ix_(rows, cols)]).to(self.device)
+        self.depth[slot] = torch.from_numpy(frame.depth[np.ix_(rows, cols)]).to(self.device)
+        sx, sy = w / frame.width, h / frame.height
+        K = frame.K.copy()
+        K[0, 0] *= sx
+        K[1, 1] *= sy
+        K[0, 2] = (K[0, 2] + 0.5) * sx - 0.5
+        K[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
+        self.intrinsics[slot] = torch.from_numpy(K).to(self.device)
+        self.poses[slot] = pose
+        self.frame_index[slot] = frame.index
+        self.timestamp[slot] = frame.timestamp
+        count = min(object_ids.numel(), cfg.keyframe_objects)
+        order = samples.argsort(descending=True)[:count]
+        self.object_ids[slot] = -1
+        self.object_samples[slot] = 0
+        self.object_ids[slot, :count] = object_ids[order]
+        self.object_samples[slot, :count] = samples[order]
+        self.active[slot] = True
+        self.version[slot] += 1
+
+    def views(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(frame index, object ids, samples) of the active keyframes, for best-view lookups."""
+        active = self.active[:, None]
+        return self.frame_index, torch.where(active, self.object_ids, -1), torch.where(active, self.object_samples, 0)
+
+    def rename_objects(self, old_ids: torch.Tensor, new_ids: torch.Tensor) -> None:
+        """Follow merges (old -> new) and evictions (new = -1) in the stored object lists."""
+        if old_ids.numel() == 0:
+            return
+        before = self.object_ids.clone()
+        rename_ids(self.object_ids, old_ids, new_ids)
+        self.object_samples.masked_fill_(self.object_ids < 0, 0)
+        self.version += (before != self.object_ids).any(-1)

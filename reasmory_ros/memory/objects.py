@@ -1,0 +1,392 @@
+"""Episodic object table: fixed capacity, 3D association, bounded duplicate merging, eviction.
+
+Each object slot holds a label histogram, a point reservoir, a gravity-aligned box and its
+history. The reservoir is a *distinct-voxel sample*: a point's voxel (object_voxel_size) hashes to
+one of object_points slots, and a slot keeps the voxel with the smallest second hash among all
+voxels that ever fell into it (the point is refreshed while the same voxel keeps winning). The
+sample is therefore spread uniformly over the surface seen so far, however often each part was
+seen, it never churns, and merging two objects is a per-slot minimum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from reasmory_ros.memory.config import MemoryConfig
+from reasmory_ros.memory.geometry import (
+    FAR,
+    aabb_containment,
+    aabb_gap,
+    box_aabb,
+    fit_gravity_boxes,
+    hash_keys,
+    overlap_fraction,
+    voxel_keys,
+)
+from reasmory_ros.memory.observation import Observation
+from reasmory_ros.memory.state import StateBuffers
+
+_NO_PRIORITY = torch.iinfo(torch.int64).max
+_SECOND_HASH_BUCKETS = (1 << 31) - 1
+_SECOND_HASH_PRIMES = (2654435761, 2246822519, 3266489917)
+
+
+@dataclass
+class Merges:
+    """Objects folded into others: slot and id of each dropped and each kept object."""
+
+    drop_slots: torch.Tensor
+    keep_slots: torch.Tensor
+    drop_ids: torch.Tensor
+    keep_ids: torch.Tensor
+
+    @classmethod
+    def none(cls, device: torch.device) -> Merges:
+        empty = torch.zeros(0, dtype=torch.int64, device=device)
+        return cls(empty, empty, empty, empty)
+
+    def __add__(self, other: Merges) -> Merges:
+        return Merges(*(torch.cat([a, b]) for a, b in zip(self.fields(), other.fields())))
+
+    def fields(self) -> tuple[torch.Tensor, ...]:
+        return self.drop_slots, self.keep_slots, self.drop_ids, self.keep_ids
+
+    def __len__(self) -> int:
+        return int(self.drop_slots.numel())
+
+
+@dataclass
+class ObjectChanges:
+    """What one frame did to the table; the other memory parts follow these id changes.
+
+    det_slots (D,): slot of each detection's object after this frame's merges.
+    evicted: ids whose slot was reused for a new object.
+    """
+
+    det_slots: torch.Tensor
+    matched: int
+    created: int
+    merges: Merges
+    evicted: torch.Tensor
+
+
+class ObjectTable(StateBuffers):
+    SCALARS = ("labels",)
+
+    def __init__(self, config: MemoryConfig, device: torch.device, generator: torch.Generator):
+        n, r = config.max_objects, config.object_points
+        self.config = config
+        self.device = device
+        self.generator = generator
+        self.labels: list[str] = []
+        self._label_ids: dict[str, int] = {}
+        i64 = dict(dtype=torch.int64, device=device)
+        f32 = dict(dtype=torch.float32, device=device)
+        f64 = dict(dtype=torch.float64, device=device)
+        self.active = torch.zeros(n, dtype=torch.bool, device=device)
+        self.ids = torch.full((n,), -1, **i64)
+        self.next_id = torch.zeros((), **i64)
+        self.points = torch.full((n, r, 3), FAR, **f32)
+        self.point_priority = torch.full((n, r), _NO_PRIORITY, **i64)
+        self.point_weight = torch.zeros(n, r, **f32)
+        self.label_hist = torch.zeros(n, config.max_labels, **f32)
+        self.center = torch.zeros(n, 3, **f32)
+        self.extent = torch.zeros(n, 3, **f32)
+        self.yaw = torch.zeros(n, **f32)
+        self.aabb = torch.zeros(n, 2, 3, **f32)
+        self.centroid = torch.zeros(n, 3, **f32)
+        self.first_frame = torch.zeros(n, **i64)
+        self.last_frame = torch.zeros(n, **i64)
+        self.first_time = torch.zeros(n, **f64)
+        self.last_time = torch.zeros(n, **f64)
+        self.observations = torch.zeros(n, **i64)
+        self.best_keyframe = torch.full((n,), -1, **i64)
+        self.best_keyframe_points = torch.zeros(n, **i64)
+        self.version = torch.zeros(n, **i64)
+
+    # --- labels ---------------------------------------------------------------------------------
+
+    def label_index(self, label: str) -> int:
+        """Vocabulary index of a label, registering it while there is room (else -1: ignored)."""
+        index = self._label_ids.get(label)
+        if index is None:
+            if len(self.labels) >= self.config.max_labels:
+                return -1
+            index = len(self.labels)
+            self.labels.append(label)
+            self._label_ids[label] = index
+        return index
+
+    def load_state(self, arrays, scalars) -> None:
+        super().load_state(arrays, scalars)
+        if len(self.labels) > self.config.max_labels:
+            raise ValueError("label vocabulary exceeds max_labels")
+        self._label_ids = {label: i for i, label in enumerate(self.labels)}
+
+    # --- per frame ------------------------------------------------------------------------------
+
+    def integrate(self, obs: Observation, frame_index: int, timestamp: float) -> ObjectChanges:
+        """Associate the frame's detections, update or create objects, then merge duplicates."""
+        empty = torch.zeros(0, dtype=torch.int64, device=self.device)
+        if obs.num_detections == 0:
+            return ObjectChanges(empty, 0, 0, Merges.none(self.device), empty)
+        det_slots = self._associate(obs)
+        matched = det_slots >= 0
+        num_new = int((~matched).sum())
+        evicted = empty
+        merges = Merges.none(self.device)
+        if num_new:
+            if num_new > int((~self.active).sum()):
+                merges = self._merge_duplicates(self.active.nonzero().squeeze(1), consolidate=True)
+                det_slots = _follow(det_slots, merges)
+            det_slots, evicted = self._create(det_slots, det_slots >= 0, frame_index, timestamp)
+        touched = self._observe(obs, det_slots, frame_index, timestamp)
+        late = self._merge_duplicates(touched)
+        merges = merges + late
+        return ObjectChanges(_follow(det_slots, late), int(matched.sum()), num_new, merges, evicted)
+
+    def _associate(self, obs: Observation) -> torch.Tensor:
+        """Slot of the object each detection belongs to, -1 for none.
+
+        Candidates are the association_candidates objects nearest by box gap. A detection joins
+        the candidate with the best evidence: point overlap (fraction of its sampled points within
+        association_radius of the object's reservoir) of at least min_overlap with agreeing
+        labels (or at least label_overlap whatever the labels), else same label and boxes that
+        largely contain one another (a new face of a known object). Several detections may join
+        one object (an over-segmented object stays one).
+        """
+        cfg = self.config
+        k = min(cfg.association_candidates, cfg.max_objects)
+        gap = aabb_gap(obs.det_aabb, self.aabb).masked_fill(~self.active[None, :], float("inf"))
+        gap, candidates = gap.topk(k, dim=1, largest=False)
+        reachable = gap <= cfg.association_gap
+        num = obs.num_detections
+        queries = obs.det_samples[:, None].expand(-1, k, -1, -1).reshape(num * k, -1, 3)
+        overlap = overlap_fraction(queries, self.points[candidates.reshape(-1)], cfg.association_radius)
+        overlap = overlap.reshape(num, k)
+        containment = aabb_containment(obs.det_aabb, self.aabb, cfg.box_margin).gather(1, candidates)
+        agree = self._label_agreement(candidates, obs.det_labels)
+        by_points = (overlap >= cfg.min_overlap) & (agree | (overlap >= cfg.label_overlap))
+        by_box = agree & (containment >= cfg.box_containment)
+        score = torch.where(by_points, 1.0 + overlap, torch.where(by_box, containment, 0.0))
+        score = score.masked_fill(~reachable, 0.0)
+        best_score, best = score.max(dim=1)
+        return torch.where(best_score > 0, candidates.gather(1, best[:, None]).squeeze(1), -1)
+
+    def _label_agreement(self, slots: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """(D, k): whether detection d's label has min_label_share of candidate slots[d, k]."""
+        hist = self.label_hist[slots]
+        labels = labels[:, None].expand_as(slots)
+        share = hist.gather(-1, labels.clamp(min=0)[..., None]).squeeze(-1)
+        return (share >= self.config.min_label_share * hist.sum(-1)) & (labels >= 0)
+
+    def _create(self, det_slots, matched, frame_index, timestamp):
+        """Give each unmatched detection a slot: free slots first, else evict the least supported.
+
+        Support is the number of frames an object was seen in; ties go to the longest unseen.
+        Objects matched in this frame are never evicted.
+        """
+        num_new = int((~matched).sum())
+        priority = self.observations.to(torch.float64) + self.last_frame.to(torch.float64) / (
+            2.0 * (frame_index + 2)
+        )
+        priority = torch.where(self.active, priority, -1.0)
+        priority[det_slots[matched]] = float("inf")
+        slots = priority.topk(num_new, largest=False).indices
+        evicted = self.ids[slots][self.active[slots]]
+        self._clear(slots)
+        n = slots.numel()
+        self.active[slots] = True
+        self.ids[slots] = self.next_id + torch.arange(n, device=self.device)
+        self.next_id += n
+        self.first_frame[slots] = frame_index
+        self.first_time[slots] = timestamp
+        det_slots = det_slots.clone()
+        det_slots[~matched] = slots
+        return det_slots, evicted
+
+    def _clear(self, slots: torch.Tensor) -> None:
+        self.active[slots] = False
+        self.ids[slots] = -1
+        self.points[slots] = FAR
+        self.point_priority[slots] = _NO_PRIORITY
+        self.point_weight[slots] = 0.0
+        self.label_hist[slots] = 0.0
+        self.observations[slots] = 0
+        self.best_keyframe[slots] = -1
+        self.best_keyframe_points[slots] = 0
+        self.version[slots] += 1
+
+    def _observe(self, obs: Observation, det_slots, frame_index, timestamp) -> torch.Tensor:
+        """Fold the detections into their objects; returns the touched slots."""
+        n = self.config.max_objects
+        seen = torch.zeros(n, dtype=torch.bool, device=self.device)
+        seen[det_slots] = True
+        self.observations += seen
+        self.last_frame[seen] = frame_index
+        self.last_time[seen] = timestamp
+        labelled = obs.det_labels >= 0
+        self.label_hist.index_put_(
+            (det_slots[labelled], obs.det_labels[labelled]),
+            torch.ones(int(labelled.sum()), device=self.device),
+            accumulate=True,
+        )
+        self._insert_points(
+            det_slots[obs.det_of], obs.points[obs.det_point_index], obs.depths[obs.det_point_index]
+        )
+        touched = seen.nonzero().squeeze(1)
+        self._refit(touched)
+        return touched
+
+    def _insert_points(self, slots: torch.Tensor, points: torch.Tensor, depths: torch.Tensor) -> None:
+        """Offer points to the slots' reservoirs (distinct-voxel min-hash sample, see module doc).
+
+        Each slot also sums the information 1/sigma^2 of its voxel's observations, with the axial
+        noise sigma of depth sensors growing as depth^2: weight = depth^-4 (depth in metres).
+        """
+        r = self.config.object_points
+        keys = voxel_keys(points, self.config.object_voxel_size)
+        flat = slots * r + hash_keys(keys, r)
+        priority = hash_keys(keys, _SECOND_HASH_BUCKETS, _SECOND_HASH_PRIMES)
+        table = self.point_priority.view(-1)
+        before = table[flat]
+        table.scatter_reduce_(0, flat, priority, "amin")
+        after = table[flat]
+        weight = self.point_weight.view(-1)
+        weight[flat[after != before]] = 0.0
+        win = after == priority
+        self.points.view(-1, 3)[flat[win]] = points[win]
+        weight.index_add_(0, flat[win], depths[win].clamp(min=0.1).pow(-2))
+
+    def _refit(self, slots: torch.Tensor) -> None:
+        if slots.numel() == 0:
+            return
+        points = self.points[slots]
+        cfg = self.config
+        center, extent, yaw = fit_gravity_boxes(
+            points, self.point_weight[slots], cfg.box_quantile, cfg.box_height_quantile
+        )
+        valid = (points[..., 0] < FAR / 2)
+        self.centroid[slots] = (points * valid[..., None]).sum(1) / valid.sum(1, keepdim=True).clamp(min=1)
+        self.center[slots] = center
+        self.extent[slots] = extent
+        self.yaw[slots] = yaw
+        self.aabb[slots] = box_aabb(center, extent, yaw)
+        self.version[slots] += 1
+
+    # --- consolidation --------------------------------------------------------------------------
+
+    def _merge_duplicates(self, rows: torch.Tensor, consolidate: bool = False) -> Merges:
+        """Verify a few likely duplicate pairs and merge those that hold.
+
+        Candidate pairs: same top label and overlapping margin-grown boxes, with one member among
+        `rows`: the objects just updated (only a changed object can newly become a duplicate), or
+        all objects when consolidating a full table. merge_checks_per_frame pairs (four
+        times as many when consolidating) are drawn with probability proportional to their box
+        containment (Gumbel top-k, so a stubborn non-duplicate pair cannot starve the others)
+        and merged when their reservoirs overlap by merge_overlap or the boxes contain one
+        another by box_containment.
+        """
+        cfg = self.config
+        if rows.numel() == 0:
+            return Merges.none(self.device)
+        budget = cfg.merge_checks_per_frame * (4 if consolidate else 1)
+        containment = aabb_containment(self.aabb[rows], self.aabb, cfg.box_margin)
+        top_label = self.label_hist.argmax(dim=1)
+        eligible = self.active[None, :] & (top_label[rows][:, None] == top_label[None, :])
+        eligible &= rows[:, None] != torch.arange(cfg.max_objects, device=self.device)[None, :]
+        weight = torch.where(eligible, containment, 0.0).reshape(-1)
+        budget = min(budget, weight.numel())
+        uniform = torch.rand(weight.shape, device=self.device, generator=self.generator)
+        gumbel = -torch.log(-torch.log(uniform.clamp(1e-12, 1 - 1e-7)))
+        keys = torch.where(weight > 0, weight.log() + gumbel, -float("inf"))
+        picked = keys.topk(budget).indices
+        picked = picked[weight[picked] > 0]
+        if picked.numel() == 0:
+            return Merges.none(self.device)
+        a = rows[picked // cfg.max_objects]
+        b = picked % cfg.max_objects
+        overlap = torch.maximum(
+            overlap_fraction(self.points[a], self.points[b], cfg.association_radius),
+            overlap_fraction(self.points[b], self.points[a], cfg.association_radius),
+        )
+        duplicate = (overlap >= cfg.merge_overlap) | (weight[picked] >= cfg.box_containment)
+        pairs = []
+        used: set[int] = set()
+        for i, j, dup in zip(a.tolist(), b.tolist(), duplicate.tolist()):
+            if dup and i not in used and j not in used:
+                used.update((i, j))
+                pairs.append((i, j))
+        if not pairs:
+            return Merges.none(self.device)
+        first, second = torch.tensor(pairs, device=self.device).unbind(1)
+        first_wins = self.observations[first] >= self.observations[second]
+        keep = torch.where(first_wins, first, second)
+        drop = torch.where(first_wins, second, first)
+        return self._merge(keep, drop)
+
+    def _merge(self, keep: torch.Tensor, drop: torch.Tensor) -> Merges:
+        """Fold objects `drop` into `keep` (disjoint slot lists)."""
+        merges = Merges(drop, keep, self.ids[drop].clone(), self.ids[keep].clone())
+        self.label_hist[keep] += self.label_hist[drop]
+        self.observations[keep] += self.observations[drop]
+        earlier = self.first_frame[drop] < self.first_frame[keep]
+        self.first_frame[keep] = torch.where(earlier, self.first_frame[drop], self.first_frame[keep])
+        self.first_time[keep] = torch.where(earlier, self.first_time[drop], self.first_time[keep])
+        later = self.last_frame[drop] > self.last_frame[keep]
+        self.last_frame[keep] = torch.where(later, self.last_frame[drop], self.last_frame[keep])
+        self.last_time[keep] = torch.where(later, self.last_time[drop], self.last_time[keep])
+        better_view = self.best_keyframe_points[drop] > self.best_keyframe_points[keep]
+        self.best_keyframe[keep] = torch.where(better_view, self.best_keyframe[drop], self.best_keyframe[keep])
+        self.best_keyframe_points[keep] = torch.maximum(
+            self.best_keyframe_points[drop], self.best_keyframe_points[keep]
+        )
+        take = self.point_priority[drop] < self.point_priority[keep]
+        self.points[keep] = torch.where(take[..., None], self.points[drop], self.points[keep])
+        same = self.point_priority[drop] == self.point_priority[keep]
+        self.point_weight[keep] = torch.where(
+            same, self.point_weight[drop] + self.point_weight[keep],
+            torch.where(take, self.point_weight[drop], self.point_weight[keep]),
+        )
+        self.point_priority[keep] = torch.minimum(self.point_priority[drop], self.point_priority[keep])
+        self._clear(drop)
+        self._refit(keep)
+        return merges
+
+    # --- keyframe bookkeeping -------------------------------------------------------------------
+
+    def note_view(self, slots: torch.Tensor, pixels: torch.Tensor, keyframe_frame: int) -> None:
+        """A keyframe shows these objects with this many samples: keep each one's best view."""
+        better = pixels > self.best_keyframe_points[slots]
+        slots, pixels = slots[better], pixels[better]
+        self.best_keyframe[slots] = keyframe_frame
+        self.best_keyframe_points[slots] = pixels
+        self.version[slots] += 1
+
+    def forget_view(self, keyframe_frame: int, kept_views: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> None:
+        """A keyframe was dropped: objects whose best view it was take their best remaining one.
+
+        kept_views: (frame index (K,), object ids (K, M), samples (K, M)) of the remaining keyframes.
+        """
+        affected = (self.best_keyframe == keyframe_frame).nonzero().squeeze(1)
+        if affected.numel() == 0:
+            return
+        frames, object_ids, pixels = kept_views
+        shows = object_ids[None] == self.ids[affected][:, None, None]  # (A, K, M)
+        view_pixels = torch.where(shows, pixels[None], 0).amax(dim=2)  # (A, K)
+        best_pixels, best = view_pixels.max(dim=1)
+        has_view = best_pixels > 0
+        self.best_keyframe[affected] = torch.where(has_view, frames[best], -1)
+        self.best_keyframe_points[affected] = best_pixels
+        self.version[affected] += 1
+
+
+def _follow(slots: torch.Tensor, merges: Merges) -> torch.Tensor:
+    """Slots after merges: a dropped slot's detections now belong to the slot it merged into."""
+    if len(merges) == 0:
+        return slots
+    match = slots[:, None] == merges.drop_slots[None, :]
+    moved = merges.keep_slots[match.to(torch.int64).argmax(dim=1)]
+    return torch.where(match.any(dim=1), moved, slots)

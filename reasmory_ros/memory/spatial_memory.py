@@ -1,0 +1,346 @@
+"""SpatialMemory: frames in, consistent snapshots out, at a fixed cost per frame.
+
+`update` runs the whole frame under one lock, so `snapshot` (same lock) only ever sees frame
+boundaries. The snapshot is built on demand and cached until the next change; object and keyframe
+records are rebuilt only for slots whose version changed, so taking one stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from reasmory_ros.memory.config import MemoryConfig
+from reasmory_ros.memory.errors import MemoryFileError
+from reasmory_ros.memory.frame import Frame
+from reasmory_ros.memory.geometry import FAR, resolve_device
+from reasmory_ros.memory.keyframes import KeyframeStore
+from reasmory_ros.memory.objects import ObjectTable
+from reasmory_ros.memory.observation import Observer
+from reasmory_ros.memory.persistence import read_memory_file, write_memory_file
+from reasmory_ros.memory.scene_map import VoxelMap
+from reasmory_ros.memory.snapshot import Keyframe, MemorySnapshot, ObjectRecord
+from reasmory_ros.memory.state import StateBuffers
+from reasmory_ros.memory.trajectory import TrajectoryStore
+from reasmory_ros.memory.working import WorkingFrame, WorkingMemory
+
+_SEED = 0
+
+
+@dataclass(frozen=True)
+class UpdateStats:
+    """What one `update` did, for logs and diagnostics."""
+
+    frame_index: int
+    points: int
+    """Valid depth samples used (map and working memory)."""
+    detections: int
+    """Instances that passed the filters."""
+    matched: int
+    """Detections that joined an existing object."""
+    created: int
+    """Detections that started a new object."""
+    merged: int
+    """Duplicate objects folded into others."""
+    evicted: int
+    """Objects dropped to make room (table full)."""
+    keyframe: bool
+    """Whether the frame was stored as a keyframe."""
+    seconds: float
+    """Wall time of the update."""
+
+
+class _Parts:
+    """All state of one memory, built together so that `load` can swap it in one assignment."""
+
+    def __init__(self, config: MemoryConfig, device: torch.device):
+        self.config = config
+        self.generator = torch.Generator(device=device)
+        self.generator.manual_seed(_SEED)
+        self.observer = Observer(config, device, self.generator)
+        self.objects = ObjectTable(config, device, self.generator)
+        self.keyframes = KeyframeStore(config, device)
+        self.trajectory = TrajectoryStore(config, device)
+        self.scene_map = VoxelMap(config, device)
+        self.working = WorkingMemory(config, device)
+        self.frame_count = 0
+        self.image_size = (0, 0)
+        self.K = np.eye(3)
+
+    def components(self) -> dict[str, StateBuffers]:
+        return {
+            "objects": self.objects, "keyframes": self.keyframes, "trajectory": self.trajectory,
+            "scene_map": self.scene_map, "working": self.working,
+        }
+
+
+class SpatialMemory:
+    """Explicit 3D memory of an RGB-D stream: working window, objects, keyframes, trajectory, map.
+
+    Every buffer is allocated here from `config`; `update` never allocates state, so its cost and
+    `allocated_bytes()` stay flat however long the stream runs. device: "cpu", "cuda[:n]" or
+    "auto" (cuda when available).
+    """
+
+    def __init__(self, config: MemoryConfig | None = None, device: str | torch.device = "cpu"):
+        self.config = config or MemoryConfig()
+        self.device = resolve_device(device)
+        self._lock = threading.RLock()
+        self._parts = _Parts(self.config, self.device)
+        self._reset_caches()
+
+    def _reset_caches(self) -> None:
+        self._snapshot: MemorySnapshot | None = None
+        self._object_cache: list[tuple[int, ObjectRecord] | None] = [None] * self.config.max_objects
+        self._keyframe_cache: list[tuple[int, Keyframe] | None] = [None] * self.config.max_keyframes
+
+    @property
+    def frame_count(self) -> int:
+        return self._parts.frame_count
+
+    # --- updating -------------------------------------------------------------------------------
+
+    def update(self, frame: Frame) -> UpdateStats:
+        """Fold one frame into the memory (the snapshot sees all of it or none of it)."""
+        if not isinstance(frame, Frame):
+            raise TypeError(f"update() takes a Frame, got {type(frame).__name__}")
+        start = time.perf_counter()
+        with self._lock:
+            parts = self._parts
+            objects = parts.objects
+            obs = parts.observer.observe(frame, objects.label_index)
+            ordinal = parts.frame_count
+            changes = objects.integrate(obs, frame.index, frame.timestamp)
+            old_ids = torch.cat([changes.merges.drop_ids, changes.evicted])
+            new_ids = torch.cat([changes.merges.keep_ids, torch.full_like(changes.evicted, -1)])
+            parts.keyframes.rename_objects(old_ids, new_ids)
+            parts.working.rename_objects(old_ids, new_ids)
+
+            point_ids = torch.full((obs.points.shape[0],), -1, dtype=torch.int64, device=self.device)
+            point_ids[obs.det_point_index] = objects.ids[changes.det_slots][obs.det_of]
+            parts.working.push(obs.points, obs.colors, point_ids, obs.pose, frame.timestamp, frame.index)
+            parts.scene_map.integrate(obs.points, obs.colors, ordinal)
+            parts.trajectory.append(obs.pose, frame.timestamp, frame.index)
+            keyframe = self._consider_keyframe(frame, obs.pose, changes.det_slots, obs.det_counts)
+
+            parts.frame_count += 1
+            parts.image_size = (frame.width, frame.height)
+            parts.K = frame.K.copy()
+            self._snapshot = None
+            return UpdateStats(
+                frame_index=frame.index,
+                points=int(obs.points.shape[0]),
+                detections=obs.num_detections,
+                matched=changes.matched,
+                created=changes.created,
+                merged=len(changes.merges),
+                evicted=int(changes.evicted.numel()),
+                keyframe=keyframe,
+                seconds=time.perf_counter() - start,
+            )
+
+    def _consider_keyframe(self, frame: Frame, pose: torch.Tensor, det_slots, det_counts) -> bool:
+        parts = self._parts
+        objects, keyframes = parts.objects, parts.keyframes
+        samples = torch.zeros(self.config.max_objects, dtype=torch.int64, device=self.device)
+        samples.index_add_(0, det_slots, det_counts)
+        slots = samples.nonzero().squeeze(1)
+        confirmed = objects.observations[slots] >= self.config.min_object_observations
+        shows_new_object = bool((confirmed & (objects.best_keyframe[slots] < 0)).any())
+        decision = keyframes.consider(frame, pose, shows_new_object)
+        if decision is None:
+            return False
+        slot, dropped_frame = decision
+        if dropped_frame >= 0:
+            keyframes.active[slot] = False
+            objects.forget_view(dropped_frame, keyframes.views())
+        keyframes.store(slot, frame, pose, objects.ids[slots], samples[slots])
+        objects.note_view(slots, samples[slots], frame.index)
+        return True
+
+    def reset(self) -> None:
+        """Forget everything (fresh buffers of the same configuration)."""
+        with self._lock:
+            self._parts = _Parts(self.config, self.device)
+            self._reset_caches()
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def snapshot(self) -> MemorySnapshot:
+        """A frozen, consistent view (numpy copies); cached until the memory changes."""
+        with self._lock:
+            if self._snapshot is None:
+                self._snapshot = self._build_snapshot()
+            return self._snapshot
+
+    def working_frames(self) -> tuple[WorkingFrame, ...]:
+        """The frames of the working window, oldest first (numpy copies)."""
+        with self._lock:
+            return self._parts.working.export()
+
+    def allocated_bytes(self) -> int:
+        """Bytes of all state tensors the memory owns (fixed at construction)."""
+        with self._lock:
+            return sum(part.nbytes() for part in self._parts.components().values())
+
+    def _build_snapshot(self) -> MemorySnapshot:
+        parts = self._parts
+        return MemorySnapshot(
+            objects=self._object_records(),
+            trajectory=_frozen(parts.trajectory.export()),
+            keyframes=self._keyframe_records(),
+            scene_map=_frozen(parts.scene_map.export()),
+            frame_count=parts.frame_count,
+            image_size=parts.image_size,
+            K=_readonly(parts.K.copy()),
+        )
+
+    def _object_records(self) -> tuple[ObjectRecord, ...]:
+        table = self._parts.objects
+        shown = table.active & (table.observations >= self.config.min_object_observations)
+        shown_slots = shown.nonzero().squeeze(1).tolist()
+        versions = table.version.tolist()
+        stale = [s for s in shown_slots if self._object_cache[s] is None or self._object_cache[s][0] != versions[s]]
+        if stale:
+            index = torch.tensor(stale, device=self.device)
+            rows = {
+                name: getattr(table, name)[index].cpu().numpy()
+                for name in (
+                    "ids", "label_hist", "center", "extent", "yaw", "points", "first_frame",
+                    "first_time", "last_frame", "last_time", "observations", "best_keyframe", "centroid",
+                )
+            }
+            for row, slot in enumerate(stale):
+                self._object_cache[slot] = (versions[slot], self._object_record(rows, row))
+        return tuple(self._object_cache[s][1] for s in shown_slots)
+
+    def _object_record(self, rows: dict[str, np.ndarray], row: int) -> ObjectRecord:
+        labels = self._parts.objects.labels
+        hist = rows["label_hist"][row]
+        points = rows["points"][row]
+        points = points[points[:, 0] < FAR / 2]
+        return ObjectRecord(
+            id=int(rows["ids"][row]),
+            label=labels[int(hist.argmax())] if hist.any() else "unknown",
+            label_histogram={labels[i]: float(hist[i]) for i in np.flatnonzero(hist)},
+            center=_readonly(rows["center"][row].astype(np.float64)),
+            extent=_readonly(rows["extent"][row].astype(np.float64)),
+            yaw=float(rows["yaw"][row]),
+            points=_readonly(points),
+            first_seen_frame=int(rows["first_frame"][row]),
+            first_seen_time=float(rows["first_time"][row]),
+            last_seen_frame=int(rows["last_frame"][row]),
+            last_seen_time=float(rows["last_time"][row]),
+            observations=int(rows["observations"][row]),
+            best_keyframe=int(rows["best_keyframe"][row]),
+            centroid=_readonly(rows["centroid"][row].astype(np.float64)),
+        )
+
+    def _keyframe_records(self) -> tuple[Keyframe, ...]:
+        store = self._parts.keyframes
+        active = store.active.nonzero().squeeze(1).tolist()
+        versions = store.version.tolist()
+        for slot in active:
+            cached = self._keyframe_cache[slot]
+            if cached is None or cached[0] != versions[slot]:
+                ids = store.object_ids[slot]
+                self._keyframe_cache[slot] = (versions[slot], Keyframe(
+                    frame_index=int(store.frame_index[slot]),
+                    timestamp=float(store.timestamp[slot]),
+                    T_world_camera=_readonly(store.poses[slot].cpu().numpy()),
+                    K=_readonly(store.intrinsics[slot].cpu().numpy()),
+                    rgb=_readonly(store.rgb[slot].cpu().numpy()),
+                    depth=_readonly(store.depth[slot].cpu().numpy()),
+                    object_ids=tuple(dict.fromkeys(ids[ids >= 0].tolist())),
+                ))
+        records = [self._keyframe_cache[slot][1] for slot in active]
+        return tuple(sorted(records, key=lambda k: k.frame_index))
+
+    # --- persistence ----------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the whole memory atomically (see persistence.py); MemoryFileError on failure."""
+        with self._lock:
+            parts = self._parts
+            arrays = {
+                f"{name}/{key}": value
+                for name, part in parts.components().items()
+                for key, value in part.state_arrays().items()
+            }
+            arrays["rng"] = parts.generator.get_state().cpu().numpy()
+            arrays["K"] = parts.K
+            header = {
+                "config": self.config.to_dict(),
+                "scalars": {name: part.scalars() for name, part in parts.components().items()},
+                "frame_count": parts.frame_count,
+                "image_size": list(parts.image_size),
+                "rng_device": self.device.type,
+            }
+        write_memory_file(path, header, arrays)
+
+    def load(self, path: str | os.PathLike) -> None:
+        """Replace the memory with a saved one (its configuration included).
+
+        Everything is read and checked into fresh buffers first; on any defect MemoryFileError is
+        raised and this memory is left untouched.
+        """
+        parts = _read_parts(path, self.device)
+        with self._lock:
+            self.config = parts.config
+            self._parts = parts
+            self._reset_caches()
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> SpatialMemory:
+        """A new memory restored from a file."""
+        memory = cls.__new__(cls)
+        memory.device = resolve_device(device)
+        memory._lock = threading.RLock()
+        memory._parts = _read_parts(path, memory.device)
+        memory.config = memory._parts.config
+        memory._reset_caches()
+        return memory
+
+
+def _read_parts(path: str | os.PathLike, device: torch.device) -> _Parts:
+    """A complete memory state read from a file into fresh buffers; MemoryFileError on defects."""
+    header, arrays = read_memory_file(path)
+    try:
+        config = MemoryConfig.from_dict(header["config"])
+        parts = _Parts(config, device)
+        for name, part in parts.components().items():
+            prefix = f"{name}/"
+            part.load_state(
+                {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)},
+                header["scalars"][name],
+            )
+        if header["rng_device"] == device.type:  # generator states differ between cpu and cuda
+            parts.generator.set_state(torch.from_numpy(np.ascontiguousarray(arrays["rng"], dtype=np.uint8)))
+        parts.frame_count = int(header["frame_count"])
+        width, height = header["image_size"]
+        parts.image_size = (int(width), int(height))
+        K = np.asarray(arrays["K"], dtype=np.float64)
+        if K.shape != (3, 3):
+            raise ValueError(f"K has shape {K.shape}")
+        parts.K = K
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise MemoryFileError(f"memory file '{path}' is inconsistent: {err}") from err
+    return parts
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    """Snapshots share arrays between cached records: make accidental writes fail loudly."""
+    array.setflags(write=False)
+    return array
+
+
+def _frozen(record):
+    for value in vars(record).values():
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    return record
