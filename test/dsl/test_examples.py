@@ -1,0 +1,118 @@
+"""Every example program of docs/dsl.md runs on the known room and matches its geometry."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from known_room import BOXES, box, box_gap, camera_positions
+
+from reasmory_ros.dsl import run
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "dsl.md"
+
+
+def doc_examples() -> list[tuple[str, str]]:
+    """(section title, program) for each ```dsl block under the examples heading, in order."""
+    text = DOC.read_text().split("## Examples by question type", 1)[1]
+    examples = []
+    for section in re.split(r"^### ", text, flags=re.M)[1:]:
+        title = section.splitlines()[0].strip()
+        examples += [(title, code) for code in re.findall(r"```dsl\n(.*?)```", section, re.S)]
+    return examples
+
+
+def angle_seen(origin, facing, target) -> float:
+    """Signed angle (deg, + = left) of target from origin facing `facing`: cross and dot of the
+    two floor vectors, independent of the DSL's own heading arithmetic."""
+    f = np.subtract(facing, origin)[:2]
+    d = np.subtract(target, origin)[:2]
+    return math.degrees(math.atan2(f[0] * d[1] - f[1] * d[0], f @ d))
+
+
+def turn(f, d) -> str:
+    cos = (f @ d) / np.linalg.norm(f) / np.linalg.norm(d)
+    if cos >= math.cos(math.radians(45)):
+        return "go forward"
+    if cos < math.cos(math.radians(135)):
+        return "turn back"
+    return "turn left" if f[0] * d[1] - f[1] * d[0] > 0 else "turn right"
+
+
+def point_box_distance(p, b) -> float:
+    return float(np.linalg.norm(np.maximum(0, np.maximum(b.lo - p, p - b.hi))))
+
+
+def c(label):
+    return np.array(box(label).center)
+
+
+positions, _ = camera_positions()
+
+
+def expected_answers() -> dict[str, list]:
+    """Ground truth per example section, in the order of the section's programs."""
+    chairs = [b for b in BOXES if b.label == "chair"]
+    candidates = [box("tv"), box("lamp"), *chairs, box("bookshelf")]
+    closest = min(candidates, key=lambda b: box_gap(b, box("sofa")))
+    medium = angle_seen(c("tv"), c("sofa"), c("bookshelf"))
+    hard = angle_seen(c("Coffee Table"), c("tv"), c("potted_plant"))
+    shelf_at_70 = angle_seen(positions[69], positions[69] + [1.0, 0, 0], c("bookshelf"))
+    moved = angle_seen(positions[0], positions[0] + [0, 1.0, 0], positions[99])
+    first = {}
+    for b in BOXES:
+        first[b.label] = min(first.get(b.label, 10**9), b.first_seen)
+    return {
+        "Counting": [len(chairs),
+                     sum(box_gap(ch, box("bookshelf")) <= 1.0 for ch in chairs)],
+        "Absolute distance": [pytest.approx(box_gap(box("sofa"), box("tv")), abs=0.05)],
+        "Object size": [pytest.approx(100 * max(box("Coffee Table").size_xyz), abs=0.5),
+                        pytest.approx(box("bookshelf").size_xyz[2], abs=1e-6)],
+        "Room size": [pytest.approx(6.0 * 5.0, rel=0.02), pytest.approx(6.0, abs=0.1)],
+        "Relative distance": [closest.label],
+        "Relative direction (easy)": [
+            "left" if angle_seen(c("sofa"), c("tv"), c("lamp")) > 0 else "right"],
+        "Relative direction (medium)": [
+            "back" if abs(medium) > 135 else ("left" if medium > 0 else "right")],
+        "Relative direction (hard)": [
+            ("front" if abs(hard) < 90 else "back") + "-" + ("left" if hard > 0 else "right")],
+        "Route plan": [[turn(c("tv") - c("sofa"), c("Coffee Table") - c("sofa")),
+                        turn(c("Coffee Table") - c("sofa"), c("bookshelf") - c("Coffee Table"))]],
+        "Appearance order": [sorted(["chair", "tv", "sofa", "lamp"], key=first.get)],
+        "Camera displacement": [pytest.approx(np.linalg.norm(positions[99] - positions[0]),
+                                              abs=1e-6)],
+        "Camera-object distance": [pytest.approx(point_box_distance(positions[19], box("tv")),
+                                                 abs=0.05)],
+        "Camera movement direction": ["left" if moved > 0 else "right"],
+        "Object relative to the camera": ["left" if shelf_at_70 > 0 else "right"],
+    }
+
+
+def test_every_section_has_ground_truth():
+    titles = {title for title, _ in doc_examples()}
+    assert titles - {"Rendering a view for a vision model"} == set(expected_answers())
+
+
+@pytest.mark.parametrize("title,program", doc_examples(),
+                         ids=[f"{t}-{i}" for i, (t, _) in enumerate(doc_examples())])
+def test_doc_example_matches_geometry(snapshot, title, program):
+    answer = run(program, snapshot)
+    if title == "Rendering a view for a vision model":
+        assert answer.kind == "Image" and answer.value.shape == (480, 640, 3)
+        assert answer.value.any(), "the room should be visible"
+        return
+    programs = [p for t, p in doc_examples() if t == title]
+    expected = expected_answers()[title][programs.index(program)]
+    assert answer.value == expected, answer.text
+
+
+def test_route_is_planned_around_the_furniture(snapshot):
+    path = run('path = route(the(objects("sofa")), the(objects("tv")), '
+               'facing=the(objects("tv")))\nanswer(path)', snapshot).raw
+    straight = np.linalg.norm(c("tv")[:2] - c("sofa")[:2])
+    assert path.planned
+    assert straight < path.length < straight + 1.5, "detour around the coffee table only"
+    assert path.turns == ("go forward",)
