@@ -68,7 +68,7 @@ class DepthStage(PerceptionStage):
         if self.output_kind == "metric":
             metres = raw * self.scale
         else:
-            metres = torch.where(raw > 0, self.scale / raw.clamp_min(1e-6), torch.zeros_like(raw))
+            metres = torch.where(raw > 0, self.scale / raw, torch.zeros_like(raw))
         low, high = self.range_m
         metres = torch.where((metres >= low) & (metres <= high), metres, torch.zeros_like(metres))
         return metres.cpu().numpy().astype(np.float32)
