@@ -130,7 +130,7 @@ def write_scene_bag(
     if progress:
         from tqdm import tqdm
 
-        frames = tqdm(frames, total=len(camera), desc="rendering", unit="frame")
+        frames = tqdm(frames, total=len(camera), desc="rendering", unit="frame", mininterval=1.0)
     visibility: list[dict[int, int]] = []
     try:
         with Writer(path, version=BAG_VERSION, storage_plugin=_STORAGE[storage]) as writer:

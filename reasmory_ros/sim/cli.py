@@ -1,0 +1,119 @@
+"""`reasmory-sim`: write a simulated recording: rosbag2, ground truth and questions.
+
+    reasmory-sim OUT_DIR --seed 0 --frames 300 [--storage sqlite3|mcap] [--width 640 --height 480]
+
+OUT_DIR/bag is the rosbag2 directory (topic contract of DESIGN.md §3), OUT_DIR/scene.json the
+ground truth (objects, room, camera poses, per-frame visibility) and OUT_DIR/questions.jsonl the
+questions with their ground-truth answers, ready for `reasmory-replay` and `reasmory-eval`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .bag import BagWriteError, write_scene_bag
+from .questions import QUESTION_TYPES, Question, generate_questions, write_questions
+from .render import DEFAULT_HEIGHT, DEFAULT_WIDTH
+from .scene import generate_scene
+from .trajectory import DEFAULT_FPS
+
+
+@dataclass(frozen=True)
+class SimOutputs:
+    bag: Path
+    scene_json: Path
+    questions_jsonl: Path
+    questions: list[Question]
+
+
+def simulate(
+    out_dir: str | Path,
+    seed: int = 0,
+    frames: int = 300,
+    *,
+    storage: str = "sqlite3",
+    width: int = DEFAULT_WIDTH,
+    height: int = DEFAULT_HEIGHT,
+    fps: float = DEFAULT_FPS,
+    questions_per_type: int = 5,
+    noise: bool = True,
+    force: bool = False,
+    progress: bool = False,
+) -> SimOutputs:
+    """Generate scene `seed`, render `frames` frames into OUT_DIR/bag and write the ground truth
+    and questions next to it. `force` replaces outputs of an earlier run."""
+    out = Path(out_dir)
+    outputs = SimOutputs(out / "bag", out / "scene.json", out / "questions.jsonl", [])
+    if outputs.bag.exists():
+        if not force:
+            raise BagWriteError(f"{outputs.bag} already exists (use --force to replace it)")
+        shutil.rmtree(outputs.bag)
+    out.mkdir(parents=True, exist_ok=True)
+    scene = generate_scene(seed)
+    gt = write_scene_bag(scene, outputs.bag, frames, seed=seed, width=width, height=height, fps=fps,
+                         storage=storage, noise=noise, progress=progress)
+    gt.save(outputs.scene_json)
+    questions = generate_questions(gt, per_type=questions_per_type, seed=seed)
+    write_questions(questions, outputs.questions_jsonl)
+    return SimOutputs(outputs.bag, outputs.scene_json, outputs.questions_jsonl, questions)
+
+
+def _positive(kind):
+    def parse(text: str):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+    return parse
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="reasmory-sim",
+        description="Render a procedural furnished room along a handheld camera loop into a rosbag2 "
+                    "(color, depth, camera_info, pose, instances, labels) and write its ground truth "
+                    "(scene.json) and spatial questions with answers (questions.jsonl).",
+        epilog="Example: reasmory-sim /tmp/sim0 --seed 0 --frames 300 && "
+               "reasmory-replay /tmp/sim0/bag --questions /tmp/sim0/questions.jsonl --output answers.jsonl && "
+               "reasmory-eval answers.jsonl /tmp/sim0/questions.jsonl",
+    )
+    parser.add_argument("out_dir", type=Path, help="output folder; gets bag/, scene.json and questions.jsonl")
+    parser.add_argument("--seed", type=int, default=0, help="scene seed: same seed, same room and recording (default 0)")
+    parser.add_argument("--frames", type=_positive(int), default=300, help="frames to render (default 300)")
+    parser.add_argument("--storage", choices=("sqlite3", "mcap"), default="sqlite3", help="rosbag2 storage plugin")
+    parser.add_argument("--width", type=_positive(int), default=DEFAULT_WIDTH, help="image width in pixels (640)")
+    parser.add_argument("--height", type=_positive(int), default=DEFAULT_HEIGHT, help="image height in pixels (480)")
+    parser.add_argument("--fps", type=_positive(float), default=DEFAULT_FPS,
+                        help=f"frame rate of the timestamps in Hz (default {DEFAULT_FPS:g})")
+    parser.add_argument("--questions-per-type", type=_positive(int), default=5,
+                        help=f"questions per type, of {len(QUESTION_TYPES)} types (default 5; room size: 1)")
+    parser.add_argument("--no-noise", action="store_true", help="ideal sensor: exact depth, no holes, clean colour")
+    parser.add_argument("--force", action="store_true", help="replace the outputs of an earlier run")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    args = parser.parse_args(argv)
+    try:
+        result = simulate(
+            args.out_dir, args.seed, args.frames, storage=args.storage, width=args.width, height=args.height,
+            fps=args.fps, questions_per_type=args.questions_per_type, noise=not args.no_noise, force=args.force,
+            progress=not args.quiet,
+        )
+    except (BagWriteError, OSError) as err:
+        print(f"reasmory-sim: {err}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        per_type = Counter(q.type for q in result.questions)
+        print(f"bag:       {result.bag}")
+        print(f"truth:     {result.scene_json}")
+        print(f"questions: {result.questions_jsonl} ({len(result.questions)}: "
+              + ", ".join(f"{t} {per_type[t]}" for t in QUESTION_TYPES) + ")")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
