@@ -28,7 +28,8 @@ def _name(value: object) -> str:
 
 def _check_view_from(args: dict[str, StaticArg], ctx: StaticContext) -> None:
     if "facing" not in args and args["origin"].type not in SEEN_FROM:
-        raise OperationError(f"a view from a {args['origin'].type} needs facing=",
+        raise OperationError(f"view_from() needs facing= unless the origin is a Camera or a "
+                             f"View (got {args['origin'].type})",
                              "write view_from(origin, facing=<object, camera or point>)",
                              "origin")
 
@@ -90,7 +91,8 @@ def _check_words(args: dict[str, StaticArg], ctx: StaticContext) -> None:
 @operation("direction_label", category="views", returns=TEXT, check=_check_words,
            params=[Param("direction", (DIRECTION,), "a direction"),
                    Param("among", (list_of(TEXT),), "the allowed words")],
-           doc="The word among the given ones whose angle is nearest to the direction's: "
+           doc="The word among the given ones whose angle is nearest to the direction's "
+               "(the first listed on a tie): "
                '["left", "right", "back"] answers "back" beyond 135 deg from ahead, '
                '["front-left", "front-right", "back-left", "back-right"] gives the quadrant.')
 def direction_label_op(ctx: ExecContext, direction, among):
