@@ -82,8 +82,9 @@ def expected_answers() -> dict[str, list]:
         "Route plan": [[turn(c("tv") - c("sofa"), c("Coffee Table") - c("sofa")),
                         turn(c("Coffee Table") - c("sofa"), c("bookshelf") - c("Coffee Table"))]],
         "Appearance order": [sorted(["chair", "tv", "sofa", "lamp"], key=first.get)],
-        "Camera displacement": [pytest.approx(np.linalg.norm(positions[99] - positions[0]),
-                                              abs=1e-6)],
+        "Camera displacement": [
+            pytest.approx(np.linalg.norm(positions[99] - positions[0]), abs=1e-6),
+            pytest.approx(np.linalg.norm(np.diff(positions, axis=0), axis=1).sum(), abs=1e-6)],
         "Camera-object distance": [pytest.approx(point_box_distance(positions[19], box("tv")),
                                                  abs=0.05)],
         "Camera movement direction": ["left" if moved > 0 else "right"],

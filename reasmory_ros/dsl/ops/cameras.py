@@ -120,6 +120,20 @@ def displacement_op(ctx: ExecContext, a, b):
     return Number(float(np.linalg.norm(b.position - a.position)), "m")
 
 
+@operation("travelled", category="cameras", returns=NUMBER, unit="m",
+           params=[Param("a", (CAMERA,), "start pose"), Param("b", (CAMERA,), "end pose")],
+           doc="Distance the camera travelled along its trajectory between two poses, in metres "
+               "(summed over every frame; at least the displacement).")
+def travelled_op(ctx: ExecContext, a, b):
+    try:
+        distance = ctx.snapshot.trajectory.distance_between(a.frame_index, b.frame_index)
+    except KeyError as err:
+        raise OperationError(str(err.args[0]) if err.args else "frame out of range") from None
+    ctx.trace.value(a)
+    ctx.trace.value(b)
+    return Number(distance, "m")
+
+
 @operation("movement_direction", category="cameras", returns=DIRECTION,
            params=[Param("a", (CAMERA,), "start pose (its heading defines ahead)"),
                    Param("b", (CAMERA,), "end pose")],
