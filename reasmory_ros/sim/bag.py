@@ -132,6 +132,7 @@ def write_scene_bag(
 
         frames = tqdm(frames, total=len(camera), desc="rendering", unit="frame", mininterval=1.0)
     visibility: list[dict[int, int]] = []
+    instance_maps: list[dict[int, int]] = []
     try:
         with Writer(path, version=BAG_VERSION, storage_plugin=_STORAGE[storage]) as writer:
             connections = {
@@ -143,6 +144,7 @@ def write_scene_bag(
                 for key, msg in frame_messages(rendered.frame).items():
                     writer.write(connections[key], ns, TYPESTORE.serialize_cdr(msg, TOPICS[key][1]))
                 visibility.append(rendered.pixel_counts)
+                instance_maps.append(rendered.instance_to_object)
     except OSError as err:
         raise BagWriteError(f"cannot write bag {path}: {err}") from err
-    return GroundTruth(scene, camera, K, width, height, visibility)
+    return GroundTruth(scene, camera, K, width, height, visibility, instance_maps, render_seed=seed, noise=noise)

@@ -8,11 +8,13 @@ so distances computed from a loaded file equal those of the original scene.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .render import Rendered, render_sequence
 from .scene import Scene
 from .trajectory import CameraPath
 
@@ -25,7 +27,9 @@ MIN_VISIBLE_FRACTION = 0.0005
 class GroundTruth:
     """Everything needed to answer questions about one simulated recording.
 
-    visibility[i] maps scene object id -> pixels it covers in frame i (0-based, bag order).
+    visibility[i] maps scene object id -> pixels it covers in frame i (0-based, bag order);
+    instances[i] maps the instance ids of frame i's instance image -> scene object id (to score
+    the memory's cross-frame association). render_seed and noise reproduce the bag's images.
     """
 
     scene: Scene
@@ -34,6 +38,9 @@ class GroundTruth:
     width: int
     height: int
     visibility: list[dict[int, int]]
+    instances: list[dict[int, int]] | None = None
+    render_seed: int = 0
+    noise: bool = True
 
     @property
     def n_frames(self) -> int:
@@ -55,6 +62,11 @@ class GroundTruth:
     def camera_center(self, frame: int) -> np.ndarray:
         return self.camera.poses[frame, :3, 3]
 
+    def rendered(self) -> Iterator[Rendered]:
+        """Re-render the recording: the same frames (images, noise, instance ids) as its bag."""
+        return render_sequence(self.scene, self.camera, self.K, self.width, self.height,
+                               seed=self.render_seed, noise=self.noise)
+
     def to_dict(self) -> dict:
         return {
             "format": FORMAT,
@@ -65,12 +77,16 @@ class GroundTruth:
                 "height": self.height,
                 "frame_id": "camera_color_optical_frame",
                 "world_frame_id": "map",
+                "render_seed": self.render_seed,
+                "noise": self.noise,
                 "frames": [
                     {
                         "index": i,
                         "timestamp": float(self.camera.timestamps[i]),
                         "T_world_camera": self.camera.poses[i].tolist(),
                         "visible": {str(k): v for k, v in sorted(self.visibility[i].items())},
+                        **({"instances": {str(k): v for k, v in sorted(self.instances[i].items())}}
+                           if self.instances is not None else {}),
                     }
                     for i in range(self.n_frames)
                 ],
@@ -93,6 +109,10 @@ class GroundTruth:
             width=int(cam["width"]),
             height=int(cam["height"]),
             visibility=[{int(k): int(v) for k, v in f["visible"].items()} for f in frames],
+            instances=([{int(k): int(v) for k, v in f["instances"].items()} for f in frames]
+                       if all("instances" in f for f in frames) else None),
+            render_seed=int(cam.get("render_seed", 0)),
+            noise=bool(cam.get("noise", True)),
         )
 
     def save(self, path: str | Path) -> None:

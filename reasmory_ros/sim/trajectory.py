@@ -169,8 +169,8 @@ def _resample_closed(points: np.ndarray, spacing: float) -> np.ndarray:
 
 def _smooth_noise(rng: np.random.Generator, n: int, sigma: float, scale: float) -> np.ndarray:
     """Low-pass random signal (handheld shake) with standard deviation about `scale`."""
-    noise = ndimage.gaussian_filter1d(rng.normal(size=n + 1), sigma=max(sigma, 0.5), mode="wrap")[:n]
-    return noise / max(noise.std(), 1e-9) * scale
+    noise = ndimage.gaussian_filter1d(rng.normal(size=max(n + 1, 64)), sigma=max(sigma, 0.5), mode="wrap")
+    return noise[:n] / noise.std() * scale
 
 
 def _glance_at_missed_objects(scene: Scene, xy, height, yaw, pitch, hfov: float, vfov: float) -> np.ndarray:

@@ -12,7 +12,6 @@ from scipy.spatial.transform import Rotation
 
 from reasmory_ros.sim.bag import TOPICS, TYPESTORE, BagWriteError, write_scene_bag
 from reasmory_ros.sim.ground_truth import GroundTruth
-from reasmory_ros.sim.render import render_sequence
 from reasmory_ros.sim.scene import generate_scene
 
 W, H, N = 96, 72, 4
@@ -29,7 +28,7 @@ def _decode(msg) -> np.ndarray:
 def test_bag_follows_topic_contract(tmp_path, storage):
     scene = generate_scene(1)
     gt = write_scene_bag(scene, tmp_path / "bag", N, seed=3, width=W, height=H, storage=storage)
-    expected = list(render_sequence(scene, gt.camera, gt.K, W, H, seed=3))
+    expected = list(gt.rendered())
 
     by_stamp: dict[int, dict[str, object]] = defaultdict(dict)
     with Reader(tmp_path / "bag") as reader:
@@ -67,6 +66,7 @@ def test_bag_follows_topic_contract(tmp_path, storage):
         assert {int(k) for k in labels} == set(np.unique(instances)) - {0}
         assert {int(k): v for k, v in labels.items()} == frame.labels
         assert gt.visibility[i] == expected[i].pixel_counts
+        assert gt.instances[i] == expected[i].instance_to_object
 
 
 def test_ground_truth_file_round_trip(tmp_path):
@@ -76,7 +76,10 @@ def test_ground_truth_file_round_trip(tmp_path):
     loaded = GroundTruth.load(tmp_path / "scene.json")
     assert loaded.n_frames == 3 and (loaded.width, loaded.height) == (W, H)
     assert np.allclose(loaded.camera.poses, gt.camera.poses) and np.allclose(loaded.K, gt.K)
-    assert loaded.visibility == gt.visibility
+    assert loaded.visibility == gt.visibility and loaded.instances == gt.instances
+    assert (loaded.render_seed, loaded.noise) == (0, False)
+    first = next(loaded.rendered()).frame
+    assert np.array_equal(first.depth, next(gt.rendered()).frame.depth)
     a, b = loaded.scene.objects[:2]
     assert a.distance_to(b) == pytest.approx(scene.objects[0].distance_to(scene.objects[1]))
     doc = json.loads((tmp_path / "scene.json").read_text())
