@@ -9,9 +9,11 @@ word, and when that cannot read the question either, the result says so instead 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from reasmory_ros import dsl
 from reasmory_ros.dsl.errors import DslError
+from reasmory_ros.dsl.types import Path
 from reasmory_ros.memory.snapshot import MemorySnapshot
 from reasmory_ros.planning.base import (
     Attempt,
@@ -88,7 +90,10 @@ def _interpret(rules, question, options, context) -> tuple[Interpretation | None
 
 
 def _run_attempt(attempt, result, snapshot, options, interpretation, question) -> bool:
-    """Execute and format one attempt's program; record the error and return False on failure."""
+    """Execute and format one attempt's program; record the error and return False on failure.
+
+    A route asked as numbered steps with blanks is compared on the turns the blanks stand for.
+    """
     try:
         dsl_answer = execute(attempt.program, snapshot)
     except DslError as err:
@@ -96,8 +101,11 @@ def _run_attempt(attempt, result, snapshot, options, interpretation, question) -
         return False
     by_rules = interpretation is not None and attempt.program == interpretation.program
     unit = interpretation.unit if interpretation is not None else requested_unit(question)
+    value = dsl_answer.raw
+    if interpretation is not None and interpretation.turn_slots is not None and isinstance(value, Path):
+        value = replace(value, turns=tuple(value.turns[i] for i in interpretation.turn_slots if i < len(value.turns)))
     try:
-        formatted = format_answer(dsl_answer.raw, unit, options)
+        formatted = format_answer(value, unit, options)
     except ValueError as err:
         attempt.error, attempt.stage = f"answer error: {err}", "format"
         return False

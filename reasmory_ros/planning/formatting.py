@@ -88,9 +88,8 @@ def _option_score(value: object, option: str):
         angle = direction_angle(body)
         return None if angle is None else -angle_gap(value.angle, angle)
     if isinstance(value, Path):
-        taken = [t for t in (turn_sequence(t) for t in value.turns) for t in t if t != "go forward"]
-        offered = [t for t in turn_sequence(body) if t != "go forward"]
-        return sequence_similarity(taken, offered) if offered else None
+        offered = turn_sequence(body)
+        return sequence_similarity(turn_sequence(", ".join(value.turns)), offered) if offered else None
     if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
         offered = [p.strip() for p in re.split(r",|->|\bthen\b|;", body) if p.strip()]
         keys = [dsl_labels.singular(v) for v in value]

@@ -47,7 +47,8 @@ NON_OBJECT_WORDS = frozenset(
     degrees degree least order sequence time-wise earliest latest then after before while
     currently current now present moment view point of visible also just only exactly
     new mainly mostly primarily general overall whole entire first-time front-left front-right
-    back-left back-right
+    back-left back-right centers centres gap gaps blank blanks recording recordings surface
+    surfaces edge edges corner corners like
     """.split()
 )
 
@@ -284,7 +285,8 @@ class LabelResolver:
         Runs of words that are not question/spatial vocabulary are candidates; inside a run the
         longest sub-phrase that resolves wins. A run that resolves nowhere is kept as an
         unresolved mention only when a determiner or quantifier introduces it ('the piano',
-        'many pianos'), so that filler words never pass for objects.
+        'many pianos') and it is not a relational noun ('the middle of', 'the gap between'), so
+        that filler words never pass for objects.
         """
         words = prepared.split()
         found: list[Mention] = []
@@ -340,7 +342,8 @@ class LabelResolver:
         labels, how = self._embedding_match(phrase) if self.embedder is not None and self.labels else ((), "")
         if labels:
             return [Mention(phrase, start, end, labels, how)]
-        if start > 0 and words[start - 1] in MENTION_CUES:
+        relational = end < len(words) and words[end] in ("of", "between")  # 'the middle of', 'the gap between'
+        if start > 0 and words[start - 1] in MENTION_CUES and not relational:
             return [Mention(phrase, start, end, ())]
         return []
 

@@ -44,13 +44,15 @@ _MOVE_WORDS = r"\b(?:move|moved|moving|movement|travel|travelled|traveled|walk|w
 class Interpretation:
     """What the rules understood: the intent, the program, the unit asked and an answer sentence.
 
-    `sentence` holds `{answer}` where the formatted answer goes.
+    `sentence` holds `{answer}` where the formatted answer goes. `turn_slots` (routes written as
+    numbered steps with blanks) are the indices of the route's turns the blanks stand for.
     """
 
     intent: str
     program: str
     unit: str | None
     sentence: str
+    turn_slots: tuple[int, ...] | None = None
 
 
 def strip_option(option: str) -> str:
@@ -353,9 +355,24 @@ def _route(q: _Question, context: PlanningContext) -> Interpretation:
     if stops:
         args.append("via=[" + ", ".join(stops) + "]")
     program = prog.answer(f"route({', '.join(args)})")
-    return Interpretation(
-        "route", program, None, f"From the {start.phrase} to the {goal.phrase}: {{answer}}."
-    )
+    sentence = f"From the {start.phrase} to the {goal.phrase}: {{answer}}."
+    return Interpretation("route", program, None, sentence, _blank_slots(q))
+
+
+def _blank_slots(q: _Question) -> tuple[int, ...] | None:
+    """Which route legs the numbered '[please fill in]' steps stand before.
+
+    Each 'go forward until' ends a leg; a blank before the k-th leg is the turn at its start,
+    which is turns[k] of the DSL's route (one instruction at the start and at each via stop).
+    """
+    steps = re.findall(r"\b\d+ (?:please )?fill in\b|\bgo forward until\b", q.text)
+    slots, leg = [], 0
+    for step in steps:
+        if step == "go forward until":
+            leg += 1
+        else:
+            slots.append(leg)
+    return tuple(slots) or None
 
 
 def _appearance_order(q: _Question, context: PlanningContext) -> Interpretation:
