@@ -198,7 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "numbers, exact match (option text or letter) for multiple choice; per-type table "
                     "and the mean over types.",
     )
-    parser.add_argument("answers", help="ANSWERS.jsonl: {\"id\", \"answer\", \"ok\"?} per line (reasmory-replay output)")
+    parser.add_argument("answers",
+                        help="ANSWERS.jsonl: {\"id\", \"answer\", \"ok\"?} per line (reasmory-replay output)")
     parser.add_argument("ground_truth", help="GT.jsonl: {\"id\", \"type\", \"answer\", \"options\"?} per line "
                                              "(e.g. questions.jsonl written by reasmory-sim)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")

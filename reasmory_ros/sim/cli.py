@@ -84,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                "reasmory-eval answers.jsonl /tmp/sim0/questions.jsonl",
     )
     parser.add_argument("out_dir", type=Path, help="output folder; gets bag/, scene.json and questions.jsonl")
-    parser.add_argument("--seed", type=int, default=0, help="scene seed: same seed, same room and recording (default 0)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="scene seed: same seed, same room and recording (default 0)")
     parser.add_argument("--frames", type=_positive(int), default=300, help="frames to render (default 300)")
     parser.add_argument("--storage", choices=("sqlite3", "mcap"), default="sqlite3", help="rosbag2 storage plugin")
     parser.add_argument("--width", type=_positive(int), default=DEFAULT_WIDTH, help="image width in pixels (640)")

@@ -274,7 +274,8 @@ class _Generator:
                 variant = "closest"
             if value < 0.3:
                 continue
-            yield (frozenset((a.id, b.id)), variant), text, value, None, {"objects": [a.id, b.id], "variant": variant, "unit": "m"}
+            meta = {"objects": [a.id, b.id], "variant": variant, "unit": "m"}
+            yield (frozenset((a.id, b.id)), variant), text, value, None, meta
 
     def object_size_estimation(self):
         for obj in self.shuffled(self.unique):
@@ -358,7 +359,8 @@ class _Generator:
                        "directions refer to the quadrants of a Cartesian plane (standing at the origin and facing "
                        "along the positive y-axis).")
             text = intro + (ask if intro.endswith(", ") else ask[0].upper() + ask[1:])
-            yield (a.id, b.id, c.id), text, answer, list(DIRECTION_OPTIONS[level]), {"objects": [a.id, b.id, c.id], "angle_deg": angle}
+            meta = {"objects": [a.id, b.id, c.id], "angle_deg": angle}
+            yield (a.id, b.id, c.id), text, answer, list(DIRECTION_OPTIONS[level]), meta
 
     def object_rel_direction_easy(self):
         return self._rel_direction("easy")

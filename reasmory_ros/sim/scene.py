@@ -13,7 +13,8 @@ Scenes are deterministic in their seed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -39,12 +40,6 @@ def rot_z(yaw: float) -> np.ndarray:
     """3 x 3 rotation about world z."""
     c, s = math.cos(yaw), math.sin(yaw)
     return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-
-
-def wrap_angle(angle: float) -> float:
-    """Angle wrapped to (-pi, pi]."""
-    wrapped = math.atan2(math.sin(angle), math.cos(angle))
-    return math.pi if wrapped == -math.pi else wrapped
 
 
 @dataclass(frozen=True)
@@ -161,9 +156,7 @@ class SceneObject:
 
     def footprint(self) -> np.ndarray:
         """The 4 floor-plane corners of the object's local bounds (4 x 2), counter-clockwise."""
-        lo, hi = self._local_bounds
-        local = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
-        return local @ self.rotation[:2, :2].T + self.position[:2]
+        return _footprint(*self._local_bounds, self.position[0], self.position[1], self.yaw)
 
     def mesh_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(vertices, triangles, per-triangle RGB in 0..1) in the world frame."""
@@ -544,7 +537,7 @@ def _vase(rng):
 class Category:
     """How a category is built and placed: against a wall (back to it) or free-standing."""
 
-    build: object
+    build: Callable[[np.random.Generator], list[Part]]
     against_wall: bool = False
     support: bool = False
 
@@ -833,7 +826,8 @@ def _add_small_objects(rng, support: SceneObject, add) -> None:
         r = float(np.hypot(*(shi[:2] - slo[:2]))) / 2
         if hi[0] - lo[0] < 2 * r + 0.1 or hi[1] - lo[1] < 2 * r + 0.1:
             continue
-        local = np.array([rng.uniform(lo[0] + r + 0.05, hi[0] - r - 0.05), rng.uniform(lo[1] + r + 0.05, hi[1] - r - 0.05)])
+        local = np.array([rng.uniform(lo[0] + r + 0.05, hi[0] - r - 0.05),
+                          rng.uniform(lo[1] + r + 0.05, hi[1] - r - 0.05)])
         x, y = support.rotation[:2, :2] @ local + support.position[:2]
         yaw = support.yaw + (rng.uniform(-0.4, 0.4) if label == "laptop" else rng.uniform(-math.pi, math.pi))
         poly = _footprint(slo, shi, x, y, yaw)
