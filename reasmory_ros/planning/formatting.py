@@ -13,7 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reasmory_ros.dsl import labels as dsl_labels
-from reasmory_ros.dsl.types import DIRECTION_WORDS, Direction, Number, Obj, ObjectSet, Path, Size, angle_gap, format_number
+from reasmory_ros.dsl.types import (
+    DIRECTION_WORDS,
+    Direction,
+    Number,
+    Obj,
+    ObjectSet,
+    Path,
+    Size,
+    angle_gap,
+    format_number,
+)
 from reasmory_ros.planning.language import prepare
 
 # Metres per unit (lengths) and square metres per unit (areas).

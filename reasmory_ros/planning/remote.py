@@ -86,7 +86,7 @@ class RemotePlanner:
                     last_error = f"HTTP {err.code}: {detail}"
                     continue
                 raise PlanningError(f"{url} refused the request with HTTP {err.code}: {detail}") from err
-            except (TimeoutError, socket.timeout) as err:
+            except TimeoutError as err:
                 last_error = f"no reply within {self.config.timeout_s:g} s ({err})"
             except urllib.error.URLError as err:
                 if isinstance(err.reason, (TimeoutError, socket.timeout)):

@@ -37,6 +37,7 @@ _CAMERA_WORDS = r"\b(?:camera|i|me|my|viewer|filming|recorder|robot|we|us)\b"
 _NOW_WORDS = r"\b(?:now|current|currently|present|at the moment|right now|last frame)\b"
 _DIRECTION_WORDS = r"\b(?:left|right|behind|back|front|ahead|quadrant|which side|where|direction|position|relative)\b"
 _DISTANCE_WORDS = r"\b(?:distance|how far|far|apart|how close|close|away|meters|metres)\b"
+_TRAVEL_WORDS = r"\b(?:walk|walked|walking|travel|travelled|traveled|cover|covered|along|path length)\b"
 _MOVE_WORDS = r"\b(?:move|moved|moving|movement|travel|travelled|traveled|walk|walked|displacement|displaced|go|went|shift|shifted)\b"
 
 
@@ -158,13 +159,15 @@ def _classify(q: _Question) -> str | None:
         if len(q.frames) + len(q.times) >= 2:
             if q.has(r"\bdirection\b|\bwhich way\b|\bforward|backward|\bleft\b|\bright\b"):
                 return "camera_direction"
+            if q.has(_TRAVEL_WORDS) and not q.has(r"\b(displacement|displaced|straight)\b"):
+                return "camera_travelled"
             if q.has(_MOVE_WORDS) or q.has(_DISTANCE_WORDS):
                 return "camera_displacement"
         elif q.mentions and q.has(_DISTANCE_WORDS):
             return "camera_object_distance"
         elif q.mentions and q.has(_DIRECTION_WORDS):
             return "object_camera_direction"
-    if q.has(r"\bhow many\b|\bnumber of\b|\bcount\b"):
+    if q.has(r"\bhow many\b|\bnumber of\b|\bcount\b") and not (q.unit or q.has(_DISTANCE_WORDS)):
         return "count"
     scene = r"\b(room|rooms|floor|apartment|house|space|flat)\b"
     if q.has(scene) and q.has(r"\b(size|area|big|large|dimensions|square|m2|ft2|footprint)\b") and not q.mentions:
@@ -407,6 +410,12 @@ def _camera_displacement(q: _Question, context: PlanningContext) -> Interpretati
     return Interpretation("camera_displacement", program, q.unit or "m", f"The camera moved {{answer}} {span}.")
 
 
+def _camera_travelled(q: _Question, context: PlanningContext) -> Interpretation:
+    program = _Program().answer(f"travelled({_camera(q, 0)}, {_camera(q, 1)})")
+    sentence = f"The camera travelled {{answer}} along its path {_span_words(q)}."
+    return Interpretation("camera_travelled", program, q.unit or "m", sentence)
+
+
 def _span_words(q: _Question) -> str:
     stamps = [f"frame {f}" for f in q.frames] + [f"{t:g} s" for t in q.times]
     return f"between {stamps[0]} and {stamps[1]}" if len(stamps) >= 2 else ""
@@ -449,6 +458,7 @@ _BUILDERS = {
     "route": _route,
     "camera_direction": _camera_direction,
     "camera_displacement": _camera_displacement,
+    "camera_travelled": _camera_travelled,
     "camera_object_distance": _camera_object_distance,
     "object_camera_direction": _object_camera_direction,
     "count": _count_objects,

@@ -1,7 +1,7 @@
 """Snapshots with known geometry for the planning tests, and the ground truth computed from it.
 
 The room is 6 m x 4 m (x right, y into the room, z up). Objects are axis-aligned boxes whose
-surfaces are sampled as their points; the camera walks along +x facing +y. Ground truth is
+surfaces are sampled as their points; the camera walks along +x facing +y, then back. Ground truth is
 computed here from the boxes and poses, independently of the DSL.
 """
 
@@ -46,11 +46,16 @@ def box_points(centre, extent, step=0.05) -> np.ndarray:
     return np.unique(np.round(np.vstack(faces), 4), axis=0)
 
 
+TURNING_FRAME = 59
+
+
 def camera_pose(i: int) -> np.ndarray:
-    """Frame i (0-based): at (1.5 + 0.04 i, 0.3, 1.5), optical axis +y, right +x, down -z."""
+    """Frame i (0-based): 4 cm steps along +x up to frame 59, then back along -x; always at
+    y = 0.3, z = 1.5 with the optical axis +y (right +x, down -z)."""
     pose = np.eye(4)
     pose[:3, :3] = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
-    pose[:3, 3] = (1.5 + CAMERA_STEP * i, 0.3, 1.5)
+    x = 1.5 + CAMERA_STEP * (min(i, TURNING_FRAME) - max(0, i - TURNING_FRAME))
+    pose[:3, 3] = (x, 0.3, 1.5)
     return pose
 
 
@@ -84,6 +89,11 @@ class Truth:
 
     camera_step = CAMERA_STEP
     camera_pose = staticmethod(camera_pose)
+
+    @staticmethod
+    def displacement(frame_a: int, frame_b: int) -> float:
+        """Straight-line camera displacement between 1-based frames."""
+        return float(np.linalg.norm(camera_pose(frame_b - 1)[:3, 3] - camera_pose(frame_a - 1)[:3, 3]))
 
     def __init__(self, boxes=BOXES):
         self.boxes = {label: (np.array(c), np.array(e), f) for label, c, e, f in boxes}
