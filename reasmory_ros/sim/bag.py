@@ -1,8 +1,9 @@
 """Write a simulated recording as a rosbag2 (sqlite3 or mcap) following the topic contract.
 
 Per frame, all six messages carry the same header stamp and bag timestamp:
-color (rgb8), depth (16UC1 mm, 0 = invalid), camera_info, pose of the optical frame in `map`,
-instance image (16UC1, ids re-numbered every frame) and the instance labels as JSON.
+color (rgb8; bgr8 on request), depth (16UC1 mm, 0 = invalid; 32FC1 m on request), camera_info,
+pose of the optical frame in `map`, instance image (16UC1, ids re-numbered every frame) and the
+instance labels as JSON (both optional).
 Uses `rosbags` only, so no ROS installation is needed.
 """
 
@@ -37,6 +38,8 @@ BAG_VERSION = 8
 
 TYPESTORE = get_typestore(Stores.ROS2_HUMBLE)
 _STORAGE = {"sqlite3": StoragePlugin.SQLITE3, "mcap": StoragePlugin.MCAP}
+COLOR_ENCODINGS = ("rgb8", "bgr8")
+DEPTH_ENCODINGS = ("16UC1", "32FC1")
 
 
 class BagWriteError(RuntimeError):
@@ -63,13 +66,26 @@ def _image(header, array: np.ndarray, encoding: str):
                  step=data.size // height, data=data)
 
 
-def frame_messages(frame: Frame) -> dict[str, object]:
-    """The contract's messages for one frame, keyed like TOPICS (all with the frame's stamp)."""
+def frame_messages(
+    frame: Frame, *, color_encoding: str = "rgb8", depth_encoding: str = "16UC1", instances: bool = True
+) -> dict[str, object]:
+    """The contract's messages for one frame, keyed like TOPICS (all with the frame's stamp).
+
+    Depth is 16UC1 millimetres (0 = invalid) or 32FC1 metres (NaN = invalid, REP 118); colour
+    rgb8 or bgr8. Without `instances` (or an instance image) the two instance topics are left out.
+    """
+    if color_encoding not in COLOR_ENCODINGS or depth_encoding not in DEPTH_ENCODINGS:
+        raise BagWriteError(f"unsupported encodings {color_encoding!r}/{depth_encoding!r}; colour: "
+                            f"{', '.join(COLOR_ENCODINGS)}, depth: {', '.join(DEPTH_ENCODINGS)}")
     types = TYPESTORE.types
     ns = stamp_ns(frame.timestamp)
     Header = types["std_msgs/msg/Header"]
     camera_header = Header(stamp=_stamp(ns), frame_id=CAMERA_FRAME_ID)
-    depth_mm = np.clip(np.round(frame.depth * 1000.0), 0, 65535).astype("<u2")
+    if depth_encoding == "16UC1":
+        depth = np.clip(np.round(frame.depth * 1000.0), 0, 65535).astype("<u2")
+    else:
+        depth = np.where(frame.depth > 0, frame.depth, np.nan).astype("<f4")
+    color = frame.rgb if color_encoding == "rgb8" else frame.rgb[..., ::-1]
     K = frame.K
     P = np.hstack([K, np.zeros((3, 1))])
     info = types["sensor_msgs/msg/CameraInfo"](
@@ -87,16 +103,17 @@ def frame_messages(frame: Frame) -> dict[str, object]:
             orientation=types["geometry_msgs/msg/Quaternion"](x=float(qx), y=float(qy), z=float(qz), w=float(qw)),
         ),
     )
-    instances = frame.instances if frame.instances is not None else np.zeros(frame.depth.shape, np.int32)
-    labels = json.dumps({str(k): v for k, v in sorted(frame.labels.items())})
-    return {
-        "color": _image(camera_header, frame.rgb, "rgb8"),
-        "depth": _image(camera_header, depth_mm, "16UC1"),
+    messages = {
+        "color": _image(camera_header, color, color_encoding),
+        "depth": _image(camera_header, depth, depth_encoding),
         "info": info,
         "pose": pose,
-        "instances": _image(camera_header, instances.astype("<u2"), "16UC1"),
-        "labels": types["std_msgs/msg/String"](data=labels),
     }
+    if instances and frame.instances is not None:
+        labels = json.dumps({str(k): v for k, v in sorted(frame.labels.items())})
+        messages["instances"] = _image(camera_header, frame.instances.astype("<u2"), "16UC1")
+        messages["labels"] = types["std_msgs/msg/String"](data=labels)
+    return messages
 
 
 def write_scene_bag(
@@ -112,15 +129,22 @@ def write_scene_bag(
     noise: bool = True,
     camera: CameraPath | None = None,
     progress: bool = False,
+    color_encoding: str = "rgb8",
+    depth_encoding: str = "16UC1",
+    instances: bool = True,
 ) -> GroundTruth:
     """Render `n_frames` along the scene's camera loop and write them to a new bag at `path`.
 
     `camera` overrides the generated trajectory (its length then sets the frame count).
     Returns the recording's ground truth (save it with `GroundTruth.save`); the bag directory
-    must not exist yet, as with `ros2 bag record`.
+    must not exist yet, as with `ros2 bag record`. The encodings and `instances` choose among
+    the contract's alternatives (see `frame_messages`), to exercise every decoder path.
     """
     if storage not in _STORAGE:
         raise BagWriteError(f"unknown storage {storage!r}; use one of {sorted(_STORAGE)}")
+    if color_encoding not in COLOR_ENCODINGS or depth_encoding not in DEPTH_ENCODINGS:
+        raise BagWriteError(f"unsupported encodings {color_encoding!r}/{depth_encoding!r}; colour: "
+                            f"{', '.join(COLOR_ENCODINGS)}, depth: {', '.join(DEPTH_ENCODINGS)}")
     path = Path(path)
     if path.exists():
         raise BagWriteError(f"output {path} already exists; rosbag2 writers never overwrite")
@@ -138,10 +162,13 @@ def write_scene_bag(
             connections = {
                 key: writer.add_connection(topic, msgtype, typestore=TYPESTORE)
                 for key, (topic, msgtype) in TOPICS.items()
+                if instances or key not in ("instances", "labels")
             }
             for rendered in frames:
                 ns = stamp_ns(rendered.frame.timestamp)
-                for key, msg in frame_messages(rendered.frame).items():
+                messages = frame_messages(rendered.frame, color_encoding=color_encoding,
+                                          depth_encoding=depth_encoding, instances=instances)
+                for key, msg in messages.items():
                     writer.write(connections[key], ns, TYPESTORE.serialize_cdr(msg, TOPICS[key][1]))
                 visibility.append(rendered.pixel_counts)
                 instance_maps.append(rendered.instance_to_object)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .bag import BagWriteError, write_scene_bag
+from .bag import COLOR_ENCODINGS, DEPTH_ENCODINGS, BagWriteError, write_scene_bag
 from .questions import QUESTION_TYPES, Question, generate_questions, write_questions
 from .render import DEFAULT_HEIGHT, DEFAULT_WIDTH
 from .scene import generate_scene
@@ -45,6 +45,9 @@ def simulate(
     noise: bool = True,
     force: bool = False,
     progress: bool = False,
+    color_encoding: str = "rgb8",
+    depth_encoding: str = "16UC1",
+    instances: bool = True,
 ) -> SimOutputs:
     """Generate scene `seed`, render `frames` frames into OUT_DIR/bag and write the ground truth
     and questions next to it. `force` replaces outputs of an earlier run."""
@@ -57,7 +60,8 @@ def simulate(
     out.mkdir(parents=True, exist_ok=True)
     scene = generate_scene(seed)
     gt = write_scene_bag(scene, outputs.bag, frames, seed=seed, width=width, height=height, fps=fps,
-                         storage=storage, noise=noise, progress=progress)
+                         storage=storage, noise=noise, progress=progress, color_encoding=color_encoding,
+                         depth_encoding=depth_encoding, instances=instances)
     gt.save(outputs.scene_json)
     questions = generate_questions(gt, per_type=questions_per_type, seed=seed)
     write_questions(questions, outputs.questions_jsonl)
@@ -95,6 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--questions-per-type", type=_positive(int), default=5,
                         help=f"questions per type, of {len(QUESTION_TYPES)} types (default 5; room size: 1)")
     parser.add_argument("--no-noise", action="store_true", help="ideal sensor: exact depth, no holes, clean colour")
+    parser.add_argument("--color-encoding", choices=COLOR_ENCODINGS, default="rgb8", help="colour image encoding")
+    parser.add_argument("--depth-encoding", choices=DEPTH_ENCODINGS, default="16UC1",
+                        help="depth image encoding: 16UC1 millimetres (0 = invalid) or 32FC1 metres (NaN = invalid)")
+    parser.add_argument("--no-instances", action="store_true",
+                        help="leave out the instance image and labels topics (they are optional in the contract)")
     parser.add_argument("--force", action="store_true", help="replace the outputs of an earlier run")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     args = parser.parse_args(argv)
@@ -102,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = simulate(
             args.out_dir, args.seed, args.frames, storage=args.storage, width=args.width, height=args.height,
             fps=args.fps, questions_per_type=args.questions_per_type, noise=not args.no_noise, force=args.force,
-            progress=not args.quiet,
+            progress=not args.quiet, color_encoding=args.color_encoding, depth_encoding=args.depth_encoding,
+            instances=not args.no_instances,
         )
     except (BagWriteError, OSError) as err:
         print(f"reasmory-sim: {err}", file=sys.stderr)

@@ -248,7 +248,7 @@ class _Generator:
                 "What is the number of {p} in the room?",
                 "How many {p} are there?",
             ], p=plural(label))
-            yield label, text, float(self.counts[label]), None, {"label": label}
+            yield label, text, self.counts[label], None, {"label": label}
 
     def object_abs_distance(self):
         for _ in range(200):

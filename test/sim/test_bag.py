@@ -18,8 +18,8 @@ W, H, N = 96, 72, 4
 
 
 def _decode(msg) -> np.ndarray:
-    dtype = {"rgb8": np.uint8, "16UC1": np.dtype("<u2")}[msg.encoding]
-    channels = 3 if msg.encoding == "rgb8" else 1
+    dtype = {"rgb8": np.uint8, "bgr8": np.uint8, "16UC1": np.dtype("<u2")}[msg.encoding]
+    channels = 3 if msg.encoding in ("rgb8", "bgr8") else 1
     assert msg.step == msg.width * channels * np.dtype(dtype).itemsize and msg.is_bigendian == 0
     return np.frombuffer(msg.data.tobytes(), dtype=dtype).reshape(msg.height, msg.width, -1).squeeze()
 
@@ -94,3 +94,23 @@ def test_refuses_existing_output_and_unknown_storage(tmp_path):
         write_scene_bag(scene, tmp_path / "bag", 2, width=W, height=H)
     with pytest.raises(BagWriteError, match="unknown storage"):
         write_scene_bag(scene, tmp_path / "other", 2, width=W, height=H, storage="rosbag1")
+
+
+def test_alternative_encodings_and_no_instances(tmp_path):
+    scene = generate_scene(2)
+    gt = write_scene_bag(scene, tmp_path / "bag", 2, seed=1, width=W, height=H, color_encoding="bgr8",
+                         depth_encoding="32FC1", instances=False)
+    frames = [r.frame for r in gt.rendered()]
+    with Reader(tmp_path / "bag") as reader:
+        assert {c.topic for c in reader.connections} == {TOPICS[k][0] for k in ("color", "depth", "info", "pose")}
+        msgs = [(c.topic, TYPESTORE.deserialize_cdr(raw, c.msgtype)) for c, _, raw in reader.messages()]
+    colors = [m for t, m in msgs if t == "/camera/color/image_raw"]
+    depths = [m for t, m in msgs if t == "/camera/depth/image_raw"]
+    for color, depth, frame in zip(colors, depths, frames, strict=True):
+        assert color.encoding == "bgr8" and np.array_equal(_decode(color)[..., ::-1], frame.rgb)
+        assert depth.encoding == "32FC1" and depth.step == W * 4
+        metres = np.frombuffer(depth.data.tobytes(), dtype="<f4").reshape(H, W)
+        assert np.array_equal(np.isnan(metres), frame.depth == 0)
+        assert np.allclose(metres[frame.depth > 0], frame.depth[frame.depth > 0])
+    with pytest.raises(BagWriteError, match="unsupported encodings"):
+        write_scene_bag(scene, tmp_path / "other", 2, width=W, height=H, depth_encoding="mono16")

@@ -44,7 +44,8 @@ def test_every_type_generated_with_valid_rows(recording, tmp_path):
         if q.type in MULTIPLE_CHOICE:
             assert q.answer in q.options and len(set(q.options)) == len(q.options) >= 2
         else:
-            assert q.options is None and isinstance(q.answer, float) and q.answer > 0
+            assert q.options is None and isinstance(q.answer, (int, float)) and q.answer > 0
+            assert isinstance(q.answer, int) == (q.type == "object_counting")
     write_questions(questions, tmp_path / "q.jsonl")
     rows = read_questions(tmp_path / "q.jsonl")
     assert [r["id"] for r in rows] == [q.id for q in questions]
