@@ -111,6 +111,7 @@ def _run_attempt(attempt, result, snapshot, options, interpretation, question) -
         return False
     result.answer, result.unit = formatted.value, formatted.unit
     result.program, result.planner, result.dsl_answer = attempt.program, attempt.planner, dsl_answer
-    result.text = interpretation.sentence.format(answer=formatted.display) if by_rules else f"Answer: {formatted.display}."
+    shown = formatted.display
+    result.text = interpretation.sentence.format(answer=shown) if by_rules else f"Answer: {shown}."
     result.ok, result.error = True, None
     return True

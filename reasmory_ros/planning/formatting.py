@@ -80,7 +80,7 @@ def turn_sequence(text: str) -> list[str]:
 def sequence_similarity(a: Sequence[str], b: Sequence[str]) -> tuple[float, int]:
     """Longest-common-subsequence ratio, then the number of equal positions (tie-breaker)."""
     ratio = difflib.SequenceMatcher(None, list(a), list(b)).ratio()
-    return ratio, sum(x == y for x, y in zip(a, b))
+    return ratio, sum(x == y for x, y in zip(a, b, strict=False))
 
 
 def _label_keys(value: Obj) -> list[str]:
@@ -141,7 +141,8 @@ def describe(value: object, unit: str | None) -> FormattedAnswer:
         return FormattedAnswer(rounded, shown_unit, format_number(number) + (f" {symbol}" if symbol else ""))
     if isinstance(value, Size):
         parts = [describe(v, unit) for v in (value.length, value.width, value.height)]
-        return FormattedAnswer(" x ".join(p.display for p in parts), parts[0].unit, " x ".join(p.display for p in parts))
+        shown = " x ".join(p.display for p in parts)
+        return FormattedAnswer(shown, parts[0].unit, shown)
     if isinstance(value, ObjectSet):
         labels = ", ".join(o.label for o in value.objects) or "no objects"
         return FormattedAnswer(labels, "", labels)

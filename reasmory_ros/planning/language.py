@@ -304,7 +304,8 @@ class LabelResolver:
 
     def _starts_label(self, words: list[str], i: int, max_words: int) -> bool:
         """A stop word can still open a label ('chest of drawers', 'light' when memory has it)."""
-        return any(self.resolve(" ".join(words[i:k]), False)[0] for k in range(i + 1, min(i + max_words, len(words)) + 1))
+        ends = range(i + 1, min(i + max_words, len(words)) + 1)
+        return any(self.resolve(" ".join(words[i:k]), False)[0] for k in ends)
 
     def _inside_label(self, words: list[str], i: int, j: int, max_words: int) -> bool:
         return any(

@@ -27,7 +27,8 @@ from reasmory_ros.planning.language import (
 OPTION_PREFIX = re.compile(r"^\s*(?:\(?[A-Za-z]\)|[A-Za-z][.:)])\s+")
 
 # Role cues: words just before a mention that say what part it plays.
-_STANDPOINT = r"(?:standing|stand|stood|sitting|sit|am|i m|beginning|begin|start|starting|starts|from|at|by|beside|next to)"
+_STANDPOINT = (r"(?:standing|stand|stood|sitting|sit|am|i m|beginning|begin|start|starting|starts|from|at|by|"
+               r"beside|next to)")
 _FACING = r"(?:facing|face|faces|looking|look|looks|toward|towards|turned to)"
 _DESTINATION = r"(?:navigate|navigating|go|get|reach|walk|move|head|heading|arrive|destination|to)"
 _VIA = r"(?:until|via|past|passing|through|by way of|then)"
@@ -38,7 +39,8 @@ _NOW_WORDS = r"\b(?:now|current|currently|present|at the moment|right now|last f
 _DIRECTION_WORDS = r"\b(?:left|right|behind|back|front|ahead|quadrant|which side|where|direction|position|relative)\b"
 _DISTANCE_WORDS = r"\b(?:distance|how far|far|apart|how close|close|away|meters|metres)\b"
 _TRAVEL_WORDS = r"\b(?:walk|walked|walking|travel|travelled|traveled|cover|covered|along|path length)\b"
-_MOVE_WORDS = r"\b(?:move|moved|moving|movement|travel|travelled|traveled|walk|walked|displacement|displaced|go|went|shift|shifted)\b"
+_MOVE_WORDS = (r"\b(?:move|moved|moving|movement|travel|travelled|traveled|walk|walked|displacement|displaced|"
+               r"go|went|shift|shifted)\b")
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,8 @@ def _classify(q: _Question) -> str | None:
              r"\b(appear|appears|appeared|seen|see|saw|spot|spotted|notice|noticed) first\b|"
              r"\bfirst (seen|appear|appeared|saw|spotted)\b"):
         return "appearance_order"
-    if q.has(r"\bnavigate\b|\broute\b|\bfill in\b|\bgo forward until\b|\bhow (do|can|would|should) (i|we|you|the robot) "
+    if q.has(r"\bnavigate\b|\broute\b|\bfill in\b|\bgo forward until\b|"
+             r"\bhow (do|can|would|should) (i|we|you|the robot) "
              r"(get|go|walk|reach)\b|\bway to\b|\bpath to\b|\bdirections to\b"):
         return "route"
     if camera_time:
@@ -448,9 +451,8 @@ def _object_camera_direction(q: _Question, context: PlanningContext) -> Interpre
     obj = prog.bind("target", _one(target, context, near=cam))
     program = prog.answer(f"direction(view_from({cam}), {obj})")
     when = f"at frame {q.frames[0]}" if q.frames else "now"
-    return Interpretation(
-        "object_camera_direction", program, None, f"{when.capitalize()}, the {target.phrase} is to the camera's {{answer}}."
-    )
+    sentence = f"{when.capitalize()}, the {target.phrase} is to the camera's {{answer}}."
+    return Interpretation("object_camera_direction", program, None, sentence)
 
 
 _BUILDERS = {

@@ -7,7 +7,10 @@ import pytest
 from reasmory_ros import dsl
 from reasmory_ros.planning.constrained import GrammarCompleter
 
-PROGRAM = 'sofa = the(objects("sofa"))\nview = view_from(sofa, facing=the(objects(["tv", "lamp"])))\nanswer(direction(view, 3.5e1).label)'
+PROGRAM = (
+    'sofa = the(objects("sofa"))\nview = view_from(sofa, facing=the(objects(["tv", "lamp"])))\n'
+    "answer(direction(view, 3.5e1).label)"
+)
 
 
 @pytest.fixture(scope="module")

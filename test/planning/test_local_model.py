@@ -58,7 +58,7 @@ QUESTIONS = ["How far apart are the sofa and the tv?", "How many chairs are ther
 
 def test_every_generated_program_parses(model_dirs, snapshot):
     context = context_from_snapshot(snapshot)
-    for directory, question in zip(model_dirs, QUESTIONS):
+    for directory, question in zip(model_dirs, QUESTIONS, strict=True):
         planner = LocalModelPlanner(directory, max_new_tokens=48)
         program = planner.plan(PlanRequest(question, None, context))
         assert program.strip()

@@ -86,7 +86,7 @@ def choice_cases(t):
     cam20 = t.camera_pose(19)[:3, 3]
     sofa_from_cam = math.degrees(math.atan2(-(c("sofa")[0] - cam20[0]), c("sofa")[1] - cam20[1]))
     return [
-        (VSI_REL_DISTANCE.format("sofa, tv, lamp", "bed"), rel, f"{'ABC'[['sofa', 'tv', 'lamp'].index(closest_bed)]}. {closest_bed}"),
+        (VSI_REL_DISTANCE.format("sofa, tv, lamp", "bed"), rel, next(o for o in rel if o.endswith(closest_bed))),
         ("Which is nearer to the tv, the sofa or the table?", ["sofa", "table"], nearer_tv),
         ("Which of these is farthest from the lamp?", ["sofa", "table", "bed"], farthest_lamp),
         (VSI_DIRECTION.format("sofa", "tv", "lamp", "left or right") + " The directions refer to the quadrants of "
