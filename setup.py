@@ -8,6 +8,10 @@ PACKAGE = "reasmory_ros"
 
 # Every node and command-line tool; `ros2 run reasmory_ros <name>` and the venv's bin/ both get them.
 CONSOLE_SCRIPTS = [
+    "reasmory-sim = reasmory_ros.sim.cli:main",
+    "reasmory-replay = reasmory_ros.replay.cli:main",
+    "reasmory-eval = reasmory_ros.replay.evaluate:main",
+    "reasmory-ask-offline = reasmory_ros.planning.cli:main",
 ]
 
 setup(

@@ -1,0 +1,118 @@
+"""`reasmory-replay BAG_DIR --questions Q.jsonl --output A.jsonl [--params FILE.yaml]`.
+
+Reads a rosbag2 recording with `rosbags` (no ROS middleware), builds the memory exactly as the
+node would with the same parameters file, answers every question and writes the answers in the
+contract of DESIGN.md §3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from reasmory_ros.memory import MemoryFileError
+from reasmory_ros.planning.factory import PLANNER_NAMES, build_planner
+from reasmory_ros.replay.bag import BagError
+from reasmory_ros.replay.params import ParamsFileError, load_parameters
+from reasmory_ros.replay.pipeline import (QuestionsFileError, ReplayStats, answer_all, answer_record,
+                                          build_memory, read_questions)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reasmory-replay",
+        description="Build the spatial memory from a rosbag2 recording and answer questions about it, "
+                    "offline (no ROS middleware needed).",
+        epilog="QUESTIONS.jsonl rows: {\"id\": str, \"question\": str, \"options\": [str, ...]} (options "
+               "for multiple choice). ANSWERS.jsonl rows: {\"id\", \"answer\", \"program\", \"ok\", "
+               "\"error\"?}. Frame numbers in questions count colour images from 1 in bag order.\n"
+               "Example: reasmory-replay demo/bag --questions demo/questions.jsonl --output answers.jsonl "
+               "--plot topdown.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("bag", type=Path, help="rosbag2 directory (sqlite3 or mcap)")
+    parser.add_argument("--questions", type=Path, help="questions JSONL file")
+    parser.add_argument("--output", type=Path, help="answers JSONL file to write (needs --questions)")
+    parser.add_argument("--params", type=Path,
+                        help="the node's parameters YAML (topics, memory, planner); defaults otherwise")
+    parser.add_argument("--planner", choices=PLANNER_NAMES, help="override the parameters' planner")
+    parser.add_argument("--device", help="override the parameters' device (auto, cpu, cuda)")
+    parser.add_argument("--save-memory", type=Path, metavar="FILE.npz",
+                        help="save the memory at the end of the bag (for reasmory-ask-offline)")
+    parser.add_argument("--plot", type=Path, metavar="FILE.png", help="write a top-down picture of the memory")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+def _summary(stats: ReplayStats, memory, results) -> str:
+    snapshot = memory.snapshot()
+    labels = snapshot.label_counts()
+    update = np.asarray(stats.update_ms) if stats.update_ms else np.zeros(1)
+    lines = [
+        f"frames integrated: {stats.frames} in {stats.seconds:.1f} s "
+        f"({stats.frames / max(stats.seconds, 1e-9):.1f} frames/s, {stats.realtime_factor:.1f}x real time); "
+        f"update p50 {np.percentile(update, 50):.1f} ms, p99 {np.percentile(update, 99):.1f} ms",
+        f"objects: {len(snapshot.objects)} ({', '.join(f'{n} {label}' for label, n in sorted(labels.items())) or 'none'})",
+    ]
+    dropped = {k: v for k, v in stats.assembler.items() if k.startswith("dropped") and v}
+    if dropped or stats.assembler.get("errors"):
+        lines.append(f"dropped: {dropped or 'none'}; input errors: {stats.assembler.get('errors') or 'none'}")
+    lines += [f"warning: {w}" for w in stats.warnings]
+    if results:
+        ok = sum(result.ok for _, result in results)
+        lines.append(f"questions answered: {ok}/{len(results)}")
+        for row, result in results:
+            if not result.ok:
+                lines.append(f"  {row['id']}: {result.error}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.output and not args.questions:
+        print("reasmory-replay: --output needs --questions", file=sys.stderr)
+        return 2
+    try:
+        params = load_parameters(args.params)
+        if args.device:
+            params["device"] = args.device
+        planner = build_planner(args.planner or params["planner"], params, device=params["device"])
+        rows = read_questions(args.questions) if args.questions else []
+        memory, stats = build_memory(args.bag, params, progress=not args.no_progress)
+    except (BagError, ParamsFileError, QuestionsFileError, OSError, ValueError) as err:
+        print(f"reasmory-replay: {err}", file=sys.stderr)
+        return 1
+    if stats.frames == 0:
+        print(f"reasmory-replay: no frame could be built from {args.bag}; input errors: "
+              f"{stats.assembler.get('errors') or 'none'}, {stats.assembler}", file=sys.stderr)
+        return 1
+
+    snapshot = memory.snapshot()
+    results = answer_all(rows, snapshot, planner, max_attempts=params["max_attempts"],
+                         progress=not args.no_progress)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        with args.output.open("w") as out:
+            for row, result in results:
+                out.write(json.dumps(answer_record(row["id"], result)) + "\n")
+    try:
+        if args.save_memory:
+            memory.save(args.save_memory)
+    except MemoryFileError as err:
+        print(f"reasmory-replay: {err}", file=sys.stderr)
+        return 1
+    if args.plot:
+        from reasmory_ros.replay.topdown import plot_topdown
+
+        plot_topdown(snapshot, args.plot, title=f"{args.bag.name}: {len(snapshot.objects)} objects")
+    print(_summary(stats, memory, results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""reasmory-replay on real rosbag2 files written by the simulator into tmp_path."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+
+import numpy as np
+import pytest
+import yaml
+
+from reasmory_ros.replay.cli import main as replay_main
+from reasmory_ros.replay.params import ParamsFileError, load_parameters
+from reasmory_ros.sim.cli import simulate
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    """A short, low-resolution recording of scene 3 with its questions and ground truth."""
+    out = tmp_path_factory.mktemp("recording")
+    return simulate(out, seed=3, frames=60, width=320, height=240, questions_per_type=2)
+
+
+def _answers(path):
+    return {row["id"]: row for row in map(json.loads, path.read_text().splitlines())}
+
+
+def test_replay_answers_every_question_in_the_contract_format(recording, tmp_path, capsys):
+    answers_path = tmp_path / "answers.jsonl"
+    plot = tmp_path / "top.png"
+    code = replay_main([str(recording.bag), "--questions", str(recording.questions_jsonl),
+                        "--output", str(answers_path), "--plot", str(plot), "--no-progress"])
+    assert code == 0
+    answers = _answers(answers_path)
+    questions = [json.loads(line) for line in recording.questions_jsonl.read_text().splitlines()]
+    assert set(answers) == {q["id"] for q in questions}
+    for row in answers.values():
+        assert set(row) <= {"id", "answer", "program", "ok", "error"}
+        assert isinstance(row["ok"], bool)
+        if row["ok"]:
+            assert isinstance(row["answer"], (int, float, str)) and row["program"].strip().endswith(")")
+        else:
+            assert row["error"]
+    # Camera questions depend only on the trajectory, so they must match the ground truth closely.
+    for q in questions:
+        if q["type"] == "camera_displacement":
+            assert answers[q["id"]]["ok"]
+            assert answers[q["id"]]["answer"] == pytest.approx(q["answer"], rel=0.05, abs=0.02)
+    assert plot.stat().st_size > 10_000
+    assert "frames integrated: 60" in capsys.readouterr().out
+
+
+def test_params_file_topics_are_used_and_checked(recording, tmp_path, capsys):
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"/**/reasmory": {"ros__parameters": {"pose_topic": "/robot/pose"}}}))
+    code = replay_main([str(recording.bag), "--params", str(params), "--no-progress"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "/robot/pose (pose)" in err and "/camera/pose" in err  # names the missing and the present
+
+    params.write_text(yaml.safe_dump({"/**/reasmory": {"ros__parameters": {"memory": {"voxel_sise": 0.1}}}}))
+    with pytest.raises(ParamsFileError, match="memory.voxel_sise.*did you mean 'memory.voxel_size'"):
+        load_parameters(params)
+    params.write_text(yaml.safe_dump({"reasmory": {"ros__parameters": {"marker_rate": "fast"}}}))
+    with pytest.raises(ParamsFileError, match="marker_rate"):
+        load_parameters(params)
+
+
+def test_bag_without_instances_builds_geometry_and_warns(recording, tmp_path, capsys):
+    bag = tmp_path / "bag"
+    shutil.copytree(recording.bag, bag)
+    database = next(bag.glob("*.db3"))
+    with sqlite3.connect(database) as db:
+        db.execute("DELETE FROM messages WHERE topic_id IN "
+                   "(SELECT id FROM topics WHERE name LIKE '/camera/instances/%')")
+        db.execute("DELETE FROM topics WHERE name LIKE '/camera/instances/%'")
+    _drop_topics_from_metadata(bag, "/camera/instances/")
+    assert replay_main([str(bag), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "frames integrated: 60" in out and "no instance topics" in out
+
+
+def test_truncated_bag_keeps_the_frames_before_the_damage(recording, tmp_path, capsys):
+    bag = tmp_path / "bag"
+    shutil.copytree(recording.bag, bag)
+    database = next(bag.glob("*.db3"))
+    with sqlite3.connect(database) as db:  # the recorder died: the last 40 % of the rows are gone
+        (count,) = db.execute("SELECT COUNT(*) FROM messages").fetchone()
+        db.execute("DELETE FROM messages WHERE id > ?", (int(count * 0.6),))
+    assert replay_main([str(bag), "--no-progress"]) == 0
+    frames = int(capsys.readouterr().out.split("frames integrated: ")[1].split()[0])
+    assert 30 <= frames < 60
+
+
+def test_missing_bag_and_bad_questions_file_are_clear_errors(recording, tmp_path, capsys):
+    assert replay_main([str(tmp_path / "nope"), "--no-progress"]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"id": "a", "question": "how many chairs?"}\nnot json\n')
+    assert replay_main([str(recording.bag), "--questions", str(questions), "--no-progress"]) == 1
+    assert "q.jsonl:2: not JSON" in capsys.readouterr().err
+
+
+def _drop_topics_from_metadata(bag, prefix):
+    metadata = bag / "metadata.yaml"
+    document = yaml.safe_load(metadata.read_text())
+    info = document["rosbag2_bagfile_information"]
+    kept = [t for t in info["topics_with_message_count"] if not t["topic_metadata"]["name"].startswith(prefix)]
+    info["message_count"] = int(np.sum([t["message_count"] for t in kept]))
+    info["topics_with_message_count"] = kept
+    metadata.write_text(yaml.safe_dump(document))
