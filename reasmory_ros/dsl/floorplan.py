@@ -22,6 +22,8 @@ MAX_CELLS = 250_000
 FLOOR_BAND = 0.10
 OBSTACLE_TOP = 1.5
 ROBOT_RADIUS = 0.2
+CLOSING_RADIUS = 0.5
+"""Gaps in the outline up to twice this (m) are bridged: an open door, unobserved wall strips."""
 STRAY_FRACTION = 0.02
 """Clusters smaller than this share of the footprint are treated as outliers (seen through
 windows, depth noise)."""
@@ -97,8 +99,11 @@ def build_floor_grid(scene_map: SceneMap) -> FloorGrid:
         return grid
 
     occupied = _without_strays(columns(np.ones(len(z), dtype=bool)))
-    closed = ndimage.binary_closing(occupied, structure=_disk(2), border_value=0) | occupied
-    footprint = ndimage.binary_fill_holes(closed)
+    radius = int(np.ceil(CLOSING_RADIUS / cell))
+    padded = np.pad(occupied, radius)  # so the closing also bridges gaps at the grid's edge
+    closed = ndimage.binary_closing(padded, structure=_disk(radius))[radius:-radius,
+                                                                     radius:-radius]
+    footprint = ndimage.binary_fill_holes(closed | occupied)
     floor = columns(np.abs(z - floor_z) <= max(FLOOR_BAND, 1.5 * cell))
     floor = ndimage.binary_closing(floor, structure=np.ones((3, 3)), border_value=0) | floor
     obstacle = columns((z > floor_z + FLOOR_BAND) & (z < floor_z + OBSTACLE_TOP))

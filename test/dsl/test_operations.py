@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -11,6 +12,7 @@ import pytest
 from known_room import BOXES, FPS, K, box, box_gap, camera_positions
 
 from reasmory_ros.dsl import OPERATIONS, run
+from reasmory_ros.memory.snapshot import SceneMap
 
 SINGLE = ["sofa", "potted_plant", "Coffee Table", "tv", "lamp", "bookshelf"]
 
@@ -79,21 +81,39 @@ def test_sizes(snapshot):
 
 def test_room_measures(snapshot):
     assert value("answer(room_area())", snapshot) == pytest.approx(30.0, rel=0.01)
-    assert value('answer(room_area(method="hull"))', snapshot) == pytest.approx(30.0, rel=0.01)
+    assert value('answer(room_area(method="footprint"))', snapshot) == pytest.approx(30.0,
+                                                                                   rel=0.01)
     dims = value("answer(room_dimensions())", snapshot)
     assert dims == pytest.approx({"length": 6.0, "width": 5.0, "height": 2.6}, abs=0.05)
 
 
+def with_map(snapshot, points: np.ndarray):
+    colors = np.full((len(points), 3), 128, np.uint8)
+    return dataclasses.replace(snapshot, scene_map=SceneMap(points.astype(np.float32), colors,
+                                                            0.1))
+
+
+def test_footprint_area_follows_an_l_shaped_room(snapshot):
+    """The 6 x 5 m room without its 3 x 2 m north-east corner: 24 m2 inside, hull 27 m2."""
+    xs, ys = np.meshgrid(np.arange(0, 6.01, 0.1), np.arange(0, 5.01, 0.1), indexing="ij")
+    floor = np.column_stack([xs.ravel(), ys.ravel()])
+    floor = floor[~((floor[:, 0] > 3.0 + 1e-6) & (floor[:, 1] > 3.0 + 1e-6))]
+    outline = floor[(floor[:, 0] < 1e-6) | (floor[:, 0] > 6 - 1e-6) | (floor[:, 1] < 1e-6)
+                    | (floor[:, 1] > 5 - 1e-6) | (np.abs(floor[:, 0] - 3) < 1e-6)
+                    & (floor[:, 1] > 3 - 1e-6) | (np.abs(floor[:, 1] - 3) < 1e-6)
+                    & (floor[:, 0] > 3 - 1e-6)]
+    walls = np.vstack([np.column_stack([outline, np.full(len(outline), z)])
+                       for z in np.arange(0.1, 2.5, 0.1)])
+    room = with_map(snapshot, np.vstack([np.column_stack([floor, np.zeros(len(floor))]), walls]))
+    assert value('answer(room_area(method="footprint"))', room) == pytest.approx(24.0, rel=0.02)
+    assert value("answer(room_area())", room) == pytest.approx(27.0, rel=0.02)
+
+
 def test_room_area_ignores_a_stray_cluster(snapshot):
-    import dataclasses
-
-    from reasmory_ros.memory.snapshot import SceneMap
-
     stray = np.array([[9.0 + 0.1 * i, 9.0, 1.0] for i in range(5)])
-    points = np.vstack([snapshot.scene_map.points, stray]).astype(np.float32)
-    colors = np.vstack([snapshot.scene_map.colors, np.zeros((5, 3), np.uint8)])
-    noisy = dataclasses.replace(snapshot, scene_map=SceneMap(points, colors, 0.1))
+    noisy = with_map(snapshot, np.vstack([snapshot.scene_map.points, stray]))
     assert value("answer(room_area())", noisy) == pytest.approx(30.0, rel=0.01)
+    assert value('answer(room_area(method="footprint"))', noisy) == pytest.approx(30.0, rel=0.01)
 
 
 @pytest.mark.parametrize("program,expected", [

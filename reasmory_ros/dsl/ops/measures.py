@@ -90,11 +90,13 @@ def to_unit_op(ctx: ExecContext, number, unit):
 
 
 @operation("room_area", category="room and routes", returns=NUMBER, unit="m2",
-           params=[Param("method", (TEXT,), "how the floor is outlined", default="footprint",
-                         choices=("footprint", "hull"))],
-           doc='Floor area of the mapped space in square metres. "footprint": the area covered '
-               "by map voxels seen from above (stray clusters dropped, gaps closed, enclosed "
-               'holes filled); "hull": the convex hull of that footprint.')
+           params=[Param("method", (TEXT,), "how the floor is outlined", default="hull",
+                         choices=("hull", "footprint"))],
+           doc='Floor area of the mapped space in square metres, seen from above with stray '
+               'clusters (seen through windows, noise) dropped. "hull" (default): the convex '
+               "hull of the map, robust to walls the camera never looked at; \"footprint\": "
+               "the covered area with gaps up to 1 m bridged and enclosed holes filled, right "
+               "for L-shaped spaces whose outline was fully observed.")
 def room_area_op(ctx: ExecContext, method):
     grid = ctx.floor_grid()
     return Number(footprint_area(grid) if method == "footprint" else hull_area(grid), "m2")
