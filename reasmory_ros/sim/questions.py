@@ -63,7 +63,7 @@ class Question:
     id: str
     type: str
     question: str
-    answer: float | str
+    answer: int | float | str
     options: list[str] | None = None
     meta: dict = field(default_factory=dict)
 
