@@ -251,6 +251,8 @@ class _Generator:
             yield label, text, self.counts[label], None, {"label": label}
 
     def object_abs_distance(self):
+        if len(self.unique) < 2:
+            return
         for _ in range(200):
             a, b = self.pick(self.unique, 2)
             if self.related(a, b):

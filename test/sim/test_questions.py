@@ -187,3 +187,25 @@ def test_convention_helpers():
     assert [plural(w) for w in ("shelf", "trash can", "bus", "chair")] == ["shelves", "trash cans", "buses", "chairs"]
     with pytest.raises(ValueError, match="unknown question type"):
         generate_questions(None, types=["nope"])  # type: ignore[arg-type]
+
+
+def test_sparse_scene_yields_fewer_questions_not_errors():
+    """A room whose categories all repeat: no "the X" questions, but counting and camera ones."""
+    from reasmory_ros.sim.scene import Room, Scene
+    from reasmory_ros.sim.trajectory import CameraPath
+
+    chairs = [SceneObject(i + 1, "chair", [Part((0, 0, 0.45), (0.45, 0.45, 0.9), (0.5, 0.3, 0.2))],
+                          np.array([x, 0.0, 0.0]), 0.0) for i, x in enumerate((1.0, 2.5))]
+    scene = Scene(0, Room(-1.0, 4.0, -2.0, 2.0, 2.6), chairs)
+    poses = np.tile(np.eye(4), (6, 1, 1))
+    poses[:, :3, :3] = np.array([[0, 0, 1], [-1, 0, 0], [0, -1, 0]])
+    poses[:, 0, 3] = np.linspace(-0.5, -0.2, 6)
+    poses[:, 2, 3] = 1.4
+    gt = GroundTruth(scene, CameraPath(poses, np.arange(6.0)), default_intrinsics(W, H), W, H,
+                     [{1: 500, 2: 400}] * 6)
+    questions = generate_questions(gt, per_type=2)
+    types = {q.type for q in questions}
+    assert {"object_counting", "room_size_estimation"} <= types
+    assert not types & {"object_abs_distance", "object_size_estimation", "object_rel_direction_easy", "route_planning"}
+    (count,) = [q for q in questions if q.type == "object_counting"]
+    assert count.answer == 2
