@@ -8,8 +8,8 @@ Matching (the rule of message_filters' exact-time synchroniser, plus an optional
 - A frame is anchored on its colour image. Depth, pose and the instance image must carry the same
   `header.stamp` (or one within `stamp_tolerance`). Camera info with the same stamp is used when
   present, else the most recent one (intrinsics rarely change; many drivers publish them slower).
-- The labels String has no header: it pairs with the instance image whose *receive* time (bag time
-  in a replay) is nearest to its own, within `labels_window` seconds.
+- The labels String has no header: it pairs with an instance image received (bag time in a replay)
+  within `labels_window` seconds of it whose ids it names (see `_find_labels`).
 - When a frame completes, older incomplete frames can no longer complete in order: they are dropped
   and counted, like message_filters does. Every pending buffer is bounded by `max_pending`.
 - Frame indices are the 0-based position of the colour image in the stream (bag order; images
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reasmory_ros.memory.frame import Frame, FrameError
-from reasmory_ros.streams.camera import intrinsics, pose_matrix
+from reasmory_ros.streams.camera import intrinsics, offset_matrix, pose_matrix
 from reasmory_ros.streams.errors import DecodeError, LabelsError
 from reasmory_ros.streams.images import decode_color, decode_depth, decode_instances
 
@@ -128,6 +128,14 @@ class _Part:
     received: float
 
 
+@dataclass(frozen=True)
+class _Instances:
+    """A decoded instance image and the ids it contains (computed once, used for pairing)."""
+
+    image: np.ndarray
+    ids: frozenset[int]
+
+
 @dataclass
 class _Pending:
     """A colour image waiting for the rest of its frame."""
@@ -150,7 +158,10 @@ class FrameAssembler:
         report_period: float = 10.0,
         warn: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        camera_offset: np.ndarray | None = None,
     ):
+        """camera_offset: 4 x 4 pose of the camera optical frame in the frame the pose messages
+        track (e.g. base_link for odometry); poses are right-multiplied by it. None = identity."""
         if max_pending < 1:
             raise ValueError(f"max_pending must be >= 1, got {max_pending}")
         if stamp_tolerance < 0 or labels_window < 0:
@@ -168,6 +179,7 @@ class FrameAssembler:
         }
         self._labels: deque[_Part] = deque(maxlen=self._max_pending)
         self._latest_K: np.ndarray | None = None
+        self._camera_offset = None if camera_offset is None else np.asarray(camera_offset, dtype=np.float64)
         self._color_count = 0
         self._last_emitted: int | None = None
         self._received: Counter = Counter()
@@ -176,6 +188,20 @@ class FrameAssembler:
         self._late = 0
         self._unmatched: Counter = Counter()
         self._unknown_label_ids = 0
+
+    @classmethod
+    def from_parameters(cls, params: dict, **overrides) -> FrameAssembler:
+        """An assembler configured by the node's parameter values (names of ros/parameters.py),
+        so the live node and the bag replay synchronise alike; `overrides` win (e.g. warn)."""
+        settings = {
+            "wait_for_instances": params["wait_for_instances"],
+            "stamp_tolerance": params["stamp_tolerance"],
+            "labels_window": params["labels_window"],
+            "max_pending": params["max_pending"],
+            "report_period": params["error_report_period"],
+            "camera_offset": offset_matrix(params["camera_offset"]),
+        }
+        return cls(**{**settings, **overrides})
 
     # ------------------------------------------------------------------------------------------
     def add(self, part: str, stamp_ns: int | None, msg, received: float | None = None) -> list[Frame]:
@@ -202,6 +228,11 @@ class FrameAssembler:
             self._store(part, stamp_ns, value, received)
             return self._complete_frames()
 
+    def report(self, topic: str, kind: str, message: str) -> None:
+        """Count and rate-limit-log a problem found outside the decoders (e.g. a tf lookup)."""
+        with self._lock:
+            self._reporter.report(topic, kind, message)
+
     def stats(self) -> dict:
         """Counters for the node's status topic and the replay summary (a JSON-ready dict)."""
         with self._lock:
@@ -216,14 +247,15 @@ class FrameAssembler:
                 "pending": len(self._colors),
             }
 
-    def reset(self) -> None:
-        """Forget pending inputs and restart frame numbering (the memory was reset)."""
+    def reset(self, first_index: int = 0) -> None:
+        """Forget pending inputs; number the next colour image `first_index` (the memory was reset
+        or loaded: a loaded memory's stream continues after its last frame)."""
         with self._lock:
             self._colors.clear()
             for buffer in self._parts.values():
                 buffer.clear()
             self._labels.clear()
-            self._color_count = 0
+            self._color_count = int(first_index)
             self._last_emitted = None
 
     # ------------------------------------------------------------------------------------------
@@ -233,6 +265,8 @@ class FrameAssembler:
             return
         if part == "camera_info":
             self._latest_K = value
+        if part == "pose" and self._camera_offset is not None:
+            value = value @ self._camera_offset
         stamp = int(stamp_ns)
         if part == "color":
             index = self._color_count
@@ -252,6 +286,8 @@ class FrameAssembler:
                 self._colors.popitem(last=False)
                 self._incomplete += 1
             return
+        if part == "instances":
+            value = _Instances(value, _ids_in(value))
         buffer = self._parts[part]
         buffer[stamp] = _Part(value, received)
         if len(buffer) > self._max_pending:
@@ -277,12 +313,28 @@ class FrameAssembler:
         nearest = min(buffer, key=lambda key: abs(key - stamp))
         return nearest if abs(nearest - stamp) <= self._tolerance_ns else None
 
-    def _find_labels(self, instances_received: float) -> int | None:
-        if not self._labels:
-            return None
-        gaps = [abs(entry.received - instances_received) for entry in self._labels]
-        best = int(np.argmin(gaps))
-        return best if gaps[best] <= self._labels_window else None
+    def _find_labels(self, instances: _Part) -> int | None:
+        """The labels message of an instance image, among those received within `labels_window`:
+        the nearest in time whose ids all occur in the image, else the nearest sharing at least
+        one id with it (its other ids are dropped with a warning later), else none yet.
+
+        Ids are renumbered per frame, so the ids tell neighbouring frames apart when arrival
+        times jitter or a labels message is lost; labels naming none of the image's ids belong
+        to another frame.
+        """
+        present = instances.value.ids
+        consistent, overlapping = [], []
+        for i, entry in enumerate(self._labels):
+            gap = abs(entry.received - instances.received)
+            if gap > self._labels_window:
+                continue
+            named = set(entry.value)
+            if named <= present:
+                consistent.append((gap, i))
+            elif named & present:
+                overlapping.append((gap, i))
+        best = min(consistent or overlapping, default=None)
+        return None if best is None else best[1]
 
     def _complete_frames(self) -> list[Frame]:
         frames = []
@@ -300,7 +352,7 @@ class FrameAssembler:
             return None
         labels_at = None
         if keys["instances"] is not None:
-            labels_at = self._find_labels(self._parts["instances"][keys["instances"]].received)
+            labels_at = self._find_labels(self._parts["instances"][keys["instances"]])
         if self.wait_for_instances and labels_at is None:
             return None
         if labels_at is None:
@@ -311,7 +363,7 @@ class FrameAssembler:
         instances = pending.get("instances")
         labels = pending.get("labels") or {}
         if instances is not None and labels:
-            labels = self._known_labels(instances, labels)
+            labels = self._known_labels(instances.ids, labels)
         color: _Pending = pending["color"]
         try:
             frame = Frame.create(
@@ -321,7 +373,7 @@ class FrameAssembler:
                 T_world_camera=pending["pose"],
                 timestamp=stamp * 1e-9,
                 index=color.index,
-                instances=instances,
+                instances=None if instances is None else instances.image,
                 labels=labels if instances is not None else None,
             )
         except FrameError as err:
@@ -333,14 +385,20 @@ class FrameAssembler:
     def _take(self, stamp: int, keys: dict[str, int | None], labels_at: int | None) -> dict:
         """Remove this frame's inputs and everything older, which can no longer be used in order."""
         taken: dict = {"color": self._colors.pop(stamp)}
+        instances_received = None
         for part, key in keys.items():
             if key is not None:
-                taken[part] = self._parts[part].pop(key).value
+                entry = self._parts[part].pop(key)
+                taken[part] = entry.value
+                if part == "instances":
+                    instances_received = entry.received
         if labels_at is not None:
-            for _ in range(labels_at):
+            taken["labels"] = self._labels[labels_at].value
+            del self._labels[labels_at]
+            # Labels received a window before this instance image can pair with no later one.
+            while self._labels and self._labels[0].received < instances_received - self._labels_window:
                 self._labels.popleft()
                 self._unmatched["labels"] += 1
-            taken["labels"] = self._labels.popleft().value
         horizon = stamp - self._tolerance_ns
         for older in [s for s in self._colors if s < stamp]:
             del self._colors[older]
@@ -353,13 +411,8 @@ class FrameAssembler:
         self._last_emitted = stamp
         return taken
 
-    def _known_labels(self, instances: np.ndarray, labels: dict[int, str]) -> dict[int, str]:
+    def _known_labels(self, present: frozenset[int], labels: dict[int, str]) -> dict[int, str]:
         """Labels whose id occurs in the instance image; the others are dropped with a warning."""
-        ids = instances.ravel()
-        if ids.min() >= 0:
-            present = set(np.flatnonzero(np.bincount(ids)).tolist())
-        else:
-            present = set(np.unique(ids).tolist())
         unknown = sorted(set(labels) - present)
         if unknown:
             self._unknown_label_ids += len(unknown)
@@ -368,3 +421,10 @@ class FrameAssembler:
                 f"labels name instance ids {unknown} that are not in the instance image; dropped",
             )
         return {k: v for k, v in labels.items() if k in present}
+
+
+def _ids_in(instances: np.ndarray) -> frozenset[int]:
+    """The non-zero ids of an instance image (bincount: one pass, no sort, for non-negative ids)."""
+    ids = instances.ravel()
+    present = np.flatnonzero(np.bincount(ids)) if ids.size and ids.min() >= 0 else np.unique(ids)
+    return frozenset(int(i) for i in present if i != 0)

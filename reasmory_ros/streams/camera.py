@@ -104,3 +104,14 @@ def pose_matrix(msg) -> np.ndarray:
     T[:3, :3] = rotation_from_quaternion(q.x, q.y, q.z, q.w)
     T[:3, 3] = t
     return T
+
+
+def offset_matrix(values) -> np.ndarray:
+    """4 x 4 transform of `x y z qx qy qz qw` (the node's camera_offset parameter)."""
+    values = [float(v) for v in values]
+    if len(values) != 7:
+        raise PoseError(f"expected 7 numbers x y z qx qy qz qw, got {len(values)}")
+    T = np.eye(4)
+    T[:3, :3] = rotation_from_quaternion(*values[3:])
+    T[:3, 3] = values[:3]
+    return T

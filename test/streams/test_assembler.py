@@ -203,3 +203,45 @@ def test_reset_restarts_numbering():
     assembler.reset()
     frames = feed(assembler, SEC // 2, ("color", "depth", "camera_info", "pose"))
     assert [f.index for f in frames] == [0]
+
+
+def test_camera_offset_is_applied_to_every_pose():
+    offset = np.eye(4)
+    offset[:3, 3] = [0.1, 0.0, 0.5]
+    assembler, _ = make(wait_for_instances=False, camera_offset=offset)
+    frames = feed(assembler, SEC, ("color", "depth", "camera_info", "pose"))
+    np.testing.assert_allclose(frames[0].T_world_camera[:3, 3], [0.1, 0.0, 1.5])
+
+
+def test_labels_pair_with_the_image_whose_ids_they_name_when_arrivals_jitter():
+    # Two frames 10 ms apart, both labels messages within the window of both instance images.
+    assembler, warnings = make(labels_window=0.05)
+    first = np.zeros((H, W), np.uint16)
+    first[:2] = 7
+    second = np.zeros((H, W), np.uint16)
+    second[:2] = 9
+    assembler.add("labels", None, labels({"9": "sofa"}), received=10.000)
+    assembler.add("labels", None, labels({"7": "lamp"}), received=10.001)
+    frames = []
+    for stamp, ids, received in ((SEC, first, 10.002), (2 * SEC, second, 10.012)):
+        feed(assembler, stamp, ("color", "depth", "camera_info", "pose"), received=received)
+        frames += assembler.add("instances", stamp, encode_image(ids, "16UC1"), received=received)
+    assert [f.labels for f in frames] == [{7: "lamp"}, {9: "sofa"}]
+    assert warnings == [] and assembler.stats()["unknown_label_ids"] == 0
+
+
+def test_labels_naming_none_of_the_ids_belong_to_another_frame():
+    assembler, _ = make()
+    feed(assembler, SEC, ("color", "depth", "camera_info", "pose", "instances"))
+    assert assembler.add("labels", None, labels({"5": "sofa"})) == []  # ids 1 and 2 are in the image
+    assert len(assembler.add("labels", None, labels({"1": "chair"}))) == 1
+
+
+def test_from_parameters_uses_the_node_parameter_names():
+    from reasmory_ros.ros.parameters import all_parameters
+
+    params = {spec.name: spec.default for spec in all_parameters()}
+    params.update(wait_for_instances=False, camera_offset=[0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 1.0])
+    assembler = FrameAssembler.from_parameters(params, warn=print)
+    frames = feed(assembler, SEC, ("color", "depth", "camera_info", "pose"))
+    assert frames[0].T_world_camera[2, 3] == pytest.approx(1.5)

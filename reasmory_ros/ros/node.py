@@ -1,0 +1,469 @@
+"""The reasmory node: camera topics in, spatial memory, `~/ask` and RViz markers out.
+
+Thin by design: decoding and synchronisation live in `reasmory_ros.streams`, the memory in
+`reasmory_ros.memory`, question answering in `reasmory_ros.planning`. This file only wires them to
+ROS. Threading (the ros2/demos and image_pipeline pattern):
+
+- sensor callbacks (reentrant group) only decode and hand parts to the FrameAssembler; complete
+  frames go into a bounded drop-oldest queue and the callback returns;
+- ONE worker thread pops frames and runs `SpatialMemory.update` (on the GPU when configured);
+- services (one mutually exclusive group) answer from `memory.snapshot()`, which never waits for
+  more than the frame being integrated, so `~/ask` answers while frames stream;
+- publishing timers (another mutually exclusive group) keep ~/status flowing during a slow ask.
+
+Run: `ros2 run reasmory_ros reasmory_node --ros-args --params-file config/reasmory.yaml`
+or `python -m reasmory_ros.ros.node --ros-args -p planner:=rule`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+import rclpy
+from geometry_msgs.msg import PoseStamped
+from nav_msgs.msg import Odometry
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.subscription import Subscription
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from std_msgs.msg import Header, String
+from std_srvs.srv import Trigger
+from visualization_msgs.msg import MarkerArray
+
+from reasmory_interfaces.msg import PlannerAttempt
+from reasmory_interfaces.srv import AskSpatial, MemoryFile, RunProgram
+from reasmory_ros import dsl
+from reasmory_ros.dsl.types import format_number
+from reasmory_ros.memory.errors import SpatialMemoryError
+from reasmory_ros.memory.spatial_memory import SpatialMemory
+from reasmory_ros.planning.answering import answer_question
+from reasmory_ros.planning.base import QuestionResult
+from reasmory_ros.planning.factory import build_planner
+from reasmory_ros.planning.rules import RuleBasedPlanner
+from reasmory_ros.ros.markers import MarkerFactory, answer_markers, marker_array, object_markers
+from reasmory_ros.ros.parameters import NODE_NAME, ParamSpec, all_parameters, memory_config
+from reasmory_ros.ros.pointcloud import pointcloud2
+from reasmory_ros.streams import DropOldestQueue, FrameAssembler, PoseError, stamp_ns
+
+try:  # tf2_ros is not on the package registry; pose_source "tf" needs a ROS install that has it
+    import tf2_ros
+except ImportError:
+    tf2_ros = None
+
+_MESSAGE_INFO = hasattr(Subscription, "CallbackType")
+"""Whether subscription callbacks can receive the message info (rclpy >= Iron; not Humble)."""
+
+LATENCY_WINDOW = 256
+"""Update latencies kept for the p50/p99 in ~/status."""
+
+
+class StartupError(RuntimeError):
+    """A parameter or resource makes the node unable to start; the message says which and why."""
+
+
+def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
+    descriptor = ParameterDescriptor(name=spec.name, description=spec.summary(), read_only=spec.read_only)
+    if spec.limits is not None:
+        low, high = spec.limits
+        if isinstance(spec.default, int) and not isinstance(spec.default, bool):
+            descriptor.integer_range = [IntegerRange(from_value=int(low), to_value=int(high), step=1)]
+        else:
+            descriptor.floating_point_range = [FloatingPointRange(from_value=float(low), to_value=float(high), step=0.0)]
+    return descriptor
+
+
+class ReasmoryNode(Node):
+    """See the module docstring; `close()` stops the worker and performs the shutdown save."""
+
+    def __init__(self, **kwargs):
+        super().__init__(NODE_NAME, **kwargs)
+        self._specs = {spec.name: spec for spec in all_parameters()}
+        self.params = self._declare_parameters()
+        self.add_on_set_parameters_callback(self._check_parameter_update)
+
+        try:
+            self.memory = SpatialMemory(memory_config(self.params), device=self.params["device"])
+        except (ValueError, RuntimeError) as err:
+            raise StartupError(f"cannot create the memory: {err}") from err
+        self.snapshot_path = Path(os.path.expanduser(self.params["snapshot_path"]))
+        if self.params["load_on_start"] and self.snapshot_path.is_file():
+            try:
+                self.memory.load(self.snapshot_path)
+            except SpatialMemoryError as err:
+                raise StartupError(f"load_on_start: {err}") from err
+            self.get_logger().info(f"loaded memory from {self.snapshot_path} ({self.memory.frame_count} frames)")
+
+        try:
+            self.assembler = FrameAssembler.from_parameters(self.params, warn=self.get_logger().warning)
+        except PoseError as err:
+            raise StartupError(f"parameter 'camera_offset': {err}") from err
+        self.assembler.reset(first_index=self._next_frame_index())
+        self.queue: DropOldestQueue = DropOldestQueue(self.params["queue_size"])
+        self._generation = 0
+        self._generation_lock = threading.Lock()
+        self._integrated = 0
+        self._integration_errors = 0
+        self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
+        self._answer: tuple[dsl.Touched, str] | None = None
+        self._rules = RuleBasedPlanner()
+        self._rules.embedder  # load the label embedder now (seconds), not during the first ~/ask
+        self._planners: dict[tuple, object] = {}
+
+        self._sensor_group = ReentrantCallbackGroup()
+        self._service_group = MutuallyExclusiveCallbackGroup()
+        self._timer_group = MutuallyExclusiveCallbackGroup()
+        self._tf_buffer = self._setup_tf()
+        self._subscribe()
+
+        latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        self.markers_pub = self.create_publisher(MarkerArray, "~/markers", latched)
+        self.map_pub = self.create_publisher(PointCloud2, "~/map", latched)
+        self.status_pub = self.create_publisher(String, "~/status", 10)
+
+        self.create_service(AskSpatial, "~/ask", self._on_ask, callback_group=self._service_group)
+        self.create_service(RunProgram, "~/run_program", self._on_run_program, callback_group=self._service_group)
+        self.create_service(MemoryFile, "~/save", self._on_save, callback_group=self._service_group)
+        self.create_service(MemoryFile, "~/load", self._on_load, callback_group=self._service_group)
+        self.create_service(Trigger, "~/reset", self._on_reset, callback_group=self._service_group)
+
+        for rate, callback in (
+            (self.params["marker_rate"], self.publish_markers),
+            (self.params["map_publish_rate"], self.publish_map),
+            (self.params["status_rate"], self.publish_status),
+            (1.0 / self.params["autosave_period"] if self.params["autosave_period"] > 0 else 0.0, self._autosave),
+        ):
+            if rate > 0:
+                self.create_timer(1.0 / rate, callback, callback_group=self._timer_group)
+
+        self._worker = threading.Thread(target=self._work, name="reasmory-memory", daemon=True)
+        self._worker.start()
+        self.get_logger().info(
+            f"memory on {self.memory.device}, planner {self.params['planner']}, "
+            f"listening on {self.params['color_topic']} (+ depth, info, pose, instances, labels)"
+        )
+
+    # --- parameters ---------------------------------------------------------------------------
+
+    def _declare_parameters(self) -> dict:
+        values = {}
+        for spec in self._specs.values():
+            try:
+                values[spec.name] = self.declare_parameter(spec.name, spec.default, _descriptor(spec)).value
+            except ParameterException as err:
+                raise StartupError(f"parameter '{spec.name}': {err}") from err
+            problem = spec.check(values[spec.name])
+            if problem:
+                raise StartupError(problem)
+        if values["pose_source"] == "tf" and tf2_ros is None:
+            raise StartupError("pose_source 'tf' needs tf2_ros, which is not installed; use pose_topic or odometry")
+        return values
+
+    def _check_parameter_update(self, parameters) -> SetParametersResult:
+        for parameter in parameters:
+            spec = self._specs.get(parameter.name)
+            problem = spec.check(parameter.value) if spec is not None else None
+            if problem:
+                return SetParametersResult(successful=False, reason=problem)
+        return SetParametersResult(successful=True)
+
+    def _setup_tf(self):
+        if self.params["pose_source"] != "tf":
+            return None
+        buffer = tf2_ros.Buffer()
+        self._tf_listener = tf2_ros.TransformListener(buffer, self)
+        return buffer
+
+    # --- inputs -------------------------------------------------------------------------------
+
+    def _subscribe(self) -> None:
+        qos = qos_profile_sensor_data if self.params["qos"] == "sensor_data" else QoSProfile(depth=10)
+        pose_type = Odometry if self.params["pose_source"] == "odometry" else PoseStamped
+        inputs = [
+            ("color", Image), ("depth", Image), ("camera_info", CameraInfo), ("instances", Image), ("labels", String),
+        ]
+        if self.params["pose_source"] != "tf":
+            inputs.append(("pose", pose_type))
+        for part, msg_type in inputs:
+            if _MESSAGE_INFO:
+                callback = lambda msg, info, part=part: self._on_message(part, msg, info)  # noqa: E731
+            else:
+                callback = lambda msg, part=part: self._on_message(part, msg)  # noqa: E731
+            self.create_subscription(msg_type, self.params[f"{part}_topic"], callback, qos,
+                                     callback_group=self._sensor_group)
+
+    def _on_message(self, part: str, msg, info=None) -> None:
+        """Decode + hand over; never blocks on the memory.
+
+        The publisher's send time (message info, rclpy >= Iron) pairs labels with their instance
+        image even when this node's callbacks run late; without it the callback time is used.
+        """
+        stamp = None if part == "labels" else stamp_ns(msg.header.stamp)
+        sent = info.get("source_timestamp") if info else None
+        generation = self._generation
+        frames = self.assembler.add(part, stamp, msg, received=sent * 1e-9 if sent else None)
+        if part == "color" and self._tf_buffer is not None:
+            frames += self._pose_from_tf(msg, stamp)
+        for frame in frames:
+            self.queue.put((generation, frame))
+
+    def _pose_from_tf(self, image: Image, stamp: int) -> list:
+        camera = self.params["camera_frame"] or image.header.frame_id
+        try:
+            transform = self._tf_buffer.lookup_transform(
+                self.params["frame_id"], camera, image.header.stamp, timeout=rclpy.duration.Duration(seconds=0.1)
+            )
+        except (tf2_ros.LookupException, tf2_ros.ConnectivityException, tf2_ros.ExtrapolationException) as err:
+            self.assembler.report("pose", "tf", f"no transform {self.params['frame_id']} <- {camera}: {err}")
+            return []
+        return self.assembler.add("pose", stamp, transform)
+
+    def _work(self) -> None:
+        """The one thread that writes the memory."""
+        while True:
+            item = self.queue.get(timeout=0.5)
+            if item is None:
+                if self.queue.closed:
+                    return
+                continue
+            generation, frame = item
+            with self._generation_lock:
+                if generation != self._generation:
+                    continue  # assembled before a reset or load
+                started = time.perf_counter()
+                try:
+                    self.memory.update(frame)
+                except Exception as err:  # a defect on one frame must not stop the robot's memory
+                    self._integration_errors += 1
+                    self.assembler.report("memory", type(err).__name__, f"update of frame {frame.index + 1} failed: {err}")
+                    continue
+                self._latencies.append(time.perf_counter() - started)
+                self._integrated += 1
+
+    def _next_frame_index(self) -> int:
+        """Frame numbering continues after a loaded memory's last frame."""
+        indices = self.memory.snapshot().trajectory.frame_indices
+        return int(indices[-1]) + 1 if len(indices) else 0
+
+    def _restart_stream(self, change) -> None:
+        """Run `change` (reset or load) with no frame of the old stream integrated afterwards."""
+        with self._generation_lock:
+            change()
+            self._generation += 1
+            self.queue.clear()
+            self.assembler.reset(first_index=self._next_frame_index())
+            self._answer = None
+
+    # --- services -----------------------------------------------------------------------------
+
+    def _planner(self, name: str):
+        """The planner `name` (None for rule) from the shared factory, built once per configuration
+        so a local model loads once. ValueError names a missing setting."""
+        settings = {key: self.params[key] for key in self._specs if key.startswith(("local_", "remote_"))}
+        key = (name, tuple(sorted(settings.items())))
+        if key not in self._planners:
+            self._planners[key] = build_planner(name, settings, device=str(self.memory.device))
+        return self._planners[key]
+
+    def _on_ask(self, request, response):
+        name = request.planner or self.get_parameter("planner").value
+        problem = self._specs["planner"].check(name)
+        if not request.question.strip():
+            problem = "the question is empty"
+        if problem:
+            response.success, response.error = False, problem
+            return response
+        started = time.perf_counter()
+        snapshot = self.memory.snapshot()
+        try:
+            result = answer_question(
+                request.question, list(request.options) or None, snapshot, planner=self._planner(name),
+                max_attempts=self.get_parameter("max_attempts").value, rules=self._rules,
+            )
+        except ValueError as err:  # planner misconfigured
+            response.success, response.error = False, str(err)
+            return response
+        except Exception as err:  # a defect must answer as an error, never kill the executor
+            self.get_logger().error(f"~/ask failed on {request.question!r}: {type(err).__name__}: {err}")
+            response.success, response.error = False, f"internal error: {type(err).__name__}: {err}"
+            return response
+        _fill_ask(response, result)
+        if result.ok and result.dsl_answer is not None:
+            response.markers = self._show_answer(result.dsl_answer.touched, response.answer, snapshot)
+        self.get_logger().info(
+            f"ask {request.question!r} -> {response.answer if result.ok else 'error: ' + response.error.splitlines()[0]} "
+            f"({len(result.attempts)} attempt(s), {1000 * (time.perf_counter() - started):.0f} ms)"
+        )
+        return response
+
+    def _on_run_program(self, request, response):
+        snapshot = self.memory.snapshot()
+        try:
+            answer = dsl.run(request.program, snapshot)
+        except dsl.DslError as err:
+            response.success, response.error = False, err.format()
+            return response
+        response.success = True
+        response.answer = answer.text
+        response.is_numeric = answer.kind == "Number"
+        if response.is_numeric:
+            response.value, response.unit = float(answer.value), answer.unit
+        response.markers = self._show_answer(answer.touched, answer.text, snapshot)
+        return response
+
+    def _memory_path(self, requested: str) -> Path:
+        return Path(os.path.expanduser(requested)) if requested else self.snapshot_path
+
+    def _on_save(self, request, response):
+        path = self._memory_path(request.path)
+        response.success, response.message = self._save(path)
+        return response
+
+    def _save(self, path: Path) -> tuple[bool, str]:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.memory.save(path)
+        except (OSError, SpatialMemoryError) as err:
+            self.get_logger().error(f"saving the memory failed: {err}")
+            return False, str(err)
+        return True, f"saved {self.memory.frame_count} frames to {path}"
+
+    def _on_load(self, request, response):
+        path = self._memory_path(request.path)
+        try:
+            self._restart_stream(lambda: self.memory.load(path))
+        except (OSError, SpatialMemoryError) as err:
+            response.success, response.message = False, str(err)
+            return response
+        response.success, response.message = True, f"loaded {self.memory.frame_count} frames from {path}"
+        self.publish_markers()
+        return response
+
+    def _on_reset(self, request, response):
+        self._restart_stream(self.memory.reset)
+        self.publish_markers()
+        response.success, response.message = True, "memory cleared"
+        return response
+
+    # --- outputs ------------------------------------------------------------------------------
+
+    def _factory(self) -> MarkerFactory:
+        return MarkerFactory(Header(stamp=self.get_clock().now().to_msg(), frame_id=self.params["frame_id"]),
+                             self.params["marker_lifetime"])
+
+    def _show_answer(self, touched, caption: str, snapshot) -> MarkerArray:
+        """Remember the answer for the periodic refresh, publish it now, return its own markers."""
+        self._answer = (touched, caption)
+        self.publish_markers(snapshot)
+        factory = self._factory()
+        return marker_array(answer_markers(touched, snapshot.objects, factory, caption), factory.header)
+
+    def publish_markers(self, snapshot=None) -> None:
+        snapshot = snapshot or self.memory.snapshot()
+        factory = self._factory()
+        markers = object_markers(snapshot.objects, factory)
+        if self._answer is not None:
+            markers += answer_markers(self._answer[0], snapshot.objects, factory, self._answer[1])
+        self.markers_pub.publish(marker_array(markers, factory.header))
+
+    def publish_map(self) -> None:
+        scene_map = self.memory.snapshot().scene_map
+        factory = self._factory()
+        self.map_pub.publish(pointcloud2(scene_map.points, scene_map.colors, factory.header))
+
+    def status(self) -> dict:
+        """Counters of the whole pipeline: what came in, what was integrated, what was lost and why."""
+        stats = self.assembler.stats()
+        latencies = np.asarray(self._latencies) * 1000.0
+        return {
+            "frames_received": stats["received"].get("color", 0),
+            "frames_integrated": self._integrated,
+            "frames_dropped": {
+                "queue_full": self.queue.dropped,
+                "incomplete": stats["dropped_incomplete"],
+                "late": stats["dropped_late"],
+            },
+            "errors": {**stats["errors"], **({"memory": self._integration_errors} if self._integration_errors else {})},
+            "messages_received": stats["received"],
+            "messages_unmatched": stats["unmatched"],
+            "unknown_label_ids": stats["unknown_label_ids"],
+            "pending_frames": stats["pending"],
+            "queue_length": len(self.queue),
+            "queue_size": self.queue.maxsize,
+            "update_ms_p50": round(float(np.percentile(latencies, 50)), 2) if len(latencies) else None,
+            "update_ms_p99": round(float(np.percentile(latencies, 99)), 2) if len(latencies) else None,
+            "memory_frames": self.memory.frame_count,
+            "objects": len(self.memory.snapshot().objects),
+            "device": str(self.memory.device),
+        }
+
+    def publish_status(self) -> None:
+        self.status_pub.publish(String(data=json.dumps(self.status())))
+
+    def _autosave(self) -> None:
+        self._save(self.snapshot_path)
+
+    def close(self) -> None:
+        """Stop the worker (after the frame it is on) and save once more when autosave is on."""
+        self.queue.close()
+        self._worker.join(timeout=10.0)
+        if self.params["autosave_period"] > 0:
+            ok, message = self._save(self.snapshot_path)
+            print(f"[reasmory] shutdown save: {message}", file=sys.stderr)
+
+
+def _fill_ask(response, result: QuestionResult) -> None:
+    """QuestionResult -> AskSpatial response fields."""
+    response.success = bool(result.ok)
+    response.program = result.program or ""
+    response.error = result.error or ""
+    response.attempts = [
+        PlannerAttempt(planner=a.planner, program=a.program or "", ok=a.ok, error=a.error or "") for a in result.attempts
+    ]
+    if not result.ok:
+        return
+    value = result.answer
+    response.is_numeric = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if response.is_numeric:
+        response.value, response.unit = float(value), result.unit
+        response.value_text = format_number(float(value))
+    else:
+        response.value_text = str(value)
+    response.answer = result.text or response.value_text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Owns rclpy init/shutdown; exit status 1 when the node cannot start (reason on stderr)."""
+    rclpy.init(args=argv if argv is not None else sys.argv)
+    node = None
+    try:
+        node = ReasmoryNode()
+        executor = MultiThreadedExecutor(num_threads=4)
+        executor.add_node(node)
+        executor.spin()
+    except StartupError as err:
+        print(f"[reasmory] cannot start: {err}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.close()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

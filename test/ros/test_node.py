@@ -1,0 +1,108 @@
+"""The node in its own process over DDS: streaming, asking during and after, markers, overload."""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+
+import pytest
+
+from reasmory_interfaces.srv import AskSpatial
+from reasmory_ros.ros import markers as ns
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
+
+def ids_of(array, namespace: str) -> set[int]:
+    return {m.id for m in array.markers if m.ns == namespace and m.action == m.ADD}
+
+
+def furniture_questions(gt):
+    """Counting and closest-point distance questions about furniture seen in at least 3 frames,
+    with answers from the scene geometry (small objects at 320x240 would test the memory's recall,
+    not the node)."""
+    from reasmory_ros.sim.scene import FURNITURE
+
+    seen = [o for o in gt.scene.objects if o.label in FURNITURE and len(gt.frames_seen(o.id)) >= 3]
+    labels = sorted({o.label for o in seen})
+    unique = [o for o in seen if gt.scene.counts()[o.label] == 1]
+    questions = [(f"How many {label}s are there?", gt.scene.counts()[label], "") for label in labels[:2]]
+    for a, b in list(zip(unique, unique[1:]))[:2]:
+        questions.append((f"How far is the {a.label} from the {b.label}, measured between their closest points, in meters?",
+                          a.distance_to(b), "m"))
+    assert len(questions) == 4, "the scene should support two counting and two distance questions"
+    return questions
+
+
+def ask(harness, client, question, options=()):
+    request = AskSpatial.Request(question=question, options=list(options))
+    started = time.monotonic()
+    response = harness.call(client, request)
+    return response, time.monotonic() - started
+
+
+def test_streamed_scene_answers_match_ground_truth_and_markers_show_them(recording, harness, start_node):
+    n_frames = len(recording.frames)
+    start_node(qos="reliable", queue_size=n_frames, marker_rate=2.0, status_rate=4.0)
+    ask_client = harness.client(AskSpatial, "ask")
+    harness.wait_for_subscribers()
+    during = []
+
+    def ask_midway(i):
+        if i == n_frames // 2:
+            during.append(ask(harness, ask_client, "How many objects are in the room?")[0])
+
+    harness.stream(recording.frames, rate=10.0, during=ask_midway)
+    status = harness.wait_status(lambda s: s["frames_integrated"] == n_frames)
+    assert status["frames_received"] == n_frames and status["errors"] == {}
+    assert sum(status["frames_dropped"].values()) == 0
+    assert during and (during[0].success or during[0].error)
+
+    for question, expected, unit in furniture_questions(recording.gt):
+        response, _ = ask(harness, ask_client, question)
+        assert response.success, f"{question}: {response.error}"
+        assert response.program and response.attempts and response.attempts[-1].ok
+        assert response.is_numeric and response.unit == unit, question
+        if unit == "":
+            assert response.value == expected, question
+        else:
+            assert response.value == pytest.approx(expected, abs=0.3), question
+            kinds = {m.ns for m in response.markers.markers}
+            assert {ns.NS_ANSWER_OBJECTS, ns.NS_DISTANCES, ns.NS_ANSWER_TEXT} <= kinds
+            assert response.markers.markers[0].action == response.markers.markers[0].DELETEALL
+
+    # The periodic set: DELETEALL first, one box and one label per object, all in the map frame,
+    # and the latest answer highlighted in the same array.
+    time.sleep(1.0)
+    latest = harness.markers[-1]
+    assert latest.markers[0].action == latest.markers[0].DELETEALL
+    boxes, labels = ids_of(latest, ns.NS_OBJECTS), ids_of(latest, ns.NS_LABELS)
+    assert len(boxes) == harness.status[-1]["objects"] > 0 and boxes == labels
+    assert {m.header.frame_id for m in latest.markers[1:]} == {"map"}
+    assert ids_of(latest, ns.NS_ANSWER_OBJECTS) <= boxes and ids_of(latest, ns.NS_ANSWER_OBJECTS)
+
+
+def test_node_stays_responsive_when_frames_arrive_faster_than_it_integrates(recording, harness, start_node):
+    # Every pixel sampled: an update then takes longer than the 12.5 ms between frames.
+    start_node(queue_size=2, status_rate=4.0, **{"memory.pixel_stride": 1})
+    ask_client = harness.client(AskSpatial, "ask")
+    harness.wait_for_subscribers()
+    # Two laps of the recording at 80 Hz.
+    lap = recording.frames[-1].timestamp - recording.frames[0].timestamp + 0.1
+    frames = recording.frames + [dataclasses.replace(f, timestamp=f.timestamp + lap) for f in recording.frames]
+    latencies = []
+
+    def ask_every_tenth(i):
+        if i % 10 == 5:
+            response, seconds = ask(harness, ask_client, "How many beds are there?")
+            assert response.success or response.error
+            latencies.append(seconds)
+
+    harness.stream(frames, rate=80.0, during=ask_every_tenth)
+    assert statistics.median(latencies) < 1.0, latencies
+    status = harness.wait_status(lambda s: s["queue_length"] == 0 and s["pending_frames"] <= 1, timeout=60)
+    assert status["queue_size"] == 2
+    assert status["frames_dropped"]["queue_full"] > 0
+    accounted = status["frames_integrated"] + sum(status["frames_dropped"].values())
+    assert status["frames_integrated"] > 0 and accounted <= status["frames_received"] <= len(frames)

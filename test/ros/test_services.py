@@ -1,0 +1,111 @@
+"""Services of the node over DDS: run_program, save/load/reset, ask errors, parameter descriptors,
+bad input messages, and start-up refusals of bad parameters."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import DescribeParameters, SetParameters
+from sensor_msgs.msg import Image
+from std_msgs.msg import String
+from std_srvs.srv import Trigger
+
+from reasmory_interfaces.srv import AskSpatial, MemoryFile, RunProgram
+from reasmory_ros.ros.conversions import header
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
+REPO_CONFIG = "config/reasmory.yaml"
+N = 12
+WALKED = "answer(distance(camera(frame=1), camera(frame=12)))"
+
+
+def publish_bad_messages(harness, stamp_ns: int) -> None:
+    """A depth image in an unsupported encoding and labels that are not JSON."""
+    bad_depth = Image(header=header(stamp_ns, "camera"), height=2, width=2, encoding="bgr8", step=6, data=bytes(12))
+    harness.publishers["depth"].publish(bad_depth)
+    harness.publishers["labels"].publish(String(data="{not json"))
+
+
+def test_services_and_bad_inputs(recording, harness, start_node, tmp_path):
+    start_node(("--params-file", REPO_CONFIG), qos="reliable", queue_size=32, status_rate=4.0)
+    run = harness.client(RunProgram, "run_program")
+    save, load = harness.client(MemoryFile, "save"), harness.client(MemoryFile, "load")
+    reset, ask = harness.client(Trigger, "reset"), harness.client(AskSpatial, "ask")
+    harness.wait_for_subscribers()
+
+    frames = recording.frames[:N]
+    harness.stream(frames, rate=10.0)
+    publish_bad_messages(harness, int(round(frames[-1].timestamp * 1e6)) * 1000 + 50_000_000)
+    status = harness.wait_status(lambda s: s["frames_integrated"] == N and s["errors"].get("labels"))
+    assert status["errors"] == {"depth": 1, "labels": 1}, "each bad message is counted against its topic"
+
+    # A type error is refused before anything runs, with a position.
+    bad = harness.call(run, RunProgram.Request(program="answer(count(5))"))
+    assert not bad.success and "line 1, column" in bad.error and bad.answer == ""
+    walked = harness.call(run, RunProgram.Request(program=WALKED))
+    expected = np.linalg.norm(frames[-1].T_world_camera[:3, 3] - frames[0].T_world_camera[:3, 3])
+    assert walked.success and walked.is_numeric and walked.unit == "m"
+    assert walked.value == pytest.approx(expected, abs=0.01)
+    assert {m.ns for m in walked.markers.markers} >= {"answer_cameras", "answer_distances"}
+
+    # Save to the default path and to a new folder; an unwritable path is a clear failure.
+    assert harness.call(save, MemoryFile.Request(path="")).success
+    copy = tmp_path / "nested" / "copy.npz"
+    saved = harness.call(save, MemoryFile.Request(path=str(copy)))
+    assert saved.success and copy.is_file() and str(copy) in saved.message
+    refused = harness.call(save, MemoryFile.Request(path="/proc/reasmory/memory.npz"))
+    assert not refused.success and refused.message
+
+    assert harness.call(reset, Trigger.Request()).success
+    harness.wait_status(lambda s: s["memory_frames"] == 0)
+    assert not harness.call(run, RunProgram.Request(program=WALKED)).success
+
+    missing = harness.call(load, MemoryFile.Request(path=str(tmp_path / "missing.npz")))
+    assert not missing.success and "missing.npz" in missing.message
+    loaded = harness.call(load, MemoryFile.Request(path=str(copy)))
+    assert loaded.success, loaded.message
+    harness.wait_status(lambda s: s["memory_frames"] == N)
+    again = harness.call(run, RunProgram.Request(program=WALKED))
+    assert again.success and again.value == pytest.approx(walked.value)
+
+    # Planner problems are answers with a reason, not crashes.
+    unknown = harness.call(ask, AskSpatial.Request(question="How many beds are there?", planner="oracle"))
+    assert not unknown.success and "expected one of rule, local, remote" in unknown.error
+    local = harness.call(ask, AskSpatial.Request(question="How many beds are there?", planner="local"))
+    assert not local.success and "local_model_path" in local.error
+    empty = harness.call(ask, AskSpatial.Request(question="  "))
+    assert not empty.success and "empty" in empty.error
+
+    # Descriptors carry the spec table's ranges; choices are enforced on run-time changes too.
+    describe = harness.client(DescribeParameters, "describe_parameters")
+    described = {d.name: d for d in harness.call(describe, DescribeParameters.Request(
+        names=["marker_rate", "queue_size", "planner", "memory.voxel_size"])).descriptors}
+    assert described["marker_rate"].floating_point_range[0].to_value == 30.0
+    assert described["queue_size"].integer_range[0].from_value == 1 and described["queue_size"].read_only
+    assert not described["planner"].read_only and "one of: rule, local, remote" in described["planner"].description
+    assert "unit: m" in described["memory.voxel_size"].description
+    set_parameters = harness.client(SetParameters, "set_parameters")
+    result = harness.call(set_parameters, SetParameters.Request(parameters=[Parameter(
+        name="planner", value=ParameterValue(type=ParameterType.PARAMETER_STRING, string_value="oracle"))]))
+    assert not result.results[0].successful and "expected one of" in result.results[0].reason
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("qos:=fast", "parameter 'qos' is 'fast'; expected one of sensor_data, reliable"),
+        ("marker_rate:=100.0", "marker_rate out of range"),
+        ("memory.max_depth:=0.05", "MemoryConfig.min_depth must be smaller than max_depth"),
+    ],
+)
+def test_bad_parameters_stop_the_node_with_a_reason(override, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "reasmory_ros.ros.node", "--ros-args", "-p", "device:=cpu", "-p", override],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1 and message in result.stderr, result.stderr[-2000:]
