@@ -22,8 +22,11 @@ MAX_CELLS = 250_000
 FLOOR_BAND = 0.10
 OBSTACLE_TOP = 1.5
 ROBOT_RADIUS = 0.2
-CLOSING_RADIUS = 0.5
+OUTLINE_GAP = 0.5
 """Gaps in the outline up to twice this (m) are bridged: an open door, unobserved wall strips."""
+FLOOR_GAP = 0.15
+"""Floor observations closer than twice this (m) are joined: sparse depth samples the floor in
+speckles, and a robot may cross what lies between them."""
 STRAY_FRACTION = 0.02
 """Clusters smaller than this share of the footprint are treated as outliers (seen through
 windows, depth noise)."""
@@ -65,6 +68,13 @@ def _disk(radius_cells: int) -> np.ndarray:
     return (r[:, None] ** 2 + r[None, :] ** 2) <= radius_cells ** 2
 
 
+def _closed(mask: np.ndarray, radius_m: float, cell: float) -> np.ndarray:
+    """Morphological closing with a disk, padded so that gaps at the grid's edge close too."""
+    r = int(np.ceil(radius_m / cell))
+    closed = ndimage.binary_closing(np.pad(mask, r), structure=_disk(r))[r:-r, r:-r]
+    return closed | mask
+
+
 def _without_strays(mask: np.ndarray) -> np.ndarray:
     labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
     if count <= 1:
@@ -99,13 +109,8 @@ def build_floor_grid(scene_map: SceneMap) -> FloorGrid:
         return grid
 
     occupied = _without_strays(columns(np.ones(len(z), dtype=bool)))
-    radius = int(np.ceil(CLOSING_RADIUS / cell))
-    padded = np.pad(occupied, radius)  # so the closing also bridges gaps at the grid's edge
-    closed = ndimage.binary_closing(padded, structure=_disk(radius))[radius:-radius,
-                                                                     radius:-radius]
-    footprint = ndimage.binary_fill_holes(closed | occupied)
-    floor = columns(np.abs(z - floor_z) <= max(FLOOR_BAND, 1.5 * cell))
-    floor = ndimage.binary_closing(floor, structure=np.ones((3, 3)), border_value=0) | floor
+    footprint = ndimage.binary_fill_holes(_closed(occupied, OUTLINE_GAP, cell))
+    floor = _closed(columns(np.abs(z - floor_z) <= max(FLOOR_BAND, 1.5 * cell)), FLOOR_GAP, cell)
     obstacle = columns((z > floor_z + FLOOR_BAND) & (z < floor_z + OBSTACLE_TOP))
     inflated = ndimage.binary_dilation(obstacle, structure=_disk(int(np.ceil(ROBOT_RADIUS / cell))))
     return FloorGrid(origin, cell, floor_z, float(np.percentile(z, 99.5)), footprint,

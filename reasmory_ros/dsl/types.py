@@ -87,7 +87,7 @@ class Number:
     unit: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Obj:
     """An object of the memory, with the label the program asked for it by (for answers)."""
 
@@ -99,7 +99,7 @@ class Obj:
         return int(self.record.id)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ObjectSet:
     """Objects selected by a query; `description` says how, for error messages."""
 
