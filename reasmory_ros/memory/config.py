@@ -82,6 +82,9 @@ class MemoryConfig:
     points weighted by 1/depth^2 (depth noise inflates footprints; near views are sharper)."""
     box_height_quantile: float = 0.005
     """1. The box height spans the unweighted [q, 1-q] quantiles of the reservoir's z."""
+    support_half_life: float = 300.0
+    """frames. When the table is full the least supported object is evicted; support = frames
+    seen, halved for every this many frames since the object was last seen."""
     min_object_observations: int = 2
     """frames. Objects seen in fewer frames are kept but not shown in snapshots (detector flicker)."""
     max_labels: int = 256
@@ -133,7 +136,7 @@ class MemoryConfig:
                 raise ValueError(f"MemoryConfig.{name} must be a positive integer, got {value!r}")
         positive_floats = (
             "min_depth", "max_depth", "flying_pixel_ratio", "object_voxel_size", "depth_iqr_factor",
-            "association_radius", "keyframe_translation", "keyframe_rotation", "voxel_size",
+            "association_radius", "support_half_life", "keyframe_translation", "keyframe_rotation", "voxel_size",
         )
         for name in positive_floats:
             value = getattr(self, name)

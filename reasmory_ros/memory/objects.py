@@ -185,13 +185,13 @@ class ObjectTable(StateBuffers):
     def _create(self, det_slots, matched, frame_index, timestamp):
         """Give each unmatched detection a slot: free slots first, else evict the least supported.
 
-        Support is the number of frames an object was seen in; ties go to the longest unseen.
-        Objects matched in this frame are never evicted.
+        Support = frames the object was seen in, halved every support_half_life frames since it
+        was last seen (so a robot that moved on can replace what it no longer sees). Objects
+        matched in this frame are never evicted.
         """
         num_new = int((~matched).sum())
-        priority = self.observations.to(torch.float64) + self.last_frame.to(torch.float64) / (
-            2.0 * (frame_index + 2)
-        )
+        age = (frame_index - self.last_frame).clamp(min=0).to(torch.float64)
+        priority = self.observations * torch.exp2(-age / self.config.support_half_life)
         priority = torch.where(self.active, priority, -1.0)
         priority[det_slots[matched]] = float("inf")
         slots = priority.topk(num_new, largest=False).indices
@@ -313,22 +313,23 @@ class ObjectTable(StateBuffers):
             overlap_fraction(self.points[b], self.points[a], cfg.association_radius),
         )
         duplicate = (overlap >= cfg.merge_overlap) | (weight[picked] >= cfg.box_containment)
-        pairs = []
-        used: set[int] = set()
+        merges = Merges.none(self.device)
+        dropped: set[int] = set()
+        observations = self.observations.tolist()
         for i, j, dup in zip(a.tolist(), b.tolist(), duplicate.tolist()):
-            if dup and i not in used and j not in used:
-                used.update((i, j))
-                pairs.append((i, j))
-        if not pairs:
-            return Merges.none(self.device)
-        first, second = torch.tensor(pairs, device=self.device).unbind(1)
-        first_wins = self.observations[first] >= self.observations[second]
-        keep = torch.where(first_wins, first, second)
-        drop = torch.where(first_wins, second, first)
-        return self._merge(keep, drop)
+            # Merged one pair at a time (rarely more than one per frame) so chains stay right.
+            if not dup or i in dropped or j in dropped:
+                continue
+            keep, drop = (i, j) if observations[i] >= observations[j] else (j, i)
+            observations[keep] += observations[drop]
+            dropped.add(drop)
+            merges = merges + self._merge(
+                torch.tensor([keep], device=self.device), torch.tensor([drop], device=self.device)
+            )
+        return merges
 
     def _merge(self, keep: torch.Tensor, drop: torch.Tensor) -> Merges:
-        """Fold objects `drop` into `keep` (disjoint slot lists)."""
+        """Fold objects `drop` into `keep` (slot lists, no slot twice)."""
         merges = Merges(drop, keep, self.ids[drop].clone(), self.ids[keep].clone())
         self.label_hist[keep] += self.label_hist[drop]
         self.observations[keep] += self.observations[drop]

@@ -42,7 +42,7 @@ class StateBuffers:
                     f"array '{name}' is {array.dtype}{list(array.shape)}, "
                     f"expected {expected}{list(tensor.shape)}"
                 )
-            tensor.copy_(torch.from_numpy(np.ascontiguousarray(array)))
+            tensor.copy_(torch.from_numpy(np.array(array, order="C")))
         for name in self.SCALARS:
             if name not in scalars:
                 raise ValueError(f"missing scalar '{name}'")
