@@ -54,7 +54,7 @@ test: setup  ## Run the whole test suite in the built workspace.
 	@$(WITH_WORKSPACE) $(ROS_ISOLATION) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: setup  ## Generate the demo scene, stream it to the node and ask one question of every type.
-	@$(WITH_WORKSPACE) $(ROS_ISOLATION) $(BIN)/python -m reasmory_ros.demo $(DEMO_ARGS)
+	@$(WITH_WORKSPACE) $(ROS_ISOLATION) $(BIN)/python -m reasmory_ros.ros.demo $(DEMO_ARGS)
 
 bench: setup  ## Run the benchmarks recorded in docs/benchmarks.md.
 	@$(WITH_WORKSPACE) for script in benchmarks/bench_*.py; do $(BIN)/python $$script; done

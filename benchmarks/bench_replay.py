@@ -1,0 +1,90 @@
+"""Offline replay figures: frames per second, answer latency and peak memory on this machine.
+
+    python benchmarks/bench_replay.py --seeds 0 1 2 --frames 300
+
+For each seed: simulate a recording (cached under .cache/bench), replay it with the default
+parameters and the rule-based planner, score the answers (VSI-Bench MRA / exact match per type),
+and time every question again against the final memory (answer latency excluding any language
+model, cold = first question on a new snapshot, warm = the rest). Prints one table per seed and
+the mean over seeds, ready to paste into docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from reasmory_ros.planning import answer_question
+from reasmory_ros.replay.evaluate import evaluate
+from reasmory_ros.replay.params import load_parameters
+from reasmory_ros.replay.pipeline import answer_all, answer_record, build_memory, read_questions
+from reasmory_ros.sim.cli import simulate
+
+
+def recording(cache: Path, seed: int, frames: int) -> Path:
+    out = cache / f"seed{seed}-frames{frames}"
+    if not (out / "questions.jsonl").exists():
+        simulate(out, seed=seed, frames=frames, force=True, progress=True)
+    return out
+
+
+def time_answers(rows, snapshot, repeats: int) -> tuple[float, np.ndarray]:
+    """(cold latency of the first question, warm latencies in ms of every question x repeats)."""
+    tick = time.perf_counter()
+    answer_question(rows[0]["question"], rows[0].get("options"), snapshot)
+    cold = (time.perf_counter() - tick) * 1e3
+    warm = []
+    for _ in range(repeats):
+        for row in rows:
+            tick = time.perf_counter()
+            answer_question(row["question"], row.get("options"), snapshot)
+            warm.append((time.perf_counter() - tick) * 1e3)
+    return cold, np.asarray(warm)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3, help="timed passes over the questions")
+    parser.add_argument("--cache", type=Path, default=Path(".cache/bench"))
+    args = parser.parse_args()
+
+    params = load_parameters()
+    per_type = defaultdict(list)
+    overall = []
+    for seed in args.seeds:
+        out = recording(args.cache, seed, args.frames)
+        memory, stats = build_memory(out / "bag", params, progress=False)
+        snapshot = memory.snapshot()
+        rows = read_questions(out / "questions.jsonl")
+        answers = [answer_record(row["id"], result) for row, result in answer_all(rows, snapshot, progress=False)]
+        report = evaluate(answers, rows)
+        cold, warm = time_answers(rows, snapshot, args.repeats)
+        update = np.asarray(stats.update_ms)
+        print(f"\n## seed {seed}: {stats.frames} frames, {len(snapshot.objects)} objects, {len(rows)} questions")
+        print(f"replay: {stats.frames / stats.seconds:.1f} frames/s ({stats.realtime_factor:.2f}x real time), "
+              f"update p50 {np.percentile(update, 50):.1f} ms p99 {np.percentile(update, 99):.1f} ms")
+        print(f"answer latency (rule planner, no LM): cold {cold:.1f} ms, warm p50 "
+              f"{np.percentile(warm, 50):.2f} ms p99 {np.percentile(warm, 99):.2f} ms")
+        print(report.table())
+        for qtype, type_score in report.per_type.items():
+            per_type[qtype].append(type_score.score)
+        overall.append(report.overall)
+
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\n## mean over seeds {args.seeds}")
+    print(f"{'type':<36} {'score':>7}")
+    for qtype in sorted(per_type):
+        print(f"{qtype:<36} {100 * np.mean(per_type[qtype]):6.1f}%")
+    print(f"{'overall (mean of types)':<36} {100 * np.mean(overall):6.1f}%")
+    print(f"peak resident memory of this process: {peak_mib:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
