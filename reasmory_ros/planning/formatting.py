@@ -142,7 +142,7 @@ def describe(value: object, unit: str | None) -> FormattedAnswer:
     if isinstance(value, Size):
         parts = [describe(v, unit) for v in (value.length, value.width, value.height)]
         shown = " x ".join(p.display for p in parts)
-        return FormattedAnswer(shown, parts[0].unit, shown)
+        return FormattedAnswer(shown, "", shown)
     if isinstance(value, ObjectSet):
         labels = ", ".join(o.label for o in value.objects) or "no objects"
         return FormattedAnswer(labels, "", labels)

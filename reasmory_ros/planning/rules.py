@@ -38,6 +38,7 @@ _CAMERA_WORDS = r"\b(?:camera|i|me|my|viewer|filming|recorder|robot|we|us)\b"
 _NOW_WORDS = r"\b(?:now|current|currently|present|at the moment|right now|last frame)\b"
 _DIRECTION_WORDS = r"\b(?:left|right|behind|back|front|ahead|quadrant|which side|where|direction|position|relative)\b"
 _DISTANCE_WORDS = r"\b(?:distance|how far|far|apart|how close|close|away|meters|metres)\b"
+_COMPARE_SIZE = r"\b(?:bigger|biggest|larger|largest|smaller|smallest|tinier|tiniest)\b"
 _TRAVEL_WORDS = r"\b(?:walk|walked|walking|travel|travelled|traveled|cover|covered|along|path length)\b"
 _MOVE_WORDS = (r"\b(?:move|moved|moving|movement|travel|travelled|traveled|walk|walked|displacement|displaced|"
                r"go|went|shift|shifted)\b")
@@ -175,9 +176,8 @@ def _classify(q: _Question) -> str | None:
     scene = r"\b(room|rooms|floor|apartment|house|space|flat)\b"
     if q.has(scene) and q.has(r"\b(size|area|big|large|dimensions|square|m2|ft2|footprint)\b") and not q.mentions:
         return "room_size"
-    if q.has(r"\b(left|right|behind|back-left|back-right|front-left|front-right|quadrant)\b") and q.has(
-        r"\b(standing|stand|facing|face|looking|sitting)\b"
-    ):
+    sides = r"\b(left|right|behind|back-left|back-right|front-left|front-right|quadrant|where|which side)\b"
+    if q.has(sides) and q.has(r"\b(standing|stand|facing|face|looking|sitting)\b"):
         return "relative_direction"
     if q.has(r"\b(closest|nearest|farthest|furthest|nearer|closer|farther|further)\b") and (
         q.options or q.has(r"\bwhich\b") or len(q.mentions) >= 3
@@ -185,6 +185,8 @@ def _classify(q: _Question) -> str | None:
         return "relative_distance"
     if q.has(_DISTANCE_WORDS) and len(q.mentions) >= 2:
         return "absolute_distance"
+    if q.has(_COMPARE_SIZE) and (q.options or len(q.mentions) >= 2):
+        return "size_comparison"
     if q.has(r"\b(size|dimension|dimensions|how big|how large|how tall|how high|how long|how wide|height|length|"
              r"width|tall|long|wide|big|large)\b") and q.mentions:
         return "object_size"
@@ -198,8 +200,9 @@ def _require_resolved(q: _Question, mentions: Sequence[Mention], context: Planni
             raise NotUnderstood(f"no object in memory matches {mention.phrase!r}; memory has: {held}")
 
 
-def _objects(q: _Question, context: PlanningContext, need: int, what: str) -> list[Mention]:
-    """The first `need` distinct resolved mentions; NotUnderstood when the question has fewer."""
+def _objects(q: _Question, context: PlanningContext, need: int, what: str, take_all: bool = False) -> list[Mention]:
+    """The first `need` distinct resolved mentions (all with `take_all`); NotUnderstood when the
+    question has fewer than `need`."""
     _require_resolved(q, q.unresolved, context)
     distinct: list[Mention] = []
     for mention in q.mentions:
@@ -208,7 +211,7 @@ def _objects(q: _Question, context: PlanningContext, need: int, what: str) -> li
     if len(distinct) < need:
         named = ", ".join(repr(m.phrase) for m in distinct) or "none"
         raise NotUnderstood(f"{what} needs {need} objects, the question names {named}")
-    return distinct[:need] if need else distinct
+    return distinct if take_all else distinct[:need]
 
 
 def _count(mention: Mention, context: PlanningContext) -> int:
@@ -265,7 +268,7 @@ def _absolute_distance(q: _Question, context: PlanningContext) -> Interpretation
 
 
 def _count_objects(q: _Question, context: PlanningContext) -> Interpretation:
-    found = _objects(q, context, 1, "counting")
+    found = _objects(q, context, 1, "counting", take_all=True)
     queries = [m.query for m in found]
     arg = _literal(queries[0]) if len(queries) == 1 else "[" + ", ".join(map(_literal, queries)) + "]"
     program = _Program().answer(f"count(objects({arg}))")
@@ -289,6 +292,17 @@ def _object_size(q: _Question, context: PlanningContext) -> Interpretation:
     x = prog.bind("x", _one(target, context))
     program = prog.answer(expr.format(x=x))
     return Interpretation("object_size", program, q.unit or "cm", f"The {words} of the {target.phrase} is {{answer}}.")
+
+
+def _size_comparison(q: _Question, context: PlanningContext) -> Interpretation:
+    _require_resolved(q, q.unresolved, context)
+    candidates = q.option_mentions() if q.options else _objects(q, context, 2, "a size comparison", take_all=True)
+    _require_resolved(q, candidates, context)
+    smallest = q.has(r"\b(smaller|smallest|tinier|tiniest)\b")
+    labels = "[" + ", ".join(_literal(m.query) for m in candidates) + "]"
+    program = _Program().answer(f"{'smallest' if smallest else 'largest'}(objects({labels}))")
+    which = "smallest" if smallest else "largest"
+    return Interpretation("size_comparison", program, None, f"The {{answer}} is the {which} (by box volume).")
 
 
 def _room_size(q: _Question, context: PlanningContext) -> Interpretation:
@@ -384,8 +398,10 @@ def _blank_slots(q: _Question) -> tuple[int, ...] | None:
 def _appearance_order(q: _Question, context: PlanningContext) -> Interpretation:
     _require_resolved(q, q.unresolved, context)
     mentions = list(q.mentions)
-    if len(mentions) < 2 and q.options:
-        mentions = [m for m in (_split_listing(q, o) for o in q.options[:1]) for m in m]
+    if len(mentions) < 2 and q.options:  # the options list the categories (one order, or one each)
+        mentions = []
+        for found in (_split_listing(q, o) for o in q.options):
+            mentions += [m for m in found if all(m.labels != k.labels for k in mentions)]
     _require_resolved(q, mentions, context)
     if len(mentions) < 2:
         raise NotUnderstood("an appearance order needs at least two object categories")
@@ -405,6 +421,12 @@ def _camera(q: _Question, index: int) -> str:
     if index - len(q.frames) < len(q.times):
         return f"camera(time={q.times[index - len(q.frames)]:g})"
     return 'camera("current")'
+
+
+def _when(q: _Question) -> str:
+    if q.frames:
+        return f"at frame {q.frames[0]}"
+    return f"at {q.times[0]:g} s" if q.times else "now"
 
 
 def _camera_displacement(q: _Question, context: PlanningContext) -> Interpretation:
@@ -438,7 +460,7 @@ def _camera_object_distance(q: _Question, context: PlanningContext) -> Interpret
     obj = prog.bind("target", _one(target, context, near=cam))
     mode = _mode(q)
     program = prog.answer(f"distance({cam}, {obj}, mode={_literal(mode)})")
-    when = f"at frame {q.frames[0]}" if q.frames else "now"
+    when = _when(q)
     return Interpretation(
         "camera_object_distance", program, q.unit or "m", f"The {target.phrase} is {{answer}} from the camera {when}."
     )
@@ -450,7 +472,7 @@ def _object_camera_direction(q: _Question, context: PlanningContext) -> Interpre
     cam = prog.bind("cam", _camera(q, 0))
     obj = prog.bind("target", _one(target, context, near=cam))
     program = prog.answer(f"direction(view_from({cam}), {obj})")
-    when = f"at frame {q.frames[0]}" if q.frames else "now"
+    when = _when(q)
     sentence = f"{when.capitalize()}, the {target.phrase} is to the camera's {{answer}}."
     return Interpretation("object_camera_direction", program, None, sentence)
 
@@ -469,4 +491,5 @@ _BUILDERS = {
     "relative_distance": _relative_distance,
     "absolute_distance": _absolute_distance,
     "object_size": _object_size,
+    "size_comparison": _size_comparison,
 }

@@ -111,6 +111,9 @@ class Truth:
         c, e, _ = self.boxes[label]
         return float(np.linalg.norm(np.maximum(0.0, np.abs(np.asarray(point) - c) - e / 2)))
 
+    def volume(self, label) -> float:
+        return float(np.prod(self.boxes[label][1]))
+
     def longest(self, label) -> float:
         return float(self.boxes[label][1].max())
 

@@ -46,6 +46,7 @@ def numeric_cases(t):
         ("How many chair(s) are in this room?", 3),
         ("how many chairs are there", 3),
         ("What is the number of beds?", 1),
+        ("how many sofas and beds are there", 2),
         # object size
         ("What is the length of the longest dimension (length, width, or height) of the bed, measured in "
          "centimeters?", 100 * t.longest("bed")),
@@ -66,6 +67,7 @@ def numeric_cases(t):
         ("What is the approximate distance (in meters) between the camera and the tv in the 20th frame?",
          t.point_gap(cam20, "tv")),
         ("at frame twenty, how far was I from the sofa?", t.point_gap(cam20, "sofa")),
+        ("At 1.9 seconds, how far was the camera from the tv?", t.point_gap(cam20, "tv")),  # 10 fps: frame 20
     ]
 
 
@@ -105,6 +107,10 @@ def choice_cases(t):
         ("In which direction did the camera move between frame 10 and frame 40?",
          ["forward", "backward", "left", "right"], "right"),
         ("Where is the sofa relative to the camera at the 20th frame?", quads, nearest_option(sofa_from_cam, quads)),
+        ("Which object did the camera see first?", ["tv", "lamp", "sofa"], order[0]),
+        ("Which is bigger, the sofa or the bed?", None, max(["sofa", "bed"], key=t.volume)),
+        ("Which of these is the smallest?", ["A. lamp", "B. bed", "C. tv"],
+         {"lamp": "A. lamp", "bed": "B. bed", "tv": "C. tv"}[min(["lamp", "bed", "tv"], key=t.volume)]),
     ]
 
 
@@ -155,7 +161,7 @@ def test_every_rule_program_parses(snapshot, truth, rules):
 
 
 @runnable
-@pytest.mark.parametrize("index", range(20))
+@pytest.mark.parametrize("index", range(22))
 def test_numeric_answers_within_ten_percent(snapshot, truth, rules, index):
     question, expected = numeric_cases(truth)[index]
     result = answer_question(question, None, snapshot, rules=rules)
@@ -165,7 +171,7 @@ def test_numeric_answers_within_ten_percent(snapshot, truth, rules, index):
 
 
 @runnable
-@pytest.mark.parametrize("index", range(12))
+@pytest.mark.parametrize("index", range(15))
 def test_multiple_choice_answers_exact(snapshot, truth, rules, index):
     question, options, expected = choice_cases(truth)[index]
     result = answer_question(question, options, snapshot, rules=rules)
