@@ -75,6 +75,9 @@ class PerceptionConfig:
     odometry_enabled: bool = True
     # Open3D tensor odometry loss: "hybrid" (photometric + geometric), "intensity", "point_to_plane".
     odometry_method: str = "hybrid"
+    # Odometry runs on images this many times smaller (block-averaged): 2 costs about a quarter
+    # of full resolution at 640 x 480 and tracks as well (docs/benchmarks.md); 1 = full resolution.
+    odometry_downsample: int = 2
     # Iterations per pyramid level, coarsest level first (its length sets the pyramid depth).
     odometry_iterations: list[int] = field(default_factory=lambda: [10, 5, 3])
     # Depth beyond this (m) is ignored by odometry: far depth is noisy.
@@ -110,7 +113,7 @@ class PerceptionConfig:
         for name in ("score_threshold", "nms_iou_threshold", "odometry_min_valid_fraction", "odometry_min_fitness"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 _refuse(name, f"must lie in [0, 1], got {getattr(self, name)}")
-        for name in ("max_detections", "detect_every_n_frames"):
+        for name in ("max_detections", "detect_every_n_frames", "odometry_downsample"):
             if getattr(self, name) < 1:
                 _refuse(name, f"must be >= 1, got {getattr(self, name)}")
         for name in ("min_instance_pixels", "odometry_reset_after_failures"):

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from reasmory_ros.perception import PerceptionConfig, PerceptionPipeline
-from reasmory_ros.perception.odometry import absolute_trajectory_error, level_camera_pose
+from reasmory_ros.perception.odometry import absolute_trajectory_error, downsample_rgbd, level_camera_pose
+from reasmory_ros.sim import camera_trajectory, default_intrinsics, generate_scene, render_frame
 
 ATE_TOLERANCE_M = 0.05
 
@@ -92,3 +93,26 @@ def test_ate_is_invariant_to_a_rigid_motion_of_the_whole_trajectory():
     R = np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]])
     assert absolute_trajectory_error(positions @ R.T + [1.0, 2.0, 3.0], positions) < 1e-9
     assert absolute_trajectory_error(positions + rng.normal(size=positions.shape) * 0.01, positions) > 0.005
+
+
+def test_downsampled_rgbd_matches_a_camera_with_half_the_resolution():
+    scene = generate_scene(3)
+    pose = camera_trajectory(scene, n_frames=300, seed=0).poses[0]
+    full = render_frame(scene, pose, width=320, height=240, noise=False)
+    half = render_frame(scene, pose, width=160, height=120, noise=False)
+    color, depth, K = downsample_rgbd(full.rgb, full.depth, full.K, 2, max_spread_m=0.07)
+    np.testing.assert_allclose(K, default_intrinsics(160, 120))
+    assert color.shape == (120, 160, 3) and color.dtype == np.float32 and color.max() <= 1.0
+    both = (depth > 0) & (half.depth > 0)
+    assert both.mean() > 0.9
+    assert np.median(np.abs(depth[both] - half.depth[both])) < 0.005
+
+
+def test_downsampled_depth_never_mixes_surfaces_across_an_edge():
+    depth = np.full((8, 9), 1.0, dtype=np.float32)
+    depth[:, 5:] = 3.0  # the edge cuts through blocks
+    depth[0, 0] = 0.0  # an invalid anchor invalidates its block
+    _, small, _ = downsample_rgbd(np.zeros((8, 9, 3), np.uint8), depth, np.eye(3), 2, max_spread_m=0.07)
+    assert small.shape == (4, 4)
+    assert set(np.unique(small).tolist()) <= {0.0, 1.0, 3.0}
+    assert small[0, 0] == 0.0
