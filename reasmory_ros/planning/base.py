@@ -115,7 +115,7 @@ class QuestionResult:
     question: str
     options: list[str] | None
     ok: bool
-    answer: float | str | None = None
+    answer: int | float | str | None = None
     unit: str = ""
     text: str = ""
     program: str = ""

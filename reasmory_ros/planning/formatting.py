@@ -44,7 +44,7 @@ _OPTION_PREFIX = re.compile(r"^\s*(?:\(?[A-Za-z]\)|[A-Za-z][.:)])\s+")
 class FormattedAnswer:
     """The answer in the form asked: a number in the requested unit or an option's text."""
 
-    value: float | str
+    value: int | float | str
     unit: str
     display: str
 
@@ -138,6 +138,8 @@ def describe(value: object, unit: str | None) -> FormattedAnswer:
         number, shown_unit = convert(value.value, value.unit, unit)
         symbol = UNIT_SYMBOLS.get(shown_unit, shown_unit)
         rounded = float(format_number(number))
+        if not shown_unit and rounded.is_integer():
+            rounded = int(rounded)  # counts read as integers
         return FormattedAnswer(rounded, shown_unit, format_number(number) + (f" {symbol}" if symbol else ""))
     if isinstance(value, Size):
         parts = [describe(v, unit) for v in (value.length, value.width, value.height)]

@@ -31,8 +31,17 @@ def byte_tokenizer() -> PreTrainedTokenizerFast:
     return PreTrainedTokenizerFast(tokenizer_object=core, bos_token="<s>", eos_token="</s>", unk_token="<unk>")
 
 
-def save_tiny_model(directory, seed: int) -> None:
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}<assistant>{% endif %}"
+)
+
+
+def save_tiny_model(directory, seed: int, chat_template: bool = False) -> None:
+    """Model and tokenizer as a model directory; odd seeds also get a chat template."""
     tokenizer = byte_tokenizer()
+    if chat_template:
+        tokenizer.chat_template = CHAT_TEMPLATE
     torch.manual_seed(seed)
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
@@ -48,7 +57,7 @@ def model_dirs(tmp_path_factory):
     dirs = []
     for seed in range(3):
         directory = tmp_path_factory.mktemp(f"tiny{seed}")
-        save_tiny_model(directory, seed)
+        save_tiny_model(directory, seed, chat_template=seed % 2 == 1)
         dirs.append(directory)
     return dirs
 
