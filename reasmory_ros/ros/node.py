@@ -32,6 +32,7 @@ from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.clock import Clock, ClockType
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
@@ -138,14 +139,15 @@ class ReasmoryNode(Node):
         self.create_service(MemoryFile, "~/load", self._on_load, callback_group=self._service_group)
         self.create_service(Trigger, "~/reset", self._on_reset, callback_group=self._service_group)
 
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
         for rate, callback in (
             (self.params["marker_rate"], self.publish_markers),
             (self.params["map_publish_rate"], self.publish_map),
             (self.params["status_rate"], self.publish_status),
             (1.0 / self.params["autosave_period"] if self.params["autosave_period"] > 0 else 0.0, self._autosave),
         ):
-            if rate > 0:
-                self.create_timer(1.0 / rate, callback, callback_group=self._timer_group)
+            if rate > 0:  # steady time: outputs keep flowing while a bag (sim time) is paused
+                self.create_timer(1.0 / rate, callback, callback_group=self._timer_group, clock=steady)
 
         self._worker = threading.Thread(target=self._work, name="reasmory-memory", daemon=True)
         self._worker.start()

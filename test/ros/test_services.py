@@ -3,6 +3,7 @@ bad input messages, and start-up refusals of bad parameters."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -22,6 +23,7 @@ pytestmark = [pytest.mark.ros, pytest.mark.slow]
 REPO_CONFIG = "config/reasmory.yaml"
 N = 12
 WALKED = "answer(distance(camera(frame=1), camera(frame=12)))"
+WALKED_QUESTION = "How far is the camera at frame 12 from where it was at frame 1, in meters?"
 
 
 def publish_bad_messages(harness, stamp_ns: int) -> None:
@@ -81,6 +83,12 @@ def test_services_and_bad_inputs(recording, harness, start_node, tmp_path):
     empty = harness.call(ask, AskSpatial.Request(question="  "))
     assert not empty.success and "empty" in empty.error
 
+    # The command-line client prints the answer, the program and the attempts.
+    printed = ask_cli(WALKED_QUESTION)
+    assert printed.returncode == 0 and "answer:" in printed.stdout and "program:" in printed.stdout, printed.stderr
+    as_json = json.loads(ask_cli("How many oracles are there?", "--json").stdout)
+    assert as_json["success"] is False and as_json["error"] and as_json["attempts"]
+
     # Descriptors carry the spec table's ranges; choices are enforced on run-time changes too.
     describe = harness.client(DescribeParameters, "describe_parameters")
     described = {d.name: d for d in harness.call(describe, DescribeParameters.Request(
@@ -93,6 +101,16 @@ def test_services_and_bad_inputs(recording, harness, start_node, tmp_path):
     result = harness.call(set_parameters, SetParameters.Request(parameters=[Parameter(
         name="planner", value=ParameterValue(type=ParameterType.PARAMETER_STRING, string_value="oracle"))]))
     assert not result.results[0].successful and "expected one of" in result.results[0].reason
+
+
+def ask_cli(*args, timeout=60):
+    return subprocess.run([sys.executable, "-m", "reasmory_ros.ros.ask_client", *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_ask_client_without_a_node_says_so():
+    result = ask_cli("how far is the sofa from the tv?", "--node", "/nobody", "--timeout", "1")
+    assert result.returncode == 2 and "service /nobody/ask is not available" in result.stderr
 
 
 @pytest.mark.parametrize(
