@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 from reasmory_ros.memory.snapshot import MemorySnapshot
 from reasmory_ros.planning.answering import answer_question
-from reasmory_ros.planning.base import Planner, QuestionResult
+from reasmory_ros.planning.base import QuestionResult
+from reasmory_ros.planning.factory import PLANNER_NAMES, build_planner
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,35 +24,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("snapshot", help="memory file written by SpatialMemory.save")
     parser.add_argument("question", help="the question, in natural language")
     parser.add_argument("--options", nargs="+", help="multiple-choice options (the answer is one of them)")
-    parser.add_argument("--planner", choices=("rule", "local", "remote"), default="rule",
+    parser.add_argument("--planner", choices=PLANNER_NAMES, default="rule",
                         help="who writes the program (default: rule); model planners fall back to rules")
-    parser.add_argument("--model-dir", help="local transformers model directory (--planner local)")
+    # Flags are the node's planner parameters, so a parameters file and a command line read alike.
+    parser.add_argument("--local-model-path", help="local transformers model directory (--planner local)")
     parser.add_argument("--device", default="cpu", help="torch device for the local model (default: cpu)")
-    parser.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
-    parser.add_argument("--model", help="model name sent to the endpoint (--planner remote)")
-    parser.add_argument("--api-key-env", default="OPENAI_API_KEY",
+    parser.add_argument("--remote-base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
+    parser.add_argument("--remote-model", help="model name sent to the endpoint (--planner remote)")
+    parser.add_argument("--remote-api-key-env", default="OPENAI_API_KEY",
                         help="environment variable holding the API key (default: OPENAI_API_KEY)")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per HTTP request (default: 30)")
+    parser.add_argument("--remote-timeout", type=float, default=30.0, help="seconds per HTTP request (default: 30)")
     parser.add_argument("--max-attempts", type=int, default=3, help="model tries before the rule fallback")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     return parser
-
-
-def make_planner(args: argparse.Namespace) -> Planner | None:
-    """The planner the arguments ask for (None: rules alone); ValueError on missing settings."""
-    if args.planner == "local":
-        if not args.model_dir:
-            raise ValueError("--planner local needs --model-dir")
-        from reasmory_ros.planning.local_model import LocalModelPlanner
-
-        return LocalModelPlanner(args.model_dir, device=args.device)
-    if args.planner == "remote":
-        if not (args.base_url and args.model):
-            raise ValueError("--planner remote needs --base-url and --model")
-        from reasmory_ros.planning.remote import RemoteConfig, RemotePlanner
-
-        return RemotePlanner(RemoteConfig(args.base_url, args.model, args.api_key_env, timeout_s=args.timeout))
-    return None
 
 
 def load_snapshot(path: str) -> MemorySnapshot:
@@ -78,7 +63,7 @@ def render(result: QuestionResult, as_json: bool) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        planner = make_planner(args)
+        planner = build_planner(args.planner, vars(args), device=args.device)
     except ValueError as err:
         print(f"reasmory-ask-offline: {err}", file=sys.stderr)
         return 2

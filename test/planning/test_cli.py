@@ -21,7 +21,7 @@ def test_unreadable_memory_and_missing_settings_exit_2(tmp_path, capsys):
     (tmp_path / "bad.rsm").write_bytes(b"not a memory")
     assert main([str(tmp_path / "bad.rsm"), "How many chairs?"]) == 2
     assert main([str(tmp_path / "bad.rsm"), "How many chairs?", "--planner", "remote"]) == 2
-    assert "--base-url" in capsys.readouterr().err
+    assert "remote_base_url" in capsys.readouterr().err  # names the missing setting
 
 
 def test_text_output_shows_program_answer_and_sentence(snapshot):
