@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from pathlib import Path
 from reasmory_ros.memory import MemorySnapshot, SpatialMemory
 from reasmory_ros.planning import QuestionResult, answer_question
 from reasmory_ros.replay.bag import open_bag
+from reasmory_ros.replay.evaluate import read_jsonl
 from reasmory_ros.ros.parameters import memory_config
 
 
@@ -64,21 +64,13 @@ def build_memory(bag_path: str | Path, params: dict, progress: bool = True) -> t
 
 def read_questions(path: str | Path) -> list[dict]:
     """Rows of a questions JSONL file (`id`, `question`, optional `options`; other keys ignored)."""
-    rows = []
-    with Path(path).open() as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise QuestionsFileError(f"{path}:{number}: not JSON: {err.msg}") from err
-            if not isinstance(row, dict) or not isinstance(row.get("question"), str) or "id" not in row:
-                raise QuestionsFileError(f"{path}:{number}: expected an object with 'id' and 'question'")
-            options = row.get("options")
-            if options is not None and not (isinstance(options, list) and all(isinstance(o, str) for o in options)):
-                raise QuestionsFileError(f"{path}:{number}: 'options' must be a list of strings")
-            rows.append(row)
+    rows = read_jsonl(path)
+    for row in rows:
+        if not isinstance(row.get("question"), str):
+            raise QuestionsFileError(f"{path}: question {row['id']!r} has no 'question' text")
+        options = row.get("options")
+        if options is not None and not (isinstance(options, list) and all(isinstance(o, str) for o in options)):
+            raise QuestionsFileError(f"{path}: question {row['id']!r}: 'options' must be a list of strings")
     return rows
 
 

@@ -569,8 +569,3 @@ def write_questions(questions: Iterable[Question], path: str | Path) -> None:
     with Path(path).open("w") as out:
         for q in questions:
             out.write(json.dumps(q.to_json()) + "\n")
-
-
-def read_questions(path: str | Path) -> list[dict]:
-    with Path(path).open() as lines:
-        return [json.loads(line) for line in lines if line.strip()]

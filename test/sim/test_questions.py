@@ -12,8 +12,9 @@ import pytest
 from reasmory_ros.sim import GroundTruth, camera_trajectory, default_intrinsics, generate_scene, render_sequence
 from reasmory_ros.sim.questions import (
     ANGLE_MARGIN, MULTIPLE_CHOICE, QUESTION_TYPES, direction_option, generate_questions, horizontal_angle,
-    movement_option, ordinal, plural, position_option, read_questions, turn_option, write_questions,
+    movement_option, ordinal, plural, position_option, turn_option, write_questions,
 )
+from reasmory_ros.replay.evaluate import read_jsonl
 from reasmory_ros.sim.scene import Part, SceneObject
 
 W, H, N = 160, 120, 60
@@ -47,7 +48,7 @@ def test_every_type_generated_with_valid_rows(recording, tmp_path):
             assert q.options is None and isinstance(q.answer, (int, float)) and q.answer > 0
             assert isinstance(q.answer, int) == (q.type == "object_counting")
     write_questions(questions, tmp_path / "q.jsonl")
-    rows = read_questions(tmp_path / "q.jsonl")
+    rows = read_jsonl(tmp_path / "q.jsonl")
     assert [r["id"] for r in rows] == [q.id for q in questions]
     assert all(("options" in r) == (r["type"] in MULTIPLE_CHOICE) for r in rows)
     assert generate_questions(gt, per_type=4, seed=1) == questions  # deterministic
