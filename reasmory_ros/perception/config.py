@@ -99,6 +99,8 @@ class PerceptionConfig:
     initial_camera_pitch_deg: float = 0.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.categories, str):
+            _refuse("categories", f"expected a list of names, got the string {self.categories!r}")
         self.categories = [str(c).strip() for c in self.categories]
         self.odometry_iterations = [int(n) for n in self.odometry_iterations]
         self._validate()

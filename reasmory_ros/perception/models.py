@@ -79,7 +79,7 @@ def load_pretrained(
     try:
         processor = load_processor(str(directory), local_files_only=True)
         model = load_model(str(directory), local_files_only=True)
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, ImportError) as err:
         raise PerceptionConfigError(
             field_name, f"transformers cannot load {str(directory)!r}: {err}. {hint}"
         ) from err

@@ -31,11 +31,6 @@ class FrameInputs:
     instances: np.ndarray | None = None
     labels: dict[int, str] | None = None
 
-    @property
-    def image_size(self) -> tuple[int, int]:
-        """(height, width) of the colour image, the size every per-pixel output must have."""
-        return int(self.rgb.shape[0]), int(self.rgb.shape[1])
-
 
 class FrameSkipped(Exception):
     """A stage cannot produce a trustworthy output for this frame; the frame is not integrated.

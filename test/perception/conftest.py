@@ -16,12 +16,12 @@ def model_dirs(tmp_path_factory) -> dict[str, str]:
     """name -> local model directory, written with save_pretrained like a downloaded model."""
     root = tmp_path_factory.mktemp("models")
     return {
-        "owlv2": str(testing.save_tiny_owl(root / "owlv2", version=2)),
-        "owlvit": str(testing.save_tiny_owl(root / "owlvit", version=1)),
-        "grounding_dino": str(testing.save_tiny_grounding_dino(root / "grounding_dino")),
-        "sam": str(testing.save_tiny_sam(root / "sam")),
-        "depth_metric": str(testing.save_tiny_depth_anything(root / "depth_metric", "metric")),
-        "depth_relative": str(testing.save_tiny_depth_anything(root / "depth_relative", "relative")),
+        "owlv2": str(testing.save_random_owl(root / "owlv2", version=2)),
+        "owlvit": str(testing.save_random_owl(root / "owlvit", version=1)),
+        "grounding_dino": str(testing.save_random_grounding_dino(root / "grounding_dino")),
+        "sam": str(testing.save_random_sam(root / "sam")),
+        "depth_metric": str(testing.save_random_depth_anything(root / "depth_metric", "metric")),
+        "depth_relative": str(testing.save_random_depth_anything(root / "depth_relative", "relative")),
     }
 
 

@@ -33,6 +33,8 @@ def test_from_mapping_takes_parameters_and_refuses_unknown_keys():
         ("odometry_iterations", []),
         ("device", "tpu"),
         ("depth_scale", -1.0),
+        ("categories", "chair"),
+        ("odometry_downsample", 0),
     ],
 )
 def test_invalid_values_name_their_field(field, value):
