@@ -88,8 +88,9 @@ class Player:
         self.published: Counter = Counter()
 
     def wait_for_subscribers(self, timeout: float) -> bool:
+        publishers = [*self.publishers.values(), *([self.clock] if self.clock is not None else [])]
         deadline = time.monotonic() + timeout
-        while any(p.get_subscription_count() == 0 for p in self.publishers.values()):
+        while any(p.get_subscription_count() == 0 for p in publishers):
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.05)
