@@ -8,6 +8,10 @@ PACKAGE = "reasmory_ros"
 
 # Every node and command-line tool; `ros2 run reasmory_ros <name>` and the venv's bin/ both get them.
 CONSOLE_SCRIPTS = [
+    "reasmory_node = reasmory_ros.ros.node:main",
+    "reasmory-ask = reasmory_ros.ros.ask_client:main",
+    "reasmory-play = reasmory_ros.ros.player:main",
+    "reasmory-demo = reasmory_ros.ros.demo:main",
     "reasmory-sim = reasmory_ros.sim.cli:main",
     "reasmory-replay = reasmory_ros.replay.cli:main",
     "reasmory-eval = reasmory_ros.replay.evaluate:main",

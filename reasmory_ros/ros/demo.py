@@ -152,7 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         client.wait_for_node(args.timeout)
         print(f"demo: playing {args.frames} frames at {args.rate}x real time")
         player = subprocess.Popen([sys.executable, "-m", "reasmory_ros.ros.player", str(recording / "bag"),
-                                   "--rate", str(args.rate), "--qos", "reliable"])
+                                   "--rate", str(args.rate), "--qos", "reliable",
+                                   "--wait-for-subscribers"])
         client.wait_until_idle(player, args.timeout)
         status = client.status
         dropped = sum(status.get("frames_dropped", {}).values())
