@@ -145,7 +145,7 @@ def check(program: str | Program, snapshot: MemorySnapshot,
     """Parse (if text) and validate against this snapshot's labels and frame count."""
     if not isinstance(program, Program):
         program = parse(program, limits)
-    return validate(program, snapshot.label_counts(), snapshot.frame_count, limits)
+    return validate(program, snapshot.label_counts(), snapshot.stream_frames, limits)
 
 
 def run(program: str | Program, snapshot: MemorySnapshot,

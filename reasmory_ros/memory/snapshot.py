@@ -130,7 +130,10 @@ class SceneMap:
 
 @dataclass(frozen=True)
 class MemorySnapshot:
-    """Everything a query may read, frozen at one frame boundary."""
+    """Everything a query may read, frozen at one frame boundary.
+
+    frame_count: frames integrated. image_size: (width, height) of the last frame.
+    """
 
     objects: tuple[ObjectRecord, ...]
     trajectory: Trajectory
@@ -139,6 +142,12 @@ class MemorySnapshot:
     frame_count: int
     image_size: tuple[int, int] = (0, 0)
     K: np.ndarray = field(default_factory=lambda: np.eye(3))
+
+    @property
+    def stream_frames(self) -> int:
+        """Frames of the stream up to the last integrated one, counting those dropped on the way:
+        questions number frames 1..stream_frames in stream order, not in integration order."""
+        return int(self.trajectory.frame_indices[-1]) + 1 if len(self.trajectory) else 0
 
     def label_counts(self) -> Counter:
         """How many objects the memory holds per label."""

@@ -88,7 +88,7 @@ def context_from_snapshot(snapshot: MemorySnapshot, views: Sequence[np.ndarray] 
     duration = float(times[-1] - times[0]) if len(times) > 1 else 0.0
     return PlanningContext(
         label_counts=dict(snapshot.label_counts()),
-        frame_count=int(snapshot.frame_count),
+        frame_count=snapshot.stream_frames,
         duration_s=duration,
         views=tuple(views),
     )

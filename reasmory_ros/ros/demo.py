@@ -92,8 +92,10 @@ def _truncate(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def ask_every_type(client: DemoClient, questions: list[dict], timeout: float) -> list[dict]:
-    """One question of each type through ~/ask; prints a table row per answer."""
+def ask_every_type(client: DemoClient, questions: list[dict], timeout: float) -> tuple[list[dict], list[dict]]:
+    """One question of each type through ~/ask; prints a table row per answer.
+
+    Returns (answers, the questions asked)."""
     chosen = {}
     for question in questions:
         chosen.setdefault(question["type"], question)
@@ -112,7 +114,7 @@ def ask_every_type(client: DemoClient, questions: list[dict], timeout: float) ->
         print(f"{qtype:<36} {_truncate(shown, 28):<28} {_truncate(truth, 28):<28} "
               f"{'✓' if score >= 0.5 else '✗':<3} {_truncate(question['question'], 90)}")
         print(f"{'':<98} {_truncate(response.program, 90)}")
-    return answers
+    return answers, list(chosen.values())
 
 
 def draw_picture(memory_file: Path, questions: list[dict], picture: Path) -> None:
@@ -157,10 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         client.wait_until_idle(player, args.timeout)
         status = client.status
         dropped = sum(status.get("frames_dropped", {}).values())
-        print(f"demo: {status.get('frames_integrated')} frames integrated, {dropped} dropped, "
+        print(f"demo: {status.get('frames_integrated')} frames integrated, {dropped} dropped "
+              f"{status.get('frames_dropped')}, "
               f"update p50 {status.get('update_ms_p50')} ms, {status.get('objects')} objects")
-        answers = ask_every_type(client, questions, args.timeout)
-        report = evaluate(answers, questions)
+        answers, asked = ask_every_type(client, questions, args.timeout)
+        report = evaluate(answers, asked)
         print(f"\ndemo: {sum(a['ok'] for a in answers)}/{len(answers)} answered, "
               f"VSI-Bench score on these {report.overall:.2f}")
         saved = client.call(client.save, MemoryFile.Request(path=""), args.timeout)

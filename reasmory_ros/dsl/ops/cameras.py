@@ -31,7 +31,7 @@ def camera_at_frame(snapshot: MemorySnapshot, frame_index: int) -> Camera:
         snapshot.trajectory.pose_at_frame(frame_index)
     except KeyError as err:
         raise OperationError(str(err.args[0]) if err.args else "frame out of range",
-                             f"frames are numbered from 1 to {snapshot.frame_count}",
+                             f"frames are numbered from 1 to {snapshot.stream_frames}",
                              "frame") from None
     i = int(np.abs(snapshot.trajectory.frame_indices - frame_index).argmin())
     return camera_at_index(snapshot, i)
