@@ -15,9 +15,14 @@ import torch
 
 from .config import PerceptionConfigError
 
-WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
-PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
+FILE_GROUPS = {
+    "config.json": ("config.json",),
+    "model weights": ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
+                      "pytorch_model.bin.index.json"),
+    "processor files": ("preprocessor_config.json", "processor_config.json"),
+}
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "vocab.txt")
+"""What a save_pretrained / hf download directory holds: at least one file of each group."""
 
 
 def resolve_torch_device(name: str) -> torch.device:
@@ -33,21 +38,8 @@ def resolve_torch_device(name: str) -> torch.device:
     return device
 
 
-def _expected_contents(needs_tokenizer: bool) -> str:
-    parts = [
-        "config.json",
-        "model weights (model.safetensors or pytorch_model.bin, or their sharded *.index.json)",
-        f"processor files ({' or '.join(PROCESSOR_FILES)})",
-    ]
-    if needs_tokenizer:
-        parts.append(f"tokenizer files ({', '.join(TOKENIZER_FILES)})")
-    return ", ".join(parts)
-
-
-def _missing_files(directory: Path, needs_tokenizer: bool) -> list[str]:
-    """Names of the required file groups of which the directory holds no member."""
-    groups = [("config.json",), WEIGHT_FILES, PROCESSOR_FILES] + ([TOKENIZER_FILES] if needs_tokenizer else [])
-    return [" or ".join(group) for group in groups if not any((directory / name).is_file() for name in group)]
+def _file_groups(needs_tokenizer: bool) -> dict[str, tuple[str, ...]]:
+    return {**FILE_GROUPS, "tokenizer files": TOKENIZER_FILES} if needs_tokenizer else FILE_GROUPS
 
 
 def load_pretrained(
@@ -65,16 +57,19 @@ def load_pretrained(
     incomplete or unreadable by transformers.
     """
     directory = Path(path).expanduser()
+    groups = _file_groups(needs_tokenizer)
+    expected = "; ".join(label if names == (label,) else f"{label} ({' or '.join(names)})"
+                         for label, names in groups.items())
     hint = (
-        f"Expected a local directory holding {_expected_contents(needs_tokenizer)}, as written by "
-        f"save_pretrained() or `hf download {example_model_id} --local-dir DIR`; nothing is downloaded."
+        f"Expected a local directory holding {expected}, as written by save_pretrained() or "
+        f"`hf download {example_model_id} --local-dir DIR`; nothing is downloaded."
     )
     if not directory.is_dir():
         raise PerceptionConfigError(field_name, f"model directory {str(directory)!r} does not exist. {hint}")
-    missing = _missing_files(directory, needs_tokenizer)
+    missing = [label for label, names in groups.items() if not any((directory / n).is_file() for n in names)]
     if missing:
         raise PerceptionConfigError(
-            field_name, f"model directory {str(directory)!r} lacks {'; '.join(missing)}. {hint}"
+            field_name, f"model directory {str(directory)!r} lacks {', '.join(missing)}. {hint}"
         )
     try:
         processor = load_processor(str(directory), local_files_only=True)

@@ -67,7 +67,8 @@ def test_incomplete_model_directory_lists_everything_missing_at_once(tmp_path):
         PerceptionPipeline.from_config(PerceptionConfig(device="cpu", detector_model_path=str(tmp_path)))
     message = str(err.value)
     assert err.value.field == "detector_model_path"
-    assert "model.safetensors" in message and "preprocessor_config.json" in message and "tokenizer" in message
+    assert "lacks model weights, processor files, tokenizer files." in message
+    assert "model.safetensors" in message and "preprocessor_config.json" in message
 
 
 def test_unreadable_model_directory_is_reported_against_the_field(tmp_path, model_dirs):
