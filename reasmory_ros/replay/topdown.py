@@ -71,13 +71,14 @@ def _map_raster(snapshot: MemorySnapshot, floor_height: float = 0.12, ceiling_he
         return None, None
     size = snapshot.scene_map.voxel_size
     lo = points[:, :2].min(axis=0)
-    cells = np.floor((points[:, :2] - lo) / size).astype(int)
+    cells = np.rint((points[:, :2] - lo) / size).astype(int)  # voxel centres: offsets are whole cells
     shape = cells.max(axis=0) + 1
     raster = np.ones((shape[1], shape[0], 3))
     order = np.argsort(points[:, 2])  # later writes win: the highest voxel of a cell stays
     floor = points[order, 2] < floor_height
     values = np.where(floor[:, None], 0.85, colors[order] / 255.0)
     raster[cells[order, 1], cells[order, 0]] = values
+    lo = lo - size / 2  # image edges are cell edges
     extent = (lo[0], lo[0] + shape[0] * size, lo[1], lo[1] + shape[1] * size)
     return raster, extent
 
