@@ -123,3 +123,25 @@ def test_painting_gives_overlaps_to_the_better_mask_and_drops_tiny_leftovers():
     instances, labels = paint_instances(masks, np.array([0, 2, 1]), CATEGORIES, min_pixels=5)
     assert labels == {1: "chair", 2: "lamp"}
     assert (instances == 1).sum() == 36 and (instances == 2).sum() == 36 - 9
+
+
+@pytest.mark.parametrize("detector", ["owlv2", "owlvit", "grounding_dino"])
+def test_boxes_and_scores_agree_with_the_processors_own_post_processing(model_dirs, rendered, detector):
+    """Box conventions differ per family (OWLv2 pads to a square); transformers' post-processing is
+    the reference for where a box lies in the image and what it scores."""
+    stage = _instance_pipeline(model_dirs, detector).stages[-1].detector
+    rgb = rendered[0][0].rgb
+    height, width = rgb.shape[:2]
+    with torch.inference_mode():
+        outputs = stage.model(**stage.text_inputs, **stage.processor.image_processor(images=rgb, return_tensors="pt"))
+        if detector == "grounding_dino":
+            reference = stage.processor.post_process_grounded_object_detection(
+                outputs, stage.text_inputs["input_ids"], threshold=0.0, text_threshold=0.0,
+                target_sizes=[(height, width)])[0]
+        else:
+            reference = stage.processor.post_process_grounded_object_detection(
+                outputs, threshold=0.0, target_sizes=[(height, width)])[0]
+            np.testing.assert_allclose(stage._class_scores(outputs).max(dim=1).values, reference["scores"], rtol=1e-5)
+        limits = torch.tensor([width, height, width, height], dtype=torch.float32)
+        expected = torch.minimum(reference["boxes"].clamp_min(0), limits)
+        np.testing.assert_allclose(stage._pixel_boxes(outputs, height, width), expected, atol=1e-3)
