@@ -54,7 +54,8 @@ from reasmory_ros.planning.base import QuestionResult
 from reasmory_ros.planning.factory import build_planner
 from reasmory_ros.planning.rules import RuleBasedPlanner
 from reasmory_ros.ros.markers import MarkerFactory, answer_markers, marker_array, object_markers
-from reasmory_ros.ros.parameters import NODE_NAME, ParamSpec, all_parameters, memory_config
+from reasmory_ros.perception import PerceptionConfigError, PerceptionPipeline
+from reasmory_ros.ros.parameters import NODE_NAME, ParamSpec, all_parameters, memory_config, perception_config
 from reasmory_ros.ros.pointcloud import pointcloud2
 from reasmory_ros.streams import DropOldestQueue, FrameAssembler, PoseError, stamp_ns
 
@@ -107,7 +108,15 @@ class ReasmoryNode(Node):
             self.get_logger().info(f"loaded memory from {self.snapshot_path} ({self.memory.frame_count} frames)")
 
         try:
-            self.assembler = FrameAssembler.from_parameters(self.params, warn=self.get_logger().warning)
+            config = perception_config(self.params, str(self.memory.device))
+            self.perception = None if config is None else PerceptionPipeline.from_config(config)
+        except PerceptionConfigError as err:
+            raise StartupError(str(err)) from err
+        try:
+            # With a detector, frames need not wait for instance topics: the detector fills them in.
+            self.assembler = FrameAssembler.from_parameters(
+                self.params, warn=self.get_logger().warning,
+                wait_for_instances=self.params["wait_for_instances"] and self.perception is None)
         except PoseError as err:
             raise StartupError(f"parameter 'camera_offset': {err}") from err
         self.assembler.reset(first_index=self._next_frame_index())
@@ -115,7 +124,7 @@ class ReasmoryNode(Node):
         self._generation = 0
         self._generation_lock = threading.Lock()
         self._integrated = 0
-        self._integration_errors = 0
+        self._perception_skipped = 0
         self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._answer: tuple[dsl.Touched, str] | None = None
         self._rules = RuleBasedPlanner()
@@ -241,17 +250,32 @@ class ReasmoryNode(Node):
                 continue
             generation, frame = item
             with self._generation_lock:
-                if generation != self._generation:
-                    continue  # assembled before a reset or load
-                started = time.perf_counter()
-                try:
-                    self.memory.update(frame)
-                except Exception as err:  # a defect on one frame must not stop the robot's memory
-                    self._integration_errors += 1
-                    self.assembler.report("memory", type(err).__name__, f"update of frame {frame.index + 1} failed: {err}")
-                    continue
-                self._latencies.append(time.perf_counter() - started)
-                self._integrated += 1
+                if generation == self._generation:  # else assembled before a reset or load
+                    self._integrate(frame)
+
+    def _integrate(self, frame) -> None:
+        """Perception (when configured), then the memory update. A defect on one frame is counted
+        and logged (rate-limited) and must not stop the robot's memory."""
+        if self.perception is not None:
+            try:
+                result = self.perception.process(frame.rgb, frame.K, frame.timestamp, frame.index, depth=frame.depth,
+                                                 T_world_camera=frame.T_world_camera, instances=frame.instances,
+                                                 labels=frame.labels or None)
+            except Exception as err:
+                self.assembler.report("perception", type(err).__name__, f"frame {frame.index + 1}: {err}")
+                return
+            if result.frame is None:
+                self._perception_skipped += 1
+                return
+            frame = result.frame
+        started = time.perf_counter()
+        try:
+            self.memory.update(frame)
+        except Exception as err:
+            self.assembler.report("memory", type(err).__name__, f"update of frame {frame.index + 1} failed: {err}")
+            return
+        self._latencies.append(time.perf_counter() - started)
+        self._integrated += 1
 
     def _next_frame_index(self) -> int:
         """Frame numbering continues after a loaded memory's last frame."""
@@ -396,7 +420,7 @@ class ReasmoryNode(Node):
                 "incomplete": stats["dropped_incomplete"],
                 "late": stats["dropped_late"],
             },
-            "errors": {**stats["errors"], **({"memory": self._integration_errors} if self._integration_errors else {})},
+            "errors": stats["errors"],
             "messages_received": stats["received"],
             "messages_unmatched": stats["unmatched"],
             "unknown_label_ids": stats["unknown_label_ids"],
@@ -408,6 +432,8 @@ class ReasmoryNode(Node):
             "memory_frames": self.memory.frame_count,
             "objects": len(self.memory.snapshot().objects),
             "device": str(self.memory.device),
+            **({"perception": {**self.perception.counters, "skipped_frames": self._perception_skipped}}
+               if self.perception is not None else {}),
         }
 
     def publish_status(self) -> None:

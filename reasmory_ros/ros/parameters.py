@@ -3,7 +3,8 @@
 ROS-free on purpose: the docs, the YAML check and the replay read this table without rclpy.
 The memory's parameters are not copied here: they are generated from `MemoryConfig`'s fields
 (name, default, and the unit + description of the field's docstring), so a new memory field is a
-new parameter with no second table to keep in step.
+new parameter with no second table to keep in step; the same for the instance plug-in's
+`PerceptionConfig` fields (descriptions from the comments above them).
 
 Regenerate the shipped files after changing the table:
 
@@ -24,9 +25,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from reasmory_ros.memory.config import MemoryConfig
+from reasmory_ros.perception.config import PerceptionConfig
 
 NODE_NAME = "reasmory"
 MEMORY_PREFIX = "memory."
+PERCEPTION_PREFIX = "perception."
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,8 @@ NODE_PARAMETERS: tuple[ParamSpec, ...] = (
               choices=("sensor_data", "reliable"), group="inputs"),
     ParamSpec("wait_for_instances", True,
               "Build a frame only once its instance image and labels arrived; false builds frames "
-              "from color, depth, pose and camera info alone (no new objects then).", group="inputs"),
+              "from color, depth, pose and camera info alone (no new objects then, unless a detector "
+              "is configured: with perception.detector_model_path set frames never wait).", group="inputs"),
     ParamSpec("stamp_tolerance", 0.0,
               "Largest header.stamp difference between the parts of one frame; 0 = exact match.",
               unit="s", limits=(0.0, 1.0), group="inputs"),
@@ -203,8 +207,48 @@ def memory_parameters() -> tuple[ParamSpec, ...]:
     return tuple(specs)
 
 
+PERCEPTION_FIELDS = {
+    "detector_model_path": "", "segmenter_model_path": "", "categories": "", "score_threshold": "",
+    "nms_iou_threshold": "", "max_detections": "instances", "detect_every_n_frames": "frames",
+    "min_instance_pixels": "px", "box_depth_band_m": "m",
+}
+"""The PerceptionConfig fields the node exposes (-> unit): the open-vocabulary instance plug-in.
+Depth and pose come from topics (the synchroniser builds frames only with both), and the torch
+device is the node's `device`."""
+
+_SECTION = re.compile(r"^#\s*-{3}")
+
+
+@cache
+def _perception_field_docs() -> dict[str, str]:
+    """{field: description} from the comment lines right above each PerceptionConfig field."""
+    lines, _ = inspect.getsourcelines(PerceptionConfig)
+    docs, comment = {}, []
+    for line in (raw.strip() for raw in lines):
+        if line.startswith("#") and not _SECTION.match(line):
+            comment.append(line.lstrip("# "))
+            continue
+        field_name = re.match(r"^(\w+)\s*:", line)
+        if field_name and comment:
+            docs[field_name.group(1)] = " ".join(comment)
+        comment = []
+    return docs
+
+
+def perception_parameters() -> tuple[ParamSpec, ...]:
+    """One read-only parameter `perception.<field>` per exposed PerceptionConfig field."""
+    docs = _perception_field_docs()
+    defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+                for f in dataclasses.fields(PerceptionConfig)}
+    return tuple(
+        ParamSpec(PERCEPTION_PREFIX + name, defaults[name], docs.get(name, f"PerceptionConfig.{name}."),
+                  unit=unit, group="perception")
+        for name, unit in PERCEPTION_FIELDS.items()
+    )
+
+
 def all_parameters() -> tuple[ParamSpec, ...]:
-    return NODE_PARAMETERS + memory_parameters()
+    return NODE_PARAMETERS + memory_parameters() + perception_parameters()
 
 
 def memory_config(values: dict) -> MemoryConfig:
@@ -213,12 +257,23 @@ def memory_config(values: dict) -> MemoryConfig:
     return MemoryConfig.from_dict(fields)
 
 
+def perception_config(values: dict, device: str) -> PerceptionConfig | None:
+    """The instance plug-in's config from parameter values, or None when no detector is set.
+    PerceptionConfigError (a ValueError) names a bad field."""
+    fields = {name[len(PERCEPTION_PREFIX):]: value for name, value in values.items() if name.startswith(PERCEPTION_PREFIX)}
+    if not fields.get("detector_model_path"):
+        return None
+    return PerceptionConfig.from_mapping({**fields, "categories": list(fields.get("categories", [])),
+                                          "device": device, "depth_model_path": "", "odometry_enabled": False})
+
+
 # ---------------------------------------------------------------------------------------------
 # Generated files
 
 _GROUP_TITLES = {
     "inputs": "Inputs: topics, synchronisation, queues",
     "memory": "Memory (capacities are allocated once at start-up)",
+    "perception": "Perception: open-vocabulary instances for cameras without an instance topic",
     "planning": "Planning",
     "outputs": "Outputs: markers, map, status",
     "persistence": "Persistence",
@@ -244,9 +299,11 @@ def _yaml_comment(spec: ParamSpec) -> str:
     elif isinstance(spec.default, bool):
         span = "true | false"
     elif isinstance(spec.default, list):
-        span = f"{len(spec.default)} numbers"
+        span = "list of names" if all(isinstance(v, str) for v in spec.default) else f"{len(spec.default)} numbers"
     elif spec.name.startswith(MEMORY_PREFIX):
         span = "checked by MemoryConfig at start-up"
+    elif spec.name.startswith(PERCEPTION_PREFIX):
+        span = "checked by PerceptionConfig at start-up"
     else:
         span = "any"
     return f"[{unit}] {span}"
@@ -263,17 +320,17 @@ def to_yaml() -> str:
         "  ros__parameters:",
     ]
     specs = all_parameters()
-    memory_started = False
+    opened = set()
     for group, title in _GROUP_TITLES.items():
         lines.append(f"    # --- {title}")
         for spec in (s for s in specs if s.group == group):
-            name = spec.name
-            indent = "    "
-            if name.startswith(MEMORY_PREFIX):
-                if not memory_started:
-                    lines.append("    memory:")
-                    memory_started = True
-                name, indent = name[len(MEMORY_PREFIX):], "      "
+            name, indent = spec.name, "    "
+            if "." in name:  # memory.x, perception.x: a nested block, as ROS reads it
+                prefix, name = name.split(".", 1)
+                if prefix not in opened:
+                    lines.append(f"    {prefix}:")
+                    opened.add(prefix)
+                indent = "      "
             lines.append(f"{indent}{name}: {_yaml_value(spec.default)}  # {_yaml_comment(spec)}")
     return "\n".join(lines) + "\n"
 

@@ -121,16 +121,18 @@ class Harness:
             assert time.monotonic() < deadline, "the node did not subscribe to every input topic"
             time.sleep(0.05)
 
-    def publish_frame(self, frame) -> None:
+    def publish_frame(self, frame, parts=None) -> None:
         for part, msg in frame_messages(frame).items():
-            self.publishers[part].publish(msg)
+            if parts is None or part in parts:
+                self.publishers[part].publish(msg)
 
-    def stream(self, frames, rate: float, during=None) -> None:
-        """Publish frames at `rate` Hz; `during(i)` runs between frames (e.g. to ask)."""
+    def stream(self, frames, rate: float, during=None, parts=None) -> None:
+        """Publish frames (only `parts` of them when given) at `rate` Hz; `during(i)` runs between
+        frames (e.g. to ask)."""
         period = 1.0 / rate
         start = time.monotonic()
         for i, frame in enumerate(frames):
-            self.publish_frame(frame)
+            self.publish_frame(frame, parts)
             if during is not None:
                 during(i)
             delay = start + (i + 1) * period - time.monotonic()

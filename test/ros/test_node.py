@@ -106,3 +106,17 @@ def test_node_stays_responsive_when_frames_arrive_faster_than_it_integrates(reco
     assert status["frames_dropped"]["queue_full"] > 0
     accounted = status["frames_integrated"] + sum(status["frames_dropped"].values())
     assert status["frames_integrated"] > 0 and accounted <= status["frames_received"] <= len(frames)
+
+
+def test_detector_fills_in_instances_for_a_camera_without_instance_topics(recording, harness, start_node, tmp_path):
+    testing = pytest.importorskip("reasmory_ros.perception.testing")
+    detector = testing.save_random_owl(tmp_path / "owl")  # random weights: plumbing, not accuracy
+    frames = recording.frames[:8]
+    start_node(qos="reliable", queue_size=len(frames), status_rate=4.0,
+               **{"perception.detector_model_path": str(detector), "perception.detect_every_n_frames": 2})
+    harness.client(AskSpatial, "ask")
+    harness.wait_for_subscribers()
+    harness.stream(frames, rate=5.0, parts=("color", "depth", "camera_info", "pose"))
+    status = harness.wait_status(lambda s: s["frames_integrated"] == len(frames))
+    assert status["perception"]["instances"]["detector_runs"] == len(frames) // 2
+    assert status["errors"] == {} and status["perception"]["skipped_frames"] == 0

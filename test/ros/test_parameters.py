@@ -27,7 +27,9 @@ def test_every_yaml_parameter_has_a_unit_and_range_comment_and_the_default():
     assert len(lines) == len(all_parameters())
     assert all(re.search(r"  # \[[^\]]+\] \S", line) for line in lines)
     block = yaml.safe_load((REPO / "config" / "reasmory.yaml").read_text())[f"/**/{NODE_NAME}"]["ros__parameters"]
-    flat = {**{k: v for k, v in block.items() if k != "memory"}, **{f"memory.{k}": v for k, v in block["memory"].items()}}
+    flat = {}
+    for key, value in block.items():  # memory: and perception: are nested blocks
+        flat.update({f"{key}.{k}": v for k, v in value.items()} if isinstance(value, dict) else {key: value})
     assert flat == {spec.name: spec.default for spec in all_parameters()}
 
 
