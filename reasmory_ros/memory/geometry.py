@@ -116,14 +116,16 @@ def fit_gravity_boxes(
     (length >= width, height), yaw (B,) in [-pi/2, pi/2).
     """
     valid = points[..., 0] < FAR / 2
-    xy = points[..., :2]
+    # Empty slots take a real point of their set: min/max then need no masks.
+    filler = points[..., :2].gather(1, valid.to(torch.uint8).argmax(dim=1)[:, None, None].expand(-1, 1, 2))
+    xy = torch.where(valid[..., None], points[..., :2], filler)
     coarse = torch.arange(_COARSE_YAWS, device=points.device, dtype=points.dtype) * (
         (math.pi / 2) / _COARSE_YAWS
     )
-    best = _least_area_yaw(xy, valid, coarse[None, :].expand(points.shape[0], -1))
+    best = _least_area_yaw(xy, coarse[None, :].expand(points.shape[0], -1))
     step = (math.pi / 2) / _COARSE_YAWS
     offsets = torch.linspace(-step / 2, step / 2, _FINE_YAWS, device=points.device, dtype=points.dtype)
-    yaw = _least_area_yaw(xy, valid, best[:, None] + offsets[None, :])
+    yaw = _least_area_yaw(xy, best[:, None] + offsets[None, :])
 
     c, s = torch.cos(yaw), torch.sin(yaw)
     u = xy[..., 0] * c[:, None] + xy[..., 1] * s[:, None]
@@ -156,16 +158,14 @@ def _weighted_bounds(values: torch.Tensor, weights: torch.Tensor, quantile: floa
     return ordered.gather(-1, lo_index).squeeze(-1), ordered.gather(-1, hi_index).squeeze(-1)
 
 
-def _least_area_yaw(xy: torch.Tensor, valid: torch.Tensor, yaws: torch.Tensor) -> torch.Tensor:
-    """The yaw (B,) among candidates yaws (B, A) whose min/max footprint rectangle is smallest."""
-    c, s = torch.cos(yaws), torch.sin(yaws)  # (B, A)
+def _least_area_yaw(xy: torch.Tensor, yaws: torch.Tensor) -> torch.Tensor:
+    """The yaw (B,) among candidates yaws (B, A) whose min/max footprint rectangle of the
+    points xy (B, R, 2) is smallest."""
+    c, s = torch.cos(yaws)[..., None], torch.sin(yaws)[..., None]  # (B, A, 1)
     x, y = xy[:, None, :, 0], xy[:, None, :, 1]  # (B, 1, R)
-    u = x * c[..., None] + y * s[..., None]
-    v = -x * s[..., None] + y * c[..., None]
-    mask = ~valid[:, None, :]
-    width_u = u.masked_fill(mask, -math.inf).amax(-1) - u.masked_fill(mask, math.inf).amin(-1)
-    width_v = v.masked_fill(mask, -math.inf).amax(-1) - v.masked_fill(mask, math.inf).amin(-1)
-    area = (width_u * width_v).nan_to_num(nan=math.inf)
+    u = x * c + y * s
+    v = y * c - x * s
+    area = (u.amax(-1) - u.amin(-1)) * (v.amax(-1) - v.amin(-1))
     return yaws.gather(1, area.argmin(dim=1, keepdim=True)).squeeze(1)
 
 

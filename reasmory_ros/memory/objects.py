@@ -31,6 +31,9 @@ from reasmory_ros.memory.state import StateBuffers
 _NO_PRIORITY = torch.iinfo(torch.int64).max
 _SECOND_HASH_BUCKETS = (1 << 31) - 1
 _SECOND_HASH_PRIMES = (2654435761, 2246822519, 3266489917)
+_MERGE_QUERY_STRIDE = 4
+"""Merge checks test every 4th reservoir slot of one object against all of the other's (slots are
+hash-spread, so this is a random quarter of the points): a quarter of the distance work."""
 
 
 @dataclass
@@ -298,21 +301,23 @@ class ObjectTable(StateBuffers):
         eligible = self.active[None, :] & (top_label[rows][:, None] == top_label[None, :])
         eligible &= rows[:, None] != torch.arange(cfg.max_objects, device=self.device)[None, :]
         weight = torch.where(eligible, containment, 0.0).reshape(-1)
-        budget = min(budget, weight.numel())
+        candidates = weight.nonzero().squeeze(1)
+        if candidates.numel() == 0:
+            return Merges.none(self.device)
+        weight = weight[candidates]
+        budget = min(budget, candidates.numel())
         uniform = torch.rand(weight.shape, device=self.device, generator=self.generator)
         gumbel = -torch.log(-torch.log(uniform.clamp(1e-12, 1 - 1e-7)))
-        keys = torch.where(weight > 0, weight.log() + gumbel, -float("inf"))
-        picked = keys.topk(budget).indices
-        picked = picked[weight[picked] > 0]
-        if picked.numel() == 0:
-            return Merges.none(self.device)
+        picked = (weight.log() + gumbel).topk(budget).indices
+        weight, picked = weight[picked], candidates[picked]
         a = rows[picked // cfg.max_objects]
         b = picked % cfg.max_objects
+        queries = slice(None, None, _MERGE_QUERY_STRIDE)
         overlap = torch.maximum(
-            overlap_fraction(self.points[a], self.points[b], cfg.association_radius),
-            overlap_fraction(self.points[b], self.points[a], cfg.association_radius),
+            overlap_fraction(self.points[a][:, queries], self.points[b], cfg.association_radius),
+            overlap_fraction(self.points[b][:, queries], self.points[a], cfg.association_radius),
         )
-        duplicate = (overlap >= cfg.merge_overlap) | (weight[picked] >= cfg.box_containment)
+        duplicate = (overlap >= cfg.merge_overlap) | (weight >= cfg.box_containment)
         merges = Merges.none(self.device)
         dropped: set[int] = set()
         observations = self.observations.tolist()

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from reasmory_ros.memory.config import MemoryConfig
 from reasmory_ros.memory.frame import Frame
@@ -58,95 +57,82 @@ class Observation:
         return int(self.det_counts.shape[0])
 
 
+@dataclass
+class _SampleGrid:
+    """Per camera (size + K): rays and flat pixel indices of the samples and their neighbours."""
+
+    key: tuple
+    rays: torch.Tensor  # (S, 3) camera rays with z = 1
+    centre: torch.Tensor  # (S,) flat index of each sample pixel
+    edge_neighbours: torch.Tensor  # (S, 4) flat index of the 4-neighbours (clamped at borders)
+    mask_neighbours: torch.Tensor  # (S, E) flat index of the pixels within mask_erosion
+
+
 class Observer:
-    """Turns frames into Observations on one device; caches the sample rays per camera."""
+    """Turns frames into Observations on one device; caches the sample grid per camera."""
 
     def __init__(self, config: MemoryConfig, device: torch.device, generator: torch.Generator):
         self.config = config
         self.device = device
         self._generator = generator
-        self._ray_key: tuple | None = None
-        self._rays: torch.Tensor | None = None
-        radius = config.mask_erosion
-        self._erosion_offsets = [
-            (dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)
-            if (dy, dx) != (0, 0)
-        ]
+        self._grid: _SampleGrid | None = None
 
-    def sample_grid(self, height: int, width: int) -> tuple[int, int, int]:
-        """(offset, rows, cols) of the subsampling grid for an image size."""
-        stride = self.config.pixel_stride
-        offset = stride // 2
-        return offset, (height - offset + stride - 1) // stride, (width - offset + stride - 1) // stride
-
-    def _sample_rays(self, frame: Frame) -> torch.Tensor:
-        """Camera-frame rays (rows*cols, 3) with z = 1 through the sample pixels."""
+    def _sample_grid(self, frame: Frame) -> _SampleGrid:
         key = (frame.height, frame.width, frame.K.tobytes())
-        if key != self._ray_key:
-            offset, rows, cols = self.sample_grid(frame.height, frame.width)
-            stride = self.config.pixel_stride
-            v = offset + stride * torch.arange(rows, dtype=torch.float64)
-            u = offset + stride * torch.arange(cols, dtype=torch.float64)
-            vv, uu = torch.meshgrid(v, u, indexing="ij")
-            fx, fy, cx, cy = frame.K[0, 0], frame.K[1, 1], frame.K[0, 2], frame.K[1, 2]
-            rays = torch.stack([(uu - cx) / fx, (vv - cy) / fy, torch.ones_like(uu)], dim=-1)
-            self._rays = rays.reshape(-1, 3).to(device=self.device, dtype=torch.float32)
-            self._ray_key = key
-        return self._rays
+        if self._grid is None or self._grid.key != key:
+            stride, radius = self.config.pixel_stride, self.config.mask_erosion
+            height, width = frame.height, frame.width
+            v = torch.arange(stride // 2, height, stride)
+            u = torch.arange(stride // 2, width, stride)
+            vv, uu = (t.reshape(-1) for t in torch.meshgrid(v, u, indexing="ij"))
 
-    def _neighbours(self, padded: torch.Tensor, pad: int, dy: int, dx: int, shape) -> torch.Tensor:
-        """Full-resolution neighbour at (dy, dx) of every sample, from a padded image."""
-        offset, rows, cols = shape
-        stride = self.config.pixel_stride
-        start_y, start_x = pad + offset + dy, pad + offset + dx
-        return padded[start_y::stride, start_x::stride][:rows, :cols]
+            def flat(dy: int, dx: int) -> torch.Tensor:
+                return (vv + dy).clamp(0, height - 1) * width + (uu + dx).clamp(0, width - 1)
+
+            square = [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
+            fx, fy, cx, cy = frame.K[0, 0], frame.K[1, 1], frame.K[0, 2], frame.K[1, 2]
+            rays = torch.stack([(uu - cx) / fx, (vv - cy) / fy, torch.ones(vv.shape, dtype=torch.float64)], -1)
+            self._grid = _SampleGrid(
+                key=key,
+                rays=rays.to(device=self.device, dtype=torch.float32),
+                centre=flat(0, 0).to(self.device),
+                edge_neighbours=torch.stack([flat(-1, 0), flat(1, 0), flat(0, -1), flat(0, 1)], 1).to(self.device),
+                mask_neighbours=torch.stack([flat(dy, dx) for dy, dx in square if (dy, dx) != (0, 0)] or [flat(0, 0)], 1).to(self.device),
+            )
+        return self._grid
 
     def observe(self, frame: Frame, label_index: Callable[[str], int]) -> Observation:
         cfg = self.config
         device = self.device
-        stride = cfg.pixel_stride
-        grid = self.sample_grid(frame.height, frame.width)
-        offset, rows, cols = grid
+        grid = self._sample_grid(frame)
 
-        depth_full = torch.from_numpy(frame.depth).to(device)
-        depth = depth_full[offset::stride, offset::stride]
-        valid = (depth > cfg.min_depth) & (depth < cfg.max_depth)
-        padded_depth = F.pad(depth_full[None, None], (1, 1, 1, 1))[0, 0]
-        for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-            neighbour = self._neighbours(padded_depth, 1, dy, dx, grid)
-            jump = (neighbour - depth).abs() > cfg.flying_pixel_ratio * depth
-            valid &= ~(jump & (neighbour > 0))
-        flat_valid = valid.reshape(-1)
-        sample_index = flat_valid.nonzero().squeeze(1)
+        depth_full = torch.from_numpy(frame.depth).to(device).view(-1)
+        depth = depth_full[grid.centre]
+        neighbours = depth_full[grid.edge_neighbours]
+        flying = ((neighbours - depth[:, None]).abs() > cfg.flying_pixel_ratio * depth[:, None]) & (neighbours > 0)
+        valid = (depth > cfg.min_depth) & (depth < cfg.max_depth) & ~flying.any(dim=1)
+        sample_index = valid.nonzero().squeeze(1)
 
         pose = torch.from_numpy(frame.T_world_camera).to(device)
-        rays = self._sample_rays(frame)
-        z = depth.reshape(-1)[sample_index]
-        camera_points = rays[sample_index] * z[:, None]
+        z = depth[sample_index]
+        camera_points = grid.rays[sample_index] * z[:, None]
         points = transform_points(pose.to(torch.float32), camera_points)
-        rgb = torch.from_numpy(frame.rgb[offset::stride, offset::stride]).to(device)
-        colors = rgb.reshape(-1, 3)[sample_index]
+        rgb = torch.from_numpy(np.ascontiguousarray(frame.rgb)).to(device).view(-1, 3)
+        colors = rgb[grid.centre[sample_index]]
 
         empty = self._empty_detections(pose, points, colors, z)
         if frame.instances is None:
             return empty
-        instances_full = torch.from_numpy(frame.instances).to(device)
-        instances = instances_full[offset::stride, offset::stride]
-        keep = (instances > 0) & valid
-        if self._erosion_offsets:
-            pad = cfg.mask_erosion
-            padded = F.pad(instances_full[None, None].to(torch.float64), (pad,) * 4, value=-1.0)
-            padded = padded[0, 0].to(torch.int64)
-            for dy, dx in self._erosion_offsets:
-                keep &= self._neighbours(padded, pad, dy, dx, grid) == instances
-        instance_of_sample = torch.where(keep, instances, 0).reshape(-1)[sample_index]
-        det_point_index = (instance_of_sample > 0).nonzero().squeeze(1)
+        instances_full = torch.from_numpy(np.ascontiguousarray(frame.instances)).to(device).view(-1)
+        ids = instances_full[grid.centre[sample_index]]
+        candidates = (ids > 0).nonzero().squeeze(1)
+        ids = ids[candidates]
+        around = instances_full[grid.mask_neighbours[sample_index[candidates]]]
+        inner = (around == ids[:, None]).all(dim=1)
+        det_point_index, ids = candidates[inner], ids[inner]
         if det_point_index.numel() == 0:
             return empty
-        return self._detections(
-            frame, label_index, pose, points, colors, z, det_point_index,
-            instance_of_sample[det_point_index],
-        )
+        return self._detections(frame, label_index, pose, points, colors, z, det_point_index, ids)
 
     def _empty_detections(self, pose, points, colors, depths) -> Observation:
         device, cfg = self.device, self.config

@@ -49,36 +49,42 @@ class VoxelMap(StateBuffers):
             0, inverse, colors.to(torch.float32)
         ) / count[:, None]
         bucket = hash_keys(keys, self.buckets)
+        slot_keys, hits, rgb, last_seen = (
+            self.keys.view(-1), self.hits.view(-1), self.colors.view(-1, 3), self.last_seen.view(-1)
+        )
+        first_slot = bucket * ways
         match = self.keys[bucket] == keys[:, None]
+        way = match.to(torch.uint8).argmax(dim=1)
         known = match.any(dim=1)
 
-        b_old, w_old = bucket[known], match[known].to(torch.int64).argmax(dim=1)
-        hits = self.hits[b_old, w_old]
-        weight = hits.clamp(max=_COLOUR_HISTORY).to(torch.float32)[:, None]
-        blended = (self.colors[b_old, w_old].to(torch.float32) * weight + colour[known]) / (weight + 1)
-        self.colors[b_old, w_old] = blended.round().to(torch.uint8)
-        self.hits[b_old, w_old] = hits + 1
-        self.last_seen[b_old, w_old] = ordinal
+        slot = (first_slot + way)[known]
+        seen = hits[slot]
+        weight = seen.clamp(max=_COLOUR_HISTORY).to(torch.float32)[:, None]
+        blended = (rgb[slot].to(torch.float32) * weight + colour[known]) / (weight + 1)
+        rgb[slot] = blended.round_().to(torch.uint8)
+        hits[slot] = seen + 1
+        last_seen[slot] = ordinal
 
-        new_keys, b_new, new_colour = keys[~known], bucket[~known], colour[~known]
-        if new_keys.numel() == 0:
+        fresh = (~known).nonzero().squeeze(1)
+        if fresh.numel() == 0:
             return 0
         # Several new voxels can share a bucket: the r-th of them takes the r-th victim slot.
-        order = torch.argsort(b_new, stable=True)
-        new_keys, b_new, new_colour = new_keys[order], b_new[order], new_colour[order]
+        b_new = bucket[fresh]
+        b_new, order = torch.sort(b_new, stable=True)
+        fresh = fresh[order]
         position = torch.arange(b_new.numel(), device=self.device)
         starts = torch.ones_like(b_new, dtype=torch.bool)
         starts[1:] = b_new[1:] != b_new[:-1]
         rank = position - torch.cummax(torch.where(starts, position, 0), dim=0).values
         age = self.last_seen[b_new]
-        victims = torch.argsort(age, dim=1, stable=True)
-        way = victims.gather(1, rank.clamp(max=ways - 1)[:, None]).squeeze(1)
-        placed = (rank < ways) & (age.gather(1, way[:, None]).squeeze(1) < ordinal)
-        b_new, way = b_new[placed], way[placed]
-        self.keys[b_new, way] = new_keys[placed]
-        self.hits[b_new, way] = 1
-        self.colors[b_new, way] = new_colour[placed].round().to(torch.uint8)
-        self.last_seen[b_new, way] = ordinal
+        victim = age.argsort(dim=1, stable=True).gather(1, rank.clamp(max=ways - 1)[:, None]).squeeze(1)
+        placed = (rank < ways) & (age.gather(1, victim[:, None]).squeeze(1) < ordinal)
+        slot = (b_new * ways + victim)[placed]
+        fresh = fresh[placed]
+        slot_keys[slot] = keys[fresh]
+        hits[slot] = 1
+        rgb[slot] = colour[fresh].round_().to(torch.uint8)
+        last_seen[slot] = ordinal
         return int((~placed).sum())
 
     def export(self) -> SceneMap:
