@@ -7,12 +7,13 @@ topics plug in without editing the parameters file:
     ros2 launch reasmory_ros reasmory.launch.py color_topic:=/robot/rgb/image depth_topic:=/robot/depth/image
 """
 
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
+
+from launch import LaunchDescription
 
 PACKAGE = "reasmory_ros"
 
@@ -31,16 +32,23 @@ def generate_launch_description():
     share = FindPackageShare(PACKAGE)
     arguments = [
         DeclareLaunchArgument(
-            "params_file", default_value=PathJoinSubstitution([share, "config", "reasmory.yaml"]),
-            description="Parameters file of the node (one ros__parameters block; see docs/ros.md)"),
+            "params_file",
+            default_value=PathJoinSubstitution([share, "config", "reasmory.yaml"]),
+            description="Parameters file of the node (one ros__parameters block; see docs/ros.md)",
+        ),
         DeclareLaunchArgument("namespace", default_value="", description="Namespace of the node and its topics"),
-        DeclareLaunchArgument("use_sim_time", default_value="false",
-                              description="Follow /clock (true when replaying a bag with reasmory-play --clock)"),
+        DeclareLaunchArgument(
+            "use_sim_time",
+            default_value="false",
+            description="Follow /clock (true when replaying a bag with reasmory-play --clock)",
+        ),
         DeclareLaunchArgument("log_level", default_value="info", description="Logging level of the node"),
         DeclareLaunchArgument("rviz", default_value="false", description="Also start RViz with the memory view"),
         DeclareLaunchArgument(
-            "rviz_config", default_value=PathJoinSubstitution([share, "config", "reasmory.rviz"]),
-            description="RViz configuration (fixed frame map; markers, map cloud, camera image)"),
+            "rviz_config",
+            default_value=PathJoinSubstitution([share, "config", "reasmory.rviz"]),
+            description="RViz configuration (fixed frame map; markers, map cloud, camera image)",
+        ),
     ]
     arguments += [
         DeclareLaunchArgument(name, default_value=topic, description=f"Input topic remapped to {topic}: {what}")

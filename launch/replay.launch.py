@@ -6,12 +6,13 @@ The node (reasmory.launch.py with use_sim_time:=true) and `reasmory-play BAG --c
 together; the player waits until the node subscribed before the first message.
 """
 
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
+
+from launch import LaunchDescription
 
 PACKAGE = "reasmory_ros"
 
@@ -22,8 +23,10 @@ def generate_launch_description():
         DeclareLaunchArgument("bag", description="rosbag2 directory to play (e.g. one written by reasmory-sim)"),
         DeclareLaunchArgument("rate", default_value="1.0", description="Playback speed factor"),
         DeclareLaunchArgument(
-            "params_file", default_value=PathJoinSubstitution([share, "config", "reasmory.yaml"]),
-            description="Parameters file of the node"),
+            "params_file",
+            default_value=PathJoinSubstitution([share, "config", "reasmory.yaml"]),
+            description="Parameters file of the node",
+        ),
         DeclareLaunchArgument("namespace", default_value="", description="Namespace of the node and its topics"),
         DeclareLaunchArgument("rviz", default_value="false", description="Also start RViz with the memory view"),
     ]
@@ -41,7 +44,13 @@ def generate_launch_description():
         executable="reasmory-play",
         name="reasmory_player",
         namespace=LaunchConfiguration("namespace"),
-        arguments=[LaunchConfiguration("bag"), "--rate", LaunchConfiguration("rate"), "--clock", "--wait-for-subscribers"],
+        arguments=[
+            LaunchConfiguration("bag"),
+            "--rate",
+            LaunchConfiguration("rate"),
+            "--clock",
+            "--wait-for-subscribers",
+        ],
         output="screen",
     )
     return LaunchDescription([*arguments, node, player])

@@ -21,17 +21,30 @@ def build_parser() -> argparse.ArgumentParser:
         prog="reasmory-ask",
         description="Ask the running reasmory node a spatial question (calls <node>/ask).",
         epilog='example: reasmory-ask "how far is the sofa from the tv?"\n'
-               '         reasmory-ask "is the lamp left or right of the bed?" --options left right',
+        '         reasmory-ask "is the lamp left or right of the bed?" --options left right',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("question", help="the question, in quotes")
-    parser.add_argument("--options", nargs="+", default=[], metavar="OPTION",
-                        help="multiple-choice options; the answer is then one of them")
-    parser.add_argument("--planner", default="", choices=["", "rule", "local", "remote"],
-                        help="override the node's planner parameter for this question")
+    parser.add_argument(
+        "--options",
+        nargs="+",
+        default=[],
+        metavar="OPTION",
+        help="multiple-choice options; the answer is then one of them",
+    )
+    parser.add_argument(
+        "--planner",
+        default="",
+        choices=["", "rule", "local", "remote"],
+        help="override the node's planner parameter for this question",
+    )
     parser.add_argument("--node", default="/reasmory", help="the node's fully qualified name (default: %(default)s)")
-    parser.add_argument("--timeout", type=float, default=30.0,
-                        help="seconds to wait for the service and for the answer (default: %(default)s)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds to wait for the service and for the answer (default: %(default)s)",
+    )
     parser.add_argument("--json", action="store_true", help="print the whole response as JSON")
     return parser
 
@@ -52,10 +65,17 @@ def format_response(response) -> str:
 
 def response_dict(response) -> dict:
     return {
-        "success": response.success, "answer": response.answer, "value_text": response.value_text,
-        "is_numeric": response.is_numeric, "value": response.value, "unit": response.unit,
-        "program": response.program, "error": response.error,
-        "attempts": [{"planner": a.planner, "program": a.program, "ok": a.ok, "error": a.error} for a in response.attempts],
+        "success": response.success,
+        "answer": response.answer,
+        "value_text": response.value_text,
+        "is_numeric": response.is_numeric,
+        "value": response.value,
+        "unit": response.unit,
+        "program": response.program,
+        "error": response.error,
+        "attempts": [
+            {"planner": a.planner, "program": a.program, "ok": a.ok, "error": a.error} for a in response.attempts
+        ],
         "markers": len(response.markers.markers),
     }
 
@@ -69,9 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         service = f"{args.node.rstrip('/')}/ask"
         client = node.create_client(AskSpatial, service)
         if not client.wait_for_service(timeout_sec=args.timeout):
-            print(f"error: service {service} is not available after {args.timeout:g} s. Is the node running "
-                  "(ros2 launch reasmory_ros reasmory.launch.py) in this ROS_DOMAIN_ID, and is --node its name?",
-                  file=sys.stderr)
+            print(
+                f"error: service {service} is not available after {args.timeout:g} s. Is the node running "
+                "(ros2 launch reasmory_ros reasmory.launch.py) in this ROS_DOMAIN_ID, and is --node its name?",
+                file=sys.stderr,
+            )
             return 2
         request = AskSpatial.Request(question=args.question, options=args.options, planner=args.planner)
         future = client.call_async(request)

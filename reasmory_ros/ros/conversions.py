@@ -35,29 +35,46 @@ def header(ns: int, frame_id: str) -> Header:
 
 def image_msg(pixels: np.ndarray, encoding: str, head: Header) -> Image:
     raw = encode_image(pixels, encoding)
-    return Image(header=head, height=raw.height, width=raw.width, encoding=raw.encoding,
-                 is_bigendian=raw.is_bigendian, step=raw.step, data=raw.data)
+    return Image(
+        header=head,
+        height=raw.height,
+        width=raw.width,
+        encoding=raw.encoding,
+        is_bigendian=raw.is_bigendian,
+        step=raw.step,
+        data=raw.data,
+    )
 
 
 def camera_info_msg(K: np.ndarray, width: int, height: int, head: Header) -> CameraInfo:
     P = np.hstack([np.asarray(K, dtype=np.float64), np.zeros((3, 1))])
-    return CameraInfo(header=head, width=width, height=height, distortion_model="plumb_bob",
-                      d=[0.0] * 5, k=np.asarray(K, dtype=np.float64).reshape(-1),
-                      r=np.eye(3).reshape(-1), p=P.reshape(-1))
+    return CameraInfo(
+        header=head,
+        width=width,
+        height=height,
+        distortion_model="plumb_bob",
+        d=[0.0] * 5,
+        k=np.asarray(K, dtype=np.float64).reshape(-1),
+        r=np.eye(3).reshape(-1),
+        p=P.reshape(-1),
+    )
 
 
 def pose_msg(T: np.ndarray, head: Header) -> PoseStamped:
     x, y, z = (float(v) for v in np.asarray(T)[:3, 3])
     qx, qy, qz, qw = quaternion_from_rotation(np.asarray(T)[:3, :3])
-    return PoseStamped(header=head, pose=Pose(position=Point(x=x, y=y, z=z),
-                                              orientation=Quaternion(x=qx, y=qy, z=qz, w=qw)))
+    return PoseStamped(
+        header=head, pose=Pose(position=Point(x=x, y=y, z=z), orientation=Quaternion(x=qx, y=qy, z=qz, w=qw))
+    )
 
 
 def labels_msg(labels: dict[int, str]) -> String:
     return String(data=json.dumps({str(k): v for k, v in sorted(labels.items())}))
 
 
-def frame_messages(frame: Frame, world_frame_id: str = "map", camera_frame_id: str = CAMERA_FRAME_ID) -> dict[str, object]:
+def frame_messages(
+    frame: Frame, world_frame_id: str = "map", camera_frame_id: str = CAMERA_FRAME_ID
+) -> dict[str, object]:
     """The contract's messages of one frame, keyed by part (streams.PARTS), all with its stamp.
 
     Depth goes out as 16UC1 millimetres and instances as 16UC1, the encodings the simulator's bags
@@ -104,10 +121,19 @@ def _namespaced_class(slot: NamespacedType):
 
 
 # rosidl basic type -> (array.array typecode for sequences, numpy dtype for fixed-size arrays)
-_NUMERIC = {"float": ("f", np.float32), "double": ("d", np.float64), "int8": ("b", np.int8),
-            "uint8": ("B", np.uint8), "octet": ("B", np.uint8), "int16": ("h", np.int16),
-            "uint16": ("H", np.uint16), "int32": ("i", np.int32), "uint32": ("I", np.uint32),
-            "int64": ("q", np.int64), "uint64": ("Q", np.uint64)}
+_NUMERIC = {
+    "float": ("f", np.float32),
+    "double": ("d", np.float64),
+    "int8": ("b", np.int8),
+    "uint8": ("B", np.uint8),
+    "octet": ("B", np.uint8),
+    "int16": ("h", np.int16),
+    "uint16": ("H", np.uint16),
+    "int32": ("i", np.int32),
+    "uint32": ("I", np.uint32),
+    "int64": ("q", np.int64),
+    "uint64": ("Q", np.uint64),
+}
 
 
 def _convert(value, slot):
@@ -133,7 +159,7 @@ def _convert(value, slot):
 def to_rclpy(msg, cls):
     """Copy a message-like object (a rosbags message) field by field into a new `cls()`."""
     out = cls()
-    for (field, _), slot in zip(cls.get_fields_and_field_types().items(), cls.SLOT_TYPES):
+    for (field, _), slot in zip(cls.get_fields_and_field_types().items(), cls.SLOT_TYPES, strict=True):
         try:
             setattr(out, field, _convert(getattr(msg, field), slot))
         except (AttributeError, TypeError, ValueError, AssertionError) as err:

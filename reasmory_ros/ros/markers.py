@@ -63,8 +63,15 @@ class MarkerFactory:
         self.lifetime = Duration(sec=int(seconds), nanosec=int(round((seconds % 1.0) * 1e9)) % 1_000_000_000)
 
     def marker(self, ns: str, marker_id: int, kind: int, color: ColorRGBA, scale=(1.0, 1.0, 1.0)) -> Marker:
-        m = Marker(header=self.header, ns=ns, id=int(marker_id), type=kind, action=Marker.ADD,
-                   lifetime=self.lifetime, frame_locked=False)
+        m = Marker(
+            header=self.header,
+            ns=ns,
+            id=int(marker_id),
+            type=kind,
+            action=Marker.ADD,
+            lifetime=self.lifetime,
+            frame_locked=False,
+        )
         m.pose.orientation.w = 1.0
         m.scale = Vector3(x=float(scale[0]), y=float(scale[1]), z=float(scale[2]))
         m.color = color
@@ -114,7 +121,9 @@ def object_markers(objects: Iterable[ObjectRecord], factory: MarkerFactory) -> l
     return markers
 
 
-def answer_markers(touched: Touched, objects: Iterable[ObjectRecord], factory: MarkerFactory, caption: str = "") -> list[Marker]:
+def answer_markers(
+    touched: Touched, objects: Iterable[ObjectRecord], factory: MarkerFactory, caption: str = ""
+) -> list[Marker]:
     """What the answer touched: highlighted objects, distances with their length, direction arrows,
     views and cameras as axes, routes as line strips, points as spheres, and the answer text."""
     by_id = {obj.id: obj for obj in objects}
@@ -146,7 +155,9 @@ def answer_markers(touched: Touched, objects: Iterable[ObjectRecord], factory: M
         waypoints = np.asarray(path, float)
         if waypoints.shape[1] == 2:
             waypoints = np.column_stack([waypoints, np.zeros(len(waypoints))])
-        markers.append(factory.line(NS_ROUTES, i, Marker.LINE_STRIP, waypoints + [0.0, 0.0, 0.05], _color(0.3, 1.0, 0.3), 0.05))
+        markers.append(
+            factory.line(NS_ROUTES, i, Marker.LINE_STRIP, waypoints + [0.0, 0.0, 0.05], _color(0.3, 1.0, 0.3), 0.05)
+        )
         anchors.append(waypoints[len(waypoints) // 2])
     for i, point in enumerate(touched.points):
         markers.append(factory.marker(NS_POINTS, i, Marker.SPHERE, _color(1.0, 0.2, 0.8), (0.1, 0.1, 0.1)))

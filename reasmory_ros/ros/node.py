@@ -6,7 +6,8 @@ ROS. Threading (the ros2/demos and image_pipeline pattern):
 
 - sensor callbacks (reentrant group) only decode and hand parts to the FrameAssembler; complete
   frames go into a bounded drop-oldest queue and the callback returns;
-- ONE worker thread pops frames and runs `SpatialMemory.update` (on the GPU when configured);
+- ONE worker thread pops frames, runs the perception plug-in when a detector is configured, and
+  `SpatialMemory.update` (on the GPU when configured);
 - services (one mutually exclusive group) answer from `memory.snapshot()`, which never waits for
   more than the frame being integrated, so `~/ask` answers while frames stream;
 - publishing timers (another mutually exclusive group) keep ~/status flowing during a slow ask.
@@ -33,11 +34,12 @@ from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.clock import Clock, ClockType
+from rclpy.duration import Duration
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
-from rclpy.subscription import Subscription
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.subscription import Subscription
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header, String
 from std_srvs.srv import Trigger
@@ -49,12 +51,12 @@ from reasmory_ros import dsl
 from reasmory_ros.dsl.types import format_number
 from reasmory_ros.memory.errors import SpatialMemoryError
 from reasmory_ros.memory.spatial_memory import SpatialMemory
+from reasmory_ros.perception import PerceptionConfigError, PerceptionPipeline
 from reasmory_ros.planning.answering import answer_question
 from reasmory_ros.planning.base import QuestionResult
 from reasmory_ros.planning.factory import build_planner
 from reasmory_ros.planning.rules import RuleBasedPlanner
 from reasmory_ros.ros.markers import MarkerFactory, answer_markers, marker_array, object_markers
-from reasmory_ros.perception import PerceptionConfigError, PerceptionPipeline
 from reasmory_ros.ros.parameters import NODE_NAME, ParamSpec, all_parameters, memory_config, perception_config
 from reasmory_ros.ros.pointcloud import pointcloud2
 from reasmory_ros.streams import DropOldestQueue, FrameAssembler, PoseError, stamp_ns
@@ -82,7 +84,9 @@ def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
         if isinstance(spec.default, int) and not isinstance(spec.default, bool):
             descriptor.integer_range = [IntegerRange(from_value=int(low), to_value=int(high), step=1)]
         else:
-            descriptor.floating_point_range = [FloatingPointRange(from_value=float(low), to_value=float(high), step=0.0)]
+            descriptor.floating_point_range = [
+                FloatingPointRange(from_value=float(low), to_value=float(high), step=0.0)
+            ]
     return descriptor
 
 
@@ -115,8 +119,10 @@ class ReasmoryNode(Node):
         try:
             # With a detector, frames need not wait for instance topics: the detector fills them in.
             self.assembler = FrameAssembler.from_parameters(
-                self.params, warn=self.get_logger().warning,
-                wait_for_instances=self.params["wait_for_instances"] and self.perception is None)
+                self.params,
+                warn=self.get_logger().warning,
+                wait_for_instances=self.params["wait_for_instances"] and self.perception is None,
+            )
         except PoseError as err:
             raise StartupError(f"parameter 'camera_offset': {err}") from err
         self.assembler.reset(first_index=self._next_frame_index())
@@ -128,7 +134,8 @@ class ReasmoryNode(Node):
         self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._answer: tuple[dsl.Touched, str] | None = None
         self._rules = RuleBasedPlanner()
-        self._rules.embedder  # load the label embedder now (seconds), not during the first ~/ask
+        if self._rules.embedder is None:  # loads it now (seconds), not during the first ~/ask
+            self.get_logger().info("no label embedder installed: labels in questions are matched by words only")
         self._planners: dict[tuple, object] = {}
 
         self._sensor_group = ReentrantCallbackGroup()
@@ -137,7 +144,9 @@ class ReasmoryNode(Node):
         self._tf_buffer = self._setup_tf()
         self._subscribe()
 
-        latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        latched = QoSProfile(
+            depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+        )
         self.markers_pub = self.create_publisher(MarkerArray, "~/markers", latched)
         self.map_pub = self.create_publisher(PointCloud2, "~/map", latched)
         self.status_pub = self.create_publisher(String, "~/status", 10)
@@ -202,7 +211,11 @@ class ReasmoryNode(Node):
         qos = qos_profile_sensor_data if self.params["qos"] == "sensor_data" else QoSProfile(depth=10)
         pose_type = Odometry if self.params["pose_source"] == "odometry" else PoseStamped
         inputs = [
-            ("color", Image), ("depth", Image), ("camera_info", CameraInfo), ("instances", Image), ("labels", String),
+            ("color", Image),
+            ("depth", Image),
+            ("camera_info", CameraInfo),
+            ("instances", Image),
+            ("labels", String),
         ]
         if self.params["pose_source"] != "tf":
             inputs.append(("pose", pose_type))
@@ -211,8 +224,9 @@ class ReasmoryNode(Node):
                 callback = lambda msg, info, part=part: self._on_message(part, msg, info)  # noqa: E731
             else:
                 callback = lambda msg, part=part: self._on_message(part, msg)  # noqa: E731
-            self.create_subscription(msg_type, self.params[f"{part}_topic"], callback, qos,
-                                     callback_group=self._sensor_group)
+            self.create_subscription(
+                msg_type, self.params[f"{part}_topic"], callback, qos, callback_group=self._sensor_group
+            )
 
     def _on_message(self, part: str, msg, info=None) -> None:
         """Decode + hand over; never blocks on the memory.
@@ -233,7 +247,7 @@ class ReasmoryNode(Node):
         camera = self.params["camera_frame"] or image.header.frame_id
         try:
             transform = self._tf_buffer.lookup_transform(
-                self.params["frame_id"], camera, image.header.stamp, timeout=rclpy.duration.Duration(seconds=0.1)
+                self.params["frame_id"], camera, image.header.stamp, timeout=Duration(seconds=0.1)
             )
         except (tf2_ros.LookupException, tf2_ros.ConnectivityException, tf2_ros.ExtrapolationException) as err:
             self.assembler.report("pose", "tf", f"no transform {self.params['frame_id']} <- {camera}: {err}")
@@ -258,9 +272,16 @@ class ReasmoryNode(Node):
         and logged (rate-limited) and must not stop the robot's memory."""
         if self.perception is not None:
             try:
-                result = self.perception.process(frame.rgb, frame.K, frame.timestamp, frame.index, depth=frame.depth,
-                                                 T_world_camera=frame.T_world_camera, instances=frame.instances,
-                                                 labels=frame.labels or None)
+                result = self.perception.process(
+                    frame.rgb,
+                    frame.K,
+                    frame.timestamp,
+                    frame.index,
+                    depth=frame.depth,
+                    T_world_camera=frame.T_world_camera,
+                    instances=frame.instances,
+                    labels=frame.labels or None,
+                )
             except Exception as err:
                 self.assembler.report("perception", type(err).__name__, f"frame {frame.index + 1}: {err}")
                 return
@@ -310,16 +331,22 @@ class ReasmoryNode(Node):
         if problem:
             response.success, response.error = False, problem
             return response
+        try:
+            planner = self._planner(name)
+        except ValueError as err:  # a setting the planner needs is missing
+            response.success, response.error = False, str(err)
+            return response
         started = time.perf_counter()
         snapshot = self.memory.snapshot()
         try:
             result = answer_question(
-                request.question, list(request.options) or None, snapshot, planner=self._planner(name),
-                max_attempts=self.get_parameter("max_attempts").value, rules=self._rules,
+                request.question,
+                list(request.options) or None,
+                snapshot,
+                planner=planner,
+                max_attempts=self.get_parameter("max_attempts").value,
+                rules=self._rules,
             )
-        except ValueError as err:  # planner misconfigured
-            response.success, response.error = False, str(err)
-            return response
         except Exception as err:  # a defect must answer as an error, never kill the executor
             self.get_logger().error(f"~/ask failed on {request.question!r}: {type(err).__name__}: {err}")
             response.success, response.error = False, f"internal error: {type(err).__name__}: {err}"
@@ -327,8 +354,9 @@ class ReasmoryNode(Node):
         _fill_ask(response, result)
         if result.ok and result.dsl_answer is not None:
             response.markers = self._show_answer(result.dsl_answer.touched, response.answer, snapshot)
+        outcome = response.answer if result.ok else "error: " + response.error.splitlines()[0]
         self.get_logger().info(
-            f"ask {request.question!r} -> {response.answer if result.ok else 'error: ' + response.error.splitlines()[0]} "
+            f"ask {request.question!r} -> {outcome} "
             f"({len(result.attempts)} attempt(s), {1000 * (time.perf_counter() - started):.0f} ms)"
         )
         return response
@@ -385,8 +413,10 @@ class ReasmoryNode(Node):
     # --- outputs ------------------------------------------------------------------------------
 
     def _factory(self) -> MarkerFactory:
-        return MarkerFactory(Header(stamp=self.get_clock().now().to_msg(), frame_id=self.params["frame_id"]),
-                             self.params["marker_lifetime"])
+        return MarkerFactory(
+            Header(stamp=self.get_clock().now().to_msg(), frame_id=self.params["frame_id"]),
+            self.params["marker_lifetime"],
+        )
 
     def _show_answer(self, touched, caption: str, snapshot) -> MarkerArray:
         """Remember the answer for the periodic refresh, publish it now, return its own markers."""
@@ -396,7 +426,7 @@ class ReasmoryNode(Node):
         return marker_array(answer_markers(touched, snapshot.objects, factory, caption), factory.header)
 
     def publish_markers(self, snapshot=None) -> None:
-        snapshot = snapshot or self.memory.snapshot()
+        snapshot = self.memory.snapshot() if snapshot is None else snapshot
         factory = self._factory()
         markers = object_markers(snapshot.objects, factory)
         if self._answer is not None:
@@ -432,8 +462,11 @@ class ReasmoryNode(Node):
             "memory_frames": self.memory.frame_count,
             "objects": len(self.memory.snapshot().objects),
             "device": str(self.memory.device),
-            **({"perception": {**self.perception.counters, "skipped_frames": self._perception_skipped}}
-               if self.perception is not None else {}),
+            **(
+                {"perception": {**self.perception.counters, "skipped_frames": self._perception_skipped}}
+                if self.perception is not None
+                else {}
+            ),
         }
 
     def publish_status(self) -> None:
@@ -443,11 +476,13 @@ class ReasmoryNode(Node):
         self._save(self.snapshot_path)
 
     def close(self) -> None:
-        """Stop the worker (after the frame it is on) and save once more when autosave is on."""
+        """Stop the worker (after the frame it is on; queued frames are dropped) and save once more
+        when autosave is on."""
+        self.queue.clear()
         self.queue.close()
         self._worker.join(timeout=10.0)
         if self.params["autosave_period"] > 0:
-            ok, message = self._save(self.snapshot_path)
+            _, message = self._save(self.snapshot_path)
             print(f"[reasmory] shutdown save: {message}", file=sys.stderr)
 
 
@@ -457,7 +492,8 @@ def _fill_ask(response, result: QuestionResult) -> None:
     response.program = result.program or ""
     response.error = result.error or ""
     response.attempts = [
-        PlannerAttempt(planner=a.planner, program=a.program or "", ok=a.ok, error=a.error or "") for a in result.attempts
+        PlannerAttempt(planner=a.planner, program=a.program or "", ok=a.ok, error=a.error or "")
+        for a in result.attempts
     ]
     if not result.ok:
         return

@@ -63,7 +63,9 @@ class ParamSpec:
 
     def check(self, value) -> str | None:
         """Why `value` is not acceptable (None when it is); ranges are also enforced by rclpy."""
-        if self.choices and not any(re.fullmatch(re.escape(c).replace("<n>", r"\d+"), str(value)) for c in self.choices):
+        if self.choices and not any(
+            re.fullmatch(re.escape(c).replace("<n>", r"\d+"), str(value)) for c in self.choices
+        ):
             return f"parameter '{self.name}' is {value!r}; expected one of {', '.join(self.choices)}"
         if self.limits is not None and not self.limits[0] <= value <= self.limits[1]:
             return f"parameter '{self.name}' is {value}; expected {self.limits[0]} .. {self.limits[1]}"
@@ -83,91 +85,202 @@ NODE_PARAMETERS: tuple[ParamSpec, ...] = (
     _topic("color", "/camera/color/image_raw", "sensor_msgs/Image rgb8, bgr8, rgba8, bgra8 or mono8"),
     _topic("depth", "/camera/depth/image_raw", "sensor_msgs/Image 16UC1 mm or 32FC1 m, registered to color"),
     _topic("camera_info", "/camera/color/camera_info", "sensor_msgs/CameraInfo of the color camera (K)"),
-    _topic("pose", "/camera/pose",
-           "geometry_msgs/PoseStamped of the camera optical frame in frame_id (nav_msgs/Odometry "
-           "when pose_source is odometry)"),
+    _topic(
+        "pose",
+        "/camera/pose",
+        "geometry_msgs/PoseStamped of the camera optical frame in frame_id (nav_msgs/Odometry "
+        "when pose_source is odometry)",
+    ),
     _topic("instances", "/camera/instances/image_raw", "sensor_msgs/Image 16UC1 or 32SC1 instance ids, 0 = none"),
     _topic("labels", "/camera/instances/labels", 'std_msgs/String JSON {"<id>": "<category>"}'),
-    ParamSpec("pose_source", "pose_topic",
-              "Where camera poses come from: PoseStamped or Odometry on pose_topic, or a tf2 lookup "
-              "of camera_frame in frame_id at each image stamp (needs tf2_ros).",
-              choices=("pose_topic", "odometry", "tf"), group="inputs"),
-    ParamSpec("camera_frame", "",
-              "tf frame of the camera optical frame for pose_source tf; empty uses the color "
-              "image's header.frame_id.", group="inputs"),
-    ParamSpec("camera_offset", [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
-              "Pose of the camera optical frame in the frame the pose source tracks, as x y z qx qy "
-              "qz qw (e.g. base_link -> optical frame for odometry); identity by default.",
-              unit="m, quaternion", group="inputs"),
-    ParamSpec("qos", "sensor_data",
-              "Subscription QoS: sensor_data (best effort, keep last 5) or reliable (keep last 10). "
-              "Reliable subscriptions do not connect to best-effort publishers.",
-              choices=("sensor_data", "reliable"), group="inputs"),
-    ParamSpec("wait_for_instances", True,
-              "Build a frame only once its instance image and labels arrived; false builds frames "
-              "from color, depth, pose and camera info alone (no new objects then, unless a detector "
-              "is configured: with perception.detector_model_path set frames never wait).", group="inputs"),
-    ParamSpec("stamp_tolerance", 0.0,
-              "Largest header.stamp difference between the parts of one frame; 0 = exact match.",
-              unit="s", limits=(0.0, 1.0), group="inputs"),
-    ParamSpec("labels_window", 0.05,
-              "A labels String pairs with the instance image received nearest in time, if within this.",
-              unit="s", limits=(0.0, 1.0), group="inputs"),
-    ParamSpec("max_pending", 30,
-              "Incomplete frames (and unmatched messages per topic) kept while waiting for their "
-              "other parts; older ones are dropped and counted.",
-              unit="frames", limits=(1, 1000), group="inputs"),
-    ParamSpec("queue_size", 4,
-              "Complete frames waiting for the memory worker; when full the oldest is dropped and counted.",
-              unit="frames", limits=(1, 1000), group="inputs"),
-    ParamSpec("error_report_period", 10.0,
-              "A given problem of a given topic is logged at most once per period (all are counted).",
-              unit="s", limits=(0.1, 3600.0), group="inputs"),
+    ParamSpec(
+        "pose_source",
+        "pose_topic",
+        "Where camera poses come from: PoseStamped or Odometry on pose_topic, or a tf2 lookup "
+        "of camera_frame in frame_id at each image stamp (needs tf2_ros).",
+        choices=("pose_topic", "odometry", "tf"),
+        group="inputs",
+    ),
+    ParamSpec(
+        "camera_frame",
+        "",
+        "tf frame of the camera optical frame for pose_source tf; empty uses the color image's header.frame_id.",
+        group="inputs",
+    ),
+    ParamSpec(
+        "camera_offset",
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+        "Pose of the camera optical frame in the frame the pose source tracks, as x y z qx qy "
+        "qz qw (e.g. base_link -> optical frame for odometry); identity by default.",
+        unit="m, quaternion",
+        group="inputs",
+    ),
+    ParamSpec(
+        "qos",
+        "sensor_data",
+        "Subscription QoS: sensor_data (best effort, keep last 5) or reliable (keep last 10). "
+        "Reliable subscriptions do not connect to best-effort publishers.",
+        choices=("sensor_data", "reliable"),
+        group="inputs",
+    ),
+    ParamSpec(
+        "wait_for_instances",
+        True,
+        "Build a frame only once its instance image and labels arrived; false builds frames "
+        "from color, depth, pose and camera info alone (no new objects then, unless a detector "
+        "is configured: with perception.detector_model_path set frames never wait).",
+        group="inputs",
+    ),
+    ParamSpec(
+        "stamp_tolerance",
+        0.0,
+        "Largest header.stamp difference between the parts of one frame; 0 = exact match.",
+        unit="s",
+        limits=(0.0, 1.0),
+        group="inputs",
+    ),
+    ParamSpec(
+        "labels_window",
+        0.05,
+        "A labels String pairs with the instance image received nearest in time, if within this.",
+        unit="s",
+        limits=(0.0, 1.0),
+        group="inputs",
+    ),
+    ParamSpec(
+        "max_pending",
+        30,
+        "Incomplete frames (and unmatched messages per topic) kept while waiting for their "
+        "other parts; older ones are dropped and counted.",
+        unit="frames",
+        limits=(1, 1000),
+        group="inputs",
+    ),
+    ParamSpec(
+        "queue_size",
+        4,
+        "Complete frames waiting for the memory worker; when full the oldest is dropped and counted.",
+        unit="frames",
+        limits=(1, 1000),
+        group="inputs",
+    ),
+    ParamSpec(
+        "error_report_period",
+        10.0,
+        "A given problem of a given topic is logged at most once per period (all are counted).",
+        unit="s",
+        limits=(0.1, 3600.0),
+        group="inputs",
+    ),
     # --- memory -----------------------------------------------------------------------------
-    ParamSpec("device", "auto", "Torch device of the memory; auto = cuda when available, else cpu.",
-              choices=("auto", "cpu", "cuda", "cuda:<n>"), group="memory"),
+    ParamSpec(
+        "device",
+        "auto",
+        "Torch device of the memory; auto = cuda when available, else cpu.",
+        choices=("auto", "cpu", "cuda", "cuda:<n>"),
+        group="memory",
+    ),
     # --- planning ---------------------------------------------------------------------------
-    ParamSpec("planner", "rule",
-              "Question -> program planner: rule (deterministic, no model), local (transformers "
-              "model in local_model_path) or remote (OpenAI-compatible endpoint). A model planner "
-              "falls back to rule after max_attempts failed tries. ~/ask may override it per call.",
-              choices=("rule", "local", "remote"), read_only=False, group="planning"),
-    ParamSpec("max_attempts", 3, "Tries of a model planner (first try + repairs) before the rule fallback.",
-              unit="tries", limits=(1, 10), read_only=False, group="planning"),
-    ParamSpec("local_model_path", "", "Directory of the local transformers model (planner local).",
-              group="planning"),
-    ParamSpec("local_max_new_tokens", 192, "Longest program the local model may write.",
-              unit="tokens", limits=(16, 4096), group="planning"),
-    ParamSpec("remote_base_url", "",
-              "OpenAI-compatible endpoint up to /v1 (planner remote), e.g. http://localhost:8000/v1.",
-              group="planning"),
+    ParamSpec(
+        "planner",
+        "rule",
+        "Question -> program planner: rule (deterministic, no model), local (transformers "
+        "model in local_model_path) or remote (OpenAI-compatible endpoint). A model planner "
+        "falls back to rule after max_attempts failed tries. ~/ask may override it per call.",
+        choices=("rule", "local", "remote"),
+        read_only=False,
+        group="planning",
+    ),
+    ParamSpec(
+        "max_attempts",
+        3,
+        "Tries of a model planner (first try + repairs) before the rule fallback.",
+        unit="tries",
+        limits=(1, 10),
+        read_only=False,
+        group="planning",
+    ),
+    ParamSpec("local_model_path", "", "Directory of the local transformers model (planner local).", group="planning"),
+    ParamSpec(
+        "local_max_new_tokens",
+        192,
+        "Longest program the local model may write.",
+        unit="tokens",
+        limits=(16, 4096),
+        group="planning",
+    ),
+    ParamSpec(
+        "remote_base_url",
+        "",
+        "OpenAI-compatible endpoint up to /v1 (planner remote), e.g. http://localhost:8000/v1.",
+        group="planning",
+    ),
     ParamSpec("remote_model", "", "Model name sent to the remote endpoint.", group="planning"),
-    ParamSpec("remote_api_key_env", "OPENAI_API_KEY",
-              "Name of the environment variable holding the API key (the key never sits in a file).",
-              group="planning"),
-    ParamSpec("remote_timeout", 30.0, "Timeout of one request to the remote endpoint.",
-              unit="s", limits=(1.0, 600.0), group="planning"),
+    ParamSpec(
+        "remote_api_key_env",
+        "OPENAI_API_KEY",
+        "Name of the environment variable holding the API key (the key never sits in a file).",
+        group="planning",
+    ),
+    ParamSpec(
+        "remote_timeout",
+        30.0,
+        "Timeout of one request to the remote endpoint.",
+        unit="s",
+        limits=(1.0, 600.0),
+        group="planning",
+    ),
     # --- outputs ----------------------------------------------------------------------------
     ParamSpec("frame_id", "map", "World frame of poses, markers and the map cloud (z up).", group="outputs"),
-    ParamSpec("marker_rate", 1.0, "Refresh rate of ~/markers (objects, labels, latest answer); 0 = off.",
-              unit="Hz", limits=(0.0, 30.0), group="outputs"),
-    ParamSpec("marker_lifetime", 0.0,
-              "Lifetime of published markers; 0 = until replaced (every set starts with DELETEALL).",
-              unit="s", limits=(0.0, 3600.0), group="outputs"),
-    ParamSpec("map_publish_rate", 0.2, "Rate of the ~/map PointCloud2 (xyz + rgb); 0 = off.",
-              unit="Hz", limits=(0.0, 10.0), group="outputs"),
-    ParamSpec("status_rate", 1.0, "Rate of the ~/status JSON (counters, drops, errors, latency).",
-              unit="Hz", limits=(0.1, 10.0), group="outputs"),
+    ParamSpec(
+        "marker_rate",
+        1.0,
+        "Refresh rate of ~/markers (objects, labels, latest answer); 0 = off.",
+        unit="Hz",
+        limits=(0.0, 30.0),
+        group="outputs",
+    ),
+    ParamSpec(
+        "marker_lifetime",
+        0.0,
+        "Lifetime of published markers; 0 = until replaced (every set starts with DELETEALL).",
+        unit="s",
+        limits=(0.0, 3600.0),
+        group="outputs",
+    ),
+    ParamSpec(
+        "map_publish_rate",
+        0.2,
+        "Rate of the ~/map PointCloud2 (xyz + rgb); 0 = off.",
+        unit="Hz",
+        limits=(0.0, 10.0),
+        group="outputs",
+    ),
+    ParamSpec(
+        "status_rate",
+        1.0,
+        "Rate of the ~/status JSON (counters, drops, errors, latency).",
+        unit="Hz",
+        limits=(0.1, 10.0),
+        group="outputs",
+    ),
     # --- persistence ------------------------------------------------------------------------
-    ParamSpec("snapshot_path", "~/.ros/reasmory/memory.npz",
-              "Memory file used by ~/save, ~/load (empty path in the request), autosave and load_on_start.",
-              group="persistence"),
-    ParamSpec("autosave_period", 0.0,
-              "Save the memory to snapshot_path this often, and once more at shutdown; 0 = off. "
-              "Writes are atomic (temporary file + rename).",
-              unit="s", limits=(0.0, 86400.0), group="persistence"),
-    ParamSpec("load_on_start", False, "Load snapshot_path at start-up when the file exists.",
-              group="persistence"),
+    ParamSpec(
+        "snapshot_path",
+        "~/.ros/reasmory/memory.npz",
+        "Memory file used by ~/save, ~/load (empty path in the request), autosave and load_on_start.",
+        group="persistence",
+    ),
+    ParamSpec(
+        "autosave_period",
+        0.0,
+        "Save the memory to snapshot_path this often, and once more at shutdown; 0 = off. "
+        "Writes are atomic (temporary file + rename).",
+        unit="s",
+        limits=(0.0, 86400.0),
+        group="persistence",
+    ),
+    ParamSpec("load_on_start", False, "Load snapshot_path at start-up when the file exists.", group="persistence"),
 )
 
 
@@ -181,7 +294,7 @@ def _memory_field_docs() -> dict[str, tuple[str, str]]:
     tree = ast.parse(textwrap.dedent(inspect.getsource(MemoryConfig)))
     body = tree.body[0].body
     docs = {}
-    for statement, following in zip(body, body[1:]):
+    for statement, following in zip(body, body[1:], strict=False):
         if (
             isinstance(statement, ast.AnnAssign)
             and isinstance(statement.target, ast.Name)
@@ -208,9 +321,15 @@ def memory_parameters() -> tuple[ParamSpec, ...]:
 
 
 PERCEPTION_FIELDS = {
-    "detector_model_path": "", "segmenter_model_path": "", "categories": "", "score_threshold": "",
-    "nms_iou_threshold": "", "max_detections": "instances", "detect_every_n_frames": "frames",
-    "min_instance_pixels": "px", "box_depth_band_m": "m",
+    "detector_model_path": "",
+    "segmenter_model_path": "",
+    "categories": "",
+    "score_threshold": "",
+    "nms_iou_threshold": "",
+    "max_detections": "instances",
+    "detect_every_n_frames": "frames",
+    "min_instance_pixels": "px",
+    "box_depth_band_m": "m",
 }
 """The PerceptionConfig fields the node exposes (-> unit): the open-vocabulary instance plug-in.
 Depth and pose come from topics (the synchroniser builds frames only with both), and the torch
@@ -238,11 +357,18 @@ def _perception_field_docs() -> dict[str, str]:
 def perception_parameters() -> tuple[ParamSpec, ...]:
     """One read-only parameter `perception.<field>` per exposed PerceptionConfig field."""
     docs = _perception_field_docs()
-    defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
-                for f in dataclasses.fields(PerceptionConfig)}
+    defaults = {
+        f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        for f in dataclasses.fields(PerceptionConfig)
+    }
     return tuple(
-        ParamSpec(PERCEPTION_PREFIX + name, defaults[name], docs.get(name, f"PerceptionConfig.{name}."),
-                  unit=unit, group="perception")
+        ParamSpec(
+            PERCEPTION_PREFIX + name,
+            defaults[name],
+            docs.get(name, f"PerceptionConfig.{name}."),
+            unit=unit,
+            group="perception",
+        )
         for name, unit in PERCEPTION_FIELDS.items()
     )
 
@@ -253,18 +379,27 @@ def all_parameters() -> tuple[ParamSpec, ...]:
 
 def memory_config(values: dict) -> MemoryConfig:
     """MemoryConfig from parameter values (`memory.*` keys); ValueError names a bad field."""
-    fields = {name[len(MEMORY_PREFIX):]: value for name, value in values.items() if name.startswith(MEMORY_PREFIX)}
+    fields = {name[len(MEMORY_PREFIX) :]: value for name, value in values.items() if name.startswith(MEMORY_PREFIX)}
     return MemoryConfig.from_dict(fields)
 
 
 def perception_config(values: dict, device: str) -> PerceptionConfig | None:
     """The instance plug-in's config from parameter values, or None when no detector is set.
     PerceptionConfigError (a ValueError) names a bad field."""
-    fields = {name[len(PERCEPTION_PREFIX):]: value for name, value in values.items() if name.startswith(PERCEPTION_PREFIX)}
+    fields = {
+        name[len(PERCEPTION_PREFIX) :]: value for name, value in values.items() if name.startswith(PERCEPTION_PREFIX)
+    }
     if not fields.get("detector_model_path"):
         return None
-    return PerceptionConfig.from_mapping({**fields, "categories": list(fields.get("categories", [])),
-                                          "device": device, "depth_model_path": "", "odometry_enabled": False})
+    return PerceptionConfig.from_mapping(
+        {
+            **fields,
+            "categories": list(fields.get("categories", [])),
+            "device": device,
+            "depth_model_path": "",
+            "odometry_enabled": False,
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -35,20 +35,32 @@ def build_parser() -> argparse.ArgumentParser:
         prog="reasmory-play",
         description="Publish a rosbag2 recording with its original timing (like `ros2 bag play`).",
         epilog="ROS arguments (e.g. topic remapping) go after --ros-args:\n"
-               "  reasmory-play demo_bag --clock --ros-args -r /camera/pose:=/robot/camera_pose",
+        "  reasmory-play demo_bag --clock --ros-args -r /camera/pose:=/robot/camera_pose",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("bag", type=Path, help="rosbag2 directory (or a single .db3 / .mcap file)")
     parser.add_argument("--rate", type=float, default=1.0, help="playback speed factor (default: %(default)s)")
-    parser.add_argument("--loop", action="store_true", help="start over at the end (stamps repeat: a node "
-                        "drops repeated frames as late, so this is for RViz demos)")
+    parser.add_argument(
+        "--loop",
+        action="store_true",
+        help="start over at the end (stamps repeat: a node drops repeated frames as late, so this is for RViz demos)",
+    )
     parser.add_argument("--topics", nargs="+", metavar="TOPIC", help="publish only these topics")
     parser.add_argument("--clock", action="store_true", help="publish /clock from the bag time (for use_sim_time)")
-    parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before playing (default: %(default)s)")
-    parser.add_argument("--wait-for-subscribers", action="store_true",
-                        help=f"before playing, wait (up to {WAIT_FOR_SUBSCRIBERS_S:g} s) until every topic has a subscriber")
-    parser.add_argument("--qos", choices=("reliable", "sensor_data"), default="reliable",
-                        help="publisher QoS; reliable reaches both reliable and best-effort subscribers (default)")
+    parser.add_argument(
+        "--delay", type=float, default=0.0, help="seconds to wait before playing (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--wait-for-subscribers",
+        action="store_true",
+        help=f"before playing, wait (up to {WAIT_FOR_SUBSCRIBERS_S:g} s) until every topic has a subscriber",
+    )
+    parser.add_argument(
+        "--qos",
+        choices=("reliable", "sensor_data"),
+        default="reliable",
+        help="publisher QoS; reliable reaches both reliable and best-effort subscribers (default)",
+    )
     return parser
 
 
@@ -75,7 +87,11 @@ class Player:
             listing = ", ".join(f"{t} [{m}]" for t, m in sorted(available.items()))
             raise PlayError(f"the bag has no topic {', '.join(unknown)}; it has: {listing}")
         self.connections = [c for c in reader.connections if not topics or c.topic in topics]
-        qos = qos_profile_sensor_data if qos_name == "sensor_data" else QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+        qos = (
+            qos_profile_sensor_data
+            if qos_name == "sensor_data"
+            else QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+        )
         self.types, self.publishers = {}, {}
         for connection in self.connections:
             try:
@@ -83,7 +99,9 @@ class Player:
             except ConversionError as err:
                 raise PlayError(f"topic {connection.topic}: {err}") from err
             if connection.topic not in self.publishers:
-                self.publishers[connection.topic] = node.create_publisher(self.types[connection.topic], connection.topic, qos)
+                self.publishers[connection.topic] = node.create_publisher(
+                    self.types[connection.topic], connection.topic, qos
+                )
         self.clock = node.create_publisher(Clock, "/clock", 10) if clock else None
         self.published: Counter = Counter()
 

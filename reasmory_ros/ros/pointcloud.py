@@ -29,9 +29,17 @@ def pointcloud2(points: np.ndarray, colors: np.ndarray, head: Header) -> PointCl
     cloud["x"], cloud["y"], cloud["z"] = points[:, 0], points[:, 1], points[:, 2]
     rgb = colors.astype(np.uint32)
     cloud["rgb"] = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
-    return PointCloud2(header=head, height=1, width=len(points), fields=FIELDS, is_bigendian=False,
-                       point_step=_POINT.itemsize, row_step=_POINT.itemsize * len(points),
-                       data=cloud.tobytes(), is_dense=True)
+    return PointCloud2(
+        header=head,
+        height=1,
+        width=len(points),
+        fields=FIELDS,
+        is_bigendian=False,
+        point_step=_POINT.itemsize,
+        row_step=_POINT.itemsize * len(points),
+        data=cloud.tobytes(),
+        is_dense=True,
+    )
 
 
 def points_and_colors(msg) -> tuple[np.ndarray, np.ndarray]:

@@ -7,13 +7,35 @@ field names, so every decoder here is duck-typed on fields and imports nothing f
 from reasmory_ros.streams.assembler import PARTS, FrameAssembler, RateLimitedReporter, parse_labels
 from reasmory_ros.streams.camera import intrinsics, pose_matrix, quaternion_from_rotation, stamp_ns
 from reasmory_ros.streams.errors import CameraInfoError, DecodeError, ImageDecodeError, LabelsError, PoseError
-from reasmory_ros.streams.images import RawImage, decode_color, decode_depth, decode_image, decode_instances, encode_image
+from reasmory_ros.streams.images import (
+    RawImage,
+    decode_color,
+    decode_depth,
+    decode_image,
+    decode_instances,
+    encode_image,
+)
 from reasmory_ros.streams.queue import DropOldestQueue
 
 __all__ = [
-    "PARTS", "FrameAssembler", "RateLimitedReporter", "parse_labels",
-    "intrinsics", "pose_matrix", "quaternion_from_rotation", "stamp_ns",
-    "CameraInfoError", "DecodeError", "ImageDecodeError", "LabelsError", "PoseError",
-    "RawImage", "decode_color", "decode_depth", "decode_image", "decode_instances", "encode_image",
+    "PARTS",
+    "FrameAssembler",
+    "RateLimitedReporter",
+    "parse_labels",
+    "intrinsics",
+    "pose_matrix",
+    "quaternion_from_rotation",
+    "stamp_ns",
+    "CameraInfoError",
+    "DecodeError",
+    "ImageDecodeError",
+    "LabelsError",
+    "PoseError",
+    "RawImage",
+    "decode_color",
+    "decode_depth",
+    "decode_image",
+    "decode_instances",
+    "encode_image",
     "DropOldestQueue",
 ]

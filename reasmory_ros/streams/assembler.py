@@ -273,10 +273,16 @@ class FrameAssembler:
             self._color_count += 1
             if self._last_emitted is not None and stamp <= self._last_emitted:
                 self._late += 1
-                self._reporter.report("color", "late", f"image stamped {stamp * 1e-9:.3f} s arrived after a newer frame was built; dropped")
+                self._reporter.report(
+                    "color",
+                    "late",
+                    f"image stamped {stamp * 1e-9:.3f} s arrived after a newer frame was built; dropped",
+                )
                 return
             if stamp in self._colors:
-                self._reporter.report("color", "duplicate", f"two images stamped {stamp * 1e-9:.3f} s; the second is ignored")
+                self._reporter.report(
+                    "color", "duplicate", f"two images stamped {stamp * 1e-9:.3f} s; the second is ignored"
+                )
                 return
             newest = next(reversed(self._colors), None)
             self._colors[stamp] = _Pending(value, index, received)
@@ -299,7 +305,7 @@ class FrameAssembler:
         indices = sorted(p.index for p in self._colors.values())
         ordered = sorted(self._colors.items())
         self._colors.clear()
-        for (stamp, pending), index in zip(ordered, indices):
+        for (stamp, pending), index in zip(ordered, indices, strict=True):
             pending.index = index
             self._colors[stamp] = pending
 
@@ -417,7 +423,8 @@ class FrameAssembler:
         if unknown:
             self._unknown_label_ids += len(unknown)
             self._reporter.report(
-                "labels", "unknown ids",
+                "labels",
+                "unknown ids",
                 f"labels name instance ids {unknown} that are not in the instance image; dropped",
             )
         return {k: v for k, v in labels.items() if k in present}

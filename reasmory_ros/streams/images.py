@@ -63,9 +63,7 @@ def decode_image(msg, allowed: tuple[str, ...] | None = None, what: str = "image
     encoding = str(msg.encoding)
     supported = allowed if allowed is not None else tuple(ENCODINGS)
     if encoding not in supported or encoding not in ENCODINGS:
-        raise ImageDecodeError(
-            f"{what} encoding '{encoding}' is not supported; expected one of {', '.join(supported)}"
-        )
+        raise ImageDecodeError(f"{what} encoding '{encoding}' is not supported; expected one of {', '.join(supported)}")
     scalar, channels = ENCODINGS[encoding]
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     if height <= 0 or width <= 0:

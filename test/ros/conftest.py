@@ -33,9 +33,14 @@ WIDTH, HEIGHT = 320, 240
 N_FRAMES = 48
 NODE = "/reasmory"
 TOPICS = {spec.name[: -len("_topic")]: spec.default for spec in NODE_PARAMETERS if spec.name.endswith("_topic")}
-PART_TYPES = {"color": "sensor_msgs/msg/Image", "depth": "sensor_msgs/msg/Image",
-              "camera_info": "sensor_msgs/msg/CameraInfo", "pose": "geometry_msgs/msg/PoseStamped",
-              "instances": "sensor_msgs/msg/Image", "labels": "std_msgs/msg/String"}
+PART_TYPES = {
+    "color": "sensor_msgs/msg/Image",
+    "depth": "sensor_msgs/msg/Image",
+    "camera_info": "sensor_msgs/msg/CameraInfo",
+    "pose": "geometry_msgs/msg/PoseStamped",
+    "instances": "sensor_msgs/msg/Image",
+    "labels": "std_msgs/msg/String",
+}
 
 
 @dataclass
@@ -66,7 +71,9 @@ class NodeProcess:
             args += ["-p", f"{name}:={text}"]
         self.log_path = log_path
         self._log = log_path.open("w")
-        self.process = subprocess.Popen(args, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT, env=os.environ.copy())
+        self.process = subprocess.Popen(
+            args, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT, env=os.environ.copy()
+        )
 
     def log(self) -> str:
         self._log.flush()
@@ -92,12 +99,18 @@ class Harness:
         self.executor = SingleThreadedExecutor(context=context)
         self.executor.add_node(self.node)
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        self.publishers = {part: self.node.create_publisher(message_type(PART_TYPES[part]), topic, reliable)
-                           for part, topic in TOPICS.items()}
-        latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        self.publishers = {
+            part: self.node.create_publisher(message_type(PART_TYPES[part]), topic, reliable)
+            for part, topic in TOPICS.items()
+        }
+        latched = QoSProfile(
+            depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+        )
         self.status: list[dict] = []
         self.markers: list[MarkerArray] = []
-        self.node.create_subscription(String, f"{NODE}/status", lambda m: self.status.append(__import__("json").loads(m.data)), 10)
+        self.node.create_subscription(
+            String, f"{NODE}/status", lambda m: self.status.append(__import__("json").loads(m.data)), 10
+        )
         self.node.create_subscription(MarkerArray, f"{NODE}/markers", self.markers.append, latched)
         self._spinner = threading.Thread(target=self.executor.spin, daemon=True)
         self._spinner.start()

@@ -20,9 +20,20 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH = REPO / "launch"
 EXPECTED = {
-    "reasmory.launch.py": {"params_file", "namespace", "use_sim_time", "log_level", "rviz", "rviz_config",
-                           "color_topic", "depth_topic", "camera_info_topic", "pose_topic", "instances_topic",
-                           "labels_topic"},
+    "reasmory.launch.py": {
+        "params_file",
+        "namespace",
+        "use_sim_time",
+        "log_level",
+        "rviz",
+        "rviz_config",
+        "color_topic",
+        "depth_topic",
+        "camera_info_topic",
+        "pose_topic",
+        "instances_topic",
+        "labels_topic",
+    },
     "replay.launch.py": {"bag", "rate", "params_file", "namespace", "rviz"},
 }
 
@@ -55,11 +66,21 @@ def declared_arguments(path: Path) -> dict[str, str]:
     constants = _constants(tree)
     declared = {}
     for node in ast.walk(tree):
-        if isinstance(node, ast.ListComp) and isinstance(node.elt, ast.Call) and getattr(node.elt.func, "id", "") == "DeclareLaunchArgument":
+        if (
+            isinstance(node, ast.ListComp)
+            and isinstance(node.elt, ast.Call)
+            and getattr(node.elt.func, "id", "") == "DeclareLaunchArgument"
+        ):
             rows = constants[node.generators[0].iter.id]
             for row in rows:
-                declared[row[0]] = "described by an f-string" if any(k.arg == "description" for k in node.elt.keywords) else ""
-        elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == "DeclareLaunchArgument" and isinstance(node.args[0], ast.Constant):
+                declared[row[0]] = (
+                    "described by an f-string" if any(k.arg == "description" for k in node.elt.keywords) else ""
+                )
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", "") == "DeclareLaunchArgument"
+            and isinstance(node.args[0], ast.Constant)
+        ):
             description = next((k.value for k in node.keywords if k.arg == "description"), None)
             declared[node.args[0].value] = description.value if isinstance(description, ast.Constant) else ""
     return declared
@@ -103,8 +124,13 @@ def test_executables_are_console_scripts():
     started = set()
     for name in EXPECTED:
         tree = ast.parse((LAUNCH / name).read_text())
-        started |= {k.value.value for n in ast.walk(tree) if isinstance(n, ast.Call)
-                    for k in n.keywords if k.arg == "executable" and isinstance(k.value, ast.Constant)}
+        started |= {
+            k.value.value
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call)
+            for k in n.keywords
+            if k.arg == "executable" and isinstance(k.value, ast.Constant)
+        }
     started.discard("rviz2")
     assert started == {"reasmory_node", "reasmory-play"}
     if not started <= set(wired):

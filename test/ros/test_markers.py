@@ -13,9 +13,20 @@ from reasmory_ros.ros.pointcloud import pointcloud2, points_and_colors
 
 
 def record(object_id, label, center, extent=(1.0, 0.5, 0.8), yaw=0.0):
-    return ObjectRecord(id=object_id, label=label, label_histogram={label: 1.0}, center=np.array(center, float),
-                        extent=np.array(extent, float), yaw=yaw, points=np.zeros((0, 3)), first_seen_frame=0,
-                        first_seen_time=0.0, last_seen_frame=0, last_seen_time=0.0, observations=3)
+    return ObjectRecord(
+        id=object_id,
+        label=label,
+        label_histogram={label: 1.0},
+        center=np.array(center, float),
+        extent=np.array(extent, float),
+        yaw=yaw,
+        points=np.zeros((0, 3)),
+        first_seen_frame=0,
+        first_seen_time=0.0,
+        last_seen_frame=0,
+        last_seen_time=0.0,
+        observations=3,
+    )
 
 
 OBJECTS = (record(4, "sofa", (1.0, 2.0, 0.4)), record(9, "tv", (4.0, 2.0, 1.0), yaw=0.5))
@@ -32,7 +43,9 @@ def test_objects_are_boxes_and_labels_with_stable_ids():
     assert labels[0].pose.position.z > OBJECTS[0].center[2] + OBJECTS[0].extent[2] / 2
     corners = {(round(p.x, 6), round(p.y, 6), round(p.z, 6)) for p in boxes[1].points}
     assert corners == {tuple(np.round(c, 6)) for c in OBJECTS[1].corners()}
-    assert all(k.header.frame_id == "map" and k.lifetime.sec == 2 and k.lifetime.nanosec == 500_000_000 for k in markers)
+    assert all(
+        k.header.frame_id == "map" and k.lifetime.sec == 2 and k.lifetime.nanosec == 500_000_000 for k in markers
+    )
     assert m.label_color("sofa") == m.label_color("sofa") and m.label_color("sofa") != m.label_color("tv")
 
 

@@ -28,9 +28,14 @@ def furniture_questions(gt):
     labels = sorted({o.label for o in seen})
     unique = [o for o in seen if gt.scene.counts()[o.label] == 1]
     questions = [(f"How many {label}s are there?", gt.scene.counts()[label], "") for label in labels[:2]]
-    for a, b in list(zip(unique, unique[1:]))[:2]:
-        questions.append((f"How far is the {a.label} from the {b.label}, measured between their closest points, in meters?",
-                          a.distance_to(b), "m"))
+    for a, b in list(zip(unique, unique[1:], strict=False))[:2]:
+        questions.append(
+            (
+                f"How far is the {a.label} from the {b.label}, measured between their closest points, in meters?",
+                a.distance_to(b),
+                "m",
+            )
+        )
     assert len(questions) == 4, "the scene should support two counting and two distance questions"
     return questions
 
@@ -112,8 +117,12 @@ def test_detector_fills_in_instances_for_a_camera_without_instance_topics(record
     testing = pytest.importorskip("reasmory_ros.perception.testing")
     detector = testing.save_random_owl(tmp_path / "owl")  # random weights: plumbing, not accuracy
     frames = recording.frames[:8]
-    start_node(qos="reliable", queue_size=len(frames), status_rate=4.0,
-               **{"perception.detector_model_path": str(detector), "perception.detect_every_n_frames": 2})
+    start_node(
+        qos="reliable",
+        queue_size=len(frames),
+        status_rate=4.0,
+        **{"perception.detector_model_path": str(detector), "perception.detect_every_n_frames": 2},
+    )
     harness.client(AskSpatial, "ask")
     harness.wait_for_subscribers()
     harness.stream(frames, rate=5.0, parts=("color", "depth", "camera_info", "pose"))

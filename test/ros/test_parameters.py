@@ -22,8 +22,11 @@ def test_config_yaml_is_generated_from_the_table():
 
 
 def test_every_yaml_parameter_has_a_unit_and_range_comment_and_the_default():
-    lines = [line for line in (REPO / "config" / "reasmory.yaml").read_text().splitlines()
-             if re.match(r"^\s+\w+: \S", line) and "ros__parameters" not in line]
+    lines = [
+        line
+        for line in (REPO / "config" / "reasmory.yaml").read_text().splitlines()
+        if re.match(r"^\s+\w+: \S", line) and "ros__parameters" not in line
+    ]
     assert len(lines) == len(all_parameters())
     assert all(re.search(r"  # \[[^\]]+\] \S", line) for line in lines)
     block = yaml.safe_load((REPO / "config" / "reasmory.yaml").read_text())[f"/**/{NODE_NAME}"]["ros__parameters"]
@@ -43,7 +46,7 @@ def test_docs_list_every_parameter_from_the_table():
 
 def test_memory_parameters_follow_memory_config():
     fields = {f.name: f.default for f in dataclasses.fields(MemoryConfig)}
-    memory = {spec.name[len("memory."):]: spec for spec in all_parameters() if spec.name.startswith("memory.")}
+    memory = {spec.name[len("memory.") :]: spec for spec in all_parameters() if spec.name.startswith("memory.")}
     assert {name: spec.default for name, spec in memory.items()} == fields
     assert memory["voxel_size"].unit == "m" and memory["voxel_size"].description
     assert all(spec.description for spec in all_parameters())

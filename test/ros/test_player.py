@@ -21,14 +21,26 @@ def bag(tmp_path_factory):
     from reasmory_ros.sim.bag import write_scene_bag
 
     path = tmp_path_factory.mktemp("player") / "scene_bag"
-    write_scene_bag(sim.generate_scene(3), path, N, width=160, height=120, storage="mcap",
-                    color_encoding="bgr8", depth_encoding="32FC1")
+    write_scene_bag(
+        sim.generate_scene(3),
+        path,
+        N,
+        width=160,
+        height=120,
+        storage="mcap",
+        color_encoding="bgr8",
+        depth_encoding="32FC1",
+    )
     return path
 
 
 def play(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "reasmory_ros.ros.player", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "reasmory_ros.ros.player", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_bag_replays_into_the_node_with_sim_time(bag, harness, start_node):
@@ -65,7 +77,10 @@ def test_to_rclpy_copies_every_field_of_a_bag_message(bag):
             converted = to_rclpy(original, message_type(connection.msgtype))
             if hasattr(original, "header"):
                 assert (converted.header.stamp.sec, converted.header.stamp.nanosec, converted.header.frame_id) == (
-                    original.header.stamp.sec, original.header.stamp.nanosec, original.header.frame_id)
+                    original.header.stamp.sec,
+                    original.header.stamp.nanosec,
+                    original.header.frame_id,
+                )
             if connection.msgtype == "sensor_msgs/msg/Image" and original.encoding == "bgr8":
                 assert (decode_color(converted) == decode_color(original)).all()
             if connection.msgtype == "sensor_msgs/msg/CameraInfo":
@@ -76,5 +91,9 @@ def test_player_refuses_what_it_cannot_play(bag, tmp_path):
     missing = play(tmp_path / "nope")
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     wrong_topic = play(bag, "--topics", "/not/there")
-    assert wrong_topic.returncode == 2 and "no topic /not/there" in wrong_topic.stderr and "/camera/pose" in wrong_topic.stderr
+    assert (
+        wrong_topic.returncode == 2
+        and "no topic /not/there" in wrong_topic.stderr
+        and "/camera/pose" in wrong_topic.stderr
+    )
     assert "--clock" in play("--help").stdout

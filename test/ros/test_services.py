@@ -91,21 +91,34 @@ def test_services_and_bad_inputs(recording, harness, start_node, tmp_path):
 
     # Descriptors carry the spec table's ranges; choices are enforced on run-time changes too.
     describe = harness.client(DescribeParameters, "describe_parameters")
-    described = {d.name: d for d in harness.call(describe, DescribeParameters.Request(
-        names=["marker_rate", "queue_size", "planner", "memory.voxel_size"])).descriptors}
+    described = {
+        d.name: d
+        for d in harness.call(
+            describe, DescribeParameters.Request(names=["marker_rate", "queue_size", "planner", "memory.voxel_size"])
+        ).descriptors
+    }
     assert described["marker_rate"].floating_point_range[0].to_value == 30.0
     assert described["queue_size"].integer_range[0].from_value == 1 and described["queue_size"].read_only
     assert not described["planner"].read_only and "one of: rule, local, remote" in described["planner"].description
     assert "unit: m" in described["memory.voxel_size"].description
     set_parameters = harness.client(SetParameters, "set_parameters")
-    result = harness.call(set_parameters, SetParameters.Request(parameters=[Parameter(
-        name="planner", value=ParameterValue(type=ParameterType.PARAMETER_STRING, string_value="oracle"))]))
+    result = harness.call(
+        set_parameters,
+        SetParameters.Request(
+            parameters=[
+                Parameter(
+                    name="planner", value=ParameterValue(type=ParameterType.PARAMETER_STRING, string_value="oracle")
+                )
+            ]
+        ),
+    )
     assert not result.results[0].successful and "expected one of" in result.results[0].reason
 
 
 def ask_cli(*args, timeout=60):
-    return subprocess.run([sys.executable, "-m", "reasmory_ros.ros.ask_client", *args],
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "reasmory_ros.ros.ask_client", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_ask_client_without_a_node_says_so():
@@ -124,6 +137,8 @@ def test_ask_client_without_a_node_says_so():
 def test_bad_parameters_stop_the_node_with_a_reason(override, message):
     result = subprocess.run(
         [sys.executable, "-m", "reasmory_ros.ros.node", "--ros-args", "-p", "device:=cpu", "-p", override],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 1 and message in result.stderr, result.stderr[-2000:]

@@ -50,7 +50,14 @@ def labels(mapping=None):
 
 
 def feed(assembler, stamp, parts=("color", "depth", "camera_info", "pose", "instances", "labels"), received=None):
-    makers = {"color": color, "depth": depth, "camera_info": info, "pose": pose, "instances": instances, "labels": labels}
+    makers = {
+        "color": color,
+        "depth": depth,
+        "camera_info": info,
+        "pose": pose,
+        "instances": instances,
+        "labels": labels,
+    }
     frames = []
     for part in parts:
         frames += assembler.add(part, None if part == "labels" else stamp, makers[part](), received=received)
@@ -145,7 +152,12 @@ def test_labels_pair_by_receive_time_within_the_window():
 
 def test_bad_message_is_counted_and_only_its_frame_is_lost():
     assembler, warnings = make(wait_for_instances=False)
-    assert assembler.add("depth", SEC, NS(height=H, width=W, encoding="bgr8", is_bigendian=0, step=W * 3, data=bytes(H * W * 3))) == []
+    assert (
+        assembler.add(
+            "depth", SEC, NS(height=H, width=W, encoding="bgr8", is_bigendian=0, step=W * 3, data=bytes(H * W * 3))
+        )
+        == []
+    )
     feed(assembler, SEC, ("color", "camera_info", "pose"))
     frames = feed(assembler, 2 * SEC, ("color", "depth", "camera_info", "pose"))
     assert [f.index for f in frames] == [1]

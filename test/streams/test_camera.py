@@ -53,7 +53,11 @@ def test_near_unit_quaternion_is_normalised():
 
 @pytest.mark.parametrize(
     "q, message",
-    [((0.0, 0.0, 0.0, 0.0), "all zeros"), ((0.0, 0.0, 0.0, 0.5), "norm 0.5000"), ((0.0, 0.0, 0.0, float("nan")), "NaN")],
+    [
+        ((0.0, 0.0, 0.0, 0.0), "all zeros"),
+        ((0.0, 0.0, 0.0, 0.5), "norm 0.5000"),
+        ((0.0, 0.0, 0.0, float("nan")), "NaN"),
+    ],
 )
 def test_unusable_quaternions_are_refused(q, message):
     with pytest.raises(PoseError, match=message):

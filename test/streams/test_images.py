@@ -7,7 +7,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from reasmory_ros.streams import ImageDecodeError, decode_color, decode_depth, decode_image, decode_instances, encode_image
+from reasmory_ros.streams import (
+    ImageDecodeError,
+    decode_color,
+    decode_depth,
+    decode_image,
+    decode_instances,
+    encode_image,
+)
 
 RNG = np.random.default_rng(7)
 RGB = RNG.integers(0, 256, size=(5, 7, 3), dtype=np.uint8)
@@ -28,7 +35,9 @@ def test_rgb_and_bgr_decode_to_rgb(step, wrap):
 def test_four_channel_and_mono_decode_to_rgb():
     alpha = np.full(RGB.shape[:2] + (1,), 200, np.uint8)
     assert np.array_equal(decode_color(encode_image(np.concatenate([RGB, alpha], 2), "rgba8")), RGB)
-    assert np.array_equal(decode_color(encode_image(np.concatenate([RGB[:, :, ::-1], alpha], 2), "bgra8", step=40)), RGB)
+    assert np.array_equal(
+        decode_color(encode_image(np.concatenate([RGB[:, :, ::-1], alpha], 2), "bgra8", step=40)), RGB
+    )
     mono = RGB[:, :, 0]
     decoded = decode_color(encode_image(mono, "mono8", step=9))
     assert decoded.shape == (5, 7, 3) and all(np.array_equal(decoded[:, :, c], mono) for c in range(3))
