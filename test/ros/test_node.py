@@ -6,6 +6,7 @@ import dataclasses
 import statistics
 import time
 
+import numpy as np
 import pytest
 
 from reasmory_interfaces.srv import AskSpatial
@@ -56,13 +57,18 @@ def test_streamed_scene_answers_match_ground_truth_and_markers_show_them(recordi
 
     def ask_midway(i):
         if i == n_frames // 2:
-            during.append(ask(harness, ask_client, "How many objects are in the room?")[0])
+            question = "How far is the camera at frame 5 from where it was at frame 1, in meters?"
+            during.append(ask(harness, ask_client, question))
 
     harness.stream(recording.frames, rate=10.0, during=ask_midway)
     status = harness.wait_status(lambda s: s["frames_integrated"] == n_frames)
     assert status["frames_received"] == n_frames and status["errors"] == {}
     assert sum(status["frames_dropped"].values()) == 0
-    assert during and (during[0].success or during[0].error)
+    # Asked while frames streamed: answered at once, from the frames integrated so far.
+    response, seconds = during[0]
+    moved = recording.frames[4].T_world_camera[:3, 3] - recording.frames[0].T_world_camera[:3, 3]
+    assert response.success and response.value == pytest.approx(np.linalg.norm(moved), abs=0.02), response.error
+    assert seconds < 5.0
 
     for question, expected, unit in furniture_questions(recording.gt):
         response, _ = ask(harness, ask_client, question)
