@@ -13,6 +13,7 @@ wins, so an exact label is never diluted by looser matches:
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Iterable
 
@@ -52,6 +53,7 @@ SYNONYM_GROUPS: tuple[frozenset[str], ...] = tuple(frozenset(g) for g in (
 ))
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise(label: str) -> str:
     """Lower case, `_`/`-` as spaces, single spaces."""
     return " ".join(re.sub(r"[_\-]+", " ", label.lower()).split())
@@ -74,6 +76,7 @@ def _singular_word(word: str) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=4096)
 def singular(label: str) -> str:
     """Normalised label with its last word singularised ("coffee tables" -> "coffee table")."""
     words = normalise(label).split(" ")
@@ -86,13 +89,26 @@ def _compact(label: str) -> str:
     return singular(label).replace(" ", "")
 
 
-def _synonyms(label: str) -> frozenset[str]:
-    """Compact forms of every label sharing a synonym group with `label` (itself included)."""
-    found = {_compact(label)}
+def _group_index() -> dict[str, frozenset[str]]:
+    """Compact form -> compact forms of every synonym group it belongs to (built once)."""
+    index: dict[str, set[str]] = {}
     for group in SYNONYM_GROUPS:
-        if _compact(label) in {_compact(g) for g in group}:
-            found |= {_compact(g) for g in group}
-    return frozenset(found)
+        compacts = {_compact(g) for g in group}
+        for key in compacts:
+            index.setdefault(key, set()).update(compacts)
+    return {key: frozenset(value) for key, value in index.items()}
+
+
+_GROUP_OF = _group_index()
+
+
+def _synonyms(label: str) -> frozenset[str]:
+    """Compact forms of every label sharing a synonym group with `label` (itself included).
+
+    A table lookup: the planner resolves every word run of a question, so this must stay cheap
+    however long the question is."""
+    key = _compact(label)
+    return _GROUP_OF.get(key, frozenset()) | {key}
 
 
 def _head(key: str) -> str:
