@@ -29,6 +29,10 @@ from reasmory_ros.planning.formatting import format_answer
 from reasmory_ros.planning.language import requested_unit
 from reasmory_ros.planning.rules import Interpretation, RuleBasedPlanner
 
+MAX_QUESTION_CHARS = 2000
+"""Longer questions are refused before any planner reads them (bounded work per question; the
+longest benchmark questions, routes with numbered steps, have well under 1000 characters)."""
+
 
 def execute(program: str, snapshot: MemorySnapshot) -> dsl.Answer:
     """Parse, validate against the snapshot's labels and frames, run; raises DslError on any fault."""
@@ -51,6 +55,9 @@ def answer_question(
     otherwise.
     """
     options = list(options) if options else None
+    refused = _refusal(question, options)
+    if refused:
+        return QuestionResult(question=question, options=options, ok=False, error=refused)
     rules = rules or RuleBasedPlanner()
     context = context or context_from_snapshot(snapshot)
     result = QuestionResult(question=question, options=options, ok=False)
@@ -80,6 +87,21 @@ def answer_question(
             return result
     result.error, result.program = fallback.error, fallback.program
     return result
+
+
+def _refusal(question, options) -> str | None:
+    """Why a question is not even planned (empty, not text, too long), or None."""
+    if not isinstance(question, str):
+        return f"the question must be text, got {type(question).__name__}"
+    if not question.strip():
+        return "the question is empty"
+    size = len(question) + sum(len(o) for o in options or [] if isinstance(o, str))
+    if size > MAX_QUESTION_CHARS:
+        return (f"the question (with its options) has {size} characters, more than {MAX_QUESTION_CHARS}: "
+                "ask a shorter question")
+    if options and not all(isinstance(o, str) for o in options):
+        return "options must be text"
+    return None
 
 
 def _interpret(rules, question, options, context) -> tuple[Interpretation | None, str]:

@@ -268,16 +268,28 @@ class LabelResolver:
         return (), ""
 
     def _embedding_match(self, phrase: str) -> tuple[tuple[str, ...], str]:
+        return self._embedding_matches([phrase])[phrase]
+
+    def _embedding_matches(self, phrases: Sequence[str]) -> dict[str, tuple[tuple[str, ...], str]]:
+        """(labels, how) of each phrase by embedding similarity, in ONE embedder call: a question
+        with many unknown words costs one model run, not one per word."""
+        unique = list(dict.fromkeys(phrases))
+        if not unique or self.embedder is None or not self.labels:
+            return {phrase: ((), "") for phrase in unique}
         if self._label_vectors is None:
             self._label_vectors = self.embedder([dsl_labels.normalise(label) for label in self.labels])
-        query = self.embedder([dsl_labels.normalise(phrase)])[0]
-        scores = self._label_vectors @ query
-        order = np.argsort(scores)[::-1]
-        best = float(scores[order[0]])
-        runner_up = float(scores[order[1]]) if len(order) > 1 else -1.0
-        if best >= self.threshold and best - runner_up >= self.margin:
-            return (self.labels[int(order[0])],), f"embedding {best:.2f}"
-        return (), ""
+        queries = self.embedder([dsl_labels.normalise(phrase) for phrase in unique])
+        found = {}
+        for phrase, query in zip(unique, queries):
+            scores = self._label_vectors @ query
+            order = np.argsort(scores)[::-1]
+            best = float(scores[order[0]])
+            runner_up = float(scores[order[1]]) if len(order) > 1 else -1.0
+            if best >= self.threshold and best - runner_up >= self.margin:
+                found[phrase] = (self.labels[int(order[0])],), f"embedding {best:.2f}"
+            else:
+                found[phrase] = (), ""
+        return found
 
     def mentions(self, prepared: str, max_words: int = 4) -> list[Mention]:
         """Object mentions in a prepared question, left to right.
@@ -289,7 +301,7 @@ class LabelResolver:
         that filler words never pass for objects.
         """
         words = prepared.split()
-        found: list[Mention] = []
+        found: list[Mention | _Gap] = []
         i = 0
         while i < len(words):
             if words[i] in NON_OBJECT_WORDS and not self._starts_label(words, i, max_words):
@@ -300,7 +312,16 @@ class LabelResolver:
                 j += 1
             found.extend(self._split_run(words, i, max(j, i + 1), max_words))
             i = max(j, i + 1)
-        return found
+        matches = self._embedding_matches([g.phrase for g in found if isinstance(g, _Gap)])
+        mentions: list[Mention] = []
+        for item in found:
+            if isinstance(item, Mention):
+                mentions.append(item)
+                continue
+            labels, how = matches[item.phrase]
+            if labels or item.cued:
+                mentions.append(Mention(item.phrase, item.start, item.end, labels, how))
+        return mentions
 
     def _starts_label(self, words: list[str], i: int, max_words: int) -> bool:
         """A stop word can still open a label ('chest of drawers', 'light' when memory has it)."""
@@ -314,9 +335,10 @@ class LabelResolver:
             for k in range(j + 1, min(s + max_words, len(words)) + 1)
         )
 
-    def _split_run(self, words: list[str], start: int, end: int, max_words: int) -> list[Mention]:
-        """Lexical matches longest-first; each gap left between them gets one embedding try."""
-        out: list[Mention] = []
+    def _split_run(self, words: list[str], start: int, end: int, max_words: int) -> list[Mention | _Gap]:
+        """Lexical matches longest-first; each gap left between them gets one embedding try
+        (batched by `mentions`)."""
+        out: list[Mention | _Gap] = []
         gap_start, i = start, start
         while i <= end:
             hit = None
@@ -335,18 +357,24 @@ class LabelResolver:
                 i += 1
         return out
 
-    def _gap_mention(self, words: list[str], start: int, end: int) -> list[Mention]:
+    def _gap_mention(self, words: list[str], start: int, end: int) -> list[_Gap]:
         kept = [w for w in words[start:end] if not _is_number(w)]
         if not kept:
             return []
-        phrase = " ".join(kept)
-        labels, how = self._embedding_match(phrase) if self.embedder is not None and self.labels else ((), "")
-        if labels:
-            return [Mention(phrase, start, end, labels, how)]
         relational = end < len(words) and words[end] in ("of", "between")  # 'the middle of', 'the gap between'
-        if start > 0 and words[start - 1] in MENTION_CUES and not relational:
-            return [Mention(phrase, start, end, ())]
-        return []
+        cued = start > 0 and words[start - 1] in MENTION_CUES and not relational
+        return [_Gap(" ".join(kept), start, end, cued)]
+
+
+@dataclass(frozen=True)
+class _Gap:
+    """Words between lexical matches: a mention if the embedding names a label, else only when
+    `cued` (a determiner introduces it) as an unresolved one."""
+
+    phrase: str
+    start: int
+    end: int
+    cued: bool
 
 
 def _is_number(word: str) -> bool:
