@@ -75,6 +75,9 @@ class MemoryConfig:
     """m. Boxes are grown by this much on every side before box-overlap tests (thin surfaces)."""
     merge_checks_per_frame: int = 4
     """pairs. Candidate duplicate pairs verified per frame (bounded consolidation work)."""
+    consolidation_sweep: int = 16
+    """objects. Besides the objects seen in a frame, this many more (round robin) are checked for
+    duplicates each frame, so the whole table is consolidated continuously at a fixed cost."""
     merge_overlap: float = 0.3
     """1. Two same-label objects merge when this fraction of the smaller one's points overlaps."""
     box_quantile: float = 0.02
@@ -126,7 +129,7 @@ class MemoryConfig:
         positive_ints = (
             "pixel_stride", "working_window", "working_points", "max_objects", "object_points",
             "max_instances_per_frame", "min_instance_points", "association_samples",
-            "association_candidates", "merge_checks_per_frame", "min_object_observations",
+            "association_candidates", "merge_checks_per_frame", "consolidation_sweep", "min_object_observations",
             "max_labels", "max_keyframes", "keyframe_width", "keyframe_height", "keyframe_objects",
             "map_capacity", "map_ways", "min_voxel_hits",
         )

@@ -76,7 +76,7 @@ class ObjectChanges:
 
 
 class ObjectTable(StateBuffers):
-    SCALARS = ("labels",)
+    SCALARS = ("labels", "sweep_cursor")
 
     def __init__(self, config: MemoryConfig, device: torch.device, generator: torch.Generator):
         n, r = config.max_objects, config.object_points
@@ -84,6 +84,7 @@ class ObjectTable(StateBuffers):
         self.device = device
         self.generator = generator
         self.labels: list[str] = []
+        self.sweep_cursor = 0
         self._label_ids: dict[str, int] = {}
         i64 = dict(dtype=torch.int64, device=device)
         f32 = dict(dtype=torch.float32, device=device)
@@ -133,22 +134,25 @@ class ObjectTable(StateBuffers):
     def integrate(self, obs: Observation, frame_index: int, timestamp: float) -> ObjectChanges:
         """Associate the frame's detections, update or create objects, then merge duplicates."""
         empty = torch.zeros(0, dtype=torch.int64, device=self.device)
-        if obs.num_detections == 0:
-            return ObjectChanges(empty, 0, 0, Merges.none(self.device), empty)
-        det_slots = self._associate(obs)
-        matched = det_slots >= 0
-        num_new = int((~matched).sum())
-        evicted = empty
-        merges = Merges.none(self.device)
-        if num_new:
-            if num_new > int((~self.active).sum()):
-                merges = self._merge_duplicates(self.active.nonzero().squeeze(1), consolidate=True)
-                det_slots = _follow(det_slots, merges)
-            det_slots, evicted = self._create(det_slots, det_slots >= 0, frame_index, timestamp)
-        touched = self._observe(obs, det_slots, frame_index, timestamp)
-        late = self._merge_duplicates(touched)
-        merges = merges + late
-        return ObjectChanges(_follow(det_slots, late), int(matched.sum()), num_new, merges, evicted)
+        det_slots, evicted, matched, num_new = empty, empty, 0, 0
+        touched = empty
+        if obs.num_detections:
+            det_slots = self._associate(obs)
+            is_matched = det_slots >= 0
+            matched, num_new = int(is_matched.sum()), int((~is_matched).sum())
+            if num_new:
+                det_slots, evicted = self._create(det_slots, is_matched, frame_index, timestamp)
+            touched = self._observe(obs, det_slots, frame_index, timestamp)
+        merges = self._merge_duplicates(torch.cat([touched, self._sweep_rows()]))
+        return ObjectChanges(_follow(det_slots, merges), matched, num_new, merges, evicted)
+
+    def _sweep_rows(self) -> torch.Tensor:
+        """The next consolidation_sweep slots, round robin: the whole table is re-checked for
+        duplicates every max_objects / consolidation_sweep frames at a fixed cost per frame."""
+        n, sweep = self.config.max_objects, min(self.config.consolidation_sweep, self.config.max_objects)
+        rows = (self.sweep_cursor + torch.arange(sweep, device=self.device)) % n
+        self.sweep_cursor = (self.sweep_cursor + sweep) % n
+        return rows[self.active[rows]]
 
     def _associate(self, obs: Observation) -> torch.Tensor:
         """Slot of the object each detection belongs to, -1 for none.
@@ -281,21 +285,20 @@ class ObjectTable(StateBuffers):
 
     # --- consolidation --------------------------------------------------------------------------
 
-    def _merge_duplicates(self, rows: torch.Tensor, consolidate: bool = False) -> Merges:
+    def _merge_duplicates(self, rows: torch.Tensor) -> Merges:
         """Verify a few likely duplicate pairs and merge those that hold.
 
         Candidate pairs: same top label and overlapping margin-grown boxes, with one member among
-        `rows`: the objects just updated (only a changed object can newly become a duplicate), or
-        all objects when consolidating a full table. merge_checks_per_frame pairs (four
-        times as many when consolidating) are drawn with probability proportional to their box
-        containment (Gumbel top-k, so a stubborn non-duplicate pair cannot starve the others)
-        and merged when their reservoirs overlap by merge_overlap or the boxes contain one
-        another by box_containment.
+        `rows` (the objects just updated, as only a changed object can newly become a duplicate,
+        and the round-robin sweep). merge_checks_per_frame pairs are drawn with probability
+        proportional to their box containment (Gumbel top-k, so a stubborn non-duplicate pair
+        cannot starve the others) and merged when their reservoirs overlap by merge_overlap or
+        the boxes contain one another by box_containment.
         """
         cfg = self.config
         if rows.numel() == 0:
             return Merges.none(self.device)
-        budget = cfg.merge_checks_per_frame * (4 if consolidate else 1)
+        budget = cfg.merge_checks_per_frame
         containment = aabb_containment(self.aabb[rows], self.aabb, cfg.box_margin)
         top_label = self.label_hist.argmax(dim=1)
         eligible = self.active[None, :] & (top_label[rows][:, None] == top_label[None, :])

@@ -119,7 +119,6 @@ class SpatialMemory:
             old_ids = torch.cat([changes.merges.drop_ids, changes.evicted])
             new_ids = torch.cat([changes.merges.keep_ids, torch.full_like(changes.evicted, -1)])
             parts.keyframes.rename_objects(old_ids, new_ids)
-            parts.working.rename_objects(old_ids, new_ids)
 
             point_ids = torch.full((obs.points.shape[0],), -1, dtype=torch.int64, device=self.device)
             point_ids[obs.det_point_index] = objects.ids[changes.det_slots][obs.det_of]
@@ -181,7 +180,8 @@ class SpatialMemory:
     def working_frames(self) -> tuple[WorkingFrame, ...]:
         """The frames of the working window, oldest first (numpy copies)."""
         with self._lock:
-            return self._parts.working.export()
+            objects = self._parts.objects
+            return self._parts.working.export(objects.ids[objects.active])
 
     def allocated_bytes(self) -> int:
         """Bytes of all state tensors the memory owns (fixed at construction)."""

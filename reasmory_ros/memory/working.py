@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from reasmory_ros.memory.config import MemoryConfig
-from reasmory_ros.memory.state import StateBuffers, rename_ids
+from reasmory_ros.memory.state import StateBuffers
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,13 @@ class WorkingMemory(StateBuffers):
         self.frame_indices[slot] = frame_index
         self.written += 1
 
-    def rename_objects(self, old_ids: torch.Tensor, new_ids: torch.Tensor) -> None:
-        """Follow merges and evictions (new id -1) of episodic objects."""
-        rename_ids(self.object_ids, old_ids, new_ids)
+    def export(self, live_ids: torch.Tensor) -> tuple[WorkingFrame, ...]:
+        """The frames in the window, oldest first, as numpy copies.
 
-    def export(self) -> tuple[WorkingFrame, ...]:
-        """The frames in the window, oldest first, as numpy copies."""
+        Object ids are those assigned when each frame was integrated; ids no longer in `live_ids`
+        (merged away or evicted since) read -1. Renaming the whole window on every merge or
+        eviction would cost a full pass per event, which the fixed per-frame budget avoids.
+        """
         w = self.config.working_window
         slots = [(self.written - n) % w for n in range(min(self.written, w), 0, -1)]
         frames = []
@@ -77,6 +78,8 @@ class WorkingMemory(StateBuffers):
                 T_world_camera=self.poses[slot].cpu().numpy(),
                 points=self.points[slot, :n].cpu().numpy(),
                 colors=self.colors[slot, :n].cpu().numpy(),
-                object_ids=self.object_ids[slot, :n].cpu().numpy(),
+                object_ids=torch.where(
+                    torch.isin(self.object_ids[slot, :n], live_ids), self.object_ids[slot, :n], -1
+                ).cpu().numpy(),
             ))
         return tuple(frames)
