@@ -15,6 +15,7 @@ from rosbags.highlevel import AnyReader
 from rosbags.typesys import Stores, get_typestore
 
 from reasmory_ros.memory.frame import Frame
+from reasmory_ros.replay.salvage import Salvage, SalvageError, salvage
 from reasmory_ros.streams.assembler import FrameAssembler
 
 _LOG = logging.getLogger(__name__)
@@ -38,30 +39,52 @@ class BagStream:
     assembler: FrameAssembler
     warnings: list[str] = field(default_factory=list)
     truncated: str | None = None
+    salvage: Salvage | None = None
+    """Set when rosbags could not open the bag: its storage files are read up to the damage."""
 
     def frames(self) -> Iterator[Frame]:
         """Frames in stream order. A bag that ends in a broken record yields what was readable
         and records why in `truncated` (the frames already read are kept)."""
-        parts_by_topic = {topic: part for part, topic in self.topics.items()}
+        if self.salvage is not None:
+            yield from self._salvaged_frames()
+            return
         try:
             with AnyReader([self.path], default_typestore=get_typestore(Stores.ROS2_HUMBLE)) as reader:
-                connections = [c for c in reader.connections if c.topic in parts_by_topic]
+                connections = [c for c in reader.connections if c.topic in self._parts]
                 for connection, bag_time_ns, raw in reader.messages(connections=connections):
-                    part = parts_by_topic[connection.topic]
-                    try:
-                        msg = reader.deserialize(raw, connection.msgtype)
-                    except Exception as err:  # rosbags raises several types for a corrupt record
-                        self.assembler.report(connection.topic, "corrupt message",
-                                              f"cannot deserialize a {connection.msgtype} message: {err}")
-                        continue
-                    header = getattr(msg, "header", None)
-                    stamp = None if header is None else header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
-                    yield from self.assembler.add(part, stamp, msg, received=bag_time_ns * 1e-9)
+                    yield from self._add(connection.topic, connection.msgtype, bag_time_ns, raw, reader.deserialize)
         except BagError:
             raise
         except Exception as err:  # a truncated file surfaces as sqlite/mcap/rosbags errors
             self.truncated = f"the bag ended in an unreadable record: {err}"
             _LOG.warning("%s: %s; keeping the frames read so far", self.path, self.truncated)
+
+    @property
+    def _parts(self) -> dict[str, str]:
+        return {topic: part for part, topic in self.topics.items()}
+
+    def _salvaged_frames(self) -> Iterator[Frame]:
+        typestore = get_typestore(Stores.ROS2_HUMBLE)
+        parts = self._parts
+        for topic, msgtype, bag_time_ns, raw in self.salvage.messages():
+            if topic in parts:
+                yield from self._add(topic, msgtype, bag_time_ns, raw, typestore.deserialize_cdr)
+        if self.salvage.damage:
+            self.truncated = f"the bag is damaged, frames up to the damage were kept: {self.salvage.damage}"
+            _LOG.warning("%s: %s", self.path, self.truncated)
+
+    def _add(self, topic: str, msgtype: str, bag_time_ns: int, raw, deserialize) -> list[Frame]:
+        """One serialized message into the assembler; a corrupt one is counted against its part
+        (the key ~/status uses too) and costs only its own frame."""
+        part = self._parts[topic]
+        try:
+            msg = deserialize(raw, msgtype)
+            header = getattr(msg, "header", None)
+            stamp = None if header is None else header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
+        except Exception as err:  # rosbags raises several types for a corrupt record
+            self.assembler.report(part, "corrupt message", f"cannot deserialize a {msgtype} message on {topic}: {err}")
+            return []
+        return self.assembler.add(part, stamp, msg, received=bag_time_ns * 1e-9)
 
 
 def open_bag(path: str | Path, params: dict) -> BagStream:
@@ -73,12 +96,19 @@ def open_bag(path: str | Path, params: dict) -> BagStream:
     path = Path(path)
     if not path.exists():
         raise BagError(f"bag {path} does not exist")
+    salvaged = None
     try:
         with AnyReader([path], default_typestore=get_typestore(Stores.ROS2_HUMBLE)) as reader:
             available = {c.topic: c.msgtype for c in reader.connections}
             counts = {c.topic: c.msgcount for c in reader.connections}
     except Exception as err:
-        raise BagError(f"cannot open bag {path}: {err}") from err
+        # A recorder that died or a copy cut short: read the storage files up to the damage.
+        try:
+            salvaged = salvage(path)
+        except (SalvageError, OSError) as salvage_err:
+            raise BagError(f"cannot open bag {path}: {err} (reading it record by record: {salvage_err})") from err
+        available, counts = dict(salvaged.topics), {}
+        damaged = f"cannot open bag {path} normally ({err}): reading its records up to the damage"
 
     topics = {part: params[f"{part}_topic"] for part in REQUIRED_PARTS + OPTIONAL_PARTS}
     missing = [f"{topics[part]} ({part})" for part in REQUIRED_PARTS if topics[part] not in available]
@@ -90,7 +120,7 @@ def open_bag(path: str | Path, params: dict) -> BagStream:
     if pose_type not in POSE_TYPES:
         raise BagError(f"topic {topics['pose']} is {pose_type}; expected one of {', '.join(POSE_TYPES)}")
 
-    warnings = []
+    warnings = [damaged] if salvaged is not None else []
     with_instances = all(topics[part] in available for part in OPTIONAL_PARTS)
     if not with_instances:
         topics = {part: topic for part, topic in topics.items() if part not in OPTIONAL_PARTS}
@@ -103,4 +133,4 @@ def open_bag(path: str | Path, params: dict) -> BagStream:
         max_pending=params["max_pending"],
         report_period=params["error_report_period"],
     )
-    return BagStream(path, topics, counts.get(topics["color"], 0), assembler, warnings)
+    return BagStream(path, topics, counts.get(topics["color"], 0), assembler, warnings, salvage=salvaged)
