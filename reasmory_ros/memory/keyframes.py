@@ -35,38 +35,42 @@ class KeyframeStore(StateBuffers):
         self.object_ids = torch.full((k, config.keyframe_objects), -1, dtype=torch.int64, device=device)
         self.object_samples = torch.zeros(k, config.keyframe_objects, dtype=torch.int64, device=device)
         self.version = torch.zeros(k, dtype=torch.int64, device=device)
+        self.distance = torch.full((k, k), float("inf"), dtype=torch.float64, device=device)
+        """View distance between stored keyframes (inf where a slot is empty or on the diagonal),
+        kept up to date on every store so that a decision costs one row, not a K x K matrix."""
 
-    def _view_distance(self, poses_a: torch.Tensor, poses_b: torch.Tensor) -> torch.Tensor:
-        """Pairwise view distance (A, B) in novelty units."""
+    def _view_distance(self, pose: torch.Tensor) -> torch.Tensor:
+        """View distance (K,) in novelty units from `pose` to every slot (inf for empty slots)."""
         cfg = self.config
-        translation = torch.cdist(poses_a[:, :3, 3], poses_b[:, :3, 3])
-        angle = rotation_angle_between(poses_a[:, None, :3, :3], poses_b[None, :, :3, :3])
-        return translation / cfg.keyframe_translation + angle / math.radians(cfg.keyframe_rotation)
+        translation = (self.poses[:, :3, 3] - pose[:3, 3]).norm(dim=-1)
+        angle = rotation_angle_between(self.poses[:, :3, :3], pose[:3, :3])
+        distance = translation / cfg.keyframe_translation + angle / math.radians(cfg.keyframe_rotation)
+        return distance.masked_fill(~self.active, float("inf"))
 
-    def consider(self, frame: Frame, pose: torch.Tensor, shows_new_object: bool) -> tuple[int, int] | None:
+    def consider(self, pose: torch.Tensor, shows_new_object: bool) -> tuple[int, int] | None:
         """Decide whether the frame becomes a keyframe; returns (slot, dropped frame index or -1)."""
-        poses = torch.cat([self.poses, pose[None]])
-        active = torch.cat([self.active, self.active.new_ones(1)])
-        distance = self._view_distance(poses, poses)
-        distance = distance.masked_fill(~(active[:, None] & active[None, :]), float("inf"))
-        distance.fill_diagonal_(float("inf"))
-        novelty = distance[-1].min()
-        if not (shows_new_object or bool(novelty >= 1.0)):
+        to_new = self._view_distance(pose)
+        if not (shows_new_object or bool(to_new.min() >= 1.0)):
             return None
         free = (~self.active).nonzero()
         if free.numel():
             return int(free[0]), -1
-        nearest_two = distance.topk(2, dim=1, largest=False).values.sum(1)
-        if shows_new_object:
-            nearest_two[-1] = float("inf")
-        slot = int(nearest_two.argmin())
-        if slot == self.config.max_keyframes:
+        # Redundancy of each view: the sum of its two smallest distances, the new one included.
+        existing = torch.cat([self.distance, to_new[:, None]], dim=1).topk(2, dim=1, largest=False)
+        redundancy = existing.values.sum(dim=1)
+        new_redundancy = to_new.topk(2, largest=False).values.sum()
+        slot = int(redundancy.argmin())
+        if not shows_new_object and bool(new_redundancy <= redundancy[slot]):
             return None
         return slot, int(self.frame_index[slot])
 
     def store(self, slot: int, frame: Frame, pose: torch.Tensor, object_ids: torch.Tensor, samples: torch.Tensor) -> None:
         """Write a downsampled copy of the frame (nearest pixel) with its camera into `slot`."""
         cfg = self.config
+        self.active[slot] = False
+        to_new = self._view_distance(pose)
+        self.distance[slot] = to_new
+        self.distance[:, slot] = to_new
         h, w = cfg.keyframe_height, cfg.keyframe_width
         rows = ((np.arange(h) + 0.5) * frame.height / h).astype(np.int64)
         cols = ((np.arange(w) + 0.5) * frame.width / w).astype(np.int64)

@@ -151,7 +151,7 @@ class SpatialMemory:
         slots = samples.nonzero().squeeze(1)
         confirmed = objects.observations[slots] >= self.config.min_object_observations
         shows_new_object = bool((confirmed & (objects.best_keyframe[slots] < 0)).any())
-        decision = keyframes.consider(frame, pose, shows_new_object)
+        decision = keyframes.consider(pose, shows_new_object)
         if decision is None:
             return False
         slot, dropped_frame = decision
