@@ -43,14 +43,30 @@ class DslError(Exception):
         where = f" at line {self.line}, column {self.column}" if self.line is not None else ""
         parts = [f"{self.stage}{where}: {self.message}"]
         if self.source_line is not None and self.column is not None:
-            parts.append(f"  {self.source_line}")
-            parts.append("  " + " " * max(self.column - 1, 0) + "^")
+            shown, caret = _excerpt(self.source_line, max(self.column - 1, 0))
+            parts.append(f"  {shown}")
+            parts.append("  " + " " * caret + "^")
         if self.hint:
             parts.append(f"hint: {self.hint}")
         return "\n".join(parts)
 
     def __str__(self) -> str:
         return self.format()
+
+
+QUOTE_WIDTH = 100
+"""Characters of the offending line quoted around the error: the report stays short however long
+the line (a program may be one 4000-character line)."""
+
+
+def _excerpt(line: str, caret: int) -> tuple[str, int]:
+    """The part of `line` around `caret` (0-based) and the caret's position in it."""
+    if len(line) <= QUOTE_WIDTH:
+        return line, caret
+    start = min(max(caret - QUOTE_WIDTH // 2, 0), len(line) - QUOTE_WIDTH)
+    prefix = "..." if start > 0 else ""
+    suffix = "..." if start + QUOTE_WIDTH < len(line) else ""
+    return prefix + line[start:start + QUOTE_WIDTH] + suffix, caret - start + len(prefix)
 
 
 class DslSyntaxError(DslError):
