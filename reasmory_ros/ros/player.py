@@ -24,6 +24,7 @@ from rosgraph_msgs.msg import Clock
 from reasmory_ros.ros.conversions import ConversionError, message_type, time_msg, to_rclpy
 
 WAIT_FOR_SUBSCRIBERS_S = 30.0
+MATCH_SETTLE_S = 1.0
 
 
 class PlayError(RuntimeError):
@@ -112,6 +113,9 @@ class Player:
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.05)
+        # A DDS match completes on each side separately: the subscriber may not know this writer
+        # yet, and a volatile reliable sample written now could be lost. Let both sides settle.
+        time.sleep(MATCH_SETTLE_S)
         return True
 
     def play_once(self, rate: float) -> None:
