@@ -133,6 +133,7 @@ class Harness:
         while any(p.get_subscription_count() == 0 for p in self.publishers.values()):
             assert time.monotonic() < deadline, "the node did not subscribe to every input topic"
             time.sleep(0.05)
+        time.sleep(1.0)  # the node's side of each match may complete later (as in reasmory-play)
 
     def publish_frame(self, frame, parts=None) -> None:
         for part, msg in frame_messages(frame).items():
