@@ -129,7 +129,8 @@ class MemoryConfig:
         positive_ints = (
             "pixel_stride", "working_window", "working_points", "max_objects", "object_points",
             "max_instances_per_frame", "min_instance_points", "association_samples",
-            "association_candidates", "merge_checks_per_frame", "consolidation_sweep", "min_object_observations",
+            "association_candidates", "merge_checks_per_frame", "consolidation_sweep",
+            "min_object_observations",
             "max_labels", "max_keyframes", "keyframe_width", "keyframe_height", "keyframe_objects",
             "map_capacity", "map_ways", "min_voxel_hits",
         )
@@ -139,7 +140,8 @@ class MemoryConfig:
                 raise ValueError(f"MemoryConfig.{name} must be a positive integer, got {value!r}")
         positive_floats = (
             "min_depth", "max_depth", "flying_pixel_ratio", "object_voxel_size", "depth_iqr_factor",
-            "association_radius", "support_half_life", "keyframe_translation", "keyframe_rotation", "voxel_size",
+            "association_radius", "support_half_life", "keyframe_translation", "keyframe_rotation",
+            "voxel_size",
         )
         for name in positive_floats:
             value = getattr(self, name)

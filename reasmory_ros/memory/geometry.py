@@ -131,8 +131,12 @@ def fit_gravity_boxes(
     u = xy[..., 0] * c[:, None] + xy[..., 1] * s[:, None]
     v = -xy[..., 0] * s[:, None] + xy[..., 1] * c[:, None]
     weights = torch.where(valid, weights, 0.0)
-    lo_xy, hi_xy = _weighted_bounds(torch.stack([u, v], dim=1), weights[:, None].expand(-1, 2, -1), quantile)
-    lo_z, hi_z = _weighted_bounds(points[None, ..., 2].transpose(0, 1), valid[:, None].to(weights.dtype), height_quantile)
+    lo_xy, hi_xy = _weighted_bounds(
+        torch.stack([u, v], dim=1), weights[:, None].expand(-1, 2, -1), quantile
+    )
+    lo_z, hi_z = _weighted_bounds(
+        points[:, None, :, 2], valid[:, None].to(weights.dtype), height_quantile
+    )
     lo, hi = torch.cat([lo_xy, lo_z], dim=1), torch.cat([hi_xy, hi_z], dim=1)
     mid = (lo + hi) / 2
     extent = hi - lo

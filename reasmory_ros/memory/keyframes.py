@@ -64,7 +64,9 @@ class KeyframeStore(StateBuffers):
             return None
         return slot, int(self.frame_index[slot])
 
-    def store(self, slot: int, frame: Frame, pose: torch.Tensor, object_ids: torch.Tensor, samples: torch.Tensor) -> None:
+    def store(
+        self, slot: int, frame: Frame, pose: torch.Tensor, object_ids: torch.Tensor, samples: torch.Tensor
+    ) -> None:
         """Write a downsampled copy of the frame (nearest pixel) with its camera into `slot`."""
         cfg = self.config
         self.active[slot] = False
@@ -98,7 +100,11 @@ class KeyframeStore(StateBuffers):
     def views(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(frame index, object ids, samples) of the active keyframes, for best-view lookups."""
         active = self.active[:, None]
-        return self.frame_index, torch.where(active, self.object_ids, -1), torch.where(active, self.object_samples, 0)
+        return (
+            self.frame_index,
+            torch.where(active, self.object_ids, -1),
+            torch.where(active, self.object_samples, 0),
+        )
 
     def rename_objects(self, old_ids: torch.Tensor, new_ids: torch.Tensor) -> None:
         """Follow merges (old -> new) and evictions (new = -1) in the stored object lists."""

@@ -149,7 +149,8 @@ class ObjectTable(StateBuffers):
     def _sweep_rows(self) -> torch.Tensor:
         """The next consolidation_sweep slots, round robin: the whole table is re-checked for
         duplicates every max_objects / consolidation_sweep frames at a fixed cost per frame."""
-        n, sweep = self.config.max_objects, min(self.config.consolidation_sweep, self.config.max_objects)
+        n = self.config.max_objects
+        sweep = min(self.config.consolidation_sweep, n)
         rows = (self.sweep_cursor + torch.arange(sweep, device=self.device)) % n
         self.sweep_cursor = (self.sweep_cursor + sweep) % n
         return rows[self.active[rows]]
@@ -250,8 +251,9 @@ class ObjectTable(StateBuffers):
     def _insert_points(self, slots: torch.Tensor, points: torch.Tensor, depths: torch.Tensor) -> None:
         """Offer points to the slots' reservoirs (distinct-voxel min-hash sample, see module doc).
 
-        Each slot also sums the information 1/sigma^2 of its voxel's observations, with the axial
-        noise sigma of depth sensors growing as depth^2: weight = depth^-4 (depth in metres).
+        Each slot also sums a trust weight over its voxel's observations: depth^-2 (metres), i.e.
+        1/sigma for the axial depth noise sigma ~ depth^2. (Full 1/sigma^2 lets the few closest
+        views outweigh everything, and those often miss an object's lower part.)
         """
         r = self.config.object_points
         keys = voxel_keys(points, self.config.object_voxel_size)
@@ -348,7 +350,9 @@ class ObjectTable(StateBuffers):
         self.last_frame[keep] = torch.where(later, self.last_frame[drop], self.last_frame[keep])
         self.last_time[keep] = torch.where(later, self.last_time[drop], self.last_time[keep])
         better_view = self.best_keyframe_points[drop] > self.best_keyframe_points[keep]
-        self.best_keyframe[keep] = torch.where(better_view, self.best_keyframe[drop], self.best_keyframe[keep])
+        self.best_keyframe[keep] = torch.where(
+            better_view, self.best_keyframe[drop], self.best_keyframe[keep]
+        )
         self.best_keyframe_points[keep] = torch.maximum(
             self.best_keyframe_points[drop], self.best_keyframe_points[keep]
         )
@@ -374,7 +378,9 @@ class ObjectTable(StateBuffers):
         self.best_keyframe_points[slots] = pixels
         self.version[slots] += 1
 
-    def forget_view(self, keyframe_frame: int, kept_views: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> None:
+    def forget_view(
+        self, keyframe_frame: int, kept_views: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    ) -> None:
         """A keyframe was dropped: objects whose best view it was take their best remaining one.
 
         kept_views: (frame index (K,), object ids (K, M), samples (K, M)) of the remaining keyframes.

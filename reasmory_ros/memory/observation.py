@@ -2,7 +2,8 @@
 
 Subsampling: one pixel per pixel_stride x pixel_stride cell, the cell centre (row and column
 stride//2 + k*stride), so a 640x480 image gives 160x120 samples. The filters look at the
-full-resolution neighbours of each sample, which costs a few strided slices, not a full-image pass:
+full-resolution neighbours of each sample through cached flat pixel indices, which costs a few
+gathers, not a full-image pass:
 
 - flying pixels: a sample whose depth jumps by more than flying_pixel_ratio x depth to one of its
   4-neighbours lies on a depth edge, where sensors mix foreground and background;
@@ -91,13 +92,17 @@ class Observer:
 
             square = [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
             fx, fy, cx, cy = frame.K[0, 0], frame.K[1, 1], frame.K[0, 2], frame.K[1, 2]
-            rays = torch.stack([(uu - cx) / fx, (vv - cy) / fy, torch.ones(vv.shape, dtype=torch.float64)], -1)
+            ones = torch.ones(vv.shape, dtype=torch.float64)
+            rays = torch.stack([(uu - cx) / fx, (vv - cy) / fy, ones], -1)
+            around = [flat(dy, dx) for dy, dx in square if (dy, dx) != (0, 0)] or [flat(0, 0)]
             self._grid = _SampleGrid(
                 key=key,
                 rays=rays.to(device=self.device, dtype=torch.float32),
                 centre=flat(0, 0).to(self.device),
-                edge_neighbours=torch.stack([flat(-1, 0), flat(1, 0), flat(0, -1), flat(0, 1)], 1).to(self.device),
-                mask_neighbours=torch.stack([flat(dy, dx) for dy, dx in square if (dy, dx) != (0, 0)] or [flat(0, 0)], 1).to(self.device),
+                edge_neighbours=torch.stack(
+                    [flat(-1, 0), flat(1, 0), flat(0, -1), flat(0, 1)], 1
+                ).to(self.device),
+                mask_neighbours=torch.stack(around, 1).to(self.device),
             )
         return self._grid
 
@@ -109,7 +114,8 @@ class Observer:
         depth_full = torch.from_numpy(frame.depth).to(device).view(-1)
         depth = depth_full[grid.centre]
         neighbours = depth_full[grid.edge_neighbours]
-        flying = ((neighbours - depth[:, None]).abs() > cfg.flying_pixel_ratio * depth[:, None]) & (neighbours > 0)
+        jump = (neighbours - depth[:, None]).abs() > cfg.flying_pixel_ratio * depth[:, None]
+        flying = jump & (neighbours > 0)
         valid = (depth > cfg.min_depth) & (depth < cfg.max_depth) & ~flying.any(dim=1)
         sample_index = valid.nonzero().squeeze(1)
 

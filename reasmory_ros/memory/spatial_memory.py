@@ -205,7 +205,8 @@ class SpatialMemory:
         shown = table.active & (table.observations >= self.config.min_object_observations)
         shown_slots = shown.nonzero().squeeze(1).tolist()
         versions = table.version.tolist()
-        stale = [s for s in shown_slots if self._object_cache[s] is None or self._object_cache[s][0] != versions[s]]
+        cache = self._object_cache
+        stale = [s for s in shown_slots if cache[s] is None or cache[s][0] != versions[s]]
         if stale:
             index = torch.tensor(stale, device=self.device)
             rows = {

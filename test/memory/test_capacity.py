@@ -86,7 +86,8 @@ def test_trajectory_thinning_keeps_ends_and_answers_poses(room_scan):
 def test_duplicates_are_consolidated(room_scan):
     """With association switched off every detection starts an object: merging must clean up."""
     config = MemoryConfig(
-        pixel_stride=2, max_objects=24, max_instances_per_frame=8, min_overlap=1.0, label_overlap=1.0, box_containment=1.0,
+        pixel_stride=2, max_objects=24, max_instances_per_frame=8,
+        min_overlap=1.0, label_overlap=1.0, box_containment=1.0,
         merge_checks_per_frame=8,
     )
     memory = SpatialMemory(config)

@@ -17,7 +17,8 @@ CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"
 
 def test_auto_device_and_unavailable_cuda():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert SpatialMemory(MemoryConfig(max_objects=8, max_instances_per_frame=8), device="auto").device.type == expected
+    small = MemoryConfig(max_objects=8, max_instances_per_frame=8)
+    assert SpatialMemory(small, device="auto").device.type == expected
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA"):
             SpatialMemory(device="cuda")

@@ -62,7 +62,8 @@ def test_object_history_and_views(scanned):
         assert obj.first_seen_time <= obj.last_seen_time
         assert 2 <= obj.observations <= snapshot.frame_count
         assert obj.best_keyframe in keyframe_frames
-        assert obj.id in snapshot.keyframes[[k.frame_index for k in snapshot.keyframes].index(obj.best_keyframe)].object_ids
+        best_view = next(k for k in snapshot.keyframes if k.frame_index == obj.best_keyframe)
+        assert obj.id in best_view.object_ids
         assert obj.label_histogram[obj.label] == max(obj.label_histogram.values())
         assert len(obj.points) > 50
         inside = np.abs(obj.points[:, 2] - obj.center[2]) <= obj.extent[2] / 2 + 0.05
