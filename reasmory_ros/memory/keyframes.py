@@ -25,6 +25,8 @@ class KeyframeStore(StateBuffers):
         k, h, w = config.max_keyframes, config.keyframe_height, config.keyframe_width
         self.config = config
         self.device = device
+        self._pixel_key: tuple[int, int] | None = None
+        self._pixel_index: torch.Tensor | None = None
         self.active = torch.zeros(k, dtype=torch.bool, device=device)
         self.rgb = torch.zeros(k, h, w, 3, dtype=torch.uint8, device=device)
         self.depth = torch.zeros(k, h, w, dtype=torch.float32, device=device)
@@ -74,10 +76,11 @@ class KeyframeStore(StateBuffers):
         self.distance[slot] = to_new
         self.distance[:, slot] = to_new
         h, w = cfg.keyframe_height, cfg.keyframe_width
-        rows = ((np.arange(h) + 0.5) * frame.height / h).astype(np.int64)
-        cols = ((np.arange(w) + 0.5) * frame.width / w).astype(np.int64)
-        self.rgb[slot] = torch.from_numpy(frame.rgb[np.ix_(rows, cols)]).to(self.device)
-        self.depth[slot] = torch.from_numpy(frame.depth[np.ix_(rows, cols)]).to(self.device)
+        pixels = self._pixels(frame.height, frame.width)
+        rgb = torch.from_numpy(np.ascontiguousarray(frame.rgb)).to(self.device).view(-1, 3)
+        self.rgb[slot] = rgb.index_select(0, pixels).view(h, w, 3)
+        depth = torch.from_numpy(frame.depth).to(self.device).view(-1)
+        self.depth[slot] = depth.index_select(0, pixels).view(h, w)
         sx, sy = w / frame.width, h / frame.height
         K = frame.K.copy()
         K[0, 0] *= sx
@@ -96,6 +99,16 @@ class KeyframeStore(StateBuffers):
         self.object_samples[slot, :count] = samples[order]
         self.active[slot] = True
         self.version[slot] += 1
+
+    def _pixels(self, height: int, width: int) -> torch.Tensor:
+        """Flat index of the source pixel (nearest) of every keyframe pixel, cached per size."""
+        if self._pixel_key != (height, width):
+            h, w = self.config.keyframe_height, self.config.keyframe_width
+            rows = ((torch.arange(h) + 0.5) * height / h).to(torch.int64)
+            cols = ((torch.arange(w) + 0.5) * width / w).to(torch.int64)
+            self._pixel_index = (rows[:, None] * width + cols[None, :]).reshape(-1).to(self.device)
+            self._pixel_key = (height, width)
+        return self._pixel_index
 
     def views(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(frame index, object ids, samples) of the active keyframes, for best-view lookups."""

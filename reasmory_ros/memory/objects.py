@@ -242,7 +242,9 @@ class ObjectTable(StateBuffers):
             accumulate=True,
         )
         self._insert_points(
-            det_slots[obs.det_of], obs.points[obs.det_point_index], obs.depths[obs.det_point_index]
+            det_slots.index_select(0, obs.det_of),
+            obs.points.index_select(0, obs.det_point_index),
+            obs.depths.index_select(0, obs.det_point_index),
         )
         touched = seen.nonzero().squeeze(1)
         self._refit(touched)
@@ -260,14 +262,15 @@ class ObjectTable(StateBuffers):
         flat = slots * r + hash_keys(keys, r)
         priority = hash_keys(keys, _SECOND_HASH_BUCKETS, _SECOND_HASH_PRIMES)
         table = self.point_priority.view(-1)
-        before = table[flat]
+        before = table.index_select(0, flat)
         table.scatter_reduce_(0, flat, priority, "amin")
-        after = table[flat]
+        after = table.index_select(0, flat)
         weight = self.point_weight.view(-1)
-        weight[flat[after != before]] = 0.0
-        win = after == priority
-        self.points.view(-1, 3)[flat[win]] = points[win]
-        weight.index_add_(0, flat[win], depths[win].clamp(min=0.1).pow(-2))
+        weight.index_fill_(0, flat.index_select(0, (after != before).nonzero().squeeze(1)), 0.0)
+        win = (after == priority).nonzero().squeeze(1)
+        win_slots = flat.index_select(0, win)
+        self.points.view(-1, 3).index_copy_(0, win_slots, points.index_select(0, win))
+        weight.index_add_(0, win_slots, depths.index_select(0, win).clamp(min=0.1).pow(-2))
 
     def _refit(self, slots: torch.Tensor) -> None:
         if slots.numel() == 0:

@@ -112,28 +112,31 @@ class Observer:
         grid = self._sample_grid(frame)
 
         depth_full = torch.from_numpy(frame.depth).to(device).view(-1)
-        depth = depth_full[grid.centre]
-        neighbours = depth_full[grid.edge_neighbours]
+        depth = depth_full.index_select(0, grid.centre)
+        neighbours = _gather(depth_full, grid.edge_neighbours)
         jump = (neighbours - depth[:, None]).abs() > cfg.flying_pixel_ratio * depth[:, None]
         flying = jump & (neighbours > 0)
         valid = (depth > cfg.min_depth) & (depth < cfg.max_depth) & ~flying.any(dim=1)
         sample_index = valid.nonzero().squeeze(1)
 
         pose = torch.from_numpy(frame.T_world_camera).to(device)
-        z = depth[sample_index]
-        camera_points = grid.rays[sample_index] * z[:, None]
+        z = depth.index_select(0, sample_index)
+        camera_points = grid.rays.index_select(0, sample_index) * z[:, None]
         points = transform_points(pose.to(torch.float32), camera_points)
         rgb = torch.from_numpy(np.ascontiguousarray(frame.rgb)).to(device).view(-1, 3)
-        colors = rgb[grid.centre[sample_index]]
+        pixels = grid.centre.index_select(0, sample_index)
+        colors = rgb.index_select(0, pixels)
 
         empty = self._empty_detections(pose, points, colors, z)
         if frame.instances is None:
             return empty
         instances_full = torch.from_numpy(np.ascontiguousarray(frame.instances)).to(device).view(-1)
-        ids = instances_full[grid.centre[sample_index]]
+        ids = instances_full.index_select(0, pixels)
         candidates = (ids > 0).nonzero().squeeze(1)
-        ids = ids[candidates]
-        around = instances_full[grid.mask_neighbours[sample_index[candidates]]]
+        ids = ids.index_select(0, candidates)
+        around = _gather(
+            instances_full, grid.mask_neighbours.index_select(0, sample_index.index_select(0, candidates))
+        )
         inner = (around == ids[:, None]).all(dim=1)
         det_point_index, ids = candidates[inner], ids[inner]
         if det_point_index.numel() == 0:
@@ -162,9 +165,9 @@ class Observer:
             kept[largest] = True
             counts = torch.where(kept, counts, 0)
         # Sort by (instance, depth) once: quartiles are then plain gathers per segment.
-        depth = z[det_point_index]
+        depth = z.index_select(0, det_point_index)
         order = torch.argsort(inverse.to(torch.float64) * (2.0 * cfg.max_depth) + depth.to(torch.float64))
-        inverse, depth, det_point_index = inverse[order], depth[order], det_point_index[order]
+        inverse, depth, det_point_index = (t.index_select(0, order) for t in (inverse, depth, det_point_index))
         all_counts = torch.bincount(inverse, minlength=ids_unique.numel())
         starts = torch.cumsum(all_counts, 0) - all_counts
         last = (all_counts - 1).clamp(min=0)
@@ -186,7 +189,7 @@ class Observer:
 
         labels = [label_index(frame.labels.get(int(i), UNKNOWN_LABEL)) for i in ids_unique[good].tolist()]
         det_labels = torch.tensor(labels, dtype=torch.int64, device=device)
-        det_points = points[det_point_index]
+        det_points = points.index_select(0, det_point_index)
         index = det_of[:, None].expand(-1, 3)
         lo = torch.full((num, 3), np.inf, device=device).scatter_reduce(0, index, det_points, "amin")
         hi = torch.full((num, 3), -np.inf, device=device).scatter_reduce(0, index, det_points, "amax")
@@ -197,5 +200,12 @@ class Observer:
             pose=pose, points=points, colors=colors, depths=z, det_point_index=det_point_index,
             det_of=det_of,
             det_counts=det_counts, det_labels=det_labels, det_aabb=torch.stack([lo, hi], dim=1),
-            det_samples=det_points[pick],
+            det_samples=_gather(det_points, pick),
         )
+
+
+def _gather(source: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """source[index] for a multi-dimensional index over dim 0, via index_select (several times
+    faster than advanced indexing on the CPU)."""
+    flat = source.index_select(0, index.reshape(-1))
+    return flat.view(*index.shape, *source.shape[1:])

@@ -35,6 +35,8 @@ class VoxelMap(StateBuffers):
         self.hits = torch.zeros(shape, dtype=torch.int32, device=device)
         self.colors = torch.zeros(*shape, 3, dtype=torch.uint8, device=device)
         self.last_seen = torch.full(shape, -1, dtype=torch.int64, device=device)
+        self.centers = torch.zeros(*shape, 3, dtype=torch.float32, device=device)
+        """Centre of each slot's voxel, written when the voxel moves in: exports only gather."""
 
     def integrate(self, points: torch.Tensor, colors: torch.Tensor, ordinal: int) -> int:
         """Add one frame's points; returns how many new voxels found no slot (bucket all fresh)."""
@@ -52,44 +54,45 @@ class VoxelMap(StateBuffers):
         slot_keys, hits, rgb, last_seen = (
             self.keys.view(-1), self.hits.view(-1), self.colors.view(-1, 3), self.last_seen.view(-1)
         )
-        first_slot = bucket * ways
-        match = self.keys[bucket] == keys[:, None]
-        way = match.to(torch.uint8).argmax(dim=1)
+        match = self.keys.index_select(0, bucket) == keys[:, None]
+        slot_of_key = bucket * ways + match.to(torch.uint8).argmax(dim=1)
         known = match.any(dim=1)
 
-        slot = (first_slot + way)[known]
-        seen = hits[slot]
+        found = known.nonzero().squeeze(1)
+        slot = slot_of_key.index_select(0, found)
+        seen = hits.index_select(0, slot)
         weight = seen.clamp(max=_COLOUR_HISTORY).to(torch.float32)[:, None]
-        blended = (rgb[slot].to(torch.float32) * weight + colour[known]) / (weight + 1)
-        rgb[slot] = blended.round_().to(torch.uint8)
-        hits[slot] = seen + 1
-        last_seen[slot] = ordinal
+        blended = (rgb.index_select(0, slot).to(torch.float32) * weight + colour.index_select(0, found))
+        rgb.index_copy_(0, slot, (blended / (weight + 1)).round_().to(torch.uint8))
+        hits.index_copy_(0, slot, seen + 1)
+        last_seen.index_fill_(0, slot, ordinal)
 
         fresh = (~known).nonzero().squeeze(1)
         if fresh.numel() == 0:
             return 0
         # Several new voxels can share a bucket: the r-th of them takes the r-th victim slot.
-        b_new = bucket[fresh]
-        b_new, order = torch.sort(b_new, stable=True)
-        fresh = fresh[order]
+        b_new, order = torch.sort(bucket.index_select(0, fresh), stable=True)
+        fresh = fresh.index_select(0, order)
         position = torch.arange(b_new.numel(), device=self.device)
         starts = torch.ones_like(b_new, dtype=torch.bool)
         starts[1:] = b_new[1:] != b_new[:-1]
         rank = position - torch.cummax(torch.where(starts, position, 0), dim=0).values
-        age = self.last_seen[b_new]
+        age = self.last_seen.index_select(0, b_new)
         victim = age.argsort(dim=1, stable=True).gather(1, rank.clamp(max=ways - 1)[:, None]).squeeze(1)
         placed = (rank < ways) & (age.gather(1, victim[:, None]).squeeze(1) < ordinal)
-        slot = (b_new * ways + victim)[placed]
-        fresh = fresh[placed]
-        slot_keys[slot] = keys[fresh]
-        hits[slot] = 1
-        rgb[slot] = colour[fresh].round_().to(torch.uint8)
-        last_seen[slot] = ordinal
+        kept = placed.nonzero().squeeze(1)
+        slot = (b_new * ways + victim).index_select(0, kept)
+        new_keys = keys.index_select(0, fresh.index_select(0, kept))
+        slot_keys.index_copy_(0, slot, new_keys)
+        self.centers.view(-1, 3).index_copy_(0, slot, voxel_centers(new_keys, self.config.voxel_size))
+        hits.index_fill_(0, slot, 1)
+        rgb.index_copy_(0, slot, colour.index_select(0, fresh.index_select(0, kept)).round_().to(torch.uint8))
+        last_seen.index_fill_(0, slot, ordinal)
         return int((~placed).sum())
 
     def export(self) -> SceneMap:
         """Voxels observed in at least min_voxel_hits frames: centres and colours (numpy)."""
-        occupied = (self.hits >= self.config.min_voxel_hits).reshape(-1).nonzero().squeeze(1)
-        centres = voxel_centers(self.keys.reshape(-1)[occupied], self.config.voxel_size)
-        colours = self.colors.reshape(-1, 3)[occupied]
+        occupied = (self.hits.view(-1) >= self.config.min_voxel_hits).nonzero().squeeze(1)
+        centres = self.centers.view(-1, 3).index_select(0, occupied)
+        colours = self.colors.view(-1, 3).index_select(0, occupied)
         return SceneMap(centres.cpu().numpy(), colours.cpu().numpy(), self.config.voxel_size)

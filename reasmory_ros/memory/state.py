@@ -19,7 +19,11 @@ class StateBuffers:
     SCALARS: tuple[str, ...] = ()
 
     def tensors(self) -> dict[str, torch.Tensor]:
-        return {name: value for name, value in vars(self).items() if isinstance(value, torch.Tensor)}
+        """The state tensors: every public tensor attribute (underscored ones are caches)."""
+        return {
+            name: value for name, value in vars(self).items()
+            if isinstance(value, torch.Tensor) and not name.startswith("_")
+        }
 
     def scalars(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.SCALARS}
