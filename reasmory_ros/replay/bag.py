@@ -87,11 +87,12 @@ class BagStream:
         return self.assembler.add(part, stamp, msg, received=bag_time_ns * 1e-9)
 
 
-def open_bag(path: str | Path, params: dict) -> BagStream:
+def open_bag(path: str | Path, params: dict, detector: bool = False) -> BagStream:
     """Check the bag's topics against the parameters' topic names and prepare its frames.
 
     Raises BagError naming the topic when a required topic is missing or has the wrong type.
-    Without instance topics frames are built from geometry alone, with a warning.
+    detector: a perception detector fills in instances, so frames need not wait for them (as in
+    the node). Without instance topics nor a detector, frames build the map alone, with a warning.
     """
     path = Path(path)
     if not path.exists():
@@ -124,13 +125,9 @@ def open_bag(path: str | Path, params: dict) -> BagStream:
     with_instances = all(topics[part] in available for part in OPTIONAL_PARTS)
     if not with_instances:
         topics = {part: topic for part, topic in topics.items() if part not in OPTIONAL_PARTS}
-        warnings.append("the bag has no instance topics: the map and trajectory are built, but no "
-                        "objects (configure a perception detector to find them)")
-    assembler = FrameAssembler(
-        wait_for_instances=with_instances and params["wait_for_instances"],
-        stamp_tolerance=params["stamp_tolerance"],
-        labels_window=params["labels_window"],
-        max_pending=params["max_pending"],
-        report_period=params["error_report_period"],
-    )
+        if not detector:
+            warnings.append("the bag has no instance topics: the map and trajectory are built, but no "
+                            "objects (configure a perception detector to find them)")
+    assembler = FrameAssembler.from_parameters(
+        params, wait_for_instances=with_instances and params["wait_for_instances"] and not detector)
     return BagStream(path, topics, counts.get(topics["color"], 0), assembler, warnings, salvage=salvaged)

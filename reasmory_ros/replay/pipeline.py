@@ -11,7 +11,9 @@ from reasmory_ros.memory import MemorySnapshot, SpatialMemory
 from reasmory_ros.planning import QuestionResult, answer_question
 from reasmory_ros.replay.bag import open_bag
 from reasmory_ros.replay.evaluate import read_jsonl
-from reasmory_ros.ros.parameters import memory_config
+from reasmory_ros.perception import PerceptionPipeline
+from reasmory_ros.ros.parameters import memory_config, perception_config
+from reasmory_ros.streams.integrator import FrameIntegrator
 
 
 class QuestionsFileError(ValueError):
@@ -35,28 +37,31 @@ class ReplayStats:
 
 
 def build_memory(bag_path: str | Path, params: dict, progress: bool = True) -> tuple[SpatialMemory, ReplayStats]:
-    """Feed every frame of the bag to a new memory configured by the node's parameters."""
+    """Feed every frame of the bag to a new memory configured by the node's parameters, through
+    the node's perception plug-ins when they are configured."""
     from tqdm import tqdm
 
-    stream = open_bag(bag_path, params)
     memory = SpatialMemory(memory_config(params), device=params["device"])
+    config = perception_config(params, str(memory.device))
+    perception = None if config is None else PerceptionPipeline.from_config(config)
+    stream = open_bag(bag_path, params, detector=perception is not None)
+    integrator = FrameIntegrator(memory, stream.assembler.report, perception, latency_window=None)
     stats = ReplayStats(warnings=list(stream.warnings))
     start = time.perf_counter()
     first_stamp = last_stamp = None
     with tqdm(total=stream.color_messages, unit="frame", desc="replay", disable=not progress,
               leave=False) as bar:
         for frame in stream.frames():
-            tick = time.perf_counter()
-            memory.update(frame)
-            stats.update_ms.append((time.perf_counter() - tick) * 1e3)
+            integrator.integrate(frame)
             first_stamp = frame.timestamp if first_stamp is None else first_stamp
             last_stamp = frame.timestamp
             bar.n = frame.index + 1
             bar.refresh()
     stats.seconds = time.perf_counter() - start
     stats.frames = memory.frame_count
+    stats.update_ms = [1e3 * s for s in integrator.latencies_s]
     stats.stream_seconds = 0.0 if first_stamp is None else last_stamp - first_stamp
-    stats.assembler = stream.assembler.stats()
+    stats.assembler = {**stream.assembler.stats(), **integrator.counters()}
     if stream.truncated:
         stats.warnings.append(stream.truncated)
     return memory, stats

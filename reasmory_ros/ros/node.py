@@ -24,7 +24,6 @@ import os
 import sys
 import threading
 import time
-from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +56,7 @@ from reasmory_ros.planning.base import QuestionResult
 from reasmory_ros.planning.factory import build_planner
 from reasmory_ros.planning.rules import RuleBasedPlanner
 from reasmory_ros.ros.markers import MarkerFactory, answer_markers, marker_array, object_markers
+from reasmory_ros.streams.integrator import FrameIntegrator
 from reasmory_ros.ros.parameters import NODE_NAME, ParamSpec, all_parameters, memory_config, perception_config
 from reasmory_ros.ros.pointcloud import pointcloud2
 from reasmory_ros.streams import DropOldestQueue, FrameAssembler, PoseError, stamp_ns
@@ -69,7 +69,6 @@ except ImportError:
 _MESSAGE_INFO = hasattr(Subscription, "CallbackType")
 """Whether subscription callbacks can receive the message info (rclpy >= Iron; not Humble)."""
 
-LATENCY_WINDOW = 256
 """Update latencies kept for the p50/p99 in ~/status."""
 
 
@@ -113,7 +112,7 @@ class ReasmoryNode(Node):
 
         try:
             config = perception_config(self.params, str(self.memory.device))
-            self.perception = None if config is None else PerceptionPipeline.from_config(config)
+            perception = None if config is None else PerceptionPipeline.from_config(config)
         except PerceptionConfigError as err:
             raise StartupError(str(err)) from err
         try:
@@ -121,7 +120,7 @@ class ReasmoryNode(Node):
             self.assembler = FrameAssembler.from_parameters(
                 self.params,
                 warn=self.get_logger().warning,
-                wait_for_instances=self.params["wait_for_instances"] and self.perception is None,
+                wait_for_instances=self.params["wait_for_instances"] and perception is None,
             )
         except PoseError as err:
             raise StartupError(f"parameter 'camera_offset': {err}") from err
@@ -129,9 +128,7 @@ class ReasmoryNode(Node):
         self.queue: DropOldestQueue = DropOldestQueue(self.params["queue_size"])
         self._generation = 0
         self._generation_lock = threading.Lock()
-        self._integrated = 0
-        self._perception_skipped = 0
-        self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
+        self.integrator = FrameIntegrator(self.memory, self.assembler.report, perception)
         self._answer: tuple[dsl.Touched, str] | None = None
         self._rules = RuleBasedPlanner()
         if self._rules.embedder is None:  # loads it now (seconds), not during the first ~/ask
@@ -265,38 +262,7 @@ class ReasmoryNode(Node):
             generation, frame = item
             with self._generation_lock:
                 if generation == self._generation:  # else assembled before a reset or load
-                    self._integrate(frame)
-
-    def _integrate(self, frame) -> None:
-        """Perception (when configured), then the memory update. A defect on one frame is counted
-        and logged (rate-limited) and must not stop the robot's memory."""
-        if self.perception is not None:
-            try:
-                result = self.perception.process(
-                    frame.rgb,
-                    frame.K,
-                    frame.timestamp,
-                    frame.index,
-                    depth=frame.depth,
-                    T_world_camera=frame.T_world_camera,
-                    instances=frame.instances,
-                    labels=frame.labels or None,
-                )
-            except Exception as err:
-                self.assembler.report("perception", type(err).__name__, f"frame {frame.index + 1}: {err}")
-                return
-            if result.frame is None:
-                self._perception_skipped += 1
-                return
-            frame = result.frame
-        started = time.perf_counter()
-        try:
-            self.memory.update(frame)
-        except Exception as err:
-            self.assembler.report("memory", type(err).__name__, f"update of frame {frame.index + 1} failed: {err}")
-            return
-        self._latencies.append(time.perf_counter() - started)
-        self._integrated += 1
+                    self.integrator.integrate(frame)
 
     def _next_frame_index(self) -> int:
         """Frame numbering continues after a loaded memory's last frame."""
@@ -441,10 +407,10 @@ class ReasmoryNode(Node):
     def status(self) -> dict:
         """Counters of the whole pipeline: what came in, what was integrated, what was lost and why."""
         stats = self.assembler.stats()
-        latencies = np.asarray(self._latencies) * 1000.0
+        latencies = np.asarray(self.integrator.latencies_s) * 1000.0
         return {
             "frames_received": stats["received"].get("color", 0),
-            "frames_integrated": self._integrated,
+            "frames_integrated": self.integrator.integrated,
             "frames_dropped": {
                 "queue_full": self.queue.dropped,
                 "incomplete": stats["dropped_incomplete"],
@@ -462,11 +428,7 @@ class ReasmoryNode(Node):
             "memory_frames": self.memory.frame_count,
             "objects": len(self.memory.snapshot().objects),
             "device": str(self.memory.device),
-            **(
-                {"perception": {**self.perception.counters, "skipped_frames": self._perception_skipped}}
-                if self.perception is not None
-                else {}
-            ),
+            **self.integrator.counters(),
         }
 
     def publish_status(self) -> None:

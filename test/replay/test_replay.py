@@ -12,6 +12,7 @@ import yaml
 
 from reasmory_ros.replay.cli import main as replay_main
 from reasmory_ros.replay.params import ParamsFileError, load_parameters
+from reasmory_ros.replay.pipeline import build_memory
 from reasmory_ros.sim.cli import simulate
 
 
@@ -110,3 +111,17 @@ def _drop_topics_from_metadata(bag, prefix):
     info["message_count"] = int(np.sum([t["message_count"] for t in kept]))
     info["topics_with_message_count"] = kept
     metadata.write_text(yaml.safe_dump(document))
+
+
+def test_a_detector_fills_in_instances_for_a_bag_without_them(tmp_path):
+    """The node's perception parameters work offline too: the detector runs on every 2nd frame."""
+    testing = pytest.importorskip("reasmory_ros.perception.testing")
+    detector = testing.save_random_owl(tmp_path / "owl")  # random weights: plumbing, not accuracy
+    plain = simulate(tmp_path / "plain", seed=3, frames=8, width=160, height=120, instances=False)
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text(yaml.safe_dump({"/**/reasmory": {"ros__parameters": {"perception": {
+        "detector_model_path": str(detector), "detect_every_n_frames": 2}}}}))
+    memory, stats = build_memory(plain.bag, load_parameters(params_file), progress=False)
+    assert stats.frames == 8 and memory.frame_count == 8
+    assert stats.assembler["perception"]["instances"]["detector_runs"] == 4
+    assert not any("no instance topics" in warning for warning in stats.warnings)
