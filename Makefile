@@ -16,7 +16,7 @@ WITH_WORKSPACE := export PATH="$(BIN):$$PATH" && source install/setup.bash &&
 ROS_ISOLATION := export ROS_DOMAIN_ID=$${ROS_DOMAIN_ID:-$$((RANDOM % 90 + 10))} ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST &&
 INTERFACE_SOURCES := $(wildcard reasmory_interfaces/*.txt reasmory_interfaces/*.xml reasmory_interfaces/msg/* reasmory_interfaces/srv/*)
 
-.PHONY: help setup test demo bench clean
+.PHONY: help setup test demo bench clean params
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,11 +30,11 @@ $(STAMPS)/system: tools/setup_system.sh
 $(STAMPS)/python: requirements.txt requirements-core.txt setup.py $(STAMPS)/system
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "setup: installing pinned Python packages into $(VENV) (first run takes a minute or two)"
-	@$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt \
+	@$(BIN)/pip install -qq --disable-pip-version-check -r requirements.txt \
 	  || { echo "error: pip could not install requirements.txt: is the Python package registry reachable?" >&2; exit 1; }
 	@# rosidl needs lark-parser, which ships a `lark` module of its own; keep lark 1.x on top.
 	@$(BIN)/python -c 'import lark, sys; sys.exit(not lark.__version__.startswith("1."))' \
-	  || $(BIN)/pip install -q --disable-pip-version-check --force-reinstall --no-deps lark==1.3.1
+	  || $(BIN)/pip install -qq --disable-pip-version-check --force-reinstall --no-deps lark==1.3.1
 	@mkdir -p log && $(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . \
 	  > log/pip-editable.txt 2>&1 || { cat log/pip-editable.txt >&2; exit 1; }
 	@mkdir -p $(STAMPS) && touch $@
@@ -61,3 +61,7 @@ bench: setup  ## Run the benchmarks recorded in docs/benchmarks.md.
 
 clean:  ## Remove the workspace build (keeps .venv).
 	rm -rf build install log
+
+params: setup  ## Regenerate config/reasmory.yaml and the docs/ros.md table after a parameter change.
+	@$(BIN)/python -m reasmory_ros.ros.parameters yaml > config/reasmory.yaml
+	@echo "wrote config/reasmory.yaml; paste into docs/ros.md: $(BIN)/python -m reasmory_ros.ros.parameters markdown"
