@@ -3,6 +3,8 @@
 Decoders are duck-typed on the message fields (height, width, encoding, is_bigendian, step, data),
 so an rclpy message (data: array.array), a rosbags message (data: numpy uint8) and `RawImage` all
 work. Rows may be padded (step > width * bytes per pixel) and multi-byte pixels may be big-endian.
+Images over `Frame`'s pixel limit are refused before their data is copied: a camera misconfigured
+to a huge resolution costs a size check per message, not a decode and a pending buffer of copies.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reasmory_ros.memory.frame import MAX_IMAGE_PIXELS
 from reasmory_ros.streams.errors import ImageDecodeError
 
 # encoding -> (numpy scalar type without byte order, channels)
@@ -79,6 +82,8 @@ def decode_image(msg, allowed: tuple[str, ...] | None = None, what: str = "image
         raise ImageDecodeError(
             f"{what} data has {buffer.size} bytes but height * step = {height} * {step} = {height * step}"
         )
+    if height * width > MAX_IMAGE_PIXELS:
+        raise ImageDecodeError(f"{what} {width}x{height} exceeds the {MAX_IMAGE_PIXELS}-pixel limit")
     order = ">" if msg.is_bigendian else "<"
     rows = np.ascontiguousarray(buffer.reshape(height, step)[:, :row_bytes])
     pixels = rows.view(np.dtype(order + scalar)).reshape(height, width, channels)

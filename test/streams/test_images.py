@@ -102,3 +102,12 @@ def test_size_mismatch_and_short_step_are_refused():
     empty = SimpleNamespace(**{**raw.__dict__, "height": 0, "data": b""})
     with pytest.raises(ImageDecodeError, match="empty"):
         decode_color(empty)
+
+
+def test_image_over_the_pixel_limit_is_refused_at_decode():
+    from reasmory_ros.memory.frame import MAX_IMAGE_PIXELS
+
+    width = MAX_IMAGE_PIXELS + 1  # one row: the limit is on pixels, whatever the shape
+    wide = SimpleNamespace(height=1, width=width, encoding="mono8", is_bigendian=0, step=width, data=bytes(width))
+    with pytest.raises(ImageDecodeError, match=f"instance image {width}x1 exceeds the {MAX_IMAGE_PIXELS}-pixel limit"):
+        decode_image(wide, what="instance image")
