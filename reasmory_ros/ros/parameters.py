@@ -140,6 +140,16 @@ NODE_PARAMETERS: tuple[ParamSpec, ...] = (
         group="inputs",
     ),
     ParamSpec(
+        "max_stamp_jump",
+        10.0,
+        "A colour image stamped further than this from the newest one is refused as a clock "
+        "glitch; when the next image agrees with it, the clock really jumped and the stream "
+        "follows. Must exceed the longest normal gap between colour images.",
+        unit="s",
+        limits=(0.1, 86400.0),
+        group="inputs",
+    ),
+    ParamSpec(
         "labels_window",
         0.05,
         "A labels String pairs with the instance image received nearest in time, if within this.",

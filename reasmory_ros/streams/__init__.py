@@ -5,7 +5,7 @@ field names, so every decoder here is duck-typed on fields and imports nothing f
 """
 
 from reasmory_ros.streams.assembler import PARTS, FrameAssembler, RateLimitedReporter, parse_labels
-from reasmory_ros.streams.camera import intrinsics, pose_matrix, quaternion_from_rotation, stamp_ns
+from reasmory_ros.streams.camera import Intrinsics, intrinsics, pose_matrix, quaternion_from_rotation, stamp_ns
 from reasmory_ros.streams.errors import CameraInfoError, DecodeError, ImageDecodeError, LabelsError, PoseError
 from reasmory_ros.streams.images import (
     RawImage,
@@ -22,6 +22,7 @@ __all__ = [
     "FrameAssembler",
     "RateLimitedReporter",
     "parse_labels",
+    "Intrinsics",
     "intrinsics",
     "pose_matrix",
     "quaternion_from_rotation",

@@ -11,13 +11,24 @@ Matching (the rule of message_filters' exact-time synchroniser, plus an optional
 - The labels String has no header: it pairs with an instance image received (bag time in a replay)
   within `labels_window` seconds of it whose ids it names (see `_find_labels`).
 - When a frame completes, older incomplete frames can no longer complete in order: they are dropped
-  and counted, like message_filters does. Every pending buffer is bounded by `max_pending`.
+  and counted, like message_filters does. Every pending buffer is bounded by `max_pending`. A
+  dropped frame is counted per part it lacked and logged naming them (labels: whether none came or
+  they named other ids), unless a message of that part was refused, and reported, since the last
+  built frame. A lost message is not a bad one: drops are not counted as input errors.
+- Frames wait for the first camera_info. A missing camera_info stalls every frame, not one, so
+  while an older frame lacks nothing else a (rate-limited, uncounted) line says frames are waiting.
+- Clock jumps: a colour image stamped more than `max_stamp_jump` seconds from the newest accepted
+  one, either way, is refused: a glitched stamp must not become the stream's time, or every later
+  frame would be 'late' forever. When the next colour image lies within `max_stamp_jump` of the
+  refused one, the clock really jumped (driver restart, bag loop, sim time): the stream follows
+  it and drops what was pending from before. A real jump costs one frame; images further apart
+  than `max_stamp_jump` (a very slow camera) need a larger value.
 - Frame indices are the 0-based position of the colour image in the stream (bag order; images
   that overtake each other in transit are put back in stamp order), so "the 20th frame" of a
   question names the same image whether or not earlier frames were dropped.
 
-A bad message (undecodable image, uncalibrated camera info, broken JSON, a frame that
-`Frame.create` refuses) is counted per topic and logged at most once per `report_period` per topic
+A bad message (undecodable or over-limit image, uncalibrated camera info or one for another image
+size, broken JSON, a clock jump, a frame that `Frame.create` refuses) is counted per topic and logged at most once per `report_period` per topic
 and kind of problem; only its own frame is lost.
 """
 
@@ -34,8 +45,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from reasmory_ros.memory.frame import Frame, FrameError
-from reasmory_ros.streams.camera import intrinsics, offset_matrix, pose_matrix
-from reasmory_ros.streams.errors import DecodeError, LabelsError
+from reasmory_ros.streams.camera import Intrinsics, intrinsics, offset_matrix, pose_matrix
+from reasmory_ros.streams.errors import CameraInfoError, DecodeError, LabelsError
 from reasmory_ros.streams.images import decode_color, decode_depth, decode_instances
 
 PARTS = ("color", "depth", "camera_info", "pose", "instances", "labels")
@@ -106,8 +117,11 @@ class RateLimitedReporter:
         self._suppressed: Counter = Counter()
         self.counts: Counter = Counter()
 
-    def report(self, topic: str, kind: str, message: str) -> None:
-        self.counts[topic] += 1
+    def report(self, topic: str, kind: str, message: str, count: bool = True) -> None:
+        """Log `topic: message` unless (topic, kind) was logged within the period. count=False: not
+        an input error (frames waiting or dropped, a clock jump followed), rate-limited alike."""
+        if count:
+            self.counts[topic] += 1
         key = (topic, kind)
         now = self._clock()
         last = self._last.get(key)
@@ -155,6 +169,7 @@ class FrameAssembler:
         stamp_tolerance: float = 0.0,
         labels_window: float = 0.05,
         max_pending: int = 30,
+        max_stamp_jump: float = 10.0,
         report_period: float = 10.0,
         warn: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -166,10 +181,13 @@ class FrameAssembler:
             raise ValueError(f"max_pending must be >= 1, got {max_pending}")
         if stamp_tolerance < 0 or labels_window < 0:
             raise ValueError("stamp_tolerance and labels_window must be >= 0")
+        if max_stamp_jump <= 0:
+            raise ValueError(f"max_stamp_jump must be > 0, got {max_stamp_jump}")
         self.wait_for_instances = bool(wait_for_instances)
         self._tolerance_ns = int(round(stamp_tolerance * 1e9))
         self._labels_window = float(labels_window)
         self._max_pending = int(max_pending)
+        self._max_jump_ns = int(round(max_stamp_jump * 1e9))
         self._clock = clock
         self._lock = threading.Lock()
         self._reporter = RateLimitedReporter(warn or _LOG.warning, report_period, clock)
@@ -178,13 +196,17 @@ class FrameAssembler:
             part: OrderedDict() for part in ("depth", "camera_info", "pose", "instances")
         }
         self._labels: deque[_Part] = deque(maxlen=self._max_pending)
-        self._latest_K: np.ndarray | None = None
+        self._latest_info: Intrinsics | None = None
+        self._refused: Counter = Counter()  # per topic, since the last built frame
         self._camera_offset = None if camera_offset is None else np.asarray(camera_offset, dtype=np.float64)
         self._color_count = 0
         self._last_emitted: int | None = None
+        self._stream_time: int | None = None  # stamp of the newest accepted colour image
+        self._jumped_to: int | None = None  # stamp of the previous image, if refused as a clock jump
         self._received: Counter = Counter()
         self._frames = 0
         self._incomplete = 0
+        self._lacking: Counter = Counter()  # per part that dropped frames lacked
         self._late = 0
         self._unmatched: Counter = Counter()
         self._unknown_label_ids = 0
@@ -198,6 +220,7 @@ class FrameAssembler:
             "stamp_tolerance": params["stamp_tolerance"],
             "labels_window": params["labels_window"],
             "max_pending": params["max_pending"],
+            "max_stamp_jump": params["max_stamp_jump"],
             "report_period": params["error_report_period"],
             "camera_offset": offset_matrix(params["camera_offset"]),
         }
@@ -221,6 +244,7 @@ class FrameAssembler:
                 self._received[part] += 1
                 if part == "color":
                     self._color_count += 1  # the image still holds its place in the stream
+                self._refused[part] += 1
                 self._reporter.report(part, type(err).__name__, str(err))
             return []
         with self._lock:
@@ -229,8 +253,10 @@ class FrameAssembler:
             return self._complete_frames()
 
     def report(self, topic: str, kind: str, message: str) -> None:
-        """Count and rate-limit-log a problem found outside the decoders (e.g. a tf lookup)."""
+        """Count and rate-limit-log a problem found outside the decoders (a tf lookup, a corrupt bag
+        record); one against an input accounts for the next frame dropped for lack of it."""
         with self._lock:
+            self._refused[topic] += 1
             self._reporter.report(topic, kind, message)
 
     def stats(self) -> dict:
@@ -240,6 +266,7 @@ class FrameAssembler:
                 "received": dict(self._received),
                 "frames": self._frames,
                 "dropped_incomplete": self._incomplete,
+                "dropped_lacking": dict(self._lacking),
                 "dropped_late": self._late,
                 "unmatched": dict(self._unmatched),
                 "errors": dict(self._reporter.counts),
@@ -255,8 +282,9 @@ class FrameAssembler:
             for buffer in self._parts.values():
                 buffer.clear()
             self._labels.clear()
+            self._refused.clear()
             self._color_count = int(first_index)
-            self._last_emitted = None
+            self._last_emitted = self._stream_time = self._jumped_to = None
 
     # ------------------------------------------------------------------------------------------
     def _store(self, part: str, stamp_ns: int | None, value, received: float) -> None:
@@ -264,13 +292,15 @@ class FrameAssembler:
             self._labels.append(_Part(value, received))
             return
         if part == "camera_info":
-            self._latest_K = value
+            self._latest_info = value
         if part == "pose" and self._camera_offset is not None:
             value = value @ self._camera_offset
         stamp = int(stamp_ns)
         if part == "color":
             index = self._color_count
             self._color_count += 1
+            if self._clock_jumped(stamp):
+                return
             if self._last_emitted is not None and stamp <= self._last_emitted:
                 self._late += 1
                 self._reporter.report(
@@ -286,11 +316,20 @@ class FrameAssembler:
                 return
             newest = next(reversed(self._colors), None)
             self._colors[stamp] = _Pending(value, index, received)
+            self._stream_time = stamp if self._stream_time is None else max(self._stream_time, stamp)
             if newest is not None and stamp < newest:
                 self._sort_pending()
             if len(self._colors) > self._max_pending:
-                self._colors.popitem(last=False)
-                self._incomplete += 1
+                self._drop(next(iter(self._colors)))
+            oldest = next(iter(self._colors))
+            if self._latest_info is None and oldest != stamp and self._inputs(oldest)[2] == ["camera_info"]:
+                self._reporter.report(
+                    "camera_info",
+                    "waiting",
+                    f"no usable camera_info received yet: {len(self._colors)} frames wait for intrinsics "
+                    f"(beyond max_pending = {self._max_pending} the oldest are dropped)",
+                    count=False,
+                )
             return
         if part == "instances":
             value = _Instances(value, _ids_in(value))
@@ -308,6 +347,53 @@ class FrameAssembler:
         for (stamp, pending), index in zip(ordered, indices, strict=True):
             pending.index = index
             self._colors[stamp] = pending
+
+    def _clock_jumped(self, stamp: int) -> bool:
+        """Whether a colour image is refused as a clock jump (see the module docstring)."""
+        newest = self._stream_time
+        if newest is None or abs(stamp - newest) <= self._max_jump_ns:
+            self._jumped_to = None
+            return False
+        if self._jumped_to is not None and abs(stamp - self._jumped_to) <= self._max_jump_ns:
+            self._follow_jump(stamp)
+            return False
+        self._jumped_to = stamp
+        where = "in the future of" if stamp > newest else "before"
+        self._reporter.report(
+            "color",
+            "clock jump",
+            f"image stamped {stamp * 1e-9:.3f} s is {abs(stamp - newest) * 1e-9:.3f} s {where} the stream's newest "
+            f"image ({newest * 1e-9:.3f} s), beyond max_stamp_jump = {self._max_jump_ns * 1e-9:g} s: refused "
+            "as a clock jump (followed if the next image agrees with it)",
+        )
+        return True
+
+    def _follow_jump(self, stamp: int) -> None:
+        """Two consecutive images agree on a new time: drop what is pending from before, follow it."""
+        jump = stamp - self._stream_time
+
+        def before_the_jump(key: int) -> bool:
+            return abs(key - stamp) > self._max_jump_ns
+
+        for old in [s for s in self._colors if before_the_jump(s)]:
+            del self._colors[old]
+            self._incomplete += 1
+        self._discard(before_the_jump)
+        self._stream_time, self._last_emitted, self._jumped_to = stamp, None, None
+        self._reporter.report(
+            "color",
+            "clock jump followed",
+            f"stream time jumped {jump * 1e-9:+.3f} s (two consecutive images agree): following it",
+            count=False,
+        )
+
+    def _discard(self, stale: Callable[[int], bool]) -> None:
+        """Remove buffered parts whose stamp can no longer match a frame (counted as unmatched)."""
+        for part, buffer in self._parts.items():
+            for key in [s for s in buffer if stale(s)]:
+                del buffer[key]
+                if part != "camera_info":
+                    self._unmatched[part] += 1
 
     def _find(self, part: str, stamp: int) -> int | None:
         """The key of `part`'s entry matching `stamp`: equal, else nearest within the tolerance."""
@@ -350,38 +436,55 @@ class FrameAssembler:
                 frames.append(frame)
         return frames
 
-    def _try_build(self, stamp: int) -> Frame | None:
+    def _inputs(self, stamp: int) -> tuple[dict[str, int | None], int | None, list[str]]:
+        """The buffer keys of the frame at `stamp`, its labels' position, and the parts it lacks.
+
+        Labels are judged last, once nothing else is lacking: pairing them is the costliest check.
+        """
         keys = {part: self._find(part, stamp) for part in ("depth", "pose", "instances", "camera_info")}
-        if keys["depth"] is None or keys["pose"] is None:
-            return None
-        if keys["camera_info"] is None and self._latest_K is None:
-            return None
+        lacks = {
+            "depth": keys["depth"] is None,
+            "camera_info": keys["camera_info"] is None and self._latest_info is None,
+            "pose": keys["pose"] is None,
+            "instances": self.wait_for_instances and keys["instances"] is None,
+        }
+        lacking = [part for part, missing in lacks.items() if missing]
         labels_at = None
-        if keys["instances"] is not None:
+        if keys["instances"] is not None and not lacking:
             labels_at = self._find_labels(self._parts["instances"][keys["instances"]])
-        if self.wait_for_instances and labels_at is None:
+            if self.wait_for_instances and labels_at is None:
+                lacking.append("labels")
+        return keys, labels_at, lacking
+
+    def _try_build(self, stamp: int) -> Frame | None:
+        keys, labels_at, lacking = self._inputs(stamp)
+        if lacking:
             return None
         if labels_at is None:
             keys["instances"] = None  # an instance image without its labels cannot name anything
 
         pending = self._take(stamp, keys, labels_at)
-        K = pending.get("camera_info", self._latest_K)
+        info: Intrinsics = pending.get("camera_info", self._latest_info)
         instances = pending.get("instances")
         labels = pending.get("labels") or {}
         if instances is not None and labels:
             labels = self._known_labels(instances.ids, labels)
         color: _Pending = pending["color"]
         try:
+            info.check_size(width=color.rgb.shape[1], height=color.rgb.shape[0])
             frame = Frame.create(
                 rgb=color.rgb,
                 depth=pending["depth"],
-                K=K,
+                K=info.K,
                 T_world_camera=pending["pose"],
                 timestamp=stamp * 1e-9,
                 index=color.index,
                 instances=None if instances is None else instances.image,
                 labels=labels if instances is not None else None,
             )
+        except CameraInfoError as err:
+            self._reporter.report("camera_info", "image size", f"frame {color.index + 1} skipped: {err}")
+            return None
         except FrameError as err:
             self._reporter.report(_FIELD_PART.get(err.field, "color"), f"frame:{err.field}", str(err))
             return None
@@ -390,6 +493,9 @@ class FrameAssembler:
 
     def _take(self, stamp: int, keys: dict[str, int | None], labels_at: int | None) -> dict:
         """Remove this frame's inputs and everything older, which can no longer be used in order."""
+        for older in [s for s in self._colors if s < stamp]:
+            self._drop(older)  # first: its report describes the buffers it could have used
+        self._refused.clear()
         taken: dict = {"color": self._colors.pop(stamp)}
         instances_received = None
         for part, key in keys.items():
@@ -406,16 +512,52 @@ class FrameAssembler:
                 self._labels.popleft()
                 self._unmatched["labels"] += 1
         horizon = stamp - self._tolerance_ns
-        for older in [s for s in self._colors if s < stamp]:
-            del self._colors[older]
-            self._incomplete += 1
-        for part, buffer in self._parts.items():
-            for older in [s for s in buffer if s < horizon]:
-                del buffer[older]
-                if part != "camera_info":
-                    self._unmatched[part] += 1
+        self._discard(lambda key: key < horizon)
         self._last_emitted = stamp
         return taken
+
+    def _drop(self, stamp: int) -> None:
+        """Drop the pending frame at `stamp`, which can no longer complete: counted, and reported
+        naming what it lacked; a part refused since the last built frame was reported already (one
+        refusal accounts for one frame)."""
+        keys, _, lacking = self._inputs(stamp)
+        pending = self._colors.pop(stamp)
+        self._incomplete += 1
+        self._lacking.update(lacking)
+        unexplained = []
+        for part in lacking:
+            if self._refused[part]:
+                self._refused[part] -= 1
+            else:
+                unexplained.append(part)
+        if unexplained:
+            reasons = "; ".join(self._why_lacking(part, keys) for part in unexplained)
+            self._reporter.report(
+                unexplained[0],
+                "incomplete: " + ", ".join(unexplained),
+                f"frame {pending.index + 1} (stamped {stamp * 1e-9:.3f} s) dropped: {reasons}",
+                count=False,
+            )
+
+    def _why_lacking(self, part: str, keys: dict[str, int | None]) -> str:
+        """What a log line needs to fix it: which message never came (labels: none, or other ids)."""
+        if part == "camera_info":
+            return "no usable camera_info received"
+        if part != "labels":
+            return f"no {part} message with its stamp"
+        instances: _Part = self._parts["instances"][keys["instances"]]
+        named = {
+            instance_id
+            for entry in self._labels
+            if abs(entry.received - instances.received) <= self._labels_window
+            for instance_id in entry.value
+        }
+        if not named:
+            return f"no labels received within labels_window = {self._labels_window:g} s of its instance image"
+        return (
+            f"the labels received with its instance image name only ids absent from it "
+            f"({_id_list(named)}; the image has ids {_id_list(instances.value.ids)})"
+        )
 
     def _known_labels(self, present: frozenset[int], labels: dict[int, str]) -> dict[int, str]:
         """Labels whose id occurs in the instance image; the others are dropped with a warning."""
@@ -425,9 +567,15 @@ class FrameAssembler:
             self._reporter.report(
                 "labels",
                 "unknown ids",
-                f"labels name instance ids {unknown} that are not in the instance image; dropped",
+                f"labels name instance ids {_id_list(unknown)} that are not in the instance image; dropped",
             )
         return {k: v for k, v in labels.items() if k in present}
+
+
+def _id_list(ids, limit: int = 10) -> str:
+    """Sorted ids for a log line, at most `limit` of them: a message describes, it does not dump."""
+    ids = sorted(ids)
+    return f"{ids[:limit]}" + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
 def _ids_in(instances: np.ndarray) -> frozenset[int]:

@@ -3,9 +3,15 @@
 Poses follow tf2's rule for quaternions: a quaternion whose squared norm is within 0.01 of 1 is
 normalised (rounding in serialisers and hand-written YAML), anything further off is refused rather
 than silently reinterpreted.
+
+Camera info keeps its width and height with K: intrinsics calibrated for another resolution give
+wrong geometry without any visible error, so images of another size are refused (0 = not given).
+Binning and ROI are not applied: K must be that of the published images.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,8 +26,25 @@ def stamp_ns(stamp) -> int:
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
-def intrinsics(msg) -> np.ndarray:
-    """The 3 x 3 K of a CameraInfo-like message (field `k`, row-major, 9 numbers)."""
+@dataclass(frozen=True)
+class Intrinsics:
+    """A camera_info's 3 x 3 K and the image size it was calibrated for (0 = not given)."""
+
+    K: np.ndarray
+    width: int
+    height: int
+
+    def check_size(self, width: int, height: int) -> None:
+        """CameraInfoError unless images of `width` x `height` pixels are the calibrated size."""
+        if any(given and given != actual for given, actual in ((self.width, width), (self.height, height))):
+            raise CameraInfoError(
+                f"camera_info is for {self.width}x{self.height} images but the color image is "
+                f"{width}x{height}: its intrinsics do not apply"
+            )
+
+
+def intrinsics(msg) -> Intrinsics:
+    """K (field `k`, row-major, 9 numbers) and size of a CameraInfo-like message."""
     k = np.asarray(msg.k, dtype=np.float64).reshape(-1)
     if k.size != 9:
         raise CameraInfoError(f"camera_info k has {k.size} numbers, expected 9")
@@ -32,7 +55,7 @@ def intrinsics(msg) -> np.ndarray:
         raise CameraInfoError("camera_info k is all zeros: the camera is not calibrated")
     if K[0, 0] <= 0 or K[1, 1] <= 0:
         raise CameraInfoError(f"camera_info focal lengths must be positive, got fx={K[0, 0]}, fy={K[1, 1]}")
-    return K
+    return Intrinsics(K, int(msg.width), int(msg.height))
 
 
 def rotation_from_quaternion(x: float, y: float, z: float, w: float) -> np.ndarray:

@@ -161,10 +161,6 @@ def test_huge_image_is_refused_within_bounded_time(small_frames):
     assert [f.index for f in feed.send(messages(small_frames[2]))] == [2]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "streams (ros/streams owner): decode_image has no pixel limit, so an over-limit colour image is fully "
-    "decoded and held in the pending buffer (up to max_pending of them, ~50 MB each at 4100x4100); it is "
-    "only refused by Frame.create once depth and pose for it arrive, and never reported when they do not"))
 def test_huge_image_alone_is_refused_at_decode_and_not_held(small_frames):
     feed = Feed()
     msgs = messages(small_frames[0])
@@ -232,10 +228,6 @@ def test_frames_wait_for_intrinsics_and_are_built_when_camera_info_arrives(small
     assert feed.assembler.stats()["dropped_incomplete"] == 0 and feed.errors == {}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "streams (ros/streams owner): frames waiting for a camera_info that never comes pile up in the pending "
-    "buffer and are dropped as 'incomplete' beyond max_pending without any log line; nothing tells the user "
-    "that camera_info is missing"))
 def test_missing_camera_info_is_reported(small_frames):
     feed = Feed()
     for frame in small_frames[:5]:
@@ -243,9 +235,6 @@ def test_missing_camera_info_is_reported(small_frames):
     assert any(line.startswith("camera_info: ") for line in feed.lines), feed.lines
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "streams (ros/streams owner): CameraInfo width/height are never compared with the images, so "
-    "intrinsics calibrated for 640x480 are silently applied to 160x120 images (wrong geometry, no error)"))
 def test_camera_info_for_another_image_size_is_refused(small_frames):
     feed = Feed()
     msgs = messages(small_frames[0])
@@ -268,9 +257,6 @@ def test_labels_naming_absent_ids_are_dropped_with_a_warning(small_frames):
     assert len(feed.lines) == 1 and "[65000]" in feed.lines[0] and feed.lines[0].startswith("labels: ")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "streams (ros/streams owner): labels naming only ids absent from the instance image never pair with "
-    "it; the frame waits and is later dropped as 'incomplete' without any log line naming the labels"))
 def test_labels_naming_only_absent_ids_are_reported(small_frames):
     feed = Feed()
     msgs = messages(small_frames[0])
@@ -318,10 +304,6 @@ def test_duplicate_frame_is_used_once(small_frames, pending):
     assert [f.index for f in feed.send(messages(small_frames[1]))] == [2]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "streams (ros/streams owner): a frame stamped far in the future (a clock glitch) is accepted and "
-    "becomes the newest emitted stamp, so every later correctly-stamped frame is dropped as 'late' "
-    "forever; it should be refused (or the stream resynchronised) with a message"))
 def test_far_future_stamp_does_not_stall_the_stream(small_frames):
     feed = Feed()
     feed.send(messages(small_frames[0]))

@@ -30,8 +30,8 @@ def depth(metres=2.0, shape=(H, W)):
     return encode_image(np.full(shape, metres, np.float32), "32FC1")
 
 
-def info(fx=50.0):
-    return NS(k=[fx, 0, W / 2, 0, fx, H / 2, 0, 0, 1])
+def info(fx=50.0, width=W, height=H):
+    return NS(k=[fx, 0, W / 2, 0, fx, H / 2, 0, 0, 1], width=width, height=height)
 
 
 def pose(x=0.0):
@@ -253,7 +253,94 @@ def test_from_parameters_uses_the_node_parameter_names():
     from reasmory_ros.ros.parameters import all_parameters
 
     params = {spec.name: spec.default for spec in all_parameters()}
-    params.update(wait_for_instances=False, camera_offset=[0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 1.0])
+    params.update(wait_for_instances=False, camera_offset=[0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 1.0], max_stamp_jump=1.0)
     assembler = FrameAssembler.from_parameters(params, warn=print)
     frames = feed(assembler, SEC, ("color", "depth", "camera_info", "pose"))
     assert frames[0].T_world_camera[2, 3] == pytest.approx(1.5)
+    assert feed(assembler, 3 * SEC, ("color", "depth", "camera_info", "pose")) == []  # a 2 s jump
+
+
+def test_dropped_frame_is_reported_naming_what_it_lacked():
+    assembler, warnings = make(wait_for_instances=False)
+    feed(assembler, SEC, ("color", "depth", "camera_info"))  # pose lost
+    assert len(feed(assembler, 2 * SEC, ("color", "depth", "camera_info", "pose"))) == 1
+    assert warnings == ["pose: frame 1 (stamped 1.000 s) dropped: no pose message with its stamp"]
+    stats = assembler.stats()
+    assert stats["dropped_incomplete"] == 1 and stats["dropped_lacking"] == {"pose": 1}
+    assert stats["errors"] == {}, "a lost message is not a bad one"
+
+
+def test_a_refused_part_is_reported_once_not_again_when_its_frame_is_dropped():
+    assembler, warnings = make(wait_for_instances=False)
+    feed(assembler, SEC, ("color", "depth", "camera_info"))
+    assembler.report("pose", "tf", "no transform map <- camera")  # e.g. the node's tf lookup
+    feed(assembler, 2 * SEC, ("color", "depth", "camera_info", "pose"))
+    assert warnings == ["pose: no transform map <- camera"] and assembler.stats()["errors"] == {"pose": 1}
+    assert assembler.stats()["dropped_lacking"] == {"pose": 1}
+
+
+def test_labels_naming_other_ids_are_named_when_their_frame_is_dropped():
+    assembler, warnings = make()
+    feed(assembler, SEC, ("color", "depth", "camera_info", "pose", "instances"), received=10.0)
+    assembler.add("labels", None, labels({"5": "sofa"}), received=10.0)
+    feed(assembler, 2 * SEC, received=11.0)
+    assert warnings == [
+        "labels: frame 1 (stamped 1.000 s) dropped: the labels received with its instance image name only "
+        "ids absent from it ([5]; the image has ids [1, 2])"
+    ]
+
+
+def test_frames_waiting_for_camera_info_are_noted_and_dropped_ones_reported():
+    assembler, warnings = make(wait_for_instances=False, max_pending=2)
+    for second in (1, 2):
+        feed(assembler, second * SEC, ("color", "depth", "pose"))
+    assert warnings[0].startswith("camera_info: no usable camera_info received yet: 2 frames wait")
+    assert assembler.stats()["errors"] == {}, "waiting is normal at start-up: not an error"
+    feed(assembler, 3 * SEC, ("color", "depth", "pose"))
+    assert "camera_info: frame 1 (stamped 1.000 s) dropped: no usable camera_info received" in warnings
+    assert assembler.stats()["dropped_lacking"] == {"camera_info": 1}
+    assert [f.index for f in feed(assembler, 4 * SEC)] == [2, 3]
+
+
+@pytest.mark.parametrize("width, height", [(2 * W, 2 * H), (W, 2 * H)])
+def test_camera_info_for_another_image_size_skips_the_frame(width, height):
+    assembler, warnings = make(wait_for_instances=False)
+    assert assembler.add("camera_info", SEC, info(width=width, height=height)) == []
+    assert feed(assembler, SEC, ("color", "depth", "pose")) == []
+    assert assembler.stats()["errors"] == {"camera_info": 1}
+    assert f"camera_info is for {width}x{height} images but the color image is {W}x{H}" in warnings[0]
+    assert len(feed(assembler, 2 * SEC, ("camera_info", "color", "depth", "pose"))) == 1
+
+
+def test_camera_info_without_a_size_fits_any_image():
+    assembler, warnings = make(wait_for_instances=False)
+    assembler.add("camera_info", SEC, info(width=0, height=0))
+    assert len(feed(assembler, SEC, ("color", "depth", "pose"))) == 1 and warnings == []
+
+
+def test_a_glitched_stamp_is_refused_and_the_stream_goes_on():
+    assembler, warnings = make(wait_for_instances=False, max_stamp_jump=5.0)
+    built = feed(assembler, SEC, ("color", "depth", "camera_info", "pose"))
+    assert feed(assembler, 1000 * SEC, ("color", "depth", "camera_info", "pose")) == []
+    built += feed(assembler, 2 * SEC, ("color", "depth", "camera_info", "pose"))
+    assert [f.index for f in built] == [0, 2] and assembler.stats()["errors"] == {"color": 1}
+    assert "999.000 s in the future of the stream's newest image (1.000 s)" in warnings[0]
+
+
+@pytest.mark.parametrize("new_time", [1000, 100], ids=["forward", "back"])
+def test_a_real_clock_jump_costs_one_frame(new_time):
+    assembler, warnings = make(wait_for_instances=False, max_stamp_jump=5.0)
+    built = []
+    for second in (200, 201, new_time, new_time + 1, new_time + 2):
+        built += feed(assembler, second * SEC, ("color", "depth", "camera_info", "pose"))
+    assert [f.index for f in built] == [0, 1, 3, 4]
+    assert any("stream time jumped" in w and "following it" in w for w in warnings)
+    assert assembler.stats()["errors"] == {"color": 1} and assembler.stats()["dropped_late"] == 0
+
+
+def test_a_first_frame_with_a_glitched_stamp_does_not_stall_the_stream():
+    assembler, _ = make(wait_for_instances=False, max_stamp_jump=5.0)
+    built = []
+    for second in (1000, 1, 2, 3):
+        built += feed(assembler, second * SEC, ("color", "depth", "camera_info", "pose"))
+    assert [f.index for f in built] == [0, 2, 3]

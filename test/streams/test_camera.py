@@ -11,9 +11,21 @@ from reasmory_ros.streams import CameraInfoError, PoseError, intrinsics, pose_ma
 from reasmory_ros.streams.camera import rotation_from_quaternion
 
 
-def test_intrinsics_reads_k():
-    K = intrinsics(NS(k=[500.0, 0, 320, 0, 510, 240, 0, 0, 1]))
-    assert K.shape == (3, 3) and K[0, 0] == 500 and K[1, 2] == 240
+def test_intrinsics_reads_k_and_size():
+    info = intrinsics(NS(k=[500.0, 0, 320, 0, 510, 240, 0, 0, 1], width=640, height=480))
+    assert info.K.shape == (3, 3) and info.K[0, 0] == 500 and info.K[1, 2] == 240
+    assert (info.width, info.height) == (640, 480)
+
+
+@pytest.mark.parametrize("width, height", [(640, 480), (0, 0), (640, 0), (0, 480)])
+def test_intrinsics_fit_their_image_size_or_an_unset_one(width, height):
+    intrinsics(NS(k=[500.0, 0, 320, 0, 510, 240, 0, 0, 1], width=width, height=height)).check_size(640, 480)
+
+
+def test_intrinsics_for_another_image_size_are_refused():
+    info = intrinsics(NS(k=[500.0, 0, 320, 0, 510, 240, 0, 0, 1], width=640, height=480))
+    with pytest.raises(CameraInfoError, match="camera_info is for 640x480 images but the color image is 160x120"):
+        info.check_size(160, 120)
 
 
 @pytest.mark.parametrize(
