@@ -15,6 +15,11 @@ import numpy as np
 from reasmory_ros.memory.snapshot import MemorySnapshot
 
 
+def quoted(text: str, limit: int = 120) -> str:
+    """A question as quoted in an error or a log line: neither may echo kilobytes of input."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
+
+
 class PlanningError(Exception):
     """A planner could not produce a program (model failed, endpoint unreachable...)."""
 

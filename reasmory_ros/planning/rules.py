@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reasmory_ros.planning.base import NotUnderstood, PlanningContext, PlanRequest
+from reasmory_ros.planning.base import NotUnderstood, PlanningContext, PlanRequest, quoted
 from reasmory_ros.planning.language import (
     Embedder,
     LabelResolver,
@@ -142,15 +142,10 @@ class RuleBasedPlanner:
         intent = _classify(q)
         if intent is None:
             raise NotUnderstood(
-                f"could not tell what is asked in {_quoted(question)}: expected a count, a distance, a size, "
+                f"could not tell what is asked in {quoted(question)}: expected a count, a distance, a size, "
                 "a room size, a direction, a route, an appearance order or a camera motion"
             )
         return _BUILDERS[intent](q, context)
-
-
-def _quoted(text: str, limit: int = 120) -> str:
-    """The question as quoted in an error: an error message must not echo kilobytes of input."""
-    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
 
 
 def _classify(q: _Question) -> str | None:
@@ -202,7 +197,7 @@ def _require_resolved(q: _Question, mentions: Sequence[Mention], context: Planni
     for mention in mentions:
         if not mention.resolved:
             held = ", ".join(context.labels) or "no objects"
-            raise NotUnderstood(f"no object in memory matches {_quoted(mention.phrase)}; memory has: {held}")
+            raise NotUnderstood(f"no object in memory matches {quoted(mention.phrase)}; memory has: {held}")
 
 
 def _objects(q: _Question, context: PlanningContext, need: int, what: str, take_all: bool = False) -> list[Mention]:
@@ -232,7 +227,7 @@ def _one(mention: Mention, context: PlanningContext, near: str | None = None) ->
     if near is not None:
         return f"nearest({objects}, to={near})"
     raise NotUnderstood(
-        f"there are {n} objects matching {_quoted(mention.phrase)} in memory and the question does not say which one"
+        f"there are {n} objects matching {quoted(mention.phrase)} in memory and the question does not say which one"
     )
 
 

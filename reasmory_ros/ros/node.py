@@ -52,14 +52,14 @@ from reasmory_ros.memory.errors import SpatialMemoryError
 from reasmory_ros.memory.spatial_memory import SpatialMemory
 from reasmory_ros.perception import PerceptionConfigError, PerceptionPipeline
 from reasmory_ros.planning.answering import answer_question
-from reasmory_ros.planning.base import QuestionResult
+from reasmory_ros.planning.base import QuestionResult, quoted
 from reasmory_ros.planning.factory import build_planner
 from reasmory_ros.planning.rules import RuleBasedPlanner
 from reasmory_ros.ros.markers import MarkerFactory, answer_markers, marker_array, object_markers
-from reasmory_ros.streams.integrator import FrameIntegrator
 from reasmory_ros.ros.parameters import NODE_NAME, ParamSpec, all_parameters, memory_config, perception_config
 from reasmory_ros.ros.pointcloud import pointcloud2
 from reasmory_ros.streams import DropOldestQueue, FrameAssembler, PoseError, stamp_ns
+from reasmory_ros.streams.integrator import FrameIntegrator
 
 try:  # tf2_ros is not on the package registry; pose_source "tf" needs a ROS install that has it
     import tf2_ros
@@ -69,7 +69,8 @@ except ImportError:
 _MESSAGE_INFO = hasattr(Subscription, "CallbackType")
 """Whether subscription callbacks can receive the message info (rclpy >= Iron; not Humble)."""
 
-"""Update latencies kept for the p50/p99 in ~/status."""
+SERVICE_QUEUE_DEPTH = 100
+"""Requests a service keeps while busy: a burst of questions from many clients all get answers."""
 
 
 class StartupError(RuntimeError):
@@ -148,11 +149,16 @@ class ReasmoryNode(Node):
         self.map_pub = self.create_publisher(PointCloud2, "~/map", latched)
         self.status_pub = self.create_publisher(String, "~/status", 10)
 
-        self.create_service(AskSpatial, "~/ask", self._on_ask, callback_group=self._service_group)
-        self.create_service(RunProgram, "~/run_program", self._on_run_program, callback_group=self._service_group)
-        self.create_service(MemoryFile, "~/save", self._on_save, callback_group=self._service_group)
-        self.create_service(MemoryFile, "~/load", self._on_load, callback_group=self._service_group)
-        self.create_service(Trigger, "~/reset", self._on_reset, callback_group=self._service_group)
+        # rclpy's default service QoS keeps the last 10 requests: a burst of questions would lose some.
+        requests = QoSProfile(depth=SERVICE_QUEUE_DEPTH)
+        for srv_type, name, callback in (
+            (AskSpatial, "~/ask", self._on_ask),
+            (RunProgram, "~/run_program", self._on_run_program),
+            (MemoryFile, "~/save", self._on_save),
+            (MemoryFile, "~/load", self._on_load),
+            (Trigger, "~/reset", self._on_reset),
+        ):
+            self.create_service(srv_type, name, callback, qos_profile=requests, callback_group=self._service_group)
 
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         for rate, callback in (
@@ -314,7 +320,7 @@ class ReasmoryNode(Node):
                 rules=self._rules,
             )
         except Exception as err:  # a defect must answer as an error, never kill the executor
-            self.get_logger().error(f"~/ask failed on {request.question!r}: {type(err).__name__}: {err}")
+            self.get_logger().error(f"~/ask failed on {quoted(request.question)}: {type(err).__name__}: {err}")
             response.success, response.error = False, f"internal error: {type(err).__name__}: {err}"
             return response
         _fill_ask(response, result)
@@ -322,7 +328,7 @@ class ReasmoryNode(Node):
             response.markers = self._show_answer(result.dsl_answer.touched, response.answer, snapshot)
         outcome = response.answer if result.ok else "error: " + response.error.splitlines()[0]
         self.get_logger().info(
-            f"ask {request.question!r} -> {outcome} "
+            f"ask {quoted(request.question)} -> {outcome} "
             f"({len(result.attempts)} attempt(s), {1000 * (time.perf_counter() - started):.0f} ms)"
         )
         return response
@@ -352,12 +358,16 @@ class ReasmoryNode(Node):
 
     def _save(self, path: Path) -> tuple[bool, str]:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)  # the default folder may not exist yet
             self.memory.save(path)
-        except (OSError, SpatialMemoryError) as err:
-            self.get_logger().error(f"saving the memory failed: {err}")
-            return False, str(err)
-        return True, f"saved {self.memory.frame_count} frames to {path}"
+        except SpatialMemoryError as err:
+            message = str(err)
+        except OSError as err:
+            message = f"cannot write memory file '{path}': cannot create its folder: {err.strerror or err}"
+        else:
+            return True, f"saved {self.memory.frame_count} frames to {path}"
+        self.get_logger().error(f"saving the memory failed: {message}")
+        return False, message
 
     def _on_load(self, request, response):
         path = self._memory_path(request.path)

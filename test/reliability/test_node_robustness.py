@@ -211,9 +211,6 @@ def test_bad_question_over_ask_is_an_error_reply(live, name):
     assert len(response.error) < 1000 and seconds < TIME_LIMIT, (len(response.error), seconds)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ros/node.py (node owner): _on_ask logs request.question with !r in full, so one 100 kB question "
-    "writes a 100 kB log line (the reply itself is short); the log should quote a bounded prefix"))
 def test_huge_question_does_not_flood_the_log(live):
     response, _ = live.call(live.ask, AskSpatial.Request(question="where " * 20_000))
     assert not response.success
@@ -243,23 +240,22 @@ def test_node_answers_normally_after_the_bad_requests(live):
     assert "Traceback" not in live.log()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ros/node.py (node owner): ~/ask (like every service of the node) uses rclpy's default service QoS, "
-    "keep-last 10, so of 20 requests arriving together only 10 are answered; the others are overwritten in "
-    "the request queue and their callers wait forever (a deeper or keep-all request queue would answer all)"))
 def test_twenty_concurrent_questions_during_streaming_all_answer(live):
     frames = live.frames[live.next_good:live.next_good + 5]
     live.next_good += len(frames)
-    futures = [live.ask.call_async(AskSpatial.Request(question="How far is the camera at frame 2 from where "
-                                                               "it was at frame 1, in meters?")) for _ in range(20)]
+    # Twenty callers, as from twenty users: each client has its own response queue.
+    clients = [live.harness.client(AskSpatial, "ask") for _ in range(20)]
+    question = AskSpatial.Request(question="How far is the camera at frame 2 from where it was at frame 1, in meters?")
+    futures = [client.call_async(question) for client in clients]
     live.harness.stream(frames, rate=10.0)
     try:
         wait_until(lambda: all(f.done() for f in futures), 15, "20 answers")
         assert all(f.result().success for f in futures)
     finally:
-        for future in futures:
+        for client, future in zip(clients, futures):
             if not future.done():
-                live.ask.remove_pending_request(future)
+                client.remove_pending_request(future)
+            live.harness.node.destroy_client(client)
         live.status(lambda s: s["queue_length"] == 0)
 
 
@@ -309,10 +305,6 @@ def test_bad_files_over_load_and_save_change_nothing(live, tmp_path):
     assert _fingerprint(live) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ros/node.py (node owner): a failed ~/save answers with the bare OSError of path.parent.mkdir, e.g. "
-    "\"[Errno 17] File exists: '<parent>'\", which names neither the requested file nor that saving "
-    "failed; SpatialMemory.save's own message ('cannot write memory file <path>: ...') would"))
 def test_failed_save_names_the_requested_file(live, tmp_path):
     blocker = tmp_path / "blocker"
     blocker.write_text("a file")
