@@ -241,17 +241,21 @@ class ObjectTable(StateBuffers):
             torch.ones(int(labelled.sum()), device=self.device),
             accumulate=True,
         )
-        self._insert_points(
+        reshaped = self._insert_points(
             det_slots.index_select(0, obs.det_of),
             obs.points.index_select(0, obs.det_point_index),
             obs.depths.index_select(0, obs.det_point_index),
         )
         touched = seen.nonzero().squeeze(1)
-        self._refit(touched)
+        self.version[touched] += 1
+        self._refit(reshaped.nonzero().squeeze(1))
         return touched
 
-    def _insert_points(self, slots: torch.Tensor, points: torch.Tensor, depths: torch.Tensor) -> None:
+    def _insert_points(self, slots: torch.Tensor, points: torch.Tensor, depths: torch.Tensor) -> torch.Tensor:
         """Offer points to the slots' reservoirs (distinct-voxel min-hash sample, see module doc).
+
+        Returns which objects (max_objects,) took a new voxel: only their boxes need refitting
+        (a refreshed point of a voxel already held moves by sensor noise only).
 
         Each slot also sums a trust weight over its voxel's observations: depth^-2 (metres), i.e.
         1/sigma for the axial depth noise sigma ~ depth^2. (Full 1/sigma^2 lets the few closest
@@ -266,11 +270,14 @@ class ObjectTable(StateBuffers):
         table.scatter_reduce_(0, flat, priority, "amin")
         after = table.index_select(0, flat)
         weight = self.point_weight.view(-1)
-        weight.index_fill_(0, flat.index_select(0, (after != before).nonzero().squeeze(1)), 0.0)
+        replaced = (after != before).nonzero().squeeze(1)
+        weight.index_fill_(0, flat.index_select(0, replaced), 0.0)
         win = (after == priority).nonzero().squeeze(1)
         win_slots = flat.index_select(0, win)
         self.points.view(-1, 3).index_copy_(0, win_slots, points.index_select(0, win))
         weight.index_add_(0, win_slots, depths.index_select(0, win).clamp(min=0.1).pow(-2))
+        reshaped = torch.zeros(self.config.max_objects, dtype=torch.bool, device=self.device)
+        return reshaped.index_fill_(0, slots.index_select(0, replaced), True)
 
     def _refit(self, slots: torch.Tensor) -> None:
         if slots.numel() == 0:
