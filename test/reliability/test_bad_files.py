@@ -12,6 +12,8 @@ import os
 import random
 import shutil
 import sqlite3
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -164,6 +166,33 @@ def test_unwritable_paths_fail_clearly_and_lose_nothing(where, in_use, saved, tm
     again.parent.mkdir()
     in_use.save(again)  # the memory is intact and still saves
     assert answers(SpatialMemory.from_file(again)) == answers(in_use)
+
+
+FULL_DISK_SAVER = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+from reasmory_ros.memory import MemoryFileError, SpatialMemory
+memory = SpatialMemory.from_file(sys.argv[1])
+try:
+    memory.save(sys.argv[2])
+except MemoryFileError as err:
+    print("refused:", err)
+"""
+
+
+def test_save_that_runs_out_of_space_keeps_the_previous_snapshot(saved, tmp_path):
+    """A disk that fills up mid-save (a 1 MB file size limit here): the save fails with a message
+    and the previous snapshot under the same name is untouched, with no temporary file left."""
+    target = tmp_path / "memory.npz"
+    shutil.copyfile(saved, target)
+    previous = target.read_bytes()
+    result = subprocess.run([sys.executable, "-c", FULL_DISK_SAVER, str(saved), str(target)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("refused: cannot write memory file") and str(target) in result.stdout
+    assert target.read_bytes() == previous
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["memory.npz"]
 
 
 # --- rosbag2 recordings --------------------------------------------------------------------------

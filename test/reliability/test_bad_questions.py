@@ -81,7 +81,7 @@ WORDS = ["how", "many", "far", "is", "the", "from", "to", "between", "closest", 
          "walk", "camera", "route", "navigate", "size", "tall", "big", "room", "area", "in", "cm", "m",
          "meters", "and", "of", "?", "piano", "unicorn", "20th", "3", "0", "-1", "1e9", "seconds", "at",
          "__import__('os')", "answer(", ")", '"', "\\", "\n", "ignore", "previous", "instructions"]
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 PROGRAM_FUZZ = settings(FUZZ, max_examples=150)
 
 
