@@ -12,7 +12,7 @@ the end (must be equal), snapshot() latency on the full memory right after an up
 VoxelBlockGrid.integrate (TSDF, the same frames 0-1100, same voxel size, timed in the same run
 just before the memory) as a peer ratio.
 
-    python benchmarks/bench_update.py --frames 10000 --device cpu --threads 2
+    python benchmarks/bench_update.py --frames 10000 --device cpu --threads 2 1
 
 OpenMP threads are made to sleep rather than spin between parallel regions (OMP_WAIT_POLICY=
 PASSIVE unless set): Open3D's spinning workers would otherwise steal the CPU from torch's.
@@ -175,7 +175,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=10000, help="stream length (>= 1100)")
     parser.add_argument("--device", default="all", help="cpu, cuda or all (cpu, plus cuda if present)")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, nargs="+", default=[2],
+                        help="torch CPU thread counts to run (e.g. 2 1)")
     parser.add_argument("--loop", type=int, default=150, help="rendered frames per room loop")
     parser.add_argument("--seed", type=int, default=1, help="sim scene seed")
     parser.add_argument("--width", type=int, default=640)
@@ -184,17 +185,20 @@ def main() -> None:
     args = parser.parse_args()
     if args.frames < EARLY[1]:
         parser.error(f"--frames must be at least {EARLY[1]}")
-    torch.set_num_threads(args.threads)
     devices = ["cpu", "cuda"] if args.device == "all" else [args.device]
     devices = [d for d in devices if d == "cpu" or torch.cuda.is_available()]
 
     start = time.perf_counter()
     loop = render_loop(args.seed, args.loop, args.width, args.height)
     print(f"rendered {len(loop)} frames {args.width}x{args.height} in {time.perf_counter() - start:.1f} s; "
-          f"torch {torch.__version__}, open3d {o3d.__version__}, threads {args.threads}, "
-          f"{platform.processor() or platform.machine()}")
+          f"torch {torch.__version__}, open3d {o3d.__version__}, {os.cpu_count()} CPUs, "
+          f"{platform.processor() or platform.machine()}, load average {os.getloadavg()[0]:.2f}")
     for device in devices:
-        report(run(device, loop, args.frames, not args.no_peer), args.frames)
+        for threads in args.threads if device == "cpu" else args.threads[:1]:
+            torch.set_num_threads(threads)
+            print(f"torch threads {threads}, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
+            report(run(device, loop, args.frames, not args.no_peer), args.frames)
+            print(f"  load average after the run {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -33,3 +33,19 @@ def test_snapshots_during_updates_are_consistent(room_scan):
     worker.join()
     assert memory.snapshot().frame_count == len(frames)
     assert len(seen) > 2, "the reader should have seen several intermediate states"
+
+
+def test_empty_memory_and_reset(room_scan):
+    memory = SpatialMemory(MemoryConfig(pixel_stride=2))
+    empty = memory.snapshot()
+    assert empty.frame_count == 0 and len(empty.trajectory) == 0
+    assert empty.objects == () and empty.keyframes == () and len(empty.scene_map.points) == 0
+    allocated = memory.allocated_bytes()
+    for frame in room_scan[:4]:
+        memory.update(frame)
+    assert memory.snapshot().frame_count == 4
+    memory.reset()
+    again = memory.snapshot()
+    assert again.frame_count == 0 and len(again.trajectory) == 0 and again.objects == ()
+    assert memory.allocated_bytes() == allocated
+    assert memory.working_frames() == ()
