@@ -426,6 +426,7 @@ class ReasmoryNode(Node):
                 "incomplete": stats["dropped_incomplete"],
                 "late": stats["dropped_late"],
             },
+            "incomplete_lacking": stats["dropped_lacking"],  # which part the incomplete frames missed
             "errors": stats["errors"],
             "messages_received": stats["received"],
             "messages_unmatched": stats["unmatched"],
