@@ -108,7 +108,7 @@ def test_sigkill_during_streaming_then_restart_answers_as_the_last_autosave(reco
         assert dsl.run(program, on_disk).value == pytest.approx(value, abs=0.01)
 
     # Restart with load_on_start: same answers, same programs; frames after the save are what was lost.
-    nodes(autosave_period=3600.0, load_on_start=True)
+    second = nodes(autosave_period=3600.0, load_on_start=True)
     harness.wait_status(lambda s: s["memory_frames"] == SAVED_FRAMES and s["frames_integrated"] == 0, timeout=60)
     assert ask_all(harness, texts) == before
     run = harness.client(RunProgram, "run_program")
@@ -122,6 +122,11 @@ def test_sigkill_during_streaming_then_restart_answers_as_the_last_autosave(reco
     harness.stream(resumed, rate=10.0)
     harness.wait_status(lambda s: s["memory_frames"] == SAVED_FRAMES + 3)
     assert fresh_status(harness)["errors"] == {}
+
+    # SIGTERM (what a supervisor sends) is a clean shutdown too: the shutdown save has every frame.
+    second.process.send_signal(signal.SIGTERM)
+    assert second.process.wait(30) == 0, second.log()[-2000:]
+    assert SpatialMemory.from_file(snapshot).frame_count == SAVED_FRAMES + 3
 
 
 # --- a kill in the middle of a save --------------------------------------------------------------
