@@ -51,6 +51,15 @@ class Merges:
         return cls(empty, empty, empty, empty)
 
     def __add__(self, other: Merges) -> Merges:
+        """These merges followed by `other`: an object kept here but dropped there now points to
+        where it went (chains a -> b -> c resolve to c)."""
+        if len(self) and len(other):
+            moved = self.keep_slots[:, None] == other.drop_slots[None, :]
+            target = moved.to(torch.uint8).argmax(dim=1)
+            hit = moved.any(dim=1)
+            keep_slots = torch.where(hit, other.keep_slots[target], self.keep_slots)
+            keep_ids = torch.where(hit, other.keep_ids[target], self.keep_ids)
+            self = Merges(self.drop_slots, keep_slots, self.drop_ids, keep_ids)
         return Merges(*(torch.cat([a, b]) for a, b in zip(self.fields(), other.fields())))
 
     def fields(self) -> tuple[torch.Tensor, ...]:

@@ -6,8 +6,10 @@ import dataclasses
 from collections import Counter
 
 import numpy as np
+import torch
 
 from reasmory_ros.memory import MemoryConfig, SpatialMemory
+from reasmory_ros.memory.objects import Merges
 
 from .conftest import ROOM_OBJECTS
 
@@ -112,3 +114,14 @@ def test_keyframes_keep_coverage(room_scan):
     centres = np.array([k.T_world_camera[:3, 3] for k in keyframes])
     gaps = np.linalg.norm(centres[:, None] - centres[None], axis=-1)[np.triu_indices(4, 1)]
     assert gaps.min() > 2.0, "the kept views should be spread around the room"
+
+
+def test_merge_chains_resolve_to_the_last_survivor():
+    def one(drop, keep):
+        t = torch.tensor
+        return Merges(t([drop]), t([keep]), t([100 + drop]), t([100 + keep]))
+
+    chain = one(1, 2) + one(2, 3) + one(4, 5)
+    assert chain.drop_slots.tolist() == [1, 2, 4]
+    assert chain.keep_slots.tolist() == [3, 3, 5]
+    assert chain.keep_ids.tolist() == [103, 103, 105]
