@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -190,10 +190,11 @@ class SpatialMemory:
 
     def _build_snapshot(self) -> MemorySnapshot:
         parts = self._parts
+        objects = self._object_records()
         return MemorySnapshot(
-            objects=self._object_records(),
+            objects=objects,
             trajectory=_frozen(parts.trajectory.export()),
-            keyframes=self._keyframe_records(),
+            keyframes=self._keyframe_records({obj.id for obj in objects}),
             scene_map=_frozen(parts.scene_map.export()),
             frame_count=parts.frame_count,
             image_size=parts.image_size,
@@ -218,7 +219,7 @@ class SpatialMemory:
             }
             for row, slot in enumerate(stale):
                 self._object_cache[slot] = (versions[slot], self._object_record(rows, row))
-        return tuple(self._object_cache[s][1] for s in shown_slots)
+        return tuple(sorted((cache[s][1] for s in shown_slots), key=lambda obj: obj.id))
 
     def _object_record(self, rows: dict[str, np.ndarray], row: int) -> ObjectRecord:
         labels = self._parts.objects.labels
@@ -242,7 +243,8 @@ class SpatialMemory:
             centroid=_readonly(rows["centroid"][row].astype(np.float64)),
         )
 
-    def _keyframe_records(self) -> tuple[Keyframe, ...]:
+    def _keyframe_records(self, shown_ids: set[int]) -> tuple[Keyframe, ...]:
+        """Keyframes in frame order; their object ids limited to the objects in the snapshot."""
         store = self._parts.keyframes
         active = store.active.nonzero().squeeze(1).tolist()
         versions = store.version.tolist()
@@ -259,7 +261,11 @@ class SpatialMemory:
                     depth=_readonly(store.depth[slot].cpu().numpy()),
                     object_ids=tuple(dict.fromkeys(ids[ids >= 0].tolist())),
                 ))
-        records = [self._keyframe_cache[slot][1] for slot in active]
+        records = []
+        for slot in active:
+            record = self._keyframe_cache[slot][1]
+            shown = tuple(i for i in record.object_ids if i in shown_ids)
+            records.append(record if shown == record.object_ids else replace(record, object_ids=shown))
         return tuple(sorted(records, key=lambda k: k.frame_index))
 
     # --- persistence ----------------------------------------------------------------------------

@@ -57,6 +57,9 @@ def test_boxes_match_ground_truth(scanned):
 def test_object_history_and_views(scanned):
     _, _, snapshot = scanned
     keyframe_frames = {k.frame_index for k in snapshot.keyframes}
+    ids = [obj.id for obj in snapshot.objects]
+    assert ids == sorted(ids)
+    assert all(set(k.object_ids) <= set(ids) for k in snapshot.keyframes)
     for obj in snapshot.objects:
         assert 0 <= obj.first_seen_frame <= obj.last_seen_frame < snapshot.frame_count
         assert obj.first_seen_time <= obj.last_seen_time
