@@ -134,8 +134,10 @@ class ObjectTable(StateBuffers):
 
     def load_state(self, arrays, scalars) -> None:
         super().load_state(arrays, scalars)
-        if len(self.labels) > self.config.max_labels:
-            raise ValueError("label vocabulary exceeds max_labels")
+        if len(self.labels) > self.config.max_labels or not all(isinstance(x, str) for x in self.labels):
+            raise ValueError("label vocabulary is not a list of at most max_labels strings")
+        if not 0 <= self.sweep_cursor < self.config.max_objects:
+            raise ValueError(f"sweep cursor {self.sweep_cursor} out of range")
         self._label_ids = {label: i for i, label in enumerate(self.labels)}
 
     # --- per frame ------------------------------------------------------------------------------

@@ -37,6 +37,13 @@ class TrajectoryStore(StateBuffers):
         self.last_frame_index = torch.zeros((), dtype=torch.int64, device=device)
         self.last_distance = torch.zeros((), **f64)
 
+    def load_state(self, arrays, scalars) -> None:
+        super().load_state(arrays, scalars)
+        stride = self.stride
+        if not (0 <= self.count <= self.capacity and stride >= 1 and stride & (stride - 1) == 0
+                and self.ordinal >= self.count):
+            raise ValueError(f"trajectory counters out of range: {self.scalars()}")
+
     def append(self, pose: torch.Tensor, timestamp: float, frame_index: int) -> None:
         if self.ordinal > 0:
             self.last_distance += (pose[:3, 3] - self.last_pose[:3, 3]).norm()

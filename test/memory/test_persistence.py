@@ -104,10 +104,14 @@ def test_bad_files_raise_and_leave_memory_untouched(saved, room_scan, tmp_path):
     def missing(arrays):
         del arrays["objects/points"]
 
+    def overfull_trajectory(header):
+        header["scalars"]["trajectory"]["count"] = 10**6
+
     variants = list(_corrupt_variants(data)) + [
         ("newer version", _rewritten(path, edit_header=newer)),
         ("arrays of another capacity", _rewritten(path, edit_header=wrong_capacity)),
         ("missing array", _rewritten(path, edit_arrays=missing)),
+        ("counters out of range", _rewritten(path, edit_header=overfull_trajectory)),
         ("not a memory file", _rewritten(path, edit_header=lambda h: h.update(format="other"))),
     ]
     for name, content in variants:
@@ -135,6 +139,19 @@ def test_unwritable_path_raises_and_leaves_no_temp_file(saved, tmp_path):
     with pytest.raises(MemoryFileError):
         memory.save(target)
     assert [p.name for p in tmp_path.iterdir()] == ["dir-in-the-way"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_directory_without_write_permission(saved, tmp_path):
+    memory, _ = saved
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(MemoryFileError, match="ermission"):
+            memory.save(locked / "memory.npz")
+    finally:
+        locked.chmod(0o700)
 
 
 def test_save_replaces_atomically(saved, tmp_path):
