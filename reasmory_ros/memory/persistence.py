@@ -22,6 +22,7 @@ from reasmory_ros.memory.errors import MemoryFileError
 FORMAT = "reasmory-memory"
 FORMAT_VERSION = 1
 _HEADER = "header"
+_ZIP_MAGIC = b"PK\x03\x04"
 
 
 def write_memory_file(path: str | os.PathLike, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
@@ -50,6 +51,11 @@ def write_memory_file(path: str | os.PathLike, header: dict[str, Any], arrays: d
 def read_memory_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read and check a memory file: (header, arrays). MemoryFileError on any defect."""
     try:
+        with open(path, "rb") as handle:
+            magic = handle.read(len(_ZIP_MAGIC))
+        if magic != _ZIP_MAGIC:
+            # Checked first: np.load would take anything else for a pickle and say so.
+            raise MemoryFileError(f"'{path}' is not a memory file (not an .npz archive)")
         with np.load(path, allow_pickle=False) as data:
             if _HEADER not in data.files:
                 raise MemoryFileError(f"'{path}' is not a memory file (no header)")

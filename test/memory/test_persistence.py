@@ -67,6 +67,7 @@ def _corrupt_variants(data: bytes):
     for fraction in (0.1, 0.5, 0.9, 0.999):
         yield f"truncated at {fraction}", data[: int(len(data) * fraction)]
     yield "garbage", os.urandom(2048)
+    yield "text", b"hello, not a memory"
     flipped = bytearray(data)
     middle = len(flipped) // 2
     flipped[middle : middle + 16] = bytes(b ^ 0xFF for b in flipped[middle : middle + 16])
@@ -120,6 +121,7 @@ def test_bad_files_raise_and_leave_memory_untouched(saved, room_scan, tmp_path):
         with pytest.raises(MemoryFileError) as info:
             target.load(bad)
         assert str(bad) in str(info.value), name
+        assert "pickle" not in str(info.value), name  # np.load's hint would be wrong and unsafe
         if name == "newer version":
             assert "newer" in str(info.value)
         assert target.snapshot() is before, name
