@@ -12,7 +12,7 @@ from reasmory_ros.planning import QuestionResult, answer_question
 from reasmory_ros.replay.bag import open_bag
 from reasmory_ros.replay.evaluate import read_jsonl
 from reasmory_ros.perception import PerceptionPipeline
-from reasmory_ros.ros.parameters import memory_config, perception_config
+from reasmory_ros.ros.parameters import apply_torch_threads, memory_config, perception_config
 from reasmory_ros.streams.integrator import FrameIntegrator
 
 
@@ -41,6 +41,7 @@ def build_memory(bag_path: str | Path, params: dict, progress: bool = True) -> t
     the node's perception plug-ins when they are configured."""
     from tqdm import tqdm
 
+    apply_torch_threads(params)
     memory = SpatialMemory(memory_config(params), device=params["device"])
     config = perception_config(params, str(memory.device))
     perception = None if config is None else PerceptionPipeline.from_config(config)

@@ -56,7 +56,8 @@ from reasmory_ros.planning.base import QuestionResult, quoted
 from reasmory_ros.planning.factory import build_planner
 from reasmory_ros.planning.rules import RuleBasedPlanner
 from reasmory_ros.ros.markers import MarkerFactory, answer_markers, marker_array, object_markers
-from reasmory_ros.ros.parameters import NODE_NAME, ParamSpec, all_parameters, memory_config, perception_config
+from reasmory_ros.ros.parameters import (NODE_NAME, ParamSpec, all_parameters, apply_torch_threads, memory_config,
+                                         perception_config)
 from reasmory_ros.ros.pointcloud import pointcloud2
 from reasmory_ros.streams import DropOldestQueue, FrameAssembler, PoseError, stamp_ns
 from reasmory_ros.streams.integrator import FrameIntegrator
@@ -100,6 +101,7 @@ class ReasmoryNode(Node):
         self.add_on_set_parameters_callback(self._check_parameter_update)
 
         try:
+            apply_torch_threads(self.params)
             self.memory = SpatialMemory(memory_config(self.params), device=self.params["device"])
         except (ValueError, RuntimeError) as err:
             raise StartupError(f"cannot create the memory: {err}") from err
