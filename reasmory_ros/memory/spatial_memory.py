@@ -21,7 +21,7 @@ from reasmory_ros.memory.frame import Frame
 from reasmory_ros.memory.geometry import FAR, resolve_device
 from reasmory_ros.memory.keyframes import KeyframeStore
 from reasmory_ros.memory.objects import ObjectTable
-from reasmory_ros.memory.observation import Observer
+from reasmory_ros.memory.observation import UNKNOWN_LABEL, Observer
 from reasmory_ros.memory.persistence import read_memory_file, write_memory_file
 from reasmory_ros.memory.scene_map import VoxelMap
 from reasmory_ros.memory.snapshot import Keyframe, MemorySnapshot, ObjectRecord
@@ -228,7 +228,7 @@ class SpatialMemory:
         points = points[points[:, 0] < FAR / 2]
         return ObjectRecord(
             id=int(rows["ids"][row]),
-            label=labels[int(hist.argmax())] if hist.any() else "unknown",
+            label=labels[int(hist.argmax())] if hist.any() else UNKNOWN_LABEL,
             label_histogram={labels[i]: float(hist[i]) for i in np.flatnonzero(hist)},
             center=_readonly(rows["center"][row].astype(np.float64)),
             extent=_readonly(rows["extent"][row].astype(np.float64)),
