@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import open3d as o3d
 import pytest
+import torch
 
 from reasmory_ros.memory import Frame
 
@@ -141,6 +142,16 @@ def orbit_poses(n: int, loops: float = 1.0, phase: float = 0.0, height: float = 
     return [
         look_at((3.3 * np.cos(a), 2.8 * np.sin(a), height), (0.0, 0.0, 0.4)) for a in angles
     ]
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """The memory's tensors are small: one thread is as fast, and on a busy shared CPU two
+    threads spin-waiting for each other were several times slower (docs/memory.md)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="session")
