@@ -51,6 +51,9 @@ class UpdateStats:
     """Objects dropped to make room (table full)."""
     keyframe: bool
     """Whether the frame was stored as a keyframe."""
+    map_voxels_dropped: int
+    """New voxels that found no slot (every slot of their bucket seen in this very frame): a
+    steady non-zero count means map_capacity is too small for one view."""
     seconds: float
     """Wall time of the update."""
 
@@ -123,7 +126,7 @@ class SpatialMemory:
             point_ids = torch.full((obs.points.shape[0],), -1, dtype=torch.int64, device=self.device)
             point_ids[obs.det_point_index] = objects.ids[changes.det_slots][obs.det_of]
             parts.working.push(obs.points, obs.colors, point_ids, obs.pose, frame.timestamp, frame.index)
-            parts.scene_map.integrate(obs.points, obs.colors, ordinal)
+            dropped_voxels = parts.scene_map.integrate(obs.points, obs.colors, ordinal)
             parts.trajectory.append(obs.pose, frame.timestamp, frame.index)
             keyframe = self._consider_keyframe(frame, obs.pose, changes.det_slots, obs.det_counts)
 
@@ -140,6 +143,7 @@ class SpatialMemory:
                 merged=len(changes.merges),
                 evicted=int(changes.evicted.numel()),
                 keyframe=keyframe,
+                map_voxels_dropped=dropped_voxels,
                 seconds=time.perf_counter() - start,
             )
 

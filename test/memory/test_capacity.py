@@ -44,11 +44,13 @@ def test_long_stream_allocates_nothing_and_stays_bounded(room_scan):
     loop = room_scan[:32:3]
     memory.update(loop[0])
     layout, allocated = _tensor_layout(memory), memory.allocated_bytes()
-    evicted = 0
+    evicted = dropped = 0
     rooms = 4
     for room in range(rooms):
         for frame in _shifted(loop, 12.0 * room, len(loop) * room):
-            evicted += memory.update(frame).evicted
+            stats = memory.update(frame)
+            evicted += stats.evicted
+            dropped += stats.map_voxels_dropped
     assert memory.allocated_bytes() == allocated
     assert _tensor_layout(memory) == layout, "a state tensor was reallocated"
 
@@ -60,6 +62,7 @@ def test_long_stream_allocates_nothing_and_stays_bounded(room_scan):
     assert Counter(o.label for o in latest) == Counter(o.label for o in ROOM_OBJECTS)
     assert len(snapshot.keyframes) <= 4
     assert len(snapshot.scene_map.points) <= 4096
+    assert dropped > 0, "one view holds more voxels than this map's 4096 slots"
     # the map keeps what was seen most recently
     last_room = snapshot.scene_map.points[:, 0] > 12.0 * (rooms - 1) - 5
     assert last_room.mean() > 0.9
