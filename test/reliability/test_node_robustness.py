@@ -240,25 +240,6 @@ def test_node_answers_normally_after_the_bad_requests(live):
     assert "Traceback" not in live.log()
 
 
-def test_twenty_concurrent_questions_during_streaming_all_answer(live):
-    frames = live.frames[live.next_good:live.next_good + 5]
-    live.next_good += len(frames)
-    # Twenty callers, as from twenty users: each client has its own response queue.
-    clients = [live.harness.client(AskSpatial, "ask") for _ in range(20)]
-    question = AskSpatial.Request(question="How far is the camera at frame 2 from where it was at frame 1, in meters?")
-    futures = [client.call_async(question) for client in clients]
-    live.harness.stream(frames, rate=10.0)
-    try:
-        wait_until(lambda: all(f.done() for f in futures), 15, "20 answers")
-        assert all(f.result().success for f in futures)
-    finally:
-        for client, future in zip(clients, futures):
-            if not future.done():
-                client.remove_pending_request(future)
-            live.harness.node.destroy_client(client)
-        live.status(lambda s: s["queue_length"] == 0)
-
-
 WALKED = "answer(travelled(camera(frame=1), camera(frame=2)))"
 
 

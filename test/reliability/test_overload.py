@@ -1,8 +1,8 @@
 """Frames faster than the memory can integrate them, and a burst of questions meanwhile.
 
-The node must keep its queue bounded, count every frame it drops, and keep answering: ~/ask
-requests sent at once while frames stream at 60 Hz all get the same, correct answer. (Bursts of
-more than 10 lose requests: test_node_robustness.py keeps that as a strict xfail.)
+The node must keep its queue bounded, count every frame it drops, and keep answering: 20 ~/ask
+requests sent at once while frames stream at 60 Hz all get the same, correct answer (with rclpy's
+default service queue of 10 requests, half of them were lost and their callers waited forever).
 """
 
 from __future__ import annotations
@@ -27,8 +27,25 @@ recording, harness, start_node = ros.recording, ros.harness, ros.start_node  # t
 
 QUEUE_SIZE = 3
 WARMUP = 5
-BURST = 10  # the services' request queue depth (rclpy default); 20 is test_node_robustness's xfail
+BURST = 20
 QUESTION = "How far is the camera at frame 4 from where it was at frame 1, in meters?"
+
+
+def settle(harness, quiet: float = 3.0, timeout: float = 90.0) -> dict:
+    """The status once the node has worked off its backlog: queue empty and no colour image
+    received for `quiet` seconds (DDS queues still deliver for a while after the publisher stops,
+    and the worker finishes the frame it holds well within that time)."""
+    deadline = time.monotonic() + timeout
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        status = harness.status[-1]
+        received = status["frames_received"]
+        if received != last:
+            last, since = received, time.monotonic()
+        elif time.monotonic() - since >= quiet and status["queue_length"] == 0:
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"the node never settled; last status: {harness.status[-1]}")
 
 
 def test_overload_keeps_the_queue_bounded_counts_drops_and_answers_a_burst_of_questions(recording, harness, start_node):
@@ -66,19 +83,21 @@ def test_overload_keeps_the_queue_bounded_counts_drops_and_answers_a_burst_of_qu
     assert all(r.value == pytest.approx(truth, abs=0.01) and r.unit == "m" for r in replies), [r.value for r in replies]
     assert statistics.median(single) < 1.0, single
 
-    drained = harness.wait_status(lambda s: s["queue_length"] == 0 and s["pending_frames"] <= 1, timeout=90)
-    # Not wedged: a new frame after the overload is integrated (and completes the stream's accounting).
-    after = dataclasses.replace(recording.frames[0], timestamp=recording.frames[0].timestamp + 2 * lap)
-    harness.publish_frame(after)
-    status = harness.wait_status(lambda s: s["frames_integrated"] == drained["frames_integrated"] + 1
-                                 and s["queue_length"] == 0 and s["pending_frames"] == 0)
+    settled = settle(harness)
+    # Not wedged: frames sent after the overload are integrated. (A keep-last DDS queue may still
+    # lose one of them in transit under this load, which is why several are sent.)
+    for k in range(1, 6):
+        harness.publish_frame(dataclasses.replace(recording.frames[k], timestamp=recording.frames[k].timestamp + 2 * lap))
+        time.sleep(0.3)  # pacing, not an assertion
+    status = settle(harness)
+    assert status["frames_integrated"] > settled["frames_integrated"], "no frame was integrated after the overload"
 
     dropped = status["frames_dropped"]
     assert dropped["queue_full"] > 0, "the worker was meant to fall behind"
     # Keep-last DDS queues may lose messages before the node sees them (not countable by the node);
     # every colour image that did arrive is integrated or counted as dropped, with its reason.
-    assert status["frames_received"] <= WARMUP + len(rest) + 1
-    assert status["frames_integrated"] + sum(dropped.values()) == status["frames_received"], status
+    assert status["frames_received"] <= WARMUP + len(rest) + 5
+    assert status["frames_integrated"] + sum(dropped.values()) + status["pending_frames"] == status["frames_received"], status
     assert "memory" not in status["errors"], "no memory update failed under load"
     assert all(s["queue_length"] <= QUEUE_SIZE and s["pending_frames"] <= 30 for s in harness.status), \
         max(s["queue_length"] for s in harness.status)
