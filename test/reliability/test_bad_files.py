@@ -134,11 +134,6 @@ def test_files_that_are_not_memories_are_refused(content, in_use, tmp_path):
     assert answers(in_use) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "memory/persistence.py (memory owner): np.load falls back to unpickling for files that are neither zip "
-    "nor .npy, so a 1-3 byte or text file is reported as 'This file contains pickled (object) data. If you "
-    "trust the file you can load it unsafely using the allow_pickle= keyword', which is wrong and suggests "
-    "an unsafe workaround; it should say the file is not a memory file"))
 def test_a_text_file_is_reported_as_not_a_memory_file(in_use, tmp_path):
     path = tmp_path / "notes.npz"
     path.write_text("hello")
