@@ -25,6 +25,19 @@ _HEADER = "header"
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
+def discard_interrupted_saves(path: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that saves to `path` left when their process was killed.
+
+    Call it where one process owns the file (a node at start-up): a save in progress elsewhere
+    would lose its temporary file. Returns the files deleted.
+    """
+    target = Path(path)
+    stale = list(target.parent.glob(f".{target.name}.*.tmp")) if target.parent.is_dir() else []
+    for temp in stale:
+        temp.unlink(missing_ok=True)
+    return stale
+
+
 def write_memory_file(path: str | os.PathLike, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
     """Atomically write header + arrays to `path`; MemoryFileError if it cannot be written."""
     target = Path(path)

@@ -49,6 +49,7 @@ from reasmory_interfaces.srv import AskSpatial, MemoryFile, RunProgram
 from reasmory_ros import dsl
 from reasmory_ros.dsl.types import format_number
 from reasmory_ros.memory.errors import SpatialMemoryError
+from reasmory_ros.memory.persistence import discard_interrupted_saves
 from reasmory_ros.memory.spatial_memory import SpatialMemory
 from reasmory_ros.perception import PerceptionConfigError, PerceptionPipeline
 from reasmory_ros.planning.answering import answer_question
@@ -106,6 +107,7 @@ class ReasmoryNode(Node):
         except (ValueError, RuntimeError) as err:
             raise StartupError(f"cannot create the memory: {err}") from err
         self.snapshot_path = Path(os.path.expanduser(self.params["snapshot_path"]))
+        self._protect_earlier_memory()
         if self.params["load_on_start"] and self.snapshot_path.is_file():
             try:
                 self.memory.load(self.snapshot_path)
@@ -446,6 +448,18 @@ class ReasmoryNode(Node):
 
     def publish_status(self) -> None:
         self.status_pub.publish(String(data=json.dumps(self.status())))
+
+    def _protect_earlier_memory(self) -> None:
+        """Remove what killed saves left behind, and keep an earlier memory file that this run would
+        otherwise overwrite with a new, empty memory (autosave on, load_on_start off)."""
+        for stale in discard_interrupted_saves(self.snapshot_path):
+            self.get_logger().info(f"removed {stale}, left by a save that was interrupted")
+        if self.params["autosave_period"] > 0 and not self.params["load_on_start"] and self.snapshot_path.is_file():
+            kept = self.snapshot_path.with_name(f"{self.snapshot_path.stem}.previous{self.snapshot_path.suffix}")
+            os.replace(self.snapshot_path, kept)
+            self.get_logger().warning(
+                f"{self.snapshot_path} holds an earlier memory and load_on_start is false: moved it to {kept} "
+                "so that autosave does not overwrite it (set load_on_start to continue from it)")
 
     def _autosave(self) -> None:
         self._save(self.snapshot_path)

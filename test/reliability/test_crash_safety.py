@@ -185,3 +185,27 @@ def test_damaged_snapshot_stops_load_on_start_and_is_kept(tmp_path, room_memory)
     assert result.returncode == 1, result.stderr[-2000:]
     assert "cannot start: load_on_start" in result.stderr and str(snapshot) in result.stderr
     assert snapshot.read_bytes() == damaged
+
+
+def test_a_new_run_keeps_the_earlier_memory_and_clears_interrupted_saves(tmp_path, room_memory):
+    """Autosave without load_on_start would overwrite yesterday's memory with an empty one: the node
+    moves it aside at start-up, and removes the temporary file a killed save left behind."""
+    snapshot = tmp_path / "memory.npz"
+    room_memory.save(snapshot)
+    earlier = snapshot.read_bytes()
+    interrupted = tmp_path / ".memory.npz.abc123.tmp"
+    interrupted.write_bytes(earlier[:1000])
+    node = subprocess.Popen(
+        [sys.executable, "-m", "reasmory_ros.ros.node", "--ros-args", "-p", "device:=cpu",
+         "-p", "autosave_period:=0.5", "-p", f"snapshot_path:={snapshot}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        kept = tmp_path / "memory.previous.npz"
+        wait_until(lambda: kept.exists() and snapshot.exists(), 60, "the earlier file kept and a new autosave")
+    finally:
+        node.send_signal(signal.SIGINT)
+        log, _ = node.communicate(timeout=30)
+    assert kept.read_bytes() == earlier, log[-2000:]
+    assert SpatialMemory.from_file(snapshot).frame_count == 0  # the new run's own memory
+    assert not interrupted.exists()
+    assert "moved it to" in log and "interrupted" in log
