@@ -115,21 +115,44 @@ def _head(key: str) -> str:
     return key.split(" ")[-1]
 
 
-def resolve(query: str, present: Iterable[str]) -> tuple[str, ...]:
-    """The memory labels that `query` names (sorted), or () when none does."""
-    present = sorted(set(present))
-    synonyms = _synonyms(query)
-    tiers = (
-        lambda label: normalise(label).replace(" ", "") == normalise(query).replace(" ", ""),
-        lambda label: _compact(label) == _compact(query),
-        lambda label: _compact(label) in synonyms,
-        lambda label: _head(singular(label)) in synonyms,
-    )
-    for matches in tiers:
-        found = tuple(label for label in present if matches(label))
+class _LabelIndex:
+    """The labels of one label set keyed by each tier's form, so that resolving a query is a few
+    dictionary lookups instead of a scan of every label per tier (the planner resolves every
+    word run of a question against up to `max_labels` labels)."""
+
+    def __init__(self, labels: tuple[str, ...]):
+        self.spaceless: dict[str, list[str]] = {}
+        self.compact: dict[str, list[str]] = {}
+        self.head: dict[str, list[str]] = {}
+        for label in labels:  # sorted, so every list below is sorted too
+            self.spaceless.setdefault(normalise(label).replace(" ", ""), []).append(label)
+            self.compact.setdefault(_compact(label), []).append(label)
+            self.head.setdefault(_head(singular(label)), []).append(label)
+
+    def resolve(self, query: str) -> tuple[str, ...]:
+        found = self.spaceless.get(normalise(query).replace(" ", "")) or self.compact.get(_compact(query))
         if found:
-            return found
-    return ()
+            return tuple(found)
+        synonyms = _synonyms(query)
+        for table in (self.compact, self.head):
+            found = sorted({label for key in synonyms for label in table.get(key, ())})
+            if found:
+                return tuple(found)
+        return ()
+
+
+@functools.lru_cache(maxsize=16)
+def _index(labels: tuple[str, ...]) -> _LabelIndex:
+    """One index per label set: the memory's labels change far less often than questions come."""
+    return _LabelIndex(labels)
+
+
+def resolve(query: str, present: Iterable[str]) -> tuple[str, ...]:
+    """The memory labels that `query` names (sorted), or () when none does.
+
+    Tiers, first match wins: same text ignoring spaces, same singular compact form, a synonym's
+    compact form, a synonym as the label's head noun."""
+    return _index(tuple(sorted(set(present)))).resolve(query)
 
 
 def closest_labels(query: str, present: Iterable[str], n: int = 3) -> list[str]:
