@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -49,6 +51,8 @@ NON_OBJECT_WORDS = frozenset(
     new mainly mostly primarily general overall whole entire first-time front-left front-right
     back-left back-right centers centres gap gaps blank blanks recording recordings surface
     surfaces edge edges corner corners like
+    am has have had having give gives given imagine suppose assume consider tell refer refers
+    respect regarding heading along across through throughout against beyond within via during
     """.split()
 )
 
@@ -199,6 +203,36 @@ def requested_unit(question: str) -> str | None:
 Embedder = Callable[[list[str]], np.ndarray]
 
 
+class MemoEmbedder:
+    """An embedder that remembers the vector of every text it embedded (bounded, least recently
+    used dropped first).
+
+    The model costs ~7 ms per call on one CPU thread even for one word, while the texts recur: the
+    memory's labels on every question, the same object words across questions. Only texts not seen
+    before reach the model, in one batch.
+    """
+
+    def __init__(self, embed: Embedder, max_texts: int = 4096):
+        self._embed = embed
+        self._max_texts = max_texts
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            vectors = {text: self._vectors[text] for text in texts if text in self._vectors}
+        missing = [text for text in dict.fromkeys(texts) if text not in vectors]
+        if missing:
+            vectors.update(zip(missing, self._embed(missing)))
+        with self._lock:
+            for text in vectors:
+                self._vectors[text] = vectors[text]
+                self._vectors.move_to_end(text)
+            while len(self._vectors) > self._max_texts:
+                self._vectors.popitem(last=False)
+        return np.stack([vectors[text] for text in texts])
+
+
 @functools.cache
 def default_embedder() -> Embedder | None:
     """The packaged all-MiniLM-L6-v2 sentence embedder when installed, else None (loads once)."""
@@ -207,7 +241,23 @@ def default_embedder() -> Embedder | None:
     except ImportError:
         return None
     model = load_model("cpu")
-    return lambda texts: np.asarray(model.encode(texts, normalize_embeddings=True, show_progress_bar=False))
+    return MemoEmbedder(
+        lambda texts: np.asarray(model.encode(texts, normalize_embeddings=True, show_progress_bar=False))
+    )
+
+
+def could_name_object(phrase: str) -> bool:
+    """False for a phrase made only of non-object words, also inflected ('positions', 'faced') or
+    hyphenated ('straight-line'): no object label resembles them, so the embedder is not asked."""
+    return not all(_non_object_word(word) for word in phrase.split())
+
+
+def _non_object_word(word: str) -> bool:
+    parts = [part for part in word.split("-") if part]
+    if len(parts) > 1:
+        return all(map(_non_object_word, parts))
+    stems = (word, dsl_labels.singular(word)) + ((word[:-1], word[:-2]) if word.endswith("ed") else ())
+    return any(stem in NON_OBJECT_WORDS for stem in stems)
 
 
 @dataclass(frozen=True)
@@ -264,22 +314,27 @@ class LabelResolver:
         if found:
             return found, "lexical"
         if allow_embedding and self.embedder is not None:
-            return self._embedding_match(phrase)
+            return self._embedding_matches([phrase])[phrase]
         return (), ""
 
-    def _embedding_match(self, phrase: str) -> tuple[tuple[str, ...], str]:
-        return self._embedding_matches([phrase])[phrase]
+    def resolve_all(self, phrases: Sequence[str]) -> list[tuple[tuple[str, ...], str]]:
+        """`resolve` of each phrase, with one embedder call for all those no word list covers."""
+        lexical = [self.resolve(phrase, allow_embedding=False) for phrase in phrases]
+        unknown = [phrase for phrase, (labels, _) in zip(phrases, lexical) if not labels and phrase.strip()]
+        matches = self._embedding_matches(unknown)
+        return [matches.get(phrase, found) for phrase, found in zip(phrases, lexical)]
 
     def _embedding_matches(self, phrases: Sequence[str]) -> dict[str, tuple[tuple[str, ...], str]]:
         """(labels, how) of each phrase by embedding similarity, in ONE embedder call: a question
         with many unknown words costs one model run, not one per word."""
         unique = list(dict.fromkeys(phrases))
+        found: dict[str, tuple[tuple[str, ...], str]] = {phrase: ((), "") for phrase in unique}
+        unique = [phrase for phrase in unique if could_name_object(phrase)]
         if not unique or self.embedder is None or not self.labels:
-            return {phrase: ((), "") for phrase in unique}
+            return found
         if self._label_vectors is None:
             self._label_vectors = self.embedder([dsl_labels.normalise(label) for label in self.labels])
         queries = self.embedder([dsl_labels.normalise(phrase) for phrase in unique])
-        found = {}
         for phrase, query in zip(unique, queries):
             scores = self._label_vectors @ query
             order = np.argsort(scores)[::-1]
@@ -287,8 +342,6 @@ class LabelResolver:
             runner_up = float(scores[order[1]]) if len(order) > 1 else -1.0
             if best >= self.threshold and best - runner_up >= self.margin:
                 found[phrase] = (self.labels[int(order[0])],), f"embedding {best:.2f}"
-            else:
-                found[phrase] = (), ""
         return found
 
     def mentions(self, prepared: str, max_words: int = 4) -> list[Mention]:

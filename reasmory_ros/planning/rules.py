@@ -108,11 +108,8 @@ class _Question:
 
     def option_mentions(self) -> list[Mention]:
         """Each option read as one object phrase (for 'which of these objects' questions)."""
-        found = []
-        for option in self.options:
-            labels, how = self.resolver.resolve(prepare(option))
-            found.append(Mention(option, -1, -1, labels, how))
-        return found
+        resolved = self.resolver.resolve_all([prepare(option) for option in self.options])
+        return [Mention(option, -1, -1, labels, how) for option, (labels, how) in zip(self.options, resolved)]
 
 
 class RuleBasedPlanner:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from reasmory_ros.dsl.types import Direction, Number
 from reasmory_ros.planning.formatting import convert, direction_angle, format_answer, turn_sequence
-from reasmory_ros.planning.language import LabelResolver, default_embedder, frame_numbers, prepare, requested_unit
+from reasmory_ros.planning.language import (
+    LabelResolver,
+    MemoEmbedder,
+    default_embedder,
+    frame_numbers,
+    prepare,
+    requested_unit,
+)
 
 
 @pytest.mark.parametrize(
@@ -49,6 +57,25 @@ def test_embedding_resolves_words_no_table_lists():
     resolver = LabelResolver(["sofa", "tv", "refrigerator", "bed"], embedder)
     assert resolver.resolve("fridge freezer")[0] == ("refrigerator",)
     assert resolver.resolve("grand piano")[0] == ()
+
+
+def test_embedder_runs_once_per_text_and_never_on_words_that_name_no_object():
+    calls = []
+    vocabulary = ["sofa", "tv", "piano", "lamp"]
+
+    def model(texts):
+        calls.append(list(texts))
+        return np.eye(len(vocabulary))[[vocabulary.index(t) for t in texts]]
+
+    embedder = MemoEmbedder(model)
+    question = prepare("Imagine you have the piano, with respect to the straight-line positions it faced: where is it?")
+    for _ in range(2):  # a new resolver per question, as the planner makes
+        found = LabelResolver(["sofa", "tv"], embedder).mentions(question)
+        assert [(m.phrase, m.labels) for m in found] == [("piano", ()), ("straight-line positions", ())]
+    assert calls == [["sofa", "tv"], ["piano"]]
+    options = LabelResolver(["sofa", "tv"], embedder).resolve_all(["piano", "couch", "lamp", ""])
+    assert [labels for labels, _ in options] == [(), ("sofa",), (), ()]
+    assert calls[2:] == [["lamp"]]
 
 
 def test_units_convert_between_like_quantities_only():
