@@ -53,9 +53,9 @@ class FloorGrid:
                 int(np.clip(i[1], 0, self.free.shape[1] - 1)))
 
 
-def _floor_height(z: np.ndarray, cell: float) -> float:
-    """Height of the densest thin layer among the lowest voxels: the floor, not the odd outlier."""
-    low = np.percentile(z, 1.0)
+def _floor_height(z: np.ndarray, low: float, cell: float) -> float:
+    """Height of the densest thin layer among the lowest voxels (`low`: the 1st percentile of z):
+    the floor, not the odd outlier."""
     near = z[z <= low + 0.5]
     bins = np.arange(low - cell, low + 0.5 + cell, cell)
     counts, edges = np.histogram(near, bins=bins)
@@ -63,15 +63,20 @@ def _floor_height(z: np.ndarray, cell: float) -> float:
     return float(near[(near >= edges[best]) & (near <= edges[best + 1])].mean())
 
 
-def _disk(radius_cells: int) -> np.ndarray:
-    r = np.arange(-radius_cells, radius_cells + 1)
-    return (r[:, None] ** 2 + r[None, :] ** 2) <= radius_cells ** 2
+def _grown(mask: np.ndarray, radius_cells: int) -> np.ndarray:
+    """Dilation by the disk i² + j² <= r², as a threshold on the distance to the nearest set cell:
+    linear in the grid size, where a disk structure costs r² per cell (distances are square roots
+    of integers, so the comparison with r is exact)."""
+    if not mask.any():
+        return mask.copy()
+    return ndimage.distance_transform_edt(~mask) <= radius_cells
 
 
 def _closed(mask: np.ndarray, radius_m: float, cell: float) -> np.ndarray:
-    """Morphological closing with a disk, padded so that gaps at the grid's edge close too."""
+    """Morphological closing with a disk, padded so that gaps at the grid's edge close too; the
+    erosion keeps the cells farther than r from every cell the dilation left clear."""
     r = int(np.ceil(radius_m / cell))
-    closed = ndimage.binary_closing(np.pad(mask, r), structure=_disk(r))[r:-r, r:-r]
+    closed = ndimage.distance_transform_edt(_grown(np.pad(mask, r), r))[r:-r, r:-r] > r
     return closed | mask
 
 
@@ -85,36 +90,44 @@ def _without_strays(mask: np.ndarray) -> np.ndarray:
 
 
 def build_floor_grid(scene_map: SceneMap) -> FloorGrid:
-    """Grid the map; raise OperationError when the map is empty."""
-    points = np.asarray(scene_map.points, dtype=np.float64).reshape(-1, 3)
-    points = points[np.isfinite(points).all(axis=1)]
-    if len(points) < 10:
+    """Grid the map; raise OperationError when the map is empty.
+
+    Built on every new snapshot that a room or route question reads, so the points are handled as
+    three contiguous coordinate rows (reductions over an (N, 3) array's short axis run per point).
+    """
+    x, y, z = np.asarray(scene_map.points, dtype=np.float64).reshape(-1, 3).T.copy()
+    finite = np.isfinite(x) & np.isfinite(y) & np.isfinite(z)
+    if not finite.all():
+        x, y, z = x[finite], y[finite], z[finite]
+    if len(z) < 10:
         raise OperationError("the map has too few points to measure the room or plan a route",
                              "let the robot observe more of the scene first")
-    low, high = np.percentile(points[:, :2], [0.5, 99.5], axis=0)
-    points = points[((points[:, :2] >= low - 1.0) & (points[:, :2] <= high + 1.0)).all(axis=1)]
+    (low_x, high_x), (low_y, high_y) = np.percentile(x, [0.5, 99.5]), np.percentile(y, [0.5, 99.5])
+    inside = (x >= low_x - 1.0) & (x <= high_x + 1.0) & (y >= low_y - 1.0) & (y <= high_y + 1.0)
+    x, y, z = x[inside], y[inside], z[inside]
     cell = max(float(scene_map.voxel_size), MIN_CELL)
-    span = points[:, :2].max(axis=0) - points[:, :2].min(axis=0)
+    lowest = np.array([x.min(), y.min()])
+    span = np.array([x.max(), y.max()]) - lowest
     while np.prod(span / cell + 3) > MAX_CELLS:
         cell *= 2.0
-    origin = points[:, :2].min(axis=0) - cell
+    origin = lowest - cell
     shape = tuple((np.ceil(span / cell) + 3).astype(int))
-    ij = np.round((points[:, :2] - origin) / cell).astype(int)
-    z = points[:, 2]
-    floor_z = _floor_height(z, cell)
+    flat = (np.round((x - origin[0]) / cell).astype(np.intp) * shape[1]
+            + np.round((y - origin[1]) / cell).astype(np.intp))
+    low_z, ceiling_z = np.percentile(z, [1.0, 99.5])
+    floor_z = _floor_height(z, low_z, cell)
 
-    def columns(selected: np.ndarray) -> np.ndarray:
+    def columns(selected: np.ndarray | None = None) -> np.ndarray:
         grid = np.zeros(shape, dtype=bool)
-        grid[ij[selected, 0], ij[selected, 1]] = True
+        grid.ravel()[flat if selected is None else flat[selected]] = True
         return grid
 
-    occupied = _without_strays(columns(np.ones(len(z), dtype=bool)))
+    occupied = _without_strays(columns())
     footprint = ndimage.binary_fill_holes(_closed(occupied, OUTLINE_GAP, cell))
     floor = _closed(columns(np.abs(z - floor_z) <= max(FLOOR_BAND, 1.5 * cell)), FLOOR_GAP, cell)
     obstacle = columns((z > floor_z + FLOOR_BAND) & (z < floor_z + OBSTACLE_TOP))
-    inflated = ndimage.binary_dilation(obstacle, structure=_disk(int(np.ceil(ROBOT_RADIUS / cell))))
-    return FloorGrid(origin, cell, floor_z, float(np.percentile(z, 99.5)), footprint,
-                     floor & ~inflated & footprint)
+    inflated = _grown(obstacle, int(np.ceil(ROBOT_RADIUS / cell)))
+    return FloorGrid(origin, cell, floor_z, float(ceiling_z), footprint, floor & ~inflated & footprint)
 
 
 def _cell_centres(mask: np.ndarray, grid: FloorGrid) -> np.ndarray:
