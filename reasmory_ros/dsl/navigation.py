@@ -21,15 +21,19 @@ MAX_SNAP = 1.5
 """A stop may be this far (m) from free floor: objects stand on obstacles, cameras above them."""
 ENTRY_MARGIN = 0.3
 """Free cells up to this much farther than the nearest one also count as a stop's way out."""
+SIGHT_BATCH = 16
+"""String pulling tests this many shortcuts from a kept point in one batch."""
 
 
 @dataclass(frozen=True)
 class NavGrid:
-    """Graph over the free cells: node i is cell `cells[i]`; two spare nodes at the end are
-    the start and goal of a query. Edges are stored both ways."""
+    """Graph over the free cells: node i is cell `cells[i]`, centred at `centres[i]` on the
+    floor; two spare nodes at the end are the start and goal of a query. Edges are stored both
+    ways."""
 
     floor: FloorGrid
     cells: np.ndarray
+    centres: np.ndarray
     graph: csr_matrix
     nearest_free: np.ndarray
 
@@ -68,7 +72,7 @@ def build_nav_grid(floor: FloorGrid) -> NavGrid:
         _, nearest = ndimage.distance_transform_edt(~free, return_indices=True)
     else:
         nearest = np.zeros((2,) + free.shape, dtype=np.int64)
-    return NavGrid(floor, cells, graph, nearest)
+    return NavGrid(floor, cells, floor.centre(cells[:, 0], cells[:, 1]), graph, nearest)
 
 
 def _entry_cells(grid: NavGrid, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -86,31 +90,44 @@ def _entry_cells(grid: NavGrid, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     reach = np.linalg.norm(grid.floor.centre(fx, fy)[0] - xy[:2]) + ENTRY_MARGIN
     if reach > MAX_SNAP + ENTRY_MARGIN:
         return empty
-    centres = grid.floor.centre(grid.cells[:, 0], grid.cells[:, 1])
-    distances = np.linalg.norm(centres - xy[:2], axis=1)
+    offsets = grid.centres - xy[:2]
+    distances = np.sqrt(offsets[:, 0] ** 2 + offsets[:, 1] ** 2)
     nodes = np.flatnonzero(distances <= min(reach, MAX_SNAP))
     return nodes, distances[nodes]
 
 
-def _visible(grid: NavGrid, a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether the straight segment a-b stays on free cells."""
-    steps = max(2, int(np.ceil(np.linalg.norm(b - a) / (grid.cell / 2))) + 1)
-    samples = a + np.linspace(0.0, 1.0, steps)[:, None] * (b - a)
-    ij = np.round((samples - grid.floor.origin) / grid.cell).astype(int)
-    inside = ((ij >= 0) & (ij < grid.floor.free.shape)).all(axis=1)
-    return bool(inside.all() and grid.floor.free[ij[:, 0], ij[:, 1]].all())
+def _visible_from(grid: NavGrid, a: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Whether each straight segment from `a` to a target stays on free cells, sampled every half
+    cell (end points included); all segments in one batch."""
+    deltas = targets - a
+    steps = np.maximum(2, np.ceil(np.linalg.norm(deltas, axis=1) / (grid.cell / 2)).astype(int) + 1)
+    segment = np.repeat(np.arange(len(targets)), steps)
+    starts = np.cumsum(steps) - steps
+    fraction = (np.arange(len(segment)) - starts[segment]) * (1.0 / (steps - 1))[segment]
+    fraction[starts + steps - 1] = 1.0
+    samples = a + fraction[:, None] * deltas[segment]
+    i = np.round((samples[:, 0] - grid.floor.origin[0]) / grid.cell).astype(int)
+    j = np.round((samples[:, 1] - grid.floor.origin[1]) / grid.cell).astype(int)
+    free = grid.floor.free
+    inside = (i >= 0) & (i < free.shape[0]) & (j >= 0) & (j < free.shape[1])
+    clear = inside & free[np.where(inside, i, 0), np.where(inside, j, 0)]
+    return np.logical_and.reduceat(clear, starts)
 
 
 def _pull_string(grid: NavGrid, points: np.ndarray) -> np.ndarray:
-    """Drop cell-path points while the shortcut between kept points stays free."""
+    """Drop cell-path points while the shortcut between kept points stays free: the point kept
+    after `a` is the one before the first point (two or more ahead) that `a` cannot see."""
     if len(points) <= 2:
         return points
-    kept = [0]
-    j = 1
-    while j < len(points) - 1:
-        if not _visible(grid, points[kept[-1]], points[j + 1]):
-            kept.append(j)
-        j += 1
+    kept, target = [0], 2
+    while target < len(points):
+        batch = np.arange(target, min(target + SIGHT_BATCH, len(points)))
+        blocked = np.flatnonzero(~_visible_from(grid, points[kept[-1]], points[batch]))
+        if len(blocked):
+            kept.append(int(batch[blocked[0]]) - 1)
+            target = kept[-1] + 2
+        else:
+            target = int(batch[-1]) + 1
     kept.append(len(points) - 1)
     return points[kept]
 
@@ -140,9 +157,7 @@ def plan(grid: NavGrid, start: np.ndarray, goal: np.ndarray) -> np.ndarray | Non
     while node != source:
         nodes.append(node)
         node = int(predecessors[node])
-    cells = grid.cells[nodes[::-1]]
-    centres = grid.floor.centre(cells[:, 0], cells[:, 1])
-    path = _pull_string(grid, centres)
+    path = _pull_string(grid, grid.centres[nodes[::-1]])
     return np.vstack([np.asarray(start[:2], dtype=np.float64), path,
                       np.asarray(goal[:2], dtype=np.float64)])
 
