@@ -44,8 +44,10 @@ class MemoryConfig:
     """m. Voxel that decides which reservoir slot a point replaces: points spread over the surface."""
     max_instances_per_frame: int = 32
     """instances. Only the largest this many instances of a frame are used (bounded work)."""
-    min_instance_points: int = 24
-    """points. Instances with fewer sampled points after filtering are ignored as fragments."""
+    min_instance_points: int = 6
+    """points. Instances with fewer sampled points after filtering are ignored as fragments. Small
+    objects give few samples: a book or cup 2-3 m away covers 150-600 px, i.e. 2-20 samples at
+    pixel_stride 4 after mask erosion; flicker is left to min_object_observations."""
     mask_erosion: int = 2
     """px (full resolution). An instance sample is kept only if every pixel within this radius has
     the same instance id: removes mask-edge bleeding onto the background."""
