@@ -67,7 +67,12 @@ class MemoryConfig:
     min_overlap: float = 0.25
     """1. Fraction of detection points that must overlap an object for the detection to join it."""
     label_overlap: float = 0.6
-    """1. Overlap above which a detection joins an object even if the labels disagree."""
+    """1. Overlap above which a detection joins an object even if the labels disagree (only
+    between size-compatible ones, see label_size_ratio)."""
+    label_size_ratio: float = 0.5
+    """1. A detection joins an object whose label it does not share only if the smaller of the two
+    box diagonals is at least this fraction of the larger: a much smaller detection with another
+    label is an object resting on or attached to it (a book on a desk), not label noise."""
     min_label_share: float = 0.2
     """1. Share of an object's label histogram the detection's label needs to count as agreeing."""
     box_containment: float = 0.6
@@ -149,8 +154,8 @@ class MemoryConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"MemoryConfig.{name} must be a positive number, got {value!r}")
-        fractions = ("min_overlap", "label_overlap", "min_label_share", "box_containment",
-                     "merge_overlap")
+        fractions = ("min_overlap", "label_overlap", "label_size_ratio", "min_label_share",
+                     "box_containment", "merge_overlap")
         for name in fractions:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:

@@ -172,9 +172,14 @@ class ObjectTable(StateBuffers):
         Candidates are the association_candidates objects nearest by box gap. A detection joins
         the candidate with the best evidence: point overlap (fraction of its sampled points within
         association_radius of the object's reservoir) of at least min_overlap with agreeing
-        labels (or at least label_overlap whatever the labels), else same label and boxes that
-        largely contain one another (a new face of a known object). Several detections may join
-        one object (an over-segmented object stays one).
+        labels (or at least label_overlap whatever the labels, if the sizes are compatible), else
+        same label and boxes that largely contain one another (a new face of a known object).
+        Several detections may join one object (an over-segmented object stays one).
+
+        Why the size test: a small object resting on a large one lies within association_radius
+        of its surface, and once a single view has put its points into the large object's
+        reservoir (a mask of "table with a book"), every later detection of it overlaps that
+        reservoir: without the test the large object would absorb it for good.
         """
         cfg = self.config
         k = min(cfg.association_candidates, cfg.max_objects)
@@ -187,7 +192,12 @@ class ObjectTable(StateBuffers):
         overlap = overlap.reshape(num, k)
         containment = aabb_containment(obs.det_aabb, self.aabb, cfg.box_margin).gather(1, candidates)
         agree = self._label_agreement(candidates, obs.det_labels)
-        by_points = (overlap >= cfg.min_overlap) & (agree | (overlap >= cfg.label_overlap))
+        det_size = _diagonal(obs.det_aabb)[:, None]
+        object_size = _diagonal(self.aabb[candidates])
+        compatible = torch.minimum(det_size, object_size) >= cfg.label_size_ratio * torch.maximum(
+            det_size, object_size
+        )
+        by_points = (overlap >= cfg.min_overlap) & (agree | (compatible & (overlap >= cfg.label_overlap)))
         by_box = agree & (containment >= cfg.box_containment)
         score = torch.where(by_points, 1.0 + overlap, torch.where(by_box, containment, 0.0))
         score = score.masked_fill(~reachable, 0.0)
@@ -417,6 +427,11 @@ class ObjectTable(StateBuffers):
         self.best_keyframe[affected] = torch.where(has_view, frames[best], -1)
         self.best_keyframe_points[affected] = best_pixels
         self.version[affected] += 1
+
+
+def _diagonal(aabb: torch.Tensor) -> torch.Tensor:
+    """Length of the diagonal of axis-aligned boxes (..., 2, 3): one number for an object's size."""
+    return (aabb[..., 1, :] - aabb[..., 0, :]).norm(dim=-1)
 
 
 def _follow(slots: torch.Tensor, merges: Merges) -> torch.Tensor:

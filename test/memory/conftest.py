@@ -23,10 +23,11 @@ class BoxObject:
     center_xy: tuple[float, float]
     yaw: float
     extent: tuple[float, float, float]  # length >= width, height
+    base: float = 0.0  # m, height of the bottom face (resting on the floor or on another object)
 
     @property
     def center(self) -> np.ndarray:
-        return np.array([*self.center_xy, self.extent[2] / 2])
+        return np.array([*self.center_xy, self.base + self.extent[2] / 2])
 
 
 ROOM_OBJECTS = (
