@@ -168,6 +168,26 @@ class GrammarCompleter:
         return None
 
 
+class CompiledGrammar:
+    """The grammar compiled for one tokenizer (llguidance), built once per loaded model: indexing a
+    real vocabulary of 10^5 tokens costs far more than a program, and each generation only needs a
+    copy of the fresh matcher."""
+
+    def __init__(self, tokenizer, grammar: str, vocab_size: int):
+        import llguidance
+        import llguidance.hf
+
+        self.ll_tokenizer = llguidance.hf.from_tokenizer(tokenizer, n_vocab=vocab_size)
+        self._matcher = llguidance.LLMatcher(self.ll_tokenizer, llguidance.grammar_from("lark", grammar))
+        if self._matcher.is_error():
+            raise ValueError(f"the DSL grammar does not compile for constrained decoding: {self._matcher.get_error()}")
+        self.eos_ids = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+
+    def matcher(self):
+        """A matcher at the start of a program."""
+        return self._matcher.deep_copy()
+
+
 class GrammarLogitsProcessor(LogitsProcessor):
     """Masks the logits of tokens the grammar forbids next (llguidance); one sequence at a time.
 
@@ -175,19 +195,14 @@ class GrammarLogitsProcessor(LogitsProcessor):
     is a valid (but useless) program of the DSL grammar.
     """
 
-    def __init__(self, tokenizer, grammar: str, prompt_length: int, vocab_size: int, forbid_empty: bool = True):
-        import llguidance
-        import llguidance.hf
+    def __init__(self, grammar: CompiledGrammar, prompt_length: int, forbid_empty: bool = True):
         import llguidance.torch
 
         self._ll = llguidance.torch
-        self.ll_tokenizer = llguidance.hf.from_tokenizer(tokenizer, n_vocab=vocab_size)
-        self.matcher = llguidance.LLMatcher(self.ll_tokenizer, llguidance.grammar_from("lark", grammar))
-        if self.matcher.is_error():
-            raise ValueError(f"the DSL grammar does not compile for constrained decoding: {self.matcher.get_error()}")
-        self.bitmask = llguidance.torch.allocate_token_bitmask(1, self.ll_tokenizer.vocab_size)
+        self.matcher = grammar.matcher()
+        self.bitmask = llguidance.torch.allocate_token_bitmask(1, grammar.ll_tokenizer.vocab_size)
         self.prompt_length = prompt_length
-        self.eos_ids = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+        self.eos_ids = grammar.eos_ids
         self.forbid_empty = forbid_empty
         self.consumed = 0
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from reasmory_ros.planning.base import PlanningError, PlanRequest
-from reasmory_ros.planning.constrained import GrammarCompleter, GrammarLogitsProcessor
+from reasmory_ros.planning.constrained import CompiledGrammar, GrammarCompleter, GrammarLogitsProcessor
 from reasmory_ros.planning.prompting import build_messages, messages_as_text
 
 
@@ -41,7 +41,8 @@ class LocalModelPlanner:
         self._completer: GrammarCompleter | None = None
 
     def _load(self):
-        """(model, tokenizer, processor or None), loaded once and only from local files."""
+        """(model, tokenizer, processor or None, the grammar compiled for the tokenizer), loaded
+        once and only from local files."""
         if self._loaded is not None:
             return self._loaded
         from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
@@ -64,7 +65,8 @@ class LocalModelPlanner:
         except (OSError, ValueError) as err:
             raise PlanningError(f"cannot load the local model from {self.model_dir}: {err}") from err
         model.to(self.device).eval()
-        self._loaded = (model, tokenizer, processor)
+        vocab_size = int(model.get_output_embeddings().weight.shape[0])
+        self._loaded = (model, tokenizer, processor, CompiledGrammar(tokenizer, _grammar(), vocab_size))
         return self._loaded
 
     @property
@@ -74,11 +76,10 @@ class LocalModelPlanner:
         return self._completer
 
     def plan(self, request: PlanRequest) -> str:
-        model, tokenizer, processor = self._load()
+        model, tokenizer, processor, grammar = self._load()
         inputs = self._encode(request, tokenizer, processor)
         prompt_length = int(inputs["input_ids"].shape[1])
-        vocab_size = int(model.get_output_embeddings().weight.shape[0])
-        constraint = GrammarLogitsProcessor(tokenizer, _grammar(), prompt_length, vocab_size)
+        constraint = GrammarLogitsProcessor(grammar, prompt_length)
         with torch.no_grad():
             output = model.generate(
                 **inputs,
