@@ -31,7 +31,7 @@ import rclpy
 from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.clock import Clock, ClockType
 from rclpy.duration import Duration
 from rclpy.exceptions import ParameterException
@@ -140,7 +140,10 @@ class ReasmoryNode(Node):
             self.get_logger().info("no label embedder installed: labels in questions are matched by words only")
         self._planners: dict[tuple, object] = {}
 
-        self._sensor_group = ReentrantCallbackGroup()
+        # One sensor thread: each topic is then handled in arrival order, so frame N's parts are all in
+        # before frame N+1's and no frame is dropped as incomplete for a part that was merely
+        # overtaken (with a reentrant group, parallel callbacks of one topic finished out of order).
+        self._sensor_group = MutuallyExclusiveCallbackGroup()
         self._service_group = MutuallyExclusiveCallbackGroup()
         self._timer_group = MutuallyExclusiveCallbackGroup()
         self._tf_buffer = self._setup_tf()
