@@ -253,11 +253,13 @@ def could_name_object(phrase: str) -> bool:
 
 
 def _non_object_word(word: str) -> bool:
+    """A non-object word itself, its singular, or a past tense of one (five letters or more, so
+    that 'bed' and 'shed' are not read as 'be' and 'she')."""
     parts = [part for part in word.split("-") if part]
     if len(parts) > 1:
         return all(map(_non_object_word, parts))
-    stems = (word, dsl_labels.singular(word)) + ((word[:-1], word[:-2]) if word.endswith("ed") else ())
-    return any(stem in NON_OBJECT_WORDS for stem in stems)
+    past = (word[:-1], word[:-2]) if len(word) >= 5 and word.endswith("ed") else ()
+    return any(stem in NON_OBJECT_WORDS for stem in (word, dsl_labels.singular(word), *past))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from reasmory_ros.planning.formatting import convert, direction_angle, format_an
 from reasmory_ros.planning.language import (
     LabelResolver,
     MemoEmbedder,
+    could_name_object,
     default_embedder,
     frame_numbers,
     prepare,
@@ -76,6 +77,15 @@ def test_embedder_runs_once_per_text_and_never_on_words_that_name_no_object():
     options = LabelResolver(["sofa", "tv"], embedder).resolve_all(["piano", "couch", "lamp", ""])
     assert [labels for labels, _ in options] == [(), ("sofa",), (), ()]
     assert calls[2:] == [["lamp"]]
+
+
+@pytest.mark.parametrize(
+    "phrase, named",
+    [("bed", True), ("shed", True), ("t-shirt", True), ("note", True), ("coffee positions", True),
+     ("faced", False), ("positions", False), ("straight-line", False), ("have", False), ("front-left", False)],
+)
+def test_only_phrases_that_could_name_objects_are_embedded(phrase, named):
+    assert could_name_object(phrase) == named
 
 
 def test_units_convert_between_like_quantities_only():
