@@ -129,12 +129,12 @@ class _LabelIndex:
             self.compact.setdefault(_compact(label), []).append(label)
             self.head.setdefault(_head(singular(label)), []).append(label)
 
-    def resolve(self, query: str) -> tuple[str, ...]:
+    def resolve(self, query: str, head_nouns: bool = True) -> tuple[str, ...]:
         found = self.spaceless.get(normalise(query).replace(" ", "")) or self.compact.get(_compact(query))
         if found:
             return tuple(found)
         synonyms = _synonyms(query)
-        for table in (self.compact, self.head):
+        for table in (self.compact, self.head) if head_nouns else (self.compact,):
             found = sorted({label for key in synonyms for label in table.get(key, ())})
             if found:
                 return tuple(found)
@@ -147,12 +147,12 @@ def _index(labels: tuple[str, ...]) -> _LabelIndex:
     return _LabelIndex(labels)
 
 
-def resolve(query: str, present: Iterable[str]) -> tuple[str, ...]:
+def resolve(query: str, present: Iterable[str], head_nouns: bool = True) -> tuple[str, ...]:
     """The memory labels that `query` names (sorted), or () when none does.
 
     Tiers, first match wins: same text ignoring spaces, same singular compact form, a synonym's
-    compact form, a synonym as the label's head noun."""
-    return _index(tuple(sorted(set(present)))).resolve(query)
+    compact form, a synonym as the label's head noun (skipped with `head_nouns` False)."""
+    return _index(tuple(sorted(set(present)))).resolve(query, head_nouns)
 
 
 def closest_labels(query: str, present: Iterable[str], n: int = 3) -> list[str]:

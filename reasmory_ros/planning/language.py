@@ -381,14 +381,19 @@ class LabelResolver:
     def _starts_label(self, words: list[str], i: int, max_words: int) -> bool:
         """A stop word can still open a label ('chest of drawers', 'light' when memory has it)."""
         ends = range(i + 1, min(i + max_words, len(words)) + 1)
-        return any(self.resolve(" ".join(words[i:k]), False)[0] for k in ends)
+        return any(self._names_label(words[i:k]) for k in ends)
 
     def _inside_label(self, words: list[str], i: int, j: int, max_words: int) -> bool:
         return any(
-            self.resolve(" ".join(words[s:k]), False)[0]
+            self._names_label(words[s:k])
             for s in range(max(i, j - max_words + 1), j + 1)
             for k in range(j + 1, min(s + max_words, len(words)) + 1)
         )
+
+    def _names_label(self, words: list[str]) -> bool:
+        """Whether words that include a stop word name a label by themselves. Not by a label's head
+        noun: 'can' in 'how many chairs can you see' is a verb, not the 'trash can'."""
+        return bool(dsl_labels.resolve(" ".join(words), self.labels, head_nouns=False))
 
     def _split_run(self, words: list[str], start: int, end: int, max_words: int) -> list[Mention | _Gap]:
         """Lexical matches longest-first; each gap left between them gets one embedding try

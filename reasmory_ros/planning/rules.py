@@ -274,8 +274,9 @@ def _count_objects(q: _Question, context: PlanningContext) -> Interpretation:
 
 
 _SIZE_MEASURES = (
-    (r"\blongest dimension\b|\bhow (big|large)\b|\bsize\b|\bbig\b|\blarge\b|\bdimension\b", "longest_dimension({x})",
-     "longest dimension"),
+    # "longest side", "largest dimension", "maximum extent": the longest of the three, height included.
+    (r"\b(longest|largest|biggest|greatest|maximum|max)\b|\bhow (big|large)\b|\bsize\b|\bbig\b|\blarge\b|"
+     r"\bdimensions?\b", "longest_dimension({x})", "longest dimension"),
     (r"\b(tall|height|high)\b", "height({x})", "height"),
     (r"\b(long|length)\b", "size({x}).length", "length"),
     (r"\b(wide|width)\b", "size({x}).width", "width"),
