@@ -57,10 +57,12 @@ class DemoClient:
         self.ask = self.node.create_client(AskSpatial, f"{node_name}/ask")
         self.save = self.node.create_client(MemoryFile, f"{node_name}/save")
         self.status: dict = {}
+        self.status_count = 0
         self.node.create_subscription(String, f"{node_name}/status", self._on_status, 10)
 
     def _on_status(self, msg: String) -> None:
         self.status = json.loads(msg.data)
+        self.status_count += 1
 
     def call(self, client, request, timeout: float):
         future = client.call_async(request)
@@ -74,15 +76,22 @@ class DemoClient:
             raise TimeoutError(f"the node's {self.ask.srv_name} service did not appear within {timeout:.0f} s")
 
     def wait_until_idle(self, player: subprocess.Popen, timeout: float) -> None:
-        """Spin until the player is done and the node has integrated or dropped every frame."""
-        deadline = None
+        """Spin until the player is done and the node has integrated or dropped every frame: two
+        status messages after the player's end with nothing waiting and no new frame received."""
+        self.status_count = 0
+        previous, deadline = None, None
         while True:
             rclpy.spin_once(self.node, timeout_sec=0.2)
             if player.poll() is None:
+                self.status_count = 0
                 continue
             deadline = deadline or time.monotonic() + timeout
-            if self.status.get("queue_length") == 0 and self.status.get("pending_frames", 0) == 0:
-                return
+            if self.status_count and self.status is not previous:
+                idle = self.status.get("queue_length") == 0 and self.status.get("pending_frames", 0) == 0
+                if idle and previous is not None and \
+                        previous.get("frames_received") == self.status.get("frames_received"):
+                    return
+                previous = self.status
             if time.monotonic() > deadline:
                 return
 

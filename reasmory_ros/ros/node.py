@@ -140,10 +140,6 @@ class ReasmoryNode(Node):
             self.get_logger().info("no label embedder installed: labels in questions are matched by words only")
         self._planners: dict[tuple, object] = {}
 
-        # One sensor thread: each topic is then handled in arrival order, so frame N's parts are all in
-        # before frame N+1's and no frame is dropped as incomplete for a part that was merely
-        # overtaken (with a reentrant group, parallel callbacks of one topic finished out of order).
-        self._sensor_group = MutuallyExclusiveCallbackGroup()
         self._service_group = MutuallyExclusiveCallbackGroup()
         self._timer_group = MutuallyExclusiveCallbackGroup()
         self._tf_buffer = self._setup_tf()
@@ -235,7 +231,11 @@ class ReasmoryNode(Node):
             else:
                 callback = lambda msg, part=part: self._on_message(part, msg)  # noqa: E731
             self.create_subscription(
-                msg_type, self.params[f"{part}_topic"], callback, qos, callback_group=self._sensor_group
+                msg_type, self.params[f"{part}_topic"], callback, qos,
+                # One group per topic: a topic's messages are handled in arrival order (parallel
+                # callbacks of one topic finished out of order, and the frame whose part was
+                # overtaken was dropped as incomplete), while topics still run side by side.
+                callback_group=MutuallyExclusiveCallbackGroup()
             )
 
     def _on_message(self, part: str, msg, info=None) -> None:
