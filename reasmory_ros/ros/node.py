@@ -31,7 +31,7 @@ import rclpy
 from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.clock import Clock, ClockType
 from rclpy.duration import Duration
 from rclpy.exceptions import ParameterException
@@ -140,6 +140,7 @@ class ReasmoryNode(Node):
             self.get_logger().info("no label embedder installed: labels in questions are matched by words only")
         self._planners: dict[tuple, object] = {}
 
+        self._sensor_group = ReentrantCallbackGroup()
         self._service_group = MutuallyExclusiveCallbackGroup()
         self._timer_group = MutuallyExclusiveCallbackGroup()
         self._tf_buffer = self._setup_tf()
@@ -231,11 +232,7 @@ class ReasmoryNode(Node):
             else:
                 callback = lambda msg, part=part: self._on_message(part, msg)  # noqa: E731
             self.create_subscription(
-                msg_type, self.params[f"{part}_topic"], callback, qos,
-                # One group per topic: a topic's messages are handled in arrival order (parallel
-                # callbacks of one topic finished out of order, and the frame whose part was
-                # overtaken was dropped as incomplete), while topics still run side by side.
-                callback_group=MutuallyExclusiveCallbackGroup()
+                msg_type, self.params[f"{part}_topic"], callback, qos, callback_group=self._sensor_group
             )
 
     def _on_message(self, part: str, msg, info=None) -> None:
