@@ -63,11 +63,12 @@ class PerceptionConfig:
     # What the model outputs: "metric" (metres), "relative" (inverse depth up to scale) or "auto"
     # (read `depth_estimation_type` from the model's config.json).
     depth_output: str = "auto"
-    # Metric output: metres = output * depth_scale (None = 1.0). Relative output: metres =
+    # Metric output: metres = output * depth_scale (0 = unset = 1.0). Relative output: metres =
     # depth_scale / output, and depth_scale is required (no metric scale exists otherwise).
-    depth_scale: float | None = None
-    # Estimated depth outside [depth_min_m, depth_max_m] is marked invalid (0), not clamped.
+    depth_scale: float = 0.0
+    # Estimated depth nearer than this (m) is marked invalid (0), not clamped.
     depth_min_m: float = 0.1
+    # Estimated depth further than this (m) is marked invalid (0), not clamped.
     depth_max_m: float = 10.0
 
     # --- pose from RGB-D odometry -----------------------------------------------------------
@@ -93,9 +94,10 @@ class PerceptionConfig:
     # After this many failed frames in a row, tracking restarts from the current frame at the last
     # good pose (the trajectory then jumps by the motion it missed); 0 = keep waiting.
     odometry_reset_after_failures: int = 10
-    # Pose of the first tracked frame in the z-up world: camera at this height (m) above the
-    # origin, heading along world +x, pitched by this angle (degrees, negative looks down).
+    # The first tracked frame defines the z-up world: its camera is this high (m) above the
+    # origin, heading along world +x, so heights read as heights above the floor.
     initial_camera_height_m: float = 0.0
+    # Pitch (degrees, negative looks down) of the first tracked frame's camera, which sets the world's up axis.
     initial_camera_pitch_deg: float = 0.0
 
     def __post_init__(self) -> None:
@@ -129,8 +131,8 @@ class PerceptionConfig:
             _refuse("depth_max_m", f"must exceed depth_min_m ({self.depth_min_m}), got {self.depth_max_m}")
         if self.depth_output not in DEPTH_OUTPUTS:
             _refuse("depth_output", f"expected one of {DEPTH_OUTPUTS}, got {self.depth_output!r}")
-        if self.depth_scale is not None and not self.depth_scale > 0:
-            _refuse("depth_scale", f"must be > 0 or unset, got {self.depth_scale}")
+        if self.depth_scale < 0:
+            _refuse("depth_scale", f"must be > 0, or 0 for unset; got {self.depth_scale}")
         if self.odometry_method not in ODOMETRY_METHODS:
             _refuse("odometry_method", f"expected one of {ODOMETRY_METHODS}, got {self.odometry_method!r}")
         if not self.odometry_iterations or min(self.odometry_iterations) < 1:

@@ -1,7 +1,7 @@
 """Depth from RGB with a transformers depth-estimation model, for cameras without a depth stream.
 
 Scale policy: the memory needs metres. A *metric* model (e.g. Depth Anything V2 Metric Indoor)
-outputs metres, used as `output * depth_scale` (depth_scale defaults to 1). A *relative* model
+outputs metres, used as `output * depth_scale` (depth_scale 0, unset, means 1). A *relative* model
 outputs inverse depth up to an unknown scale and shift; it is accepted only with an explicit
 `depth_scale`, giving `metres = depth_scale / output`, which ignores the shift and is therefore
 approximate. Values outside [depth_min_m, depth_max_m] are marked invalid (0) rather than clamped,
@@ -36,13 +36,13 @@ class DepthStage(PerceptionStage):
             example_model_id="depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf",
         )
         self.output_kind = self._output_kind(config.depth_output)
-        if self.output_kind == "relative" and config.depth_scale is None:
+        if self.output_kind == "relative" and not config.depth_scale:
             raise PerceptionConfigError(
                 "depth_scale",
                 "the depth model outputs relative inverse depth; set depth_scale (metres = depth_scale / output) "
                 "or use a metric model such as depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf",
             )
-        self.scale = 1.0 if config.depth_scale is None else float(config.depth_scale)
+        self.scale = float(config.depth_scale) or 1.0
         self.range_m = (config.depth_min_m, config.depth_max_m)
 
     def _output_kind(self, configured: str) -> str:

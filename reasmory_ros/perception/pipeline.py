@@ -61,6 +61,10 @@ class PerceptionPipeline:
             stages.append(InstanceStage(config, device))
         return cls(stages)
 
+    def provides(self, name: str) -> bool:
+        """Whether a stage fills in `name`: "depth", "pose" or "instances" (the stage names)."""
+        return any(stage.name == name for stage in self.stages)
+
     @property
     def counters(self) -> dict[str, dict[str, int]]:
         """Cumulative event counts per stage (detector runs, odometry failures, ...) for logs."""

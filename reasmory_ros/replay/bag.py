@@ -1,7 +1,9 @@
 """rosbag2 -> `Frame`s with `rosbags` alone: no ROS middleware is needed to analyse a recording.
 
 Messages go through the same `FrameAssembler` as the live node's callbacks, so a bag and a live
-stream give the same frames, the same frame numbers and the same error counts.
+stream give the same frames, the same frame numbers and the same error counts. The assembler's
+clock is the bag's recording time, so its reorder window and log rate limits mean what they mean
+live, however fast the bag is read.
 """
 
 from __future__ import annotations
@@ -15,18 +17,30 @@ from rosbags.highlevel import AnyReader
 from rosbags.typesys import Stores, get_typestore
 
 from reasmory_ros.memory.frame import Frame
+from reasmory_ros.perception.stage import FrameInputs
 from reasmory_ros.replay.salvage import Salvage, SalvageError, salvage
 from reasmory_ros.streams.assembler import FrameAssembler
 
 _LOG = logging.getLogger(__name__)
 
-REQUIRED_PARTS = ("color", "depth", "camera_info", "pose")
+SENSOR_PARTS = ("color", "depth", "camera_info", "pose")
+"""Needed in the bag unless a perception plug-in estimates them (depth, pose)."""
 OPTIONAL_PARTS = ("instances", "labels")
 POSE_TYPES = ("geometry_msgs/msg/PoseStamped", "nav_msgs/msg/Odometry")
 
 
 class BagError(RuntimeError):
     """The bag cannot be replayed: unreadable, or a needed topic is missing or of the wrong type."""
+
+
+@dataclass
+class BagClock:
+    """The recording time (s) of the message being read: the assembler's clock in a replay."""
+
+    now: float = 0.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 @dataclass
@@ -41,10 +55,16 @@ class BagStream:
     truncated: str | None = None
     salvage: Salvage | None = None
     """Set when rosbags could not open the bag: its storage files are read up to the damage."""
+    clock: BagClock = field(default_factory=BagClock)
 
-    def frames(self) -> Iterator[Frame]:
-        """Frames in stream order. A bag that ends in a broken record yields what was readable
-        and records why in `truncated` (the frames already read are kept)."""
+    def frames(self) -> Iterator[Frame | FrameInputs]:
+        """Frames in stream order (FrameInputs where perception estimates depth or pose). A bag
+        that ends in a broken record yields what was readable and records why in `truncated`
+        (the frames already read are kept)."""
+        yield from self._messages()
+        yield from self.assembler.flush()
+
+    def _messages(self) -> Iterator[Frame | FrameInputs]:
         if self.salvage is not None:
             yield from self._salvaged_frames()
             return
@@ -63,7 +83,7 @@ class BagStream:
     def _parts(self) -> dict[str, str]:
         return {topic: part for part, topic in self.topics.items()}
 
-    def _salvaged_frames(self) -> Iterator[Frame]:
+    def _salvaged_frames(self) -> Iterator[Frame | FrameInputs]:
         typestore = get_typestore(Stores.ROS2_HUMBLE)
         parts = self._parts
         for topic, msgtype, bag_time_ns, raw in self.salvage.messages():
@@ -73,10 +93,11 @@ class BagStream:
             self.truncated = f"the bag is damaged, frames up to the damage were kept: {self.salvage.damage}"
             _LOG.warning("%s: %s", self.path, self.truncated)
 
-    def _add(self, topic: str, msgtype: str, bag_time_ns: int, raw, deserialize) -> list[Frame]:
+    def _add(self, topic: str, msgtype: str, bag_time_ns: int, raw, deserialize) -> list[Frame | FrameInputs]:
         """One serialized message into the assembler; a corrupt one is counted against its part
         (the key ~/status uses too) and costs only its own frame."""
         part = self._parts[topic]
+        self.clock.now = bag_time_ns * 1e-9
         try:
             msg = deserialize(raw, msgtype)
             header = getattr(msg, "header", None)
@@ -90,7 +111,9 @@ class BagStream:
 def open_bag(path: str | Path, params: dict, detector: bool = False) -> BagStream:
     """Check the bag's topics against the parameters' topic names and prepare its frames.
 
-    Raises BagError naming the topic when a required topic is missing or has the wrong type.
+    Raises BagError naming the topic when a required topic is missing or has the wrong type;
+    depth and pose are not required when perception estimates them (depth_topic '', pose_source
+    rgbd_odometry).
     detector: a perception detector fills in instances, so frames need not wait for them (as in
     the node). Without instance topics nor a detector, frames build the map alone, with a warning.
     """
@@ -111,14 +134,15 @@ def open_bag(path: str | Path, params: dict, detector: bool = False) -> BagStrea
         available, counts = dict(salvaged.topics), {}
         damaged = f"cannot open bag {path} normally ({err}): reading its records up to the damage"
 
-    topics = {part: params[f"{part}_topic"] for part in REQUIRED_PARTS + OPTIONAL_PARTS}
-    missing = [f"{topics[part]} ({part})" for part in REQUIRED_PARTS if topics[part] not in available]
+    required = [part for part in SENSOR_PARTS if not _estimated(part, params)]
+    topics = {part: params[f"{part}_topic"] for part in required + list(OPTIONAL_PARTS)}
+    missing = [f"{topics[part]} ({part})" for part in required if topics[part] not in available]
     if missing:
         listing = ", ".join(f"{t} [{m}]" for t, m in sorted(available.items())) or "none"
         raise BagError(f"bag {path} lacks the topic(s) {', '.join(missing)}; it has: {listing}. "
                        "Set the *_topic parameters (--params) to the bag's topic names.")
-    pose_type = available[topics["pose"]]
-    if pose_type not in POSE_TYPES:
+    pose_type = available.get(topics.get("pose"))
+    if pose_type is not None and pose_type not in POSE_TYPES:
         raise BagError(f"topic {topics['pose']} is {pose_type}; expected one of {', '.join(POSE_TYPES)}")
 
     warnings = [damaged] if salvaged is not None else []
@@ -128,6 +152,13 @@ def open_bag(path: str | Path, params: dict, detector: bool = False) -> BagStrea
         if not detector:
             warnings.append("the bag has no instance topics: the map and trajectory are built, but no "
                             "objects (configure a perception detector to find them)")
+    clock = BagClock()
     assembler = FrameAssembler.from_parameters(
-        params, wait_for_instances=with_instances and params["wait_for_instances"] and not detector)
-    return BagStream(path, topics, counts.get(topics["color"], 0), assembler, warnings, salvage=salvaged)
+        params, wait_for_instances=with_instances and params["wait_for_instances"] and not detector, clock=clock)
+    return BagStream(path, topics, counts.get(topics["color"], 0), assembler, warnings, salvage=salvaged, clock=clock)
+
+
+def _estimated(part: str, params: dict) -> bool:
+    """Whether a perception plug-in provides `part` instead of a bag topic."""
+    return (part == "depth" and not params["depth_topic"]) or (
+        part == "pose" and params["pose_source"] == "rgbd_odometry")

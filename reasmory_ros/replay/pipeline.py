@@ -45,7 +45,7 @@ def build_memory(bag_path: str | Path, params: dict, progress: bool = True) -> t
     memory = SpatialMemory(memory_config(params), device=params["device"])
     config = perception_config(params, str(memory.device))
     perception = None if config is None else PerceptionPipeline.from_config(config)
-    stream = open_bag(bag_path, params, detector=perception is not None)
+    stream = open_bag(bag_path, params, detector=perception is not None and perception.provides("instances"))
     integrator = FrameIntegrator(memory, stream.assembler.report, perception, latency_window=None)
     stats = ReplayStats(warnings=list(stream.warnings))
     start = time.perf_counter()

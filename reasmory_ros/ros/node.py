@@ -6,8 +6,8 @@ ROS. Threading (the ros2/demos and image_pipeline pattern):
 
 - sensor callbacks (reentrant group) only decode and hand parts to the FrameAssembler; complete
   frames go into a bounded drop-oldest queue and the callback returns;
-- ONE worker thread pops frames, runs the perception plug-in when a detector is configured, and
-  `SpatialMemory.update` (on the GPU when configured);
+- ONE worker thread pops frames, runs the perception plug-ins when configured (detector, depth
+  from color, RGB-D odometry), and `SpatialMemory.update` (on the GPU when configured);
 - services (one mutually exclusive group) answer from `memory.snapshot()`, which never waits for
   more than the frame being integrated, so `~/ask` answers while frames stream;
 - publishing timers (another mutually exclusive group) keep ~/status flowing during a slow ask.
@@ -120,12 +120,20 @@ class ReasmoryNode(Node):
             perception = None if config is None else PerceptionPipeline.from_config(config)
         except PerceptionConfigError as err:
             raise StartupError(str(err)) from err
+        if perception is not None:
+            self.get_logger().info(
+                "perception plug-ins: " + ", ".join(stage.name for stage in perception.stages)
+                + f" on {config.device}")
+        if self.params["depth_topic"] and self.params["perception.depth_model_path"]:
+            self.get_logger().warning("perception.depth_model_path is not used: depth comes from depth_topic "
+                                      "(set depth_topic to '' to estimate depth from color)")
         try:
             # With a detector, frames need not wait for instance topics: the detector fills them in.
             self.assembler = FrameAssembler.from_parameters(
                 self.params,
                 warn=self.get_logger().warning,
-                wait_for_instances=self.params["wait_for_instances"] and perception is None,
+                wait_for_instances=self.params["wait_for_instances"]
+                and not (perception is not None and perception.provides("instances")),
             )
         except PoseError as err:
             raise StartupError(f"parameter 'camera_offset': {err}") from err
@@ -173,12 +181,15 @@ class ReasmoryNode(Node):
         ):
             if rate > 0:  # steady time: outputs keep flowing while a bag (sim time) is paused
                 self.create_timer(1.0 / rate, callback, callback_group=self._timer_group, clock=steady)
+        if self.params["reorder_window"] > 0:  # frames held for a late part leave when no message comes
+            self.create_timer(self.params["reorder_window"], self._release_held,
+                              callback_group=self._sensor_group, clock=steady)
 
         self._worker = threading.Thread(target=self._work, name="reasmory-memory", daemon=True)
         self._worker.start()
         self.get_logger().info(
-            f"memory on {self.memory.device}, planner {self.params['planner']}, "
-            f"listening on {self.params['color_topic']} (+ depth, info, pose, instances, labels)"
+            f"memory on {self.memory.device}, planner {self.params['planner']}, listening on "
+            + ", ".join(self.params[f"{part}_topic"] for part, _ in self._inputs())
         )
 
     # --- parameters ---------------------------------------------------------------------------
@@ -214,19 +225,19 @@ class ReasmoryNode(Node):
 
     # --- inputs -------------------------------------------------------------------------------
 
+    def _inputs(self) -> list[tuple[str, type]]:
+        """(part, message type) of each subscribed topic: no depth topic when depth is estimated,
+        no pose topic when poses come from tf or RGB-D odometry."""
+        inputs = [("color", Image), ("camera_info", CameraInfo), ("instances", Image), ("labels", String)]
+        if self.params["depth_topic"]:
+            inputs.append(("depth", Image))
+        if self.params["pose_source"] in ("pose_topic", "odometry"):
+            inputs.append(("pose", Odometry if self.params["pose_source"] == "odometry" else PoseStamped))
+        return inputs
+
     def _subscribe(self) -> None:
         qos = qos_profile_sensor_data if self.params["qos"] == "sensor_data" else QoSProfile(depth=10)
-        pose_type = Odometry if self.params["pose_source"] == "odometry" else PoseStamped
-        inputs = [
-            ("color", Image),
-            ("depth", Image),
-            ("camera_info", CameraInfo),
-            ("instances", Image),
-            ("labels", String),
-        ]
-        if self.params["pose_source"] != "tf":
-            inputs.append(("pose", pose_type))
-        for part, msg_type in inputs:
+        for part, msg_type in self._inputs():
             if _MESSAGE_INFO:
                 callback = lambda msg, info, part=part: self._on_message(part, msg, info)  # noqa: E731
             else:
@@ -247,6 +258,16 @@ class ReasmoryNode(Node):
         frames = self.assembler.add(part, stamp, msg, received=sent * 1e-9 if sent else None)
         if part == "color" and self._tf_buffer is not None:
             frames += self._pose_from_tf(msg, stamp)
+        self._enqueue(frames, generation)
+
+    def _release_held(self) -> None:
+        """Frames held for an older, incomplete one whose reorder window ran out meanwhile."""
+        generation = self._generation
+        self._enqueue(self.assembler.release(), generation)
+
+    def _enqueue(self, frames: list, generation: int) -> None:
+        """Hand frames to the worker, tagged with the stream generation they were assembled in
+        (read before assembling: a reset in between discards them)."""
         for frame in frames:
             self.queue.put((generation, frame))
 

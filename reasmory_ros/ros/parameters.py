@@ -83,7 +83,12 @@ def _topic(part: str, default: str, what: str) -> ParamSpec:
 NODE_PARAMETERS: tuple[ParamSpec, ...] = (
     # --- inputs -----------------------------------------------------------------------------
     _topic("color", "/camera/color/image_raw", "sensor_msgs/Image rgb8, bgr8, rgba8, bgra8 or mono8"),
-    _topic("depth", "/camera/depth/image_raw", "sensor_msgs/Image 16UC1 mm or 32FC1 m, registered to color"),
+    _topic(
+        "depth",
+        "/camera/depth/image_raw",
+        "sensor_msgs/Image 16UC1 mm or 32FC1 m, registered to color; empty = estimate depth from "
+        "color with perception.depth_model_path",
+    ),
     _topic("camera_info", "/camera/color/camera_info", "sensor_msgs/CameraInfo of the color camera (K)"),
     _topic(
         "pose",
@@ -96,9 +101,11 @@ NODE_PARAMETERS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "pose_source",
         "pose_topic",
-        "Where camera poses come from: PoseStamped or Odometry on pose_topic, or a tf2 lookup "
-        "of camera_frame in frame_id at each image stamp (needs tf2_ros).",
-        choices=("pose_topic", "odometry", "tf"),
+        "Where camera poses come from: PoseStamped or Odometry on pose_topic, a tf2 lookup "
+        "of camera_frame in frame_id at each image stamp (needs tf2_ros), or rgbd_odometry: "
+        "estimated from color + depth by chained RGB-D odometry (perception.odometry_*; it "
+        "drifts, use it only when the robot publishes no pose).",
+        choices=("pose_topic", "odometry", "tf", "rgbd_odometry"),
         group="inputs",
     ),
     ParamSpec(
@@ -155,6 +162,16 @@ NODE_PARAMETERS: tuple[ParamSpec, ...] = (
         "A labels String pairs with the instance image received nearest in time, if within this.",
         unit="s",
         limits=(0.0, 1.0),
+        group="inputs",
+    ),
+    ParamSpec(
+        "reorder_window",
+        0.3,
+        "A complete frame waits up to this long for an older one still missing a part (one "
+        "topic's callback can overtake another's under load) before the older one is dropped; "
+        "0 = drop at once, like message_filters.",
+        unit="s",
+        limits=(0.0, 5.0),
         group="inputs",
     ),
     ParamSpec(
@@ -350,10 +367,25 @@ PERCEPTION_FIELDS = {
     "detect_every_n_frames": "frames",
     "min_instance_pixels": "px",
     "box_depth_band_m": "m",
+    "depth_model_path": "",
+    "depth_output": "",
+    "depth_scale": "",
+    "depth_min_m": "m",
+    "depth_max_m": "m",
+    "odometry_method": "",
+    "odometry_downsample": "",
+    "odometry_iterations": "iterations",
+    "odometry_depth_max_m": "m",
+    "odometry_depth_diff_m": "m",
+    "odometry_min_valid_fraction": "",
+    "odometry_min_fitness": "",
+    "odometry_max_step_m": "m",
+    "odometry_reset_after_failures": "frames",
+    "initial_camera_height_m": "m",
+    "initial_camera_pitch_deg": "deg",
 }
-"""The PerceptionConfig fields the node exposes (-> unit): the open-vocabulary instance plug-in.
-Depth and pose come from topics (the synchroniser builds frames only with both), and the torch
-device is the node's `device`."""
+"""The PerceptionConfig fields the node exposes (-> unit). Not exposed: `device` (the node's
+`device` is used) and `odometry_enabled` (on when pose_source is rgbd_odometry)."""
 
 _SECTION = re.compile(r"^#\s*-{3}")
 
@@ -412,20 +444,30 @@ def memory_config(values: dict) -> MemoryConfig:
 
 
 def perception_config(values: dict, device: str) -> PerceptionConfig | None:
-    """The instance plug-in's config from parameter values, or None when no detector is set.
-    PerceptionConfigError (a ValueError) names a bad field."""
+    """The plug-ins' config from parameter values, or None when no plug-in is needed: a detector
+    runs when one is set, depth estimation when depth_topic is empty, odometry when pose_source
+    is rgbd_odometry. PerceptionConfigError (a ValueError) names a bad or missing field."""
     fields = {
         name[len(PERCEPTION_PREFIX) :]: value for name, value in values.items() if name.startswith(PERCEPTION_PREFIX)
     }
-    if not fields.get("detector_model_path"):
+    estimate_depth = not values["depth_topic"]
+    estimate_pose = values["pose_source"] == "rgbd_odometry"
+    if estimate_depth and not fields.get("depth_model_path"):
+        raise PerceptionConfigError(
+            "depth_model_path",
+            "depth_topic is empty, so depth must be estimated from color: set perception.depth_model_path "
+            "to a depth-estimation model directory (or set depth_topic)",
+        )
+    if not (fields.get("detector_model_path") or estimate_depth or estimate_pose):
         return None
     return PerceptionConfig.from_mapping(
         {
             **fields,
             "categories": list(fields.get("categories", [])),
+            "odometry_iterations": list(fields.get("odometry_iterations", [])),
             "device": device,
-            "depth_model_path": "",
-            "odometry_enabled": False,
+            "depth_model_path": fields.get("depth_model_path", "") if estimate_depth else "",
+            "odometry_enabled": estimate_pose,
         }
     )
 
@@ -436,7 +478,7 @@ def perception_config(values: dict, device: str) -> PerceptionConfig | None:
 _GROUP_TITLES = {
     "inputs": "Inputs: topics, synchronisation, queues",
     "memory": "Memory (capacities are allocated once at start-up)",
-    "perception": "Perception: open-vocabulary instances for cameras without an instance topic",
+    "perception": "Perception plug-ins: instances, depth and pose for cameras without those topics",
     "planning": "Planning",
     "outputs": "Outputs: markers, map, status",
     "persistence": "Persistence",

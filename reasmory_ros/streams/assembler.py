@@ -10,8 +10,16 @@ Matching (the rule of message_filters' exact-time synchroniser, plus an optional
   present, else the most recent one (intrinsics rarely change; many drivers publish them slower).
 - The labels String has no header: it pairs with an instance image received (bag time in a replay)
   within `labels_window` seconds of it whose ids it names (see `_find_labels`).
-- When a frame completes, older incomplete frames can no longer complete in order: they are dropped
-  and counted, like message_filters does. Every pending buffer is bounded by `max_pending`. A
+- Depth and pose are required unless a perception plug-in estimates them (`wait_for_depth`,
+  `wait_for_pose` false): such a frame leaves as `FrameInputs` with `None` for what it lacks, for
+  `reasmory_ros.perception` to complete; a frame with everything leaves as a validated `Frame`.
+- Frames leave in stamp order. When a frame completes while an older one is still incomplete, the
+  older one may only be late (under load, one topic's callback can overtake another's), so the
+  complete frame is held for up to `reorder_window` seconds, measured on the assembler's clock
+  from the older colour image's arrival; then the older one is dropped and counted, like
+  message_filters does (which has no window: `reorder_window` 0). `release()` re-checks the
+  window when no message arrives; `flush()` ends a stream (the last frames of a bag).
+  Every pending buffer is bounded by `max_pending`. A
   dropped frame is counted per part it lacked and logged naming them (labels: whether none came or
   they named other ids), unless a message of that part was refused, and reported, since the last
   built frame. A lost message is not a bad one: drops are not counted as input errors.
@@ -45,6 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reasmory_ros.memory.frame import Frame, FrameError
+from reasmory_ros.perception.stage import FrameInputs
 from reasmory_ros.streams.camera import Intrinsics, intrinsics, offset_matrix, pose_matrix
 from reasmory_ros.streams.errors import CameraInfoError, DecodeError, LabelsError
 from reasmory_ros.streams.images import decode_color, decode_depth, decode_instances
@@ -157,6 +166,8 @@ class _Pending:
     rgb: np.ndarray
     index: int
     received: float
+    arrived: float
+    """The assembler's clock when it came: what `reorder_window` is measured on."""
 
 
 class FrameAssembler:
@@ -166,7 +177,10 @@ class FrameAssembler:
         self,
         *,
         wait_for_instances: bool = True,
+        wait_for_depth: bool = True,
+        wait_for_pose: bool = True,
         stamp_tolerance: float = 0.0,
+        reorder_window: float = 0.0,
         labels_window: float = 0.05,
         max_pending: int = 30,
         max_stamp_jump: float = 10.0,
@@ -179,11 +193,14 @@ class FrameAssembler:
         track (e.g. base_link for odometry); poses are right-multiplied by it. None = identity."""
         if max_pending < 1:
             raise ValueError(f"max_pending must be >= 1, got {max_pending}")
-        if stamp_tolerance < 0 or labels_window < 0:
-            raise ValueError("stamp_tolerance and labels_window must be >= 0")
+        if stamp_tolerance < 0 or labels_window < 0 or reorder_window < 0:
+            raise ValueError("stamp_tolerance, labels_window and reorder_window must be >= 0")
         if max_stamp_jump <= 0:
             raise ValueError(f"max_stamp_jump must be > 0, got {max_stamp_jump}")
         self.wait_for_instances = bool(wait_for_instances)
+        self.wait_for_depth = bool(wait_for_depth)
+        self.wait_for_pose = bool(wait_for_pose)
+        self._reorder_window = float(reorder_window)
         self._tolerance_ns = int(round(stamp_tolerance * 1e9))
         self._labels_window = float(labels_window)
         self._max_pending = int(max_pending)
@@ -217,7 +234,10 @@ class FrameAssembler:
         so the live node and the bag replay synchronise alike; `overrides` win (e.g. warn)."""
         settings = {
             "wait_for_instances": params["wait_for_instances"],
+            "wait_for_depth": bool(params["depth_topic"]),
+            "wait_for_pose": params["pose_source"] != "rgbd_odometry",
             "stamp_tolerance": params["stamp_tolerance"],
+            "reorder_window": params["reorder_window"],
             "labels_window": params["labels_window"],
             "max_pending": params["max_pending"],
             "max_stamp_jump": params["max_stamp_jump"],
@@ -227,8 +247,8 @@ class FrameAssembler:
         return cls(**{**settings, **overrides})
 
     # ------------------------------------------------------------------------------------------
-    def add(self, part: str, stamp_ns: int | None, msg, received: float | None = None) -> list[Frame]:
-        """Decode one message and return the frames it completes (usually none or one), in order.
+    def add(self, part: str, stamp_ns: int | None, msg, received: float | None = None) -> list[Frame | FrameInputs]:
+        """Decode one message and return the frames it releases (usually none or one), in order.
 
         stamp_ns: the header stamp (ignored for labels). received: arrival time in seconds (bag time
         in a replay); the assembler's clock when None. A decode error is counted and logged and
@@ -251,6 +271,17 @@ class FrameAssembler:
             self._received[part] += 1
             self._store(part, stamp_ns, value, received)
             return self._complete_frames()
+
+    def release(self) -> list[Frame | FrameInputs]:
+        """Frames whose reorder window ran out while no message arrived (call it periodically)."""
+        with self._lock:
+            return self._complete_frames()
+
+    def flush(self) -> list[Frame | FrameInputs]:
+        """The end of a stream: release every complete frame now, dropping the incomplete ones
+        before it, since nothing more will arrive for them."""
+        with self._lock:
+            return self._complete_frames(final=True)
 
     def report(self, topic: str, kind: str, message: str) -> None:
         """Count and rate-limit-log a problem found outside the decoders (a tf lookup, a corrupt bag
@@ -315,7 +346,7 @@ class FrameAssembler:
                 )
                 return
             newest = next(reversed(self._colors), None)
-            self._colors[stamp] = _Pending(value, index, received)
+            self._colors[stamp] = _Pending(value, index, received, self._clock())
             self._stream_time = stamp if self._stream_time is None else max(self._stream_time, stamp)
             if newest is not None and stamp < newest:
                 self._sort_pending()
@@ -428,10 +459,20 @@ class FrameAssembler:
         best = min(consistent or overlapping, default=None)
         return None if best is None else best[1]
 
-    def _complete_frames(self) -> list[Frame]:
+    def _complete_frames(self, final: bool = False) -> list[Frame | FrameInputs]:
+        """Build the complete frames, oldest first, unless an older incomplete one may still
+        complete (within its reorder window): then it and everything after it wait."""
         frames = []
+        now = self._clock()
+        waiting = False  # an older incomplete frame is inside its reorder window
         for stamp in list(self._colors):
-            frame = self._try_build(stamp)
+            keys, labels_at, lacking = self._inputs(stamp)
+            if lacking:
+                waiting = waiting or (not final and now - self._colors[stamp].arrived < self._reorder_window)
+                continue
+            if waiting:
+                break
+            frame = self._build(stamp, keys, labels_at)
             if frame is not None:
                 frames.append(frame)
         return frames
@@ -443,9 +484,9 @@ class FrameAssembler:
         """
         keys = {part: self._find(part, stamp) for part in ("depth", "pose", "instances", "camera_info")}
         lacks = {
-            "depth": keys["depth"] is None,
+            "depth": self.wait_for_depth and keys["depth"] is None,
             "camera_info": keys["camera_info"] is None and self._latest_info is None,
-            "pose": keys["pose"] is None,
+            "pose": self.wait_for_pose and keys["pose"] is None,
             "instances": self.wait_for_instances and keys["instances"] is None,
         }
         lacking = [part for part, missing in lacks.items() if missing]
@@ -456,10 +497,9 @@ class FrameAssembler:
                 lacking.append("labels")
         return keys, labels_at, lacking
 
-    def _try_build(self, stamp: int) -> Frame | None:
-        keys, labels_at, lacking = self._inputs(stamp)
-        if lacking:
-            return None
+    def _build(self, stamp: int, keys: dict[str, int | None], labels_at: int | None) -> Frame | FrameInputs | None:
+        """The frame at `stamp` from its parts (None when one is refused, reported): a Frame, or
+        FrameInputs when it lacks depth or pose that perception is to estimate."""
         if labels_at is None:
             keys["instances"] = None  # an instance image without its labels cannot name anything
 
@@ -470,18 +510,22 @@ class FrameAssembler:
         if instances is not None and labels:
             labels = self._known_labels(instances.ids, labels)
         color: _Pending = pending["color"]
+        fields = {
+            "rgb": color.rgb,
+            "depth": pending.get("depth"),
+            "K": info.K,
+            "T_world_camera": pending.get("pose"),
+            "timestamp": stamp * 1e-9,
+            "index": color.index,
+            "instances": None if instances is None else instances.image,
+            "labels": labels if instances is not None else None,
+        }
         try:
             info.check_size(width=color.rgb.shape[1], height=color.rgb.shape[0])
-            frame = Frame.create(
-                rgb=color.rgb,
-                depth=pending["depth"],
-                K=info.K,
-                T_world_camera=pending["pose"],
-                timestamp=stamp * 1e-9,
-                index=color.index,
-                instances=None if instances is None else instances.image,
-                labels=labels if instances is not None else None,
-            )
+            if fields["depth"] is None or fields["T_world_camera"] is None:
+                frame = FrameInputs(**fields)  # validated by the perception pipeline once complete
+            else:
+                frame = Frame.create(**fields)
         except CameraInfoError as err:
             self._reporter.report("camera_info", "image size", f"frame {color.index + 1} skipped: {err}")
             return None

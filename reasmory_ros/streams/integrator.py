@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable
 
 from reasmory_ros.memory import Frame, SpatialMemory
+from reasmory_ros.perception.stage import FrameInputs
 
 LATENCY_WINDOW = 500
 """Update latencies kept for the p50/p99 figures (the most recent ones)."""
@@ -33,8 +34,9 @@ class FrameIntegrator:
         self.perception_skipped = 0
         self.latencies_s: deque[float] = deque(maxlen=latency_window)
 
-    def integrate(self, frame: Frame) -> bool:
-        """Perception, then the memory update; False when the frame was skipped or failed."""
+    def integrate(self, frame: Frame | FrameInputs) -> bool:
+        """Perception, then the memory update; False when the frame was skipped or failed.
+        FrameInputs (no depth or pose yet) only come when perception estimates what they lack."""
         if self.perception is not None:
             try:
                 result = self.perception.process(

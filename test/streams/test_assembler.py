@@ -8,6 +8,7 @@ from types import SimpleNamespace as NS
 import numpy as np
 import pytest
 
+from reasmory_ros.perception import FrameInputs
 from reasmory_ros.streams import FrameAssembler, LabelsError, encode_image, parse_labels
 
 H, W = 6, 8
@@ -344,3 +345,51 @@ def test_a_first_frame_with_a_glitched_stamp_does_not_stall_the_stream():
     for second in (1000, 1, 2, 3):
         built += feed(assembler, second * SEC, ("color", "depth", "camera_info", "pose"))
     assert [f.index for f in built] == [0, 2, 3]
+
+
+SENSOR = ("color", "depth", "camera_info", "pose")
+
+
+def test_a_late_pose_within_the_reorder_window_keeps_both_frames_in_order():
+    clock = FakeClock()
+    assembler, warnings = make(wait_for_instances=False, reorder_window=0.3, clock=clock)
+    assert feed(assembler, 1 * SEC, ("color", "depth", "camera_info")) == []  # its pose is overtaken
+    clock.now += 0.05
+    assert feed(assembler, 2 * SEC, SENSOR) == []  # complete, but held for frame 0
+    clock.now += 0.1
+    built = feed(assembler, 1 * SEC, ("pose",))
+    assert [f.index for f in built] == [0, 1] and [f.timestamp for f in built] == [1.0, 2.0]
+    assert assembler.stats()["dropped_incomplete"] == 0 and warnings == []
+
+
+def test_a_frame_still_incomplete_after_the_reorder_window_is_dropped_on_release():
+    clock = FakeClock()
+    assembler, warnings = make(wait_for_instances=False, reorder_window=0.3, clock=clock)
+    feed(assembler, 1 * SEC, ("color", "depth", "camera_info"))
+    assert feed(assembler, 2 * SEC, SENSOR) == []
+    assert assembler.release() == []  # still inside the window
+    clock.now += 0.31
+    assert [f.index for f in assembler.release()] == [1]
+    assert assembler.stats()["dropped_lacking"] == {"pose": 1}
+    assert "frame 1 (stamped 1.000 s) dropped: no pose message with its stamp" in warnings[0]
+    assert feed(assembler, 1 * SEC, ("pose",)) == []  # too late now: frame 0 is gone
+
+
+def test_flush_releases_held_frames_at_the_end_of_a_stream():
+    clock = FakeClock()
+    assembler, _ = make(wait_for_instances=False, reorder_window=5.0, clock=clock)
+    feed(assembler, 1 * SEC, ("color", "depth", "camera_info"))
+    assert feed(assembler, 2 * SEC, SENSOR) + feed(assembler, 3 * SEC, SENSOR) == []
+    assert [f.index for f in assembler.flush()] == [1, 2]
+    assert assembler.stats()["dropped_incomplete"] == 1 and assembler.stats()["pending"] == 0
+
+
+@pytest.mark.parametrize("missing, field", [("depth", "depth"), ("pose", "T_world_camera")])
+def test_a_part_perception_estimates_is_not_waited_for(missing, field):
+    assembler, _ = make(wait_for_instances=False, **{f"wait_for_{missing}": False})
+    parts = tuple(p for p in SENSOR if p != missing)
+    (partial,) = feed(assembler, SEC, parts)
+    assert isinstance(partial, FrameInputs) and getattr(partial, field) is None
+    assert partial.rgb.shape == (H, W, 3) and partial.K[0, 0] == 50.0 and partial.index == 0
+    strict, _ = make(wait_for_instances=False)
+    assert feed(strict, SEC, parts) == []
