@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from reasmory_ros.memory.config import MemoryConfig
-from reasmory_ros.perception.config import PerceptionConfig
+from reasmory_ros.perception.config import PerceptionConfig, PerceptionConfigError
 
 NODE_NAME = "reasmory"
 MEMORY_PREFIX = "memory."

@@ -125,3 +125,46 @@ def test_a_detector_fills_in_instances_for_a_bag_without_them(tmp_path):
     assert stats.frames == 8 and memory.frame_count == 8
     assert stats.assembler["perception"]["instances"]["detector_runs"] == 4
     assert not any("no instance topics" in warning for warning in stats.warnings)
+
+
+def _params(tmp_path, **ros_parameters):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({"/**/reasmory": {"ros__parameters": ros_parameters}}))
+    return load_parameters(path)
+
+
+def test_rgbd_odometry_stands_in_for_a_missing_pose_topic(tmp_path):
+    """pose_source rgbd_odometry ignores the bag's poses; the chained estimate must follow them.
+
+    A full 300-frame loop at 30 fps (walking pace; the 60-frame fixture moves 5x faster per frame
+    than a person walks) at 160 x 120, so odometry runs at full resolution.
+    """
+    loop = simulate(tmp_path / "loop", seed=3, frames=300, width=160, height=120, questions_per_type=1)
+    truth, _ = build_memory(loop.bag, _params(tmp_path), progress=False)
+    estimated, stats = build_memory(
+        loop.bag, _params(tmp_path, pose_source="rgbd_odometry", perception={"odometry_downsample": 1}),
+        progress=False)
+    from reasmory_ros.perception.odometry import absolute_trajectory_error
+
+    assert stats.assembler["perception"]["pose"]["tracked"] >= 295 and stats.frames >= 295
+    gt, est = truth.snapshot().trajectory, estimated.snapshot().trajectory
+    common = np.intersect1d(gt.frame_indices, est.frame_indices)
+    pick = lambda t: t.poses[np.searchsorted(t.frame_indices, common)]  # noqa: E731
+    walked = np.linalg.norm(np.diff(pick(gt)[:, :3, 3], axis=0), axis=1).sum()
+    assert len(common) >= 100 and walked > 5.0  # the whole loop: drift has had time to build up
+    assert absolute_trajectory_error(pick(est), pick(gt)) < 0.06  # measured 0.026 m
+    assert estimated.snapshot().objects  # instances from the bag still land in the map
+
+
+def test_a_depth_model_stands_in_for_a_missing_depth_topic(recording, tmp_path):
+    testing = pytest.importorskip("reasmory_ros.perception.testing")
+    model = testing.save_random_depth_anything(tmp_path / "depth", "metric")  # random weights: plumbing
+    params = _params(tmp_path, depth_topic="", perception={"depth_model_path": str(model)})
+    memory, stats = build_memory(recording.bag, params, progress=False)
+    assert stats.frames == memory.frame_count == 60 and stats.assembler["perception"]["skipped_frames"] == 0
+    assert "depth" in stats.assembler["perception"]
+
+
+def test_no_depth_topic_and_no_depth_model_is_a_clear_error(recording, tmp_path):
+    with pytest.raises(ValueError, match="depth_model_path.*depth_topic is empty"):
+        build_memory(recording.bag, _params(tmp_path, depth_topic=""), progress=False)

@@ -128,9 +128,11 @@ class Harness:
             time.sleep(0.005)
         return future.result()
 
-    def wait_for_subscribers(self, timeout: float = 20.0) -> None:
+    def wait_for_subscribers(self, timeout: float = 20.0, parts=None) -> None:
+        """Until the node subscribed to every input topic (to `parts` when given)."""
+        publishers = [p for part, p in self.publishers.items() if parts is None or part in parts]
         deadline = time.monotonic() + timeout
-        while any(p.get_subscription_count() == 0 for p in self.publishers.values()):
+        while any(p.get_subscription_count() == 0 for p in publishers):
             assert time.monotonic() < deadline, "the node did not subscribe to every input topic"
             time.sleep(0.05)
         time.sleep(1.0)  # the node's side of each match may complete later (as in reasmory-play)

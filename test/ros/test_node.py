@@ -137,3 +137,34 @@ def test_detector_fills_in_instances_for_a_camera_without_instance_topics(record
     status = harness.wait_status(lambda s: s["frames_integrated"] == len(frames))
     assert status["perception"]["instances"]["detector_runs"] == len(frames) // 2
     assert status["errors"] == {} and status["perception"]["skipped_frames"] == 0
+
+
+def test_rgbd_odometry_gives_the_pose_for_a_camera_without_a_pose_topic(harness, start_node, tmp_path):
+    """No pose topic: the node chains RGB-D odometry; its trajectory, read back from ~/save, must
+    follow the rendered ground truth. 40 frames of the simulator's loop at walking pace."""
+    from reasmory_interfaces.srv import MemoryFile
+    from reasmory_ros.memory import SpatialMemory
+    from reasmory_ros.perception.odometry import absolute_trajectory_error
+    from reasmory_ros.sim import CameraPath, camera_trajectory, default_intrinsics, generate_scene, render_sequence
+
+    scene = generate_scene(3)
+    loop = camera_trajectory(scene, n_frames=300, seed=0)
+    path = CameraPath(loop.poses[:40], loop.timestamps[:40])
+    frames = [r.frame for r in render_sequence(scene, path, default_intrinsics(160, 120), 160, 120, seed=0)]
+    start_node(qos="reliable", queue_size=len(frames), status_rate=4.0, pose_source="rgbd_odometry",
+               **{"perception.odometry_downsample": 1})
+    save = harness.client(MemoryFile, "save")
+    sent = ("color", "depth", "camera_info", "instances", "labels")
+    harness.wait_for_subscribers(parts=sent)
+    assert harness.node.count_subscribers(harness.publishers["pose"].topic_name) == 0  # no pose subscription
+    harness.stream(frames, rate=10.0, parts=sent)
+    status = harness.wait_status(lambda s: s["frames_integrated"] == len(frames))
+    assert status["perception"]["pose"]["tracked"] == len(frames) - 1  # the first frame anchors the world
+    assert status["errors"] == {} and status["perception"]["skipped_frames"] == 0
+
+    saved = harness.call(save, MemoryFile.Request(path=str(tmp_path / "odometry.npz")))
+    assert saved.success, saved.message
+    trajectory = SpatialMemory.from_file(tmp_path / "odometry.npz").snapshot().trajectory
+    truth = np.array(path.poses)[trajectory.frame_indices]
+    assert np.linalg.norm(truth[-1, :3, 3] - truth[0, :3, 3]) > 0.3  # it moved
+    assert absolute_trajectory_error(trajectory.poses, truth) < 0.02

@@ -132,6 +132,7 @@ def test_ask_client_without_a_node_says_so():
         ("qos:=fast", "parameter 'qos' is 'fast'; expected one of sensor_data, reliable"),
         ("marker_rate:=100.0", "marker_rate out of range"),
         ("memory.max_depth:=0.05", "MemoryConfig.min_depth must be smaller than max_depth"),
+        ("depth_topic:=''", "depth_topic is empty, so depth must be estimated from color: set perception.depth_model_path"),
     ],
 )
 def test_bad_parameters_stop_the_node_with_a_reason(override, message):
