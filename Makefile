@@ -12,8 +12,12 @@ STAMPS := $(VENV)/.stamps
 WORKSPACE_ENV := PATH="$(BIN):$$PATH" AMENT_PREFIX_PATH="$(CURDIR)/$(VENV)" CMAKE_PREFIX_PATH="$(CURDIR)/$(VENV)"
 # Source the built workspace; its setup scripts read unset variables, so no `set -u` here.
 WITH_WORKSPACE := export PATH="$(BIN):$$PATH" && source install/setup.bash &&
-# Each run gets its own DDS domain and localhost-only discovery so parallel runs never talk.
-ROS_ISOLATION := export ROS_DOMAIN_ID=$${ROS_DOMAIN_ID:-$$((RANDOM % 90 + 10))} ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST &&
+# Each run gets its own DDS domain, so parallel runs never talk, and Fast DDS a shared-memory
+# segment that holds whole images (config/fastdds_large_images.xml). Not
+# ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST: with it rmw_fastrtps replaces every transport by UDP on
+# the loopback, shared memory included, and 1 MB images then arrive after stalls of 1-3 s.
+ROS_ISOLATION := export ROS_DOMAIN_ID=$${ROS_DOMAIN_ID:-$$((RANDOM % 90 + 10))} \
+	FASTDDS_DEFAULT_PROFILES_FILE=$${FASTDDS_DEFAULT_PROFILES_FILE:-$(CURDIR)/config/fastdds_large_images.xml} &&
 INTERFACE_SOURCES := $(wildcard reasmory_interfaces/*.txt reasmory_interfaces/*.xml reasmory_interfaces/msg/* reasmory_interfaces/srv/*)
 
 .PHONY: help setup test demo bench clean params

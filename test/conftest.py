@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import random
+from pathlib import Path
 
 import pytest
 
-# `make test` sets a random domain; a bare `pytest` run gets one here, before rclpy is imported.
+# `make test` sets these (see the Makefile); a bare `pytest` run gets them here, before rclpy is
+# imported: a random domain, and the Fast DDS profile that carries whole images in shared memory.
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(10, 99)))
-os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+os.environ.setdefault(
+    "FASTDDS_DEFAULT_PROFILES_FILE", str(Path(__file__).resolve().parents[1] / "config" / "fastdds_large_images.xml"))
 
 
 @pytest.fixture

@@ -4,13 +4,15 @@ Thin by design: decoding and synchronisation live in `reasmory_ros.streams`, the
 `reasmory_ros.memory`, question answering in `reasmory_ros.planning`. This file only wires them to
 ROS. Threading (the ros2/demos and image_pipeline pattern):
 
-- sensor callbacks (reentrant group) only decode and hand parts to the FrameAssembler; complete
-  frames go into a bounded drop-oldest queue and the callback returns;
+- one SingleThreadedExecutor runs every callback. rclpy's MultiThreadedExecutor lost a third of
+  the frames of a 10 Hz 640 x 480 stream while the node sat idle (docs/ros.md); a single thread
+  lost none. Sensor callbacks only decode and hand parts to the FrameAssembler; complete frames go
+  into a bounded drop-oldest queue and the callback returns;
 - ONE worker thread pops frames, runs the perception plug-ins when configured (detector, depth
   from color, RGB-D odometry), and `SpatialMemory.update` (on the GPU when configured);
-- services (one mutually exclusive group) answer from `memory.snapshot()`, which never waits for
-  more than the frame being integrated, so `~/ask` answers while frames stream;
-- publishing timers (another mutually exclusive group) keep ~/status flowing during a slow ask.
+- services are async callbacks whose work runs, one request at a time, on a services thread and
+  answers from `memory.snapshot()`, which never waits for more than the frame being integrated:
+  the executor keeps taking sensor messages and publishing ~/status during a slow ask or save.
 
 Run: `ros2 run reasmory_ros reasmory_node --ros-args --params-file config/reasmory.yaml`
 or `python -m reasmory_ros.ros.node --ros-args -p planner:=rule`.
@@ -24,6 +26,7 @@ import os
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -31,14 +34,14 @@ import rclpy
 from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.clock import Clock, ClockType
 from rclpy.duration import Duration
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.subscription import Subscription
+from rclpy.task import Future
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header, String
 from std_srvs.srv import Trigger
@@ -73,6 +76,9 @@ _MESSAGE_INFO = hasattr(Subscription, "CallbackType")
 
 SERVICE_QUEUE_DEPTH = 100
 """Requests a service keeps while busy: a burst of questions from many clients all get answers."""
+
+SMALL_MESSAGE_DEPTH = 50
+"""History of the pose, camera_info and labels subscriptions (images keep the `qos` depth)."""
 
 
 class StartupError(RuntimeError):
@@ -148,9 +154,7 @@ class ReasmoryNode(Node):
             self.get_logger().info("no label embedder installed: labels in questions are matched by words only")
         self._planners: dict[tuple, object] = {}
 
-        self._sensor_group = ReentrantCallbackGroup()
-        self._service_group = MutuallyExclusiveCallbackGroup()
-        self._timer_group = MutuallyExclusiveCallbackGroup()
+        self._service_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reasmory-services")
         self._tf_buffer = self._setup_tf()
         self._subscribe()
 
@@ -170,7 +174,7 @@ class ReasmoryNode(Node):
             (MemoryFile, "~/load", self._on_load),
             (Trigger, "~/reset", self._on_reset),
         ):
-            self.create_service(srv_type, name, callback, qos_profile=requests, callback_group=self._service_group)
+            self.create_service(srv_type, name, self._off_executor(callback), qos_profile=requests)
 
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         for rate, callback in (
@@ -180,10 +184,9 @@ class ReasmoryNode(Node):
             (1.0 / self.params["autosave_period"] if self.params["autosave_period"] > 0 else 0.0, self._autosave),
         ):
             if rate > 0:  # steady time: outputs keep flowing while a bag (sim time) is paused
-                self.create_timer(1.0 / rate, callback, callback_group=self._timer_group, clock=steady)
+                self.create_timer(1.0 / rate, callback, clock=steady)
         if self.params["reorder_window"] > 0:  # frames held for a late part leave when no message comes
-            self.create_timer(self.params["reorder_window"], self._release_held,
-                              callback_group=self._sensor_group, clock=steady)
+            self.create_timer(self.params["reorder_window"], self._release_held, clock=steady)
 
         self._worker = threading.Thread(target=self._work, name="reasmory-memory", daemon=True)
         self._worker.start()
@@ -237,13 +240,16 @@ class ReasmoryNode(Node):
 
     def _subscribe(self) -> None:
         qos = qos_profile_sensor_data if self.params["qos"] == "sensor_data" else QoSProfile(depth=10)
+        # Small messages get a deep history: after a transport stall a burst must not overwrite the
+        # pose of an image that is still on its way (costs bytes; images keep the shallow one).
+        small = QoSProfile(depth=SMALL_MESSAGE_DEPTH, reliability=qos.reliability, durability=qos.durability)
         for part, msg_type in self._inputs():
             if _MESSAGE_INFO:
                 callback = lambda msg, info, part=part: self._on_message(part, msg, info)  # noqa: E731
             else:
                 callback = lambda msg, part=part: self._on_message(part, msg)  # noqa: E731
             self.create_subscription(
-                msg_type, self.params[f"{part}_topic"], callback, qos, callback_group=self._sensor_group
+                msg_type, self.params[f"{part}_topic"], callback, qos if msg_type is Image else small
             )
 
     def _on_message(self, part: str, msg, info=None) -> None:
@@ -310,6 +316,25 @@ class ReasmoryNode(Node):
             self._answer = None
 
     # --- services -----------------------------------------------------------------------------
+
+    def _off_executor(self, handler):
+        """An async service callback running `handler` on the services thread: the executor goes on
+        taking sensor messages meanwhile, and requests are still answered one at a time."""
+
+        async def callback(request, response):
+            done = Future()
+            done.add_done_callback(lambda _: self.executor and self.executor.wake())  # resume the await now
+
+            def run():
+                try:
+                    done.set_result(handler(request, response))
+                except BaseException as err:  # noqa: BLE001 - re-raised in the executor by the await
+                    done.set_exception(err)
+
+            self._service_thread.submit(run)
+            return await done
+
+        return callback
 
     def _planner(self, name: str):
         """The planner `name` (None for rule) from the shared factory, built once per configuration
@@ -483,7 +508,7 @@ class ReasmoryNode(Node):
                 "so that autosave does not overwrite it (set load_on_start to continue from it)")
 
     def _autosave(self) -> None:
-        self._save(self.snapshot_path)
+        self._service_thread.submit(self._save, self.snapshot_path)  # writing a file must not block the inputs
 
     def close(self) -> None:
         """Stop the worker (after the frame it is on; queued frames are dropped) and save once more
@@ -491,6 +516,7 @@ class ReasmoryNode(Node):
         self.queue.clear()
         self.queue.close()
         self._worker.join(timeout=10.0)
+        self._service_thread.shutdown(wait=True)
         if self.params["autosave_period"] > 0:
             _, message = self._save(self.snapshot_path)
             print(f"[reasmory] shutdown save: {message}", file=sys.stderr)
@@ -523,7 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     node = None
     try:
         node = ReasmoryNode()
-        executor = MultiThreadedExecutor(num_threads=4)
+        executor = SingleThreadedExecutor()
         executor.add_node(node)
         executor.spin()
     except StartupError as err:

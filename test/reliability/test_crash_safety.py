@@ -80,9 +80,6 @@ def fresh_status(harness) -> dict:
     return harness.status[-1]
 
 
-# Open defect (issue note): reentrant sensor callbacks can overtake one another, so a frame whose
-# pose was overtaken is dropped as incomplete and the expected frame count is not reached.
-@pytest.mark.flaky(reruns=2)
 def test_sigkill_during_streaming_then_restart_answers_as_the_last_autosave(recording, harness, nodes, tmp_path):
     snapshot = tmp_path / "memory.npz"
     texts = questions(recording)

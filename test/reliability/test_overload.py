@@ -48,8 +48,6 @@ def settle(harness, quiet: float = 3.0, timeout: float = 90.0) -> dict:
     raise AssertionError(f"the node never settled; last status: {harness.status[-1]}")
 
 
-# DDS delivery timing under deliberate overload on a shared 2-core machine varies run to run.
-@pytest.mark.flaky(reruns=2)
 def test_overload_keeps_the_queue_bounded_counts_drops_and_answers_a_burst_of_questions(recording, harness, start_node):
     # Every pixel sampled (memory.pixel_stride 1) makes one update slower than the 17 ms between frames.
     start_node(qos="reliable", queue_size=QUEUE_SIZE, status_rate=10.0, **{"memory.pixel_stride": 1})
