@@ -4,7 +4,7 @@ Thin by design: decoding and synchronisation live in `reasmory_ros.streams`, the
 `reasmory_ros.memory`, question answering in `reasmory_ros.planning`. This file only wires them to
 ROS. Threading (the ros2/demos and image_pipeline pattern):
 
-- one SingleThreadedExecutor runs every callback. rclpy's MultiThreadedExecutor lost a third of
+- one SingleThreadedExecutor runs every callback. rclpy's MultiThreadedExecutor lost 12-28% of
   the frames of a 10 Hz 640 x 480 stream while the node sat idle (docs/ros.md); a single thread
   lost none. Sensor callbacks only decode and hand parts to the FrameAssembler; complete frames go
   into a bounded drop-oldest queue and the callback returns;
