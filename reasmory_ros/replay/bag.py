@@ -19,6 +19,7 @@ from rosbags.typesys import Stores, get_typestore
 from reasmory_ros.memory.frame import Frame
 from reasmory_ros.perception.stage import FrameInputs
 from reasmory_ros.replay.salvage import Salvage, SalvageError, salvage
+from reasmory_ros.ros.parameters import estimated_parts
 from reasmory_ros.streams.assembler import FrameAssembler
 
 _LOG = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ def open_bag(path: str | Path, params: dict, detector: bool = False) -> BagStrea
         available, counts = dict(salvaged.topics), {}
         damaged = f"cannot open bag {path} normally ({err}): reading its records up to the damage"
 
-    required = [part for part in SENSOR_PARTS if not _estimated(part, params)]
+    required = [part for part in SENSOR_PARTS if part not in estimated_parts(params)]
     topics = {part: params[f"{part}_topic"] for part in required + list(OPTIONAL_PARTS)}
     missing = [f"{topics[part]} ({part})" for part in required if topics[part] not in available]
     if missing:
@@ -157,8 +158,3 @@ def open_bag(path: str | Path, params: dict, detector: bool = False) -> BagStrea
         params, wait_for_instances=with_instances and params["wait_for_instances"] and not detector, clock=clock)
     return BagStream(path, topics, counts.get(topics["color"], 0), assembler, warnings, salvage=salvaged, clock=clock)
 
-
-def _estimated(part: str, params: dict) -> bool:
-    """Whether a perception plug-in provides `part` instead of a bag topic."""
-    return (part == "depth" and not params["depth_topic"]) or (
-        part == "pose" and params["pose_source"] == "rgbd_odometry")

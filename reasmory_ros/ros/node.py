@@ -60,8 +60,8 @@ from reasmory_ros.planning.base import QuestionResult, quoted
 from reasmory_ros.planning.factory import build_planner
 from reasmory_ros.planning.rules import RuleBasedPlanner
 from reasmory_ros.ros.markers import MarkerFactory, answer_markers, marker_array, object_markers
-from reasmory_ros.ros.parameters import (NODE_NAME, ParamSpec, all_parameters, apply_torch_threads, memory_config,
-                                         perception_config)
+from reasmory_ros.ros.parameters import (NODE_NAME, ParamSpec, all_parameters, apply_torch_threads, estimated_parts,
+                                         memory_config, perception_config)
 from reasmory_ros.ros.pointcloud import pointcloud2
 from reasmory_ros.streams import DropOldestQueue, FrameAssembler, PoseError, stamp_ns
 from reasmory_ros.streams.integrator import FrameIntegrator
@@ -232,7 +232,7 @@ class ReasmoryNode(Node):
         """(part, message type) of each subscribed topic: no depth topic when depth is estimated,
         no pose topic when poses come from tf or RGB-D odometry."""
         inputs = [("color", Image), ("camera_info", CameraInfo), ("instances", Image), ("labels", String)]
-        if self.params["depth_topic"]:
+        if "depth" not in estimated_parts(self.params):
             inputs.append(("depth", Image))
         if self.params["pose_source"] in ("pose_topic", "odometry"):
             inputs.append(("pose", Odometry if self.params["pose_source"] == "odometry" else PoseStamped))

@@ -443,6 +443,15 @@ def memory_config(values: dict) -> MemoryConfig:
     return MemoryConfig.from_dict(fields)
 
 
+def estimated_parts(values: dict) -> frozenset[str]:
+    """The frame parts a perception plug-in estimates instead of a topic: "depth" when depth_topic
+    is empty, "pose" when pose_source is rgbd_odometry (the synchroniser does not wait for them)."""
+    return frozenset(
+        part for part, estimated in (("depth", not values["depth_topic"]),
+                                     ("pose", values["pose_source"] == "rgbd_odometry")) if estimated
+    )
+
+
 def perception_config(values: dict, device: str) -> PerceptionConfig | None:
     """The plug-ins' config from parameter values, or None when no plug-in is needed: a detector
     runs when one is set, depth estimation when depth_topic is empty, odometry when pose_source
@@ -450,15 +459,14 @@ def perception_config(values: dict, device: str) -> PerceptionConfig | None:
     fields = {
         name[len(PERCEPTION_PREFIX) :]: value for name, value in values.items() if name.startswith(PERCEPTION_PREFIX)
     }
-    estimate_depth = not values["depth_topic"]
-    estimate_pose = values["pose_source"] == "rgbd_odometry"
-    if estimate_depth and not fields.get("depth_model_path"):
+    estimated = estimated_parts(values)
+    if "depth" in estimated and not fields.get("depth_model_path"):
         raise PerceptionConfigError(
             "depth_model_path",
             "depth_topic is empty, so depth must be estimated from color: set perception.depth_model_path "
             "to a depth-estimation model directory (or set depth_topic)",
         )
-    if not (fields.get("detector_model_path") or estimate_depth or estimate_pose):
+    if not (fields.get("detector_model_path") or estimated):
         return None
     return PerceptionConfig.from_mapping(
         {
@@ -466,8 +474,8 @@ def perception_config(values: dict, device: str) -> PerceptionConfig | None:
             "categories": list(fields.get("categories", [])),
             "odometry_iterations": list(fields.get("odometry_iterations", [])),
             "device": device,
-            "depth_model_path": fields.get("depth_model_path", "") if estimate_depth else "",
-            "odometry_enabled": estimate_pose,
+            "depth_model_path": fields.get("depth_model_path", "") if "depth" in estimated else "",
+            "odometry_enabled": "pose" in estimated,
         }
     )
 

@@ -54,6 +54,7 @@ import numpy as np
 
 from reasmory_ros.memory.frame import Frame, FrameError
 from reasmory_ros.perception.stage import FrameInputs
+from reasmory_ros.ros.parameters import estimated_parts
 from reasmory_ros.streams.camera import Intrinsics, intrinsics, offset_matrix, pose_matrix
 from reasmory_ros.streams.errors import CameraInfoError, DecodeError, LabelsError
 from reasmory_ros.streams.images import decode_color, decode_depth, decode_instances
@@ -232,10 +233,11 @@ class FrameAssembler:
     def from_parameters(cls, params: dict, **overrides) -> FrameAssembler:
         """An assembler configured by the node's parameter values (names of ros/parameters.py),
         so the live node and the bag replay synchronise alike; `overrides` win (e.g. warn)."""
+        estimated = estimated_parts(params)
         settings = {
             "wait_for_instances": params["wait_for_instances"],
-            "wait_for_depth": bool(params["depth_topic"]),
-            "wait_for_pose": params["pose_source"] != "rgbd_odometry",
+            "wait_for_depth": "depth" not in estimated,
+            "wait_for_pose": "pose" not in estimated,
             "stamp_tolerance": params["stamp_tolerance"],
             "reorder_window": params["reorder_window"],
             "labels_window": params["labels_window"],
