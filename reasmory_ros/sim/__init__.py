@@ -8,9 +8,11 @@ Typical use::
         memory.update(rendered.frame)
 """
 
+from .catalogue import CATEGORIES
 from .ground_truth import GroundTruth
 from .render import Rendered, Renderer, default_intrinsics, render_frame, render_sequence
-from .scene import CATEGORIES, Room, Scene, SceneObject, generate_scene
+from .layout import generate_scene
+from .scene import Room, Scene, SceneObject
 from .trajectory import CameraPath, camera_trajectory
 
 __all__ = [

@@ -20,7 +20,7 @@ from pathlib import Path
 from .bag import COLOR_ENCODINGS, DEPTH_ENCODINGS, BagWriteError, write_scene_bag
 from .questions import QUESTION_TYPES, Question, generate_questions, write_questions
 from .render import DEFAULT_HEIGHT, DEFAULT_WIDTH
-from .scene import generate_scene
+from .layout import generate_scene
 from .trajectory import DEFAULT_FPS
 
 

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from .ground_truth import GroundTruth
-from .scene import FURNITURE, SceneObject
+from .catalogue import FURNITURE
+from .scene import SceneObject
 
 ANGLE_MARGIN = 15.0
 """Degrees an angle must stay away from a class boundary (left/right, quadrant, turn) to be asked."""

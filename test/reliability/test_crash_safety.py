@@ -22,7 +22,7 @@ rclpy = pytest.importorskip("rclpy")
 from reasmory_interfaces.srv import AskSpatial, RunProgram  # noqa: E402
 from reasmory_ros import dsl  # noqa: E402
 from reasmory_ros.memory import MemoryFileError, SpatialMemory  # noqa: E402
-from reasmory_ros.sim.scene import FURNITURE  # noqa: E402
+from reasmory_ros.sim.catalogue import FURNITURE  # noqa: E402
 
 from reliability_support import ros_helpers, wait_until  # noqa: E402
 

@@ -23,7 +23,7 @@ def furniture_questions(gt):
     """Counting and closest-point distance questions about furniture seen in at least 3 frames,
     with answers from the scene geometry (small objects at 320x240 would test the memory's recall,
     not the node)."""
-    from reasmory_ros.sim.scene import FURNITURE
+    from reasmory_ros.sim.catalogue import FURNITURE
 
     seen = [o for o in gt.scene.objects if o.label in FURNITURE and len(gt.frames_seen(o.id)) >= 3]
     labels = sorted({o.label for o in seen})

@@ -12,7 +12,7 @@ from scipy.spatial.transform import Rotation
 
 from reasmory_ros.sim.bag import TOPICS, TYPESTORE, BagWriteError, write_scene_bag
 from reasmory_ros.sim.ground_truth import GroundTruth
-from reasmory_ros.sim.scene import generate_scene
+from reasmory_ros.sim.layout import generate_scene
 
 W, H, N = 96, 72, 4
 

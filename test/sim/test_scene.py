@@ -7,7 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from reasmory_ros.sim.scene import CATEGORIES, FURNITURE, Part, Room, Scene, SceneObject, _overlap, generate_scene
+from reasmory_ros.sim.catalogue import CATEGORIES, FURNITURE
+from reasmory_ros.sim.layout import _overlap, generate_scene
+from reasmory_ros.sim.scene import Part, Room, Scene, SceneObject
 from reasmory_ros.sim.trajectory import camera_trajectory, free_space
 
 SEEDS = [0, 1, 2, 3, 7]
