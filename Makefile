@@ -67,5 +67,5 @@ clean:  ## Remove the workspace build (keeps .venv).
 	rm -rf build install log
 
 params: setup  ## Regenerate config/reasmory.yaml and the docs/ros.md table after a parameter change.
-	@$(BIN)/python -m reasmory_ros.ros.parameters yaml > config/reasmory.yaml
-	@echo "wrote config/reasmory.yaml; paste into docs/ros.md: $(BIN)/python -m reasmory_ros.ros.parameters markdown"
+	@$(BIN)/python -m reasmory_ros.config.generate yaml > config/reasmory.yaml
+	@echo "wrote config/reasmory.yaml; paste into docs/ros.md: $(BIN)/python -m reasmory_ros.config.generate markdown"

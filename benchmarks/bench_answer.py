@@ -35,9 +35,9 @@ import numpy as np
 import torch
 from bench_replay import recording
 
+from reasmory_ros.config.settings import Settings
 from reasmory_ros.memory.snapshot import MemorySnapshot, ObjectRecord
 from reasmory_ros.planning import RuleBasedPlanner, answer_question
-from reasmory_ros.replay.params import load_parameters
 from reasmory_ros.replay.pipeline import build_memory, read_questions
 
 FILLER_LABELS = tuple("""
@@ -138,7 +138,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the raw latencies here")
     args = parser.parse_args()
 
-    params = load_parameters()
+    settings = Settings()
     torch.set_num_threads(1)
     RuleBasedPlanner().embedder  # noqa: B018 - load the model now: its load time is no answer's
     merged = {name: {"cold": defaultdict(list), "warm": defaultdict(list)} for name in ("scan", "filled")}
@@ -146,14 +146,14 @@ def main() -> None:
     changed = total = 0
     for seed in args.seeds:
         out = recording(args.cache, seed, args.frames)
-        memory, stats = build_memory(out / "bag", params, progress=False)
+        memory, stats = build_memory(out / "bag", settings, progress=False)
         rows = read_questions(out / "questions.jsonl")
         scan = memory.snapshot()
         if seed == args.seeds[0]:
             first = [_timed(row, scan)[0] for row in rows]
-        full = filled(scan, params["memory.max_objects"], params["memory.object_points"], seed)
+        full = filled(scan, settings.memory.max_objects, settings.memory.object_points, seed)
         print(f"seed {seed}: {stats.frames} frames, {len(scan.scene_map.points)} map voxels "
-              f"(capacity {params['memory.map_capacity']}), {len(scan.objects)} objects scanned, "
+              f"(capacity {settings.memory.map_capacity}), {len(scan.objects)} objects scanned, "
               f"{len(full.objects)} filled, {len(rows)} questions", flush=True)
         answers = {}
         for name, snapshot in (("scan", scan), ("filled", full)):

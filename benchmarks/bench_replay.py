@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from reasmory_ros.config.settings import Settings
 from reasmory_ros.planning import answer_question
 from reasmory_ros.replay.evaluate import evaluate
-from reasmory_ros.replay.params import load_parameters
 from reasmory_ros.replay.pipeline import answer_all, answer_record, build_memory, read_questions
 from reasmory_ros.sim.cli import simulate
 
@@ -55,12 +55,12 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(".cache/bench"))
     args = parser.parse_args()
 
-    params = load_parameters()
+    settings = Settings()
     per_type = defaultdict(list)
     overall = []
     for seed in args.seeds:
         out = recording(args.cache, seed, args.frames)
-        memory, stats = build_memory(out / "bag", params, progress=False)
+        memory, stats = build_memory(out / "bag", settings, progress=False)
         snapshot = memory.snapshot()
         rows = read_questions(out / "questions.jsonl")
         answers = [answer_record(row["id"], result) for row, result in answer_all(rows, snapshot, progress=False)]

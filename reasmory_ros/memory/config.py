@@ -1,8 +1,9 @@
 """Capacities and thresholds of the spatial memory.
 
 Every buffer of the memory is sized from these numbers once, at construction, so the cost of a
-frame and the bytes held never depend on how long the stream has run. The ROS node exposes each
-field as a parameter of the same name.
+frame and the bytes held never depend on how long the stream has run. Each field is a parameter
+`memory.<field>` of the node and the replay; its metadata (`setting`) carries the unit and the
+description the parameter docs are generated from.
 """
 
 from __future__ import annotations
@@ -12,121 +13,214 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from reasmory_ros.config.fields import setting
+
 
 @dataclass(frozen=True)
 class MemoryConfig:
     """Capacities (counts) and thresholds (SI units) of `SpatialMemory`."""
 
     # --- input sampling -------------------------------------------------------------------------
-    pixel_stride: int = 4
-    """px. Keep one pixel per pixel_stride x pixel_stride cell (the cell centre): 640x480 -> 160x120."""
-    min_depth: float = 0.1
-    """m. Depth readings nearer than this are treated as invalid."""
-    max_depth: float = 6.0
-    """m. Depth readings farther than this are ignored (noise grows with the square of depth)."""
-    flying_pixel_ratio: float = 0.05
-    """1. A sample whose depth differs from a full-resolution 4-neighbour by more than this fraction
-    of its depth sits on a depth edge (mixed/flying pixel) and is dropped."""
+    pixel_stride: int = setting(
+        4,
+        "Keep one pixel per pixel_stride x pixel_stride cell (the cell centre): 640x480 -> "
+        "160x120.",
+        unit="px",
+    )
+    min_depth: float = setting(0.1, "Depth readings nearer than this are treated as invalid.", unit="m")
+    max_depth: float = setting(
+        6.0,
+        "Depth readings farther than this are ignored (noise grows with the square of depth).",
+        unit="m",
+    )
+    flying_pixel_ratio: float = setting(
+        0.05,
+        "A sample whose depth differs from a full-resolution 4-neighbour by more than this "
+        "fraction of its depth sits on a depth edge (mixed/flying pixel) and is dropped.",
+    )
 
     # --- working memory -------------------------------------------------------------------------
-    working_window: int = 16
-    """frames. Length of the ring of most recent frames (the sliding working memory)."""
-    working_points: int = 19200
-    """points. Points stored per working-memory frame; frames with more valid samples keep an
-    evenly strided subset. 19200 = 160x120 = a 640x480 image at pixel_stride 4."""
+    working_window: int = setting(
+        16,
+        "Length of the ring of most recent frames (the sliding working memory).",
+        unit="frames",
+    )
+    working_points: int = setting(
+        19200,
+        "Points stored per working-memory frame; frames with more valid samples keep an evenly "
+        "strided subset. 19200 = 160x120 = a 640x480 image at pixel_stride 4.",
+        unit="points",
+    )
 
     # --- instances and episodic objects ---------------------------------------------------------
-    max_objects: int = 256
-    """objects. Capacity of the episodic object table."""
-    object_points: int = 384
-    """points. Size of each object's point reservoir (one slot per hashed object voxel)."""
-    object_voxel_size: float = 0.03
-    """m. Voxel that decides which reservoir slot a point replaces: points spread over the surface."""
-    max_instances_per_frame: int = 32
-    """instances. Only the largest this many instances of a frame are used (bounded work)."""
-    min_instance_points: int = 6
-    """points. Instances with fewer sampled points after filtering are ignored as fragments. Small
-    objects give few samples: a book or cup 2-3 m away covers 150-600 px, i.e. 2-20 samples at
-    pixel_stride 4 after mask erosion; flicker is left to min_object_observations."""
-    mask_erosion: int = 2
-    """px (full resolution). An instance sample is kept only if every pixel within this radius has
-    the same instance id: removes mask-edge bleeding onto the background."""
-    depth_iqr_factor: float = 2.0
-    """1. Per instance, samples whose depth lies more than this many interquartile ranges outside
-    the quartiles (Tukey fences) are dropped as depth outliers."""
-    depth_outlier_floor: float = 0.05
-    """m. The fences are at least this far from the quartiles, so flat objects keep their points."""
-    association_samples: int = 48
-    """points. Points sampled per detection to test overlap against object reservoirs."""
-    association_candidates: int = 4
-    """objects. Nearest objects (by box gap) tested per detection."""
-    association_radius: float = 0.06
-    """m. A detection point overlaps an object if a reservoir point lies within this distance."""
-    association_gap: float = 0.25
-    """m. Objects whose box is farther than this from the detection's box are not candidates."""
-    min_overlap: float = 0.25
-    """1. Fraction of detection points that must overlap an object for the detection to join it."""
-    label_overlap: float = 0.6
-    """1. Overlap above which a detection joins an object even if the labels disagree (only
-    between size-compatible ones, see label_size_ratio)."""
-    label_size_ratio: float = 0.5
-    """1. A detection joins an object whose label it does not share only if the smaller of the two
-    box diagonals is at least this fraction of the larger: a much smaller detection with another
-    label is an object resting on or attached to it (a book on a desk), not label noise."""
-    min_label_share: float = 0.2
-    """1. Share of an object's label histogram the detection's label needs to count as agreeing."""
-    box_containment: float = 0.6
-    """1. Same-label detections/objects whose (margin-grown) boxes overlap by this fraction of the
-    smaller box are the same object even without point overlap (new faces of a known object)."""
-    box_margin: float = 0.05
-    """m. Boxes are grown by this much on every side before box-overlap tests (thin surfaces)."""
-    merge_checks_per_frame: int = 4
-    """pairs. Candidate duplicate pairs verified per frame (bounded consolidation work)."""
-    consolidation_sweep: int = 16
-    """objects. Besides the objects seen in a frame, this many more (round robin) are checked for
-    duplicates each frame, so the whole table is consolidated continuously at a fixed cost."""
-    merge_overlap: float = 0.3
-    """1. Two same-label objects merge when this fraction of the smaller one's points overlaps."""
-    box_quantile: float = 0.02
-    """1. The box footprint spans the [q, 1-q] quantiles of the reservoir along each box axis,
-    points weighted by 1/depth^2 (depth noise inflates footprints; near views are sharper)."""
-    box_height_quantile: float = 0.005
-    """1. The box height spans the unweighted [q, 1-q] quantiles of the reservoir's z."""
-    support_half_life: float = 300.0
-    """frames. When the table is full the least supported object is evicted; support = frames
-    seen, halved for every this many frames since the object was last seen."""
-    min_object_observations: int = 2
-    """frames. Objects seen in fewer frames are kept but not shown in snapshots (detector flicker)."""
-    max_labels: int = 256
-    """labels. Capacity of the label vocabulary; labels beyond it are ignored."""
+    max_objects: int = setting(256, "Capacity of the episodic object table.", unit="objects")
+    object_points: int = setting(
+        384,
+        "Size of each object's point reservoir (one slot per hashed object voxel).",
+        unit="points",
+    )
+    object_voxel_size: float = setting(
+        0.03,
+        "Voxel that decides which reservoir slot a point replaces: points spread over the "
+        "surface.",
+        unit="m",
+    )
+    max_instances_per_frame: int = setting(
+        32,
+        "Only the largest this many instances of a frame are used (bounded work).",
+        unit="instances",
+    )
+    min_instance_points: int = setting(
+        6,
+        "Instances with fewer sampled points after filtering are ignored as fragments. Small "
+        "objects give few samples: a book or cup 2-3 m away covers 150-600 px, i.e. 2-20 samples "
+        "at pixel_stride 4 after mask erosion; flicker is left to min_object_observations.",
+        unit="points",
+    )
+    mask_erosion: int = setting(
+        2,
+        "An instance sample is kept only if every pixel within this radius has the same instance "
+        "id: removes mask-edge bleeding onto the background.",
+        unit="px (full resolution)",
+    )
+    depth_iqr_factor: float = setting(
+        2.0,
+        "Per instance, samples whose depth lies more than this many interquartile ranges outside "
+        "the quartiles (Tukey fences) are dropped as depth outliers.",
+    )
+    depth_outlier_floor: float = setting(
+        0.05,
+        "The fences are at least this far from the quartiles, so flat objects keep their points.",
+        unit="m",
+    )
+    association_samples: int = setting(
+        48,
+        "Points sampled per detection to test overlap against object reservoirs.",
+        unit="points",
+    )
+    association_candidates: int = setting(
+        4,
+        "Nearest objects (by box gap) tested per detection.",
+        unit="objects",
+    )
+    association_radius: float = setting(
+        0.06,
+        "A detection point overlaps an object if a reservoir point lies within this distance.",
+        unit="m",
+    )
+    association_gap: float = setting(
+        0.25,
+        "Objects whose box is farther than this from the detection's box are not candidates.",
+        unit="m",
+    )
+    min_overlap: float = setting(
+        0.25,
+        "Fraction of detection points that must overlap an object for the detection to join it.",
+    )
+    label_overlap: float = setting(
+        0.6,
+        "Overlap above which a detection joins an object even if the labels disagree (only "
+        "between size-compatible ones, see label_size_ratio).",
+    )
+    label_size_ratio: float = setting(
+        0.5,
+        "A detection joins an object whose label it does not share only if the smaller of the two"
+        " box diagonals is at least this fraction of the larger: a much smaller detection with "
+        "another label is an object resting on or attached to it (a book on a desk), not label "
+        "noise.",
+    )
+    min_label_share: float = setting(
+        0.2,
+        "Share of an object's label histogram the detection's label needs to count as agreeing.",
+    )
+    box_containment: float = setting(
+        0.6,
+        "Same-label detections/objects whose (margin-grown) boxes overlap by this fraction of the"
+        " smaller box are the same object even without point overlap (new faces of a known "
+        "object).",
+    )
+    box_margin: float = setting(
+        0.05,
+        "Boxes are grown by this much on every side before box-overlap tests (thin surfaces).",
+        unit="m",
+    )
+    merge_checks_per_frame: int = setting(
+        4,
+        "Candidate duplicate pairs verified per frame (bounded consolidation work).",
+        unit="pairs",
+    )
+    consolidation_sweep: int = setting(
+        16,
+        "Besides the objects seen in a frame, this many more (round robin) are checked for "
+        "duplicates each frame, so the whole table is consolidated continuously at a fixed cost.",
+        unit="objects",
+    )
+    merge_overlap: float = setting(
+        0.3,
+        "Two same-label objects merge when this fraction of the smaller one's points overlaps.",
+    )
+    box_quantile: float = setting(
+        0.02,
+        "The box footprint spans the [q, 1-q] quantiles of the reservoir along each box axis, "
+        "points weighted by 1/depth^2 (depth noise inflates footprints; near views are sharper).",
+    )
+    box_height_quantile: float = setting(
+        0.005,
+        "The box height spans the unweighted [q, 1-q] quantiles of the reservoir's z.",
+    )
+    support_half_life: float = setting(
+        300.0,
+        "When the table is full the least supported object is evicted; support = frames seen, "
+        "halved for every this many frames since the object was last seen.",
+        unit="frames",
+    )
+    min_object_observations: int = setting(
+        2,
+        "Objects seen in fewer frames are kept but not shown in snapshots (detector flicker).",
+        unit="frames",
+    )
+    max_labels: int = setting(
+        256,
+        "Capacity of the label vocabulary; labels beyond it are ignored.",
+        unit="labels",
+    )
 
     # --- keyframes ------------------------------------------------------------------------------
-    max_keyframes: int = 64
-    """keyframes. Capacity of the keyframe store."""
-    keyframe_width: int = 160
-    """px. Width of the stored (downsampled) keyframe images."""
-    keyframe_height: int = 120
-    """px. Height of the stored (downsampled) keyframe images."""
-    keyframe_translation: float = 0.5
-    """m. Camera translation worth one unit of view novelty."""
-    keyframe_rotation: float = 20.0
-    """deg. Change of viewing direction worth one unit of view novelty."""
-    keyframe_objects: int = 32
-    """objects. Object ids remembered per keyframe."""
+    max_keyframes: int = setting(64, "Capacity of the keyframe store.", unit="keyframes")
+    keyframe_width: int = setting(160, "Width of the stored (downsampled) keyframe images.", unit="px")
+    keyframe_height: int = setting(120, "Height of the stored (downsampled) keyframe images.", unit="px")
+    keyframe_translation: float = setting(0.5, "Camera translation worth one unit of view novelty.", unit="m")
+    keyframe_rotation: float = setting(
+        20.0,
+        "Change of viewing direction worth one unit of view novelty.",
+        unit="deg",
+    )
+    keyframe_objects: int = setting(32, "Object ids remembered per keyframe.", unit="objects")
 
     # --- trajectory -----------------------------------------------------------------------------
-    trajectory_capacity: int = 4096
-    """poses. Stored poses; when full, every other one is dropped and the stride doubles."""
+    trajectory_capacity: int = setting(
+        4096,
+        "Stored poses; when full, every other one is dropped and the stride doubles.",
+        unit="poses",
+    )
 
     # --- scene map ------------------------------------------------------------------------------
-    voxel_size: float = 0.05
-    """m. Edge of a scene-map voxel."""
-    map_capacity: int = 262144
-    """voxels. Slots of the scene map (a set-associative voxel hash)."""
-    map_ways: int = 4
-    """slots. Slots per hash bucket; a new voxel replaces the least recently seen one of its bucket."""
-    min_voxel_hits: int = 2
-    """frames. Voxels observed in fewer frames are not exported (isolated noise)."""
+    voxel_size: float = setting(0.05, "Edge of a scene-map voxel.", unit="m")
+    map_capacity: int = setting(
+        262144,
+        "Slots of the scene map (a set-associative voxel hash).",
+        unit="voxels",
+    )
+    map_ways: int = setting(
+        4,
+        "Slots per hash bucket; a new voxel replaces the least recently seen one of its bucket.",
+        unit="slots",
+    )
+    min_voxel_hits: int = setting(
+        2,
+        "Voxels observed in fewer frames are not exported (isolated noise).",
+        unit="frames",
+    )
 
     def __post_init__(self) -> None:
         self.validate()

@@ -1,15 +1,19 @@
 """Configuration of the perception plug-ins: one flat dataclass the node and replay fill from parameters.
 
 Every field has a plain name and a scalar or list value so a ROS parameter file or a replay YAML
-maps onto it one to one (`PerceptionConfig.from_mapping`). Invalid values are refused when the
+maps onto it one to one (`perception.<field>`); the field metadata (`setting`) carries the unit and
+description the parameter docs are generated from. `device` and `odometry_enabled` are not
+parameters: the pipeline derives them from the node's `device` and `pose_source`. Invalid values are refused when the
 config is built, naming the field, so a typo fails at start-up rather than on the first frame.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
+
+from reasmory_ros.config.fields import setting
 
 DEPTH_OUTPUTS = ("auto", "metric", "relative")
 ODOMETRY_METHODS = ("hybrid", "intensity", "point_to_plane")
@@ -27,78 +31,152 @@ class PerceptionConfigError(ValueError):
 class PerceptionConfig:
     """Which perception plug-ins run and how. Empty model paths switch a plug-in off."""
 
-    # Where models and tensors run: "auto" (cuda when torch sees a GPU, else cpu), "cpu", "cuda", "cuda:N".
-    # Odometry follows it when this Open3D build has CUDA, else runs on the CPU.
-    device: str = "auto"
+    device: str = setting(
+        "auto",
+        'Where models and tensors run: "auto" (cuda when torch sees a GPU, else cpu), "cpu", '
+        '"cuda", "cuda:N". Odometry follows it when this Open3D build has CUDA, else runs on the '
+        "CPU.",
+        parameter=False,
+    )
 
     # --- open-vocabulary instances from RGB -------------------------------------------------
-    # Local directory of a zero-shot detector saved with save_pretrained (OWLv2, OWL-ViT or
-    # Grounding DINO); "" = no detector, frames keep the instances they came with (or none).
-    detector_model_path: str = ""
-    # Local directory of a SAM-family model (SamModel + SamProcessor) that turns boxes into masks;
-    # "" = box-in-depth segmentation (pixels near the box's median depth, largest blob).
-    segmenter_model_path: str = ""
-    # Category names the detector looks for; they become the instance labels verbatim.
-    categories: list[str] = field(default_factory=lambda: [
-        "chair", "table", "sofa", "bed", "tv", "lamp", "cabinet", "shelf", "plant", "door",
-        "refrigerator", "laptop", "cup", "bottle", "book",
-    ])
-    # Minimum detection score (0..1) for a box to become an instance.
-    score_threshold: float = 0.2
-    # Class-agnostic non-maximum suppression: a box overlapping a better one above this IoU is dropped.
-    nms_iou_threshold: float = 0.5
-    # At most this many instances per frame (highest scores first): bounds the segmentation cost.
-    max_detections: int = 30
-    # Run the detector on every N-th processed frame (1 = every frame); the others carry no instances.
-    detect_every_n_frames: int = 5
-    # Instances with fewer visible pixels than this after overlap resolution are dropped.
-    min_instance_pixels: int = 50
-    # Box-in-depth: half-width (m) of the depth band around the box's median depth kept as the object.
-    box_depth_band_m: float = 0.4
+    detector_model_path: str = setting(
+        "",
+        "Local directory of a zero-shot detector saved with save_pretrained (OWLv2, OWL-ViT or "
+        'Grounding DINO); "" = no detector, frames keep the instances they came with (or none).',
+    )
+    segmenter_model_path: str = setting(
+        "",
+        "Local directory of a SAM-family model (SamModel + SamProcessor) that turns boxes into "
+        "masks; \"\" = box-in-depth segmentation (pixels near the box's median depth, largest "
+        "blob).",
+    )
+    categories: list[str] = setting(
+        ["chair", "table", "sofa", "bed", "tv", "lamp", "cabinet", "shelf", "plant", "door",
+         "refrigerator", "laptop", "cup", "bottle", "book"],
+        "Category names the detector looks for; they become the instance labels verbatim.",
+    )
+    score_threshold: float = setting(0.2, "Minimum detection score (0..1) for a box to become an instance.")
+    nms_iou_threshold: float = setting(
+        0.5,
+        "Class-agnostic non-maximum suppression: a box overlapping a better one above this IoU is"
+        " dropped.",
+    )
+    max_detections: int = setting(
+        30,
+        "At most this many instances per frame (highest scores first): bounds the segmentation "
+        "cost.",
+        unit="instances",
+    )
+    detect_every_n_frames: int = setting(
+        5,
+        "Run the detector on every N-th processed frame (1 = every frame); the others carry no "
+        "instances.",
+        unit="frames",
+    )
+    min_instance_pixels: int = setting(
+        50,
+        "Instances with fewer visible pixels than this after overlap resolution are dropped.",
+        unit="px",
+    )
+    box_depth_band_m: float = setting(
+        0.4,
+        "Box-in-depth: half-width (m) of the depth band around the box's median depth kept as the"
+        " object.",
+        unit="m",
+    )
 
     # --- depth from RGB ---------------------------------------------------------------------
-    # Local directory of a depth-estimation model (Depth Anything and other
-    # AutoModelForDepthEstimation models); "" = frames must come with depth.
-    depth_model_path: str = ""
-    # What the model outputs: "metric" (metres), "relative" (inverse depth up to scale) or "auto"
-    # (read `depth_estimation_type` from the model's config.json).
-    depth_output: str = "auto"
-    # Metric output: metres = output * depth_scale (0 = unset = 1.0). Relative output: metres =
-    # depth_scale / output, and depth_scale is required (no metric scale exists otherwise).
-    depth_scale: float = 0.0
-    # Estimated depth nearer than this (m) is marked invalid (0), not clamped.
-    depth_min_m: float = 0.1
-    # Estimated depth further than this (m) is marked invalid (0), not clamped.
-    depth_max_m: float = 10.0
+    depth_model_path: str = setting(
+        "",
+        "Local directory of a depth-estimation model (Depth Anything and other "
+        'AutoModelForDepthEstimation models); "" = frames must come with depth.',
+    )
+    depth_output: str = setting(
+        "auto",
+        'What the model outputs: "metric" (metres), "relative" (inverse depth up to scale) or '
+        "\"auto\" (read `depth_estimation_type` from the model's config.json).",
+    )
+    depth_scale: float = setting(
+        0.0,
+        "Metric output: metres = output * depth_scale (0 = unset = 1.0). Relative output: metres "
+        "= depth_scale / output, and depth_scale is required (no metric scale exists otherwise).",
+    )
+    depth_min_m: float = setting(
+        0.1,
+        "Estimated depth nearer than this (m) is marked invalid (0), not clamped.",
+        unit="m",
+    )
+    depth_max_m: float = setting(
+        10.0,
+        "Estimated depth further than this (m) is marked invalid (0), not clamped.",
+        unit="m",
+    )
 
     # --- pose from RGB-D odometry -----------------------------------------------------------
-    # Estimate the pose with frame-to-frame RGB-D odometry when a frame comes without one.
-    odometry_enabled: bool = True
-    # Open3D tensor odometry loss: "hybrid" (photometric + geometric), "intensity", "point_to_plane".
-    odometry_method: str = "hybrid"
-    # Odometry runs on images this many times smaller (block-averaged): 2 costs about a quarter
-    # of full resolution at 640 x 480 and tracks as well (docs/benchmarks.md); 1 = full resolution.
-    odometry_downsample: int = 2
-    # Iterations per pyramid level, coarsest level first (its length sets the pyramid depth).
-    odometry_iterations: list[int] = field(default_factory=lambda: [10, 5, 3])
-    # Depth beyond this (m) is ignored by odometry: far depth is noisy.
-    odometry_depth_max_m: float = 4.0
-    # Correspondences whose depths differ by more than this (m) are outliers.
-    odometry_depth_diff_m: float = 0.07
-    # A frame whose valid depth covers less than this fraction of the image is not tracked.
-    odometry_min_valid_fraction: float = 0.1
-    # Tracking fails when the inlier fraction of the alignment is below this (0..1).
-    odometry_min_fitness: float = 0.3
-    # Tracking fails when one frame-to-frame step moves further than this (m): a jump, not motion.
-    odometry_max_step_m: float = 0.5
-    # After this many failed frames in a row, tracking restarts from the current frame at the last
-    # good pose (the trajectory then jumps by the motion it missed); 0 = keep waiting.
-    odometry_reset_after_failures: int = 10
-    # The first tracked frame defines the z-up world: its camera is this high (m) above the
-    # origin, heading along world +x, so heights read as heights above the floor.
-    initial_camera_height_m: float = 0.0
-    # Pitch (degrees, negative looks down) of the first tracked frame's camera, which sets the world's up axis.
-    initial_camera_pitch_deg: float = 0.0
+    odometry_enabled: bool = setting(
+        True,
+        "Estimate the pose with frame-to-frame RGB-D odometry when a frame comes without one.",
+        parameter=False,
+    )
+    odometry_method: str = setting(
+        "hybrid",
+        'Open3D tensor odometry loss: "hybrid" (photometric + geometric), "intensity", '
+        '"point_to_plane".',
+    )
+    odometry_downsample: int = setting(
+        2,
+        "Odometry runs on images this many times smaller (block-averaged): 2 costs about a "
+        "quarter of full resolution at 640 x 480 and tracks as well (docs/benchmarks.md); 1 = "
+        "full resolution.",
+    )
+    odometry_iterations: list[int] = setting(
+        [10, 5, 3],
+        "Iterations per pyramid level, coarsest level first (its length sets the pyramid depth).",
+        unit="iterations",
+    )
+    odometry_depth_max_m: float = setting(
+        4.0,
+        "Depth beyond this (m) is ignored by odometry: far depth is noisy.",
+        unit="m",
+    )
+    odometry_depth_diff_m: float = setting(
+        0.07,
+        "Correspondences whose depths differ by more than this (m) are outliers.",
+        unit="m",
+    )
+    odometry_min_valid_fraction: float = setting(
+        0.1,
+        "A frame whose valid depth covers less than this fraction of the image is not tracked.",
+    )
+    odometry_min_fitness: float = setting(
+        0.3,
+        "Tracking fails when the inlier fraction of the alignment is below this (0..1).",
+    )
+    odometry_max_step_m: float = setting(
+        0.5,
+        "Tracking fails when one frame-to-frame step moves further than this (m): a jump, not "
+        "motion.",
+        unit="m",
+    )
+    odometry_reset_after_failures: int = setting(
+        10,
+        "After this many failed frames in a row, tracking restarts from the current frame at the "
+        "last good pose (the trajectory then jumps by the motion it missed); 0 = keep waiting.",
+        unit="frames",
+    )
+    initial_camera_height_m: float = setting(
+        0.0,
+        "The first tracked frame defines the z-up world: its camera is this high (m) above the "
+        "origin, heading along world +x, so heights read as heights above the floor.",
+        unit="m",
+    )
+    initial_camera_pitch_deg: float = setting(
+        0.0,
+        "Pitch (degrees, negative looks down) of the first tracked frame's camera, which sets the"
+        " world's up axis.",
+        unit="deg",
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.categories, str):

@@ -11,10 +11,14 @@ import json
 import sys
 from collections.abc import Sequence
 
+from reasmory_ros.config import PLANNER_KINDS
+from reasmory_ros.config.settings import PlannerSettings
 from reasmory_ros.memory.snapshot import MemorySnapshot
 from reasmory_ros.planning.answering import answer_question
 from reasmory_ros.planning.base import QuestionResult
-from reasmory_ros.planning.factory import PLANNER_NAMES, build_planner
+from reasmory_ros.planning.factory import build_planner
+
+DEFAULTS = PlannerSettings()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,17 +28,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("snapshot", help="memory file written by SpatialMemory.save")
     parser.add_argument("question", help="the question, in natural language")
     parser.add_argument("--options", nargs="+", help="multiple-choice options (the answer is one of them)")
-    parser.add_argument("--planner", choices=PLANNER_NAMES, default="rule",
+    parser.add_argument("--planner", choices=PLANNER_KINDS, default="rule",
                         help="who writes the program (default: rule); model planners fall back to rules")
     # Flags are the node's planner parameters, so a parameters file and a command line read alike.
     parser.add_argument("--local-model-path", help="local transformers model directory (--planner local)")
     parser.add_argument("--device", default="cpu", help="torch device for the local model (default: cpu)")
     parser.add_argument("--remote-base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
     parser.add_argument("--remote-model", help="model name sent to the endpoint (--planner remote)")
-    parser.add_argument("--remote-api-key-env", default="OPENAI_API_KEY",
-                        help="environment variable holding the API key (default: OPENAI_API_KEY)")
-    parser.add_argument("--remote-timeout", type=float, default=30.0, help="seconds per HTTP request (default: 30)")
-    parser.add_argument("--max-attempts", type=int, default=3, help="model tries before the rule fallback")
+    parser.add_argument("--remote-api-key-env", default=DEFAULTS.remote_api_key_env,
+                        help="environment variable holding the API key (default: %(default)s)")
+    parser.add_argument("--remote-timeout", type=float, default=DEFAULTS.remote_timeout,
+                        help="seconds per HTTP request (default: %(default)s)")
+    parser.add_argument("--max-attempts", type=int, default=DEFAULTS.max_attempts,
+                        help="model tries before the rule fallback (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     return parser
 
@@ -63,7 +69,11 @@ def render(result: QuestionResult, as_json: bool) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        planner = build_planner(args.planner, vars(args), device=args.device)
+        settings = PlannerSettings(
+            planner=args.planner, max_attempts=args.max_attempts, local_model_path=args.local_model_path or "",
+            remote_base_url=args.remote_base_url or "", remote_model=args.remote_model or "",
+            remote_api_key_env=args.remote_api_key_env, remote_timeout=args.remote_timeout)
+        planner = build_planner(args.planner, settings, device=args.device)
     except ValueError as err:
         print(f"reasmory-ask-offline: {err}", file=sys.stderr)
         return 2

@@ -1,9 +1,9 @@
 """rosbag2 -> `Frame`s with `rosbags` alone: no ROS middleware is needed to analyse a recording.
 
-Messages go through the same `FrameAssembler` as the live node's callbacks, so a bag and a live
-stream give the same frames, the same frame numbers and the same error counts. The assembler's
-clock is the bag's recording time, so its reorder window and log rate limits mean what they mean
-live, however fast the bag is read.
+Messages go through the same `FrameAssembler` as the live node's callbacks (built by
+`reasmory_ros.pipeline`), so a bag and a live stream give the same frames, the same frame numbers
+and the same error counts. The assembler's clock is the bag's recording time (`BagStream.clock`),
+so its reorder window and log rate limits mean what they mean live, however fast the bag is read.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pathlib import Path
 from rosbags.highlevel import AnyReader
 from rosbags.typesys import Stores, get_typestore
 
+from reasmory_ros.config.settings import Settings
 from reasmory_ros.memory.frame import Frame
 from reasmory_ros.perception.stage import FrameInputs
 from reasmory_ros.replay.salvage import Salvage, SalvageError, salvage
-from reasmory_ros.ros.parameters import estimated_parts
 from reasmory_ros.streams.assembler import FrameAssembler
 
 _LOG = logging.getLogger(__name__)
@@ -46,34 +46,41 @@ class BagClock:
 
 @dataclass
 class BagStream:
-    """The frames of a bag plus what is known before reading them (for progress and summaries)."""
+    """The messages of a bag plus what is known before reading them (for progress and summaries)."""
 
     path: Path
     topics: dict[str, str]
+    """{part: topic} of the parts read (no instances and labels when the bag lacks either)."""
     color_messages: int
-    assembler: FrameAssembler
     warnings: list[str] = field(default_factory=list)
     truncated: str | None = None
     salvage: Salvage | None = None
     """Set when rosbags could not open the bag: its storage files are read up to the damage."""
     clock: BagClock = field(default_factory=BagClock)
 
-    def frames(self) -> Iterator[Frame | FrameInputs]:
-        """Frames in stream order (FrameInputs where perception estimates depth or pose). A bag
-        that ends in a broken record yields what was readable and records why in `truncated`
-        (the frames already read are kept)."""
-        yield from self._messages()
-        yield from self.assembler.flush()
+    @property
+    def has_instances(self) -> bool:
+        """Whether the bag has both instance topics (else frames cannot wait for them)."""
+        return all(part in self.topics for part in OPTIONAL_PARTS)
 
-    def _messages(self) -> Iterator[Frame | FrameInputs]:
+    def frames(self, assembler: FrameAssembler) -> Iterator[Frame | FrameInputs]:
+        """The bag's messages through `assembler` (whose clock must be `self.clock`): frames in
+        stream order (FrameInputs where perception estimates depth or pose). A bag that ends in a
+        broken record yields what was readable and records why in `truncated` (the frames already
+        read are kept)."""
+        yield from self._messages(assembler)
+        yield from assembler.flush()
+
+    def _messages(self, assembler: FrameAssembler) -> Iterator[Frame | FrameInputs]:
         if self.salvage is not None:
-            yield from self._salvaged_frames()
+            yield from self._salvaged_frames(assembler)
             return
         try:
             with AnyReader([self.path], default_typestore=get_typestore(Stores.ROS2_HUMBLE)) as reader:
                 connections = [c for c in reader.connections if c.topic in self._parts]
                 for connection, bag_time_ns, raw in reader.messages(connections=connections):
-                    yield from self._add(connection.topic, connection.msgtype, bag_time_ns, raw, reader.deserialize)
+                    yield from self._add(assembler, connection.topic, connection.msgtype, bag_time_ns, raw,
+                                         reader.deserialize)
         except BagError:
             raise
         except Exception as err:  # a truncated file surfaces as sqlite/mcap/rosbags errors
@@ -84,17 +91,18 @@ class BagStream:
     def _parts(self) -> dict[str, str]:
         return {topic: part for part, topic in self.topics.items()}
 
-    def _salvaged_frames(self) -> Iterator[Frame | FrameInputs]:
+    def _salvaged_frames(self, assembler: FrameAssembler) -> Iterator[Frame | FrameInputs]:
         typestore = get_typestore(Stores.ROS2_HUMBLE)
         parts = self._parts
         for topic, msgtype, bag_time_ns, raw in self.salvage.messages():
             if topic in parts:
-                yield from self._add(topic, msgtype, bag_time_ns, raw, typestore.deserialize_cdr)
+                yield from self._add(assembler, topic, msgtype, bag_time_ns, raw, typestore.deserialize_cdr)
         if self.salvage.damage:
             self.truncated = f"the bag is damaged, frames up to the damage were kept: {self.salvage.damage}"
             _LOG.warning("%s: %s", self.path, self.truncated)
 
-    def _add(self, topic: str, msgtype: str, bag_time_ns: int, raw, deserialize) -> list[Frame | FrameInputs]:
+    def _add(self, assembler: FrameAssembler, topic: str, msgtype: str, bag_time_ns: int, raw,
+             deserialize) -> list[Frame | FrameInputs]:
         """One serialized message into the assembler; a corrupt one is counted against its part
         (the key ~/status uses too) and costs only its own frame."""
         part = self._parts[topic]
@@ -104,19 +112,17 @@ class BagStream:
             header = getattr(msg, "header", None)
             stamp = None if header is None else header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
         except Exception as err:  # rosbags raises several types for a corrupt record
-            self.assembler.report(part, "corrupt message", f"cannot deserialize a {msgtype} message on {topic}: {err}")
+            assembler.report(part, "corrupt message", f"cannot deserialize a {msgtype} message on {topic}: {err}")
             return []
-        return self.assembler.add(part, stamp, msg, received=bag_time_ns * 1e-9)
+        return assembler.add(part, stamp, msg, received=bag_time_ns * 1e-9)
 
 
-def open_bag(path: str | Path, params: dict, detector: bool = False) -> BagStream:
-    """Check the bag's topics against the parameters' topic names and prepare its frames.
+def open_bag(path: str | Path, settings: Settings) -> BagStream:
+    """Check the bag's topics against the settings' topic names and prepare to read them.
 
     Raises BagError naming the topic when a required topic is missing or has the wrong type;
     depth and pose are not required when perception estimates them (depth_topic '', pose_source
-    rgbd_odometry).
-    detector: a perception detector fills in instances, so frames need not wait for them (as in
-    the node). Without instance topics nor a detector, frames build the map alone, with a warning.
+    rgbd_odometry). Instance topics are optional (`BagStream.has_instances`).
     """
     path = Path(path)
     if not path.exists():
@@ -135,8 +141,8 @@ def open_bag(path: str | Path, params: dict, detector: bool = False) -> BagStrea
         available, counts = dict(salvaged.topics), {}
         damaged = f"cannot open bag {path} normally ({err}): reading its records up to the damage"
 
-    required = [part for part in SENSOR_PARTS if part not in estimated_parts(params)]
-    topics = {part: params[f"{part}_topic"] for part in required + list(OPTIONAL_PARTS)}
+    required = [part for part in SENSOR_PARTS if part not in settings.estimated_parts()]
+    topics = {part: settings.streams.topic(part) for part in required + list(OPTIONAL_PARTS)}
     missing = [f"{topics[part]} ({part})" for part in required if topics[part] not in available]
     if missing:
         listing = ", ".join(f"{t} [{m}]" for t, m in sorted(available.items())) or "none"
@@ -147,14 +153,6 @@ def open_bag(path: str | Path, params: dict, detector: bool = False) -> BagStrea
         raise BagError(f"topic {topics['pose']} is {pose_type}; expected one of {', '.join(POSE_TYPES)}")
 
     warnings = [damaged] if salvaged is not None else []
-    with_instances = all(topics[part] in available for part in OPTIONAL_PARTS)
-    if not with_instances:
+    if not all(topics[part] in available for part in OPTIONAL_PARTS):
         topics = {part: topic for part, topic in topics.items() if part not in OPTIONAL_PARTS}
-        if not detector:
-            warnings.append("the bag has no instance topics: the map and trajectory are built, but no "
-                            "objects (configure a perception detector to find them)")
-    clock = BagClock()
-    assembler = FrameAssembler.from_parameters(
-        params, wait_for_instances=with_instances and params["wait_for_instances"] and not detector, clock=clock)
-    return BagStream(path, topics, counts.get(topics["color"], 0), assembler, warnings, salvage=salvaged, clock=clock)
-
+    return BagStream(path, topics, counts.get(topics["color"], 0), warnings, salvage=salvaged)

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from reasmory_ros.config import PLANNER_KINDS
+from reasmory_ros.config.settings import load_settings
 from reasmory_ros.memory import MemoryFileError
-from reasmory_ros.planning.factory import PLANNER_NAMES, build_planner
+from reasmory_ros.planning.factory import build_planner
 from reasmory_ros.replay.bag import BagError
-from reasmory_ros.replay.params import ParamsFileError, load_parameters
 from reasmory_ros.replay.pipeline import (QuestionsFileError, ReplayStats, answer_all, answer_record,
                                           build_memory, read_questions)
 
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", type=Path, help="answers JSONL file to write (needs --questions)")
     parser.add_argument("--params", type=Path,
                         help="the node's parameters YAML (topics, memory, planner); defaults otherwise")
-    parser.add_argument("--planner", choices=PLANNER_NAMES, help="override the parameters' planner")
+    parser.add_argument("--planner", choices=PLANNER_KINDS, help="override the parameters' planner")
     parser.add_argument("--device", help="override the parameters' device (auto, cpu, cuda)")
     parser.add_argument("--save-memory", type=Path, metavar="FILE.npz",
                         help="save the memory at the end of the bag (for reasmory-ask-offline)")
@@ -78,13 +79,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("reasmory-replay: --output needs --questions", file=sys.stderr)
         return 2
     try:
-        params = load_parameters(args.params)
+        settings = load_settings(args.params)
         if args.device:
-            params["device"] = args.device
-        planner = build_planner(args.planner or params["planner"], params, device=params["device"])
+            settings = settings.updated({"device": args.device})
+        planner = build_planner(args.planner or settings.planner.planner, settings.planner,
+                                device=settings.compute.device)
         rows = read_questions(args.questions) if args.questions else []
-        memory, stats = build_memory(args.bag, params, progress=not args.no_progress)
-    except (BagError, ParamsFileError, QuestionsFileError, OSError, ValueError) as err:
+        memory, stats = build_memory(args.bag, settings, progress=not args.no_progress)
+    except (BagError, QuestionsFileError, OSError, ValueError) as err:  # SettingsError, PipelineError: ValueError
         print(f"reasmory-replay: {err}", file=sys.stderr)
         return 1
     if stats.frames == 0:
@@ -93,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
     snapshot = memory.snapshot()
-    results = answer_all(rows, snapshot, planner, max_attempts=params["max_attempts"],
+    results = answer_all(rows, snapshot, planner, max_attempts=settings.planner.max_attempts,
                          progress=not args.no_progress)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)

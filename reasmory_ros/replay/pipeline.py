@@ -7,13 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reasmory_ros.config.settings import Settings
 from reasmory_ros.memory import MemorySnapshot, SpatialMemory
+from reasmory_ros.pipeline import Pipeline
 from reasmory_ros.planning import QuestionResult, answer_question
 from reasmory_ros.replay.bag import open_bag
 from reasmory_ros.replay.evaluate import read_jsonl
-from reasmory_ros.perception import PerceptionPipeline
-from reasmory_ros.ros.parameters import apply_torch_threads, memory_config, perception_config
-from reasmory_ros.streams.integrator import FrameIntegrator
 
 
 class QuestionsFileError(ValueError):
@@ -36,23 +35,24 @@ class ReplayStats:
         return self.stream_seconds / self.seconds if self.seconds > 0 else 0.0
 
 
-def build_memory(bag_path: str | Path, params: dict, progress: bool = True) -> tuple[SpatialMemory, ReplayStats]:
-    """Feed every frame of the bag to a new memory configured by the node's parameters, through
-    the node's perception plug-ins when they are configured."""
+def build_memory(bag_path: str | Path, settings: Settings, progress: bool = True) -> tuple[SpatialMemory, ReplayStats]:
+    """Feed every frame of the bag to a new memory through the pipeline the node builds from the
+    same settings (perception plug-ins included when configured)."""
     from tqdm import tqdm
 
-    apply_torch_threads(params)
-    memory = SpatialMemory(memory_config(params), device=params["device"])
-    config = perception_config(params, str(memory.device))
-    perception = None if config is None else PerceptionPipeline.from_config(config)
-    stream = open_bag(bag_path, params, detector=perception is not None and perception.provides("instances"))
-    integrator = FrameIntegrator(memory, stream.assembler.report, perception, latency_window=None)
+    stream = open_bag(bag_path, settings)  # first: a wrong bag fails before models load
+    pipeline = Pipeline.build(settings, instance_topics=stream.has_instances, clock=stream.clock,
+                              latency_window=None)
+    memory, integrator = pipeline.memory, pipeline.integrator
     stats = ReplayStats(warnings=list(stream.warnings))
+    if not (stream.has_instances or pipeline.detects_instances):
+        stats.warnings.append("the bag has no instance topics: the map and trajectory are built, but no "
+                              "objects (configure a perception detector to find them)")
     start = time.perf_counter()
     first_stamp = last_stamp = None
     with tqdm(total=stream.color_messages, unit="frame", desc="replay", disable=not progress,
               leave=False) as bar:
-        for frame in stream.frames():
+        for frame in stream.frames(pipeline.assembler):
             integrator.integrate(frame)
             first_stamp = frame.timestamp if first_stamp is None else first_stamp
             last_stamp = frame.timestamp
@@ -62,7 +62,7 @@ def build_memory(bag_path: str | Path, params: dict, progress: bool = True) -> t
     stats.frames = memory.frame_count
     stats.update_ms = [1e3 * s for s in integrator.latencies_s]
     stats.stream_seconds = 0.0 if first_stamp is None else last_stamp - first_stamp
-    stats.assembler = {**stream.assembler.stats(), **integrator.counters()}
+    stats.assembler = {**pipeline.assembler.stats(), **integrator.counters()}
     if stream.truncated:
         stats.warnings.append(stream.truncated)
     return memory, stats

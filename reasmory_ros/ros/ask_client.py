@@ -14,6 +14,7 @@ import rclpy
 from rclpy.utilities import remove_ros_args
 
 from reasmory_interfaces.srv import AskSpatial
+from reasmory_ros.config import PLANNER_KINDS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--planner",
         default="",
-        choices=["", "rule", "local", "remote"],
+        choices=["", *PLANNER_KINDS],
         help="override the node's planner parameter for this question",
     )
     parser.add_argument("--node", default="/reasmory", help="the node's fully qualified name (default: %(default)s)")

@@ -1,7 +1,8 @@
 """The reasmory node: camera topics in, spatial memory, `~/ask` and RViz markers out.
 
-Thin by design: decoding and synchronisation live in `reasmory_ros.streams`, the memory in
-`reasmory_ros.memory`, question answering in `reasmory_ros.planning`. This file only wires them to
+Thin by design: the settings come from `reasmory_ros.config` (declared here as ROS parameters),
+the frame path (assembler, perception, memory) from `reasmory_ros.pipeline`, exactly as the bag
+replay builds it, question answering from `reasmory_ros.planning`. This file only wires them to
 ROS. Threading (the ros2/demos and image_pipeline pattern):
 
 - one SingleThreadedExecutor runs every callback. rclpy's MultiThreadedExecutor lost 12-28% of
@@ -50,21 +51,20 @@ from visualization_msgs.msg import MarkerArray
 from reasmory_interfaces.msg import PlannerAttempt
 from reasmory_interfaces.srv import AskSpatial, MemoryFile, RunProgram
 from reasmory_ros import dsl
+from reasmory_ros.config import NODE_NAME
+from reasmory_ros.config.fields import ParamSpec
+from reasmory_ros.config.settings import Settings, parameter_specs
 from reasmory_ros.dsl.types import format_number
 from reasmory_ros.memory.errors import SpatialMemoryError
 from reasmory_ros.memory.persistence import discard_interrupted_saves
-from reasmory_ros.memory.spatial_memory import SpatialMemory
-from reasmory_ros.perception import PerceptionConfigError, PerceptionPipeline
+from reasmory_ros.pipeline import Pipeline
 from reasmory_ros.planning.answering import answer_question
 from reasmory_ros.planning.base import QuestionResult, quoted
 from reasmory_ros.planning.factory import build_planner
 from reasmory_ros.planning.rules import RuleBasedPlanner
 from reasmory_ros.ros.markers import MarkerFactory, answer_markers, marker_array, object_markers
-from reasmory_ros.ros.parameters import (NODE_NAME, ParamSpec, all_parameters, apply_torch_threads, estimated_parts,
-                                         memory_config, perception_config)
 from reasmory_ros.ros.pointcloud import pointcloud2
-from reasmory_ros.streams import DropOldestQueue, FrameAssembler, PoseError, stamp_ns
-from reasmory_ros.streams.integrator import FrameIntegrator
+from reasmory_ros.streams import DropOldestQueue, stamp_ns
 
 try:  # tf2_ros is not on the package registry; pose_source "tf" needs a ROS install that has it
     import tf2_ros
@@ -103,56 +103,42 @@ class ReasmoryNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__(NODE_NAME, **kwargs)
-        self._specs = {spec.name: spec for spec in all_parameters()}
-        self.params = self._declare_parameters()
+        self._specs = {spec.name: spec for spec in parameter_specs()}
+        self.settings = self._declare_parameters()
         self.add_on_set_parameters_callback(self._check_parameter_update)
 
         try:
-            apply_torch_threads(self.params)
-            self.memory = SpatialMemory(memory_config(self.params), device=self.params["device"])
-        except (ValueError, RuntimeError) as err:
-            raise StartupError(f"cannot create the memory: {err}") from err
-        self.snapshot_path = Path(os.path.expanduser(self.params["snapshot_path"]))
+            self.pipeline = Pipeline.build(self.settings, warn=self.get_logger().warning)
+        except ValueError as err:  # PipelineError: the memory or a perception model refused
+            raise StartupError(str(err)) from err
+        self.memory, self.assembler, self.integrator = (
+            self.pipeline.memory, self.pipeline.assembler, self.pipeline.integrator)
+        self.snapshot_path = Path(os.path.expanduser(self.settings.node.snapshot_path))
         self._protect_earlier_memory()
-        if self.params["load_on_start"] and self.snapshot_path.is_file():
+        if self.settings.node.load_on_start and self.snapshot_path.is_file():
             try:
                 self.memory.load(self.snapshot_path)
             except SpatialMemoryError as err:
                 raise StartupError(f"load_on_start: {err}") from err
+            self.pipeline.restart_stream()  # frame numbers continue after the loaded memory's
             self.get_logger().info(f"loaded memory from {self.snapshot_path} ({self.memory.frame_count} frames)")
 
-        try:
-            config = perception_config(self.params, str(self.memory.device))
-            perception = None if config is None else PerceptionPipeline.from_config(config)
-        except PerceptionConfigError as err:
-            raise StartupError(str(err)) from err
+        perception = self.pipeline.perception
         if perception is not None:
             self.get_logger().info(
                 "perception plug-ins: " + ", ".join(stage.name for stage in perception.stages)
-                + f" on {config.device}")
-        if self.params["depth_topic"] and self.params["perception.depth_model_path"]:
+                + f" on {self.pipeline.perception_config.device}")
+        if self.settings.streams.depth_topic and self.settings.perception.depth_model_path:
             self.get_logger().warning("perception.depth_model_path is not used: depth comes from depth_topic "
                                       "(set depth_topic to '' to estimate depth from color)")
-        try:
-            # With a detector, frames need not wait for instance topics: the detector fills them in.
-            self.assembler = FrameAssembler.from_parameters(
-                self.params,
-                warn=self.get_logger().warning,
-                wait_for_instances=self.params["wait_for_instances"]
-                and not (perception is not None and perception.provides("instances")),
-            )
-        except PoseError as err:
-            raise StartupError(f"parameter 'camera_offset': {err}") from err
-        self.assembler.reset(first_index=self._next_frame_index())
-        self.queue: DropOldestQueue = DropOldestQueue(self.params["queue_size"])
+        self.queue: DropOldestQueue = DropOldestQueue(self.settings.streams.queue_size)
         self._generation = 0
         self._generation_lock = threading.Lock()
-        self.integrator = FrameIntegrator(self.memory, self.assembler.report, perception)
         self._answer: tuple[dsl.Touched, str] | None = None
         self._rules = RuleBasedPlanner()
         if self._rules.embedder is None:  # loads it now (seconds), not during the first ~/ask
             self.get_logger().info("no label embedder installed: labels in questions are matched by words only")
-        self._planners: dict[tuple, object] = {}
+        self._planners: dict[str, object] = {}
 
         self._service_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reasmory-services")
         self._tf_buffer = self._setup_tf()
@@ -178,38 +164,42 @@ class ReasmoryNode(Node):
 
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         for rate, callback in (
-            (self.params["marker_rate"], self.publish_markers),
-            (self.params["map_publish_rate"], self.publish_map),
-            (self.params["status_rate"], self.publish_status),
-            (1.0 / self.params["autosave_period"] if self.params["autosave_period"] > 0 else 0.0, self._autosave),
+            (self.settings.node.marker_rate, self.publish_markers),
+            (self.settings.node.map_publish_rate, self.publish_map),
+            (self.settings.node.status_rate, self.publish_status),
+            (1.0 / self.settings.node.autosave_period if self.settings.node.autosave_period > 0 else 0.0,
+             self._autosave),
         ):
             if rate > 0:  # steady time: outputs keep flowing while a bag (sim time) is paused
                 self.create_timer(1.0 / rate, callback, clock=steady)
-        if self.params["reorder_window"] > 0:  # frames held for a late part leave when no message comes
-            self.create_timer(self.params["reorder_window"], self._release_held, clock=steady)
+        if self.settings.streams.reorder_window > 0:  # frames held for a late part leave when no message comes
+            self.create_timer(self.settings.streams.reorder_window, self._release_held, clock=steady)
 
         self._worker = threading.Thread(target=self._work, name="reasmory-memory", daemon=True)
         self._worker.start()
         self.get_logger().info(
-            f"memory on {self.memory.device}, planner {self.params['planner']}, listening on "
-            + ", ".join(self.params[f"{part}_topic"] for part, _ in self._inputs())
+            f"memory on {self.memory.device}, planner {self.settings.planner.planner}, listening on "
+            + ", ".join(self.settings.streams.topic(part) for part, _ in self._inputs())
         )
 
     # --- parameters ---------------------------------------------------------------------------
 
-    def _declare_parameters(self) -> dict:
+    def _declare_parameters(self) -> Settings:
+        """Declare every parameter (with its descriptor) and build the settings from their values,
+        checked once, here."""
         values = {}
         for spec in self._specs.values():
             try:
                 values[spec.name] = self.declare_parameter(spec.name, spec.default, _descriptor(spec)).value
             except ParameterException as err:
                 raise StartupError(f"parameter '{spec.name}': {err}") from err
-            problem = spec.check(values[spec.name])
-            if problem:
-                raise StartupError(problem)
-        if values["pose_source"] == "tf" and tf2_ros is None:
+        try:
+            settings = Settings.from_values(values)
+        except ValueError as err:  # SettingsError, naming the parameter
+            raise StartupError(str(err)) from err
+        if settings.streams.pose_source == "tf" and tf2_ros is None:
             raise StartupError("pose_source 'tf' needs tf2_ros, which is not installed; use pose_topic or odometry")
-        return values
+        return settings
 
     def _check_parameter_update(self, parameters) -> SetParametersResult:
         for parameter in parameters:
@@ -220,7 +210,7 @@ class ReasmoryNode(Node):
         return SetParametersResult(successful=True)
 
     def _setup_tf(self):
-        if self.params["pose_source"] != "tf":
+        if self.settings.streams.pose_source != "tf":
             return None
         buffer = tf2_ros.Buffer()
         self._tf_listener = tf2_ros.TransformListener(buffer, self)
@@ -232,14 +222,14 @@ class ReasmoryNode(Node):
         """(part, message type) of each subscribed topic: no depth topic when depth is estimated,
         no pose topic when poses come from tf or RGB-D odometry."""
         inputs = [("color", Image), ("camera_info", CameraInfo), ("instances", Image), ("labels", String)]
-        if "depth" not in estimated_parts(self.params):
+        if "depth" not in self.settings.estimated_parts():
             inputs.append(("depth", Image))
-        if self.params["pose_source"] in ("pose_topic", "odometry"):
-            inputs.append(("pose", Odometry if self.params["pose_source"] == "odometry" else PoseStamped))
+        if self.settings.streams.pose_source in ("pose_topic", "odometry"):
+            inputs.append(("pose", Odometry if self.settings.streams.pose_source == "odometry" else PoseStamped))
         return inputs
 
     def _subscribe(self) -> None:
-        qos = qos_profile_sensor_data if self.params["qos"] == "sensor_data" else QoSProfile(depth=10)
+        qos = qos_profile_sensor_data if self.settings.streams.qos == "sensor_data" else QoSProfile(depth=10)
         # Small messages get a deep history: after a transport stall a burst must not overwrite the
         # pose of an image that is still on its way (costs bytes; images keep the shallow one).
         small = QoSProfile(depth=SMALL_MESSAGE_DEPTH, reliability=qos.reliability, durability=qos.durability)
@@ -249,7 +239,7 @@ class ReasmoryNode(Node):
             else:
                 callback = lambda msg, part=part: self._on_message(part, msg)  # noqa: E731
             self.create_subscription(
-                msg_type, self.params[f"{part}_topic"], callback, qos if msg_type is Image else small
+                msg_type, self.settings.streams.topic(part), callback, qos if msg_type is Image else small
             )
 
     def _on_message(self, part: str, msg, info=None) -> None:
@@ -278,13 +268,12 @@ class ReasmoryNode(Node):
             self.queue.put((generation, frame))
 
     def _pose_from_tf(self, image: Image, stamp: int) -> list:
-        camera = self.params["camera_frame"] or image.header.frame_id
+        camera = self.settings.streams.camera_frame or image.header.frame_id
+        world = self.settings.node.frame_id
         try:
-            transform = self._tf_buffer.lookup_transform(
-                self.params["frame_id"], camera, image.header.stamp, timeout=Duration(seconds=0.1)
-            )
+            transform = self._tf_buffer.lookup_transform(world, camera, image.header.stamp, timeout=Duration(seconds=0.1))
         except (tf2_ros.LookupException, tf2_ros.ConnectivityException, tf2_ros.ExtrapolationException) as err:
-            self.assembler.report("pose", "tf", f"no transform {self.params['frame_id']} <- {camera}: {err}")
+            self.assembler.report("pose", "tf", f"no transform {world} <- {camera}: {err}")
             return []
         return self.assembler.add("pose", stamp, transform)
 
@@ -301,18 +290,13 @@ class ReasmoryNode(Node):
                 if generation == self._generation:  # else assembled before a reset or load
                     self.integrator.integrate(frame)
 
-    def _next_frame_index(self) -> int:
-        """Frame numbering continues after a loaded memory's last frame."""
-        indices = self.memory.snapshot().trajectory.frame_indices
-        return int(indices[-1]) + 1 if len(indices) else 0
-
     def _restart_stream(self, change) -> None:
         """Run `change` (reset or load) with no frame of the old stream integrated afterwards."""
         with self._generation_lock:
             change()
             self._generation += 1
             self.queue.clear()
-            self.assembler.reset(first_index=self._next_frame_index())
+            self.pipeline.restart_stream()
             self._answer = None
 
     # --- services -----------------------------------------------------------------------------
@@ -337,13 +321,11 @@ class ReasmoryNode(Node):
         return callback
 
     def _planner(self, name: str):
-        """The planner `name` (None for rule) from the shared factory, built once per configuration
-        so a local model loads once. ValueError names a missing setting."""
-        settings = {key: self.params[key] for key in self._specs if key.startswith(("local_", "remote_"))}
-        key = (name, tuple(sorted(settings.items())))
-        if key not in self._planners:
-            self._planners[key] = build_planner(name, settings, device=str(self.memory.device))
-        return self._planners[key]
+        """The planner `name` (None for rule) from the shared factory, built once (its settings are
+        read-only) so a local model loads once. ValueError names a missing setting."""
+        if name not in self._planners:
+            self._planners[name] = build_planner(name, self.settings.planner, device=str(self.memory.device))
+        return self._planners[name]
 
     def _on_ask(self, request, response):
         name = request.planner or self.get_parameter("planner").value
@@ -440,8 +422,8 @@ class ReasmoryNode(Node):
 
     def _factory(self) -> MarkerFactory:
         return MarkerFactory(
-            Header(stamp=self.get_clock().now().to_msg(), frame_id=self.params["frame_id"]),
-            self.params["marker_lifetime"],
+            Header(stamp=self.get_clock().now().to_msg(), frame_id=self.settings.node.frame_id),
+            self.settings.node.marker_lifetime,
         )
 
     def _show_answer(self, touched, caption: str, snapshot) -> MarkerArray:
@@ -500,7 +482,7 @@ class ReasmoryNode(Node):
         otherwise overwrite with a new, empty memory (autosave on, load_on_start off)."""
         for stale in discard_interrupted_saves(self.snapshot_path):
             self.get_logger().info(f"removed {stale}, left by a save that was interrupted")
-        if self.params["autosave_period"] > 0 and not self.params["load_on_start"] and self.snapshot_path.is_file():
+        if self.settings.node.autosave_period > 0 and not self.settings.node.load_on_start and self.snapshot_path.is_file():
             kept = self.snapshot_path.with_name(f"{self.snapshot_path.stem}.previous{self.snapshot_path.suffix}")
             os.replace(self.snapshot_path, kept)
             self.get_logger().warning(
@@ -517,7 +499,7 @@ class ReasmoryNode(Node):
         self.queue.close()
         self._worker.join(timeout=10.0)
         self._service_thread.shutdown(wait=True)
-        if self.params["autosave_period"] > 0:
+        if self.settings.node.autosave_period > 0:
             _, message = self._save(self.snapshot_path)
             print(f"[reasmory] shutdown save: {message}", file=sys.stderr)
 

@@ -49,15 +49,18 @@ import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from reasmory_ros.memory.frame import Frame, FrameError
 from reasmory_ros.perception.stage import FrameInputs
-from reasmory_ros.ros.parameters import estimated_parts
 from reasmory_ros.streams.camera import Intrinsics, intrinsics, offset_matrix, pose_matrix
 from reasmory_ros.streams.errors import CameraInfoError, DecodeError, LabelsError
 from reasmory_ros.streams.images import decode_color, decode_depth, decode_instances
+
+if TYPE_CHECKING:
+    from reasmory_ros.config.settings import Settings
 
 PARTS = ("color", "depth", "camera_info", "pose", "instances", "labels")
 """The inputs of a frame, named like the node's topic parameters (`<part>_topic`)."""
@@ -230,23 +233,28 @@ class FrameAssembler:
         self._unknown_label_ids = 0
 
     @classmethod
-    def from_parameters(cls, params: dict, **overrides) -> FrameAssembler:
-        """An assembler configured by the node's parameter values (names of ros/parameters.py),
-        so the live node and the bag replay synchronise alike; `overrides` win (e.g. warn)."""
-        estimated = estimated_parts(params)
-        settings = {
-            "wait_for_instances": params["wait_for_instances"],
+    def from_settings(cls, settings: Settings, *, detector: bool = False, instance_topics: bool = True,
+                      **overrides) -> FrameAssembler:
+        """The assembler the settings describe, so the live node and the bag replay synchronise alike.
+
+        Frames wait for instances only when `wait_for_instances` is set, instance topics exist
+        (`instance_topics`), and no detector fills them in (`detector`); they never wait for the
+        parts perception estimates. `overrides` win (e.g. warn, clock).
+        """
+        streams, estimated = settings.streams, settings.estimated_parts()
+        options = {
+            "wait_for_instances": streams.wait_for_instances and instance_topics and not detector,
             "wait_for_depth": "depth" not in estimated,
             "wait_for_pose": "pose" not in estimated,
-            "stamp_tolerance": params["stamp_tolerance"],
-            "reorder_window": params["reorder_window"],
-            "labels_window": params["labels_window"],
-            "max_pending": params["max_pending"],
-            "max_stamp_jump": params["max_stamp_jump"],
-            "report_period": params["error_report_period"],
-            "camera_offset": offset_matrix(params["camera_offset"]),
+            "stamp_tolerance": streams.stamp_tolerance,
+            "reorder_window": streams.reorder_window,
+            "labels_window": streams.labels_window,
+            "max_pending": streams.max_pending,
+            "max_stamp_jump": streams.max_stamp_jump,
+            "report_period": streams.error_report_period,
+            "camera_offset": offset_matrix(streams.camera_offset),
         }
-        return cls(**{**settings, **overrides})
+        return cls(**{**options, **overrides})
 
     # ------------------------------------------------------------------------------------------
     def add(self, part: str, stamp_ns: int | None, msg, received: float | None = None) -> list[Frame | FrameInputs]:

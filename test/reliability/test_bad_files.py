@@ -21,11 +21,12 @@ import numpy as np
 import pytest
 
 from reasmory_ros import dsl
+from reasmory_ros.config.settings import Settings
 from reasmory_ros.memory import MemoryFileError, SpatialMemory
 from reasmory_ros.replay.bag import BagError, open_bag
 from reasmory_ros.replay.cli import main as replay_main
-from reasmory_ros.replay.params import load_parameters
 from reasmory_ros.sim.cli import simulate
+from reasmory_ros.streams import FrameAssembler
 
 from reliability_support import SMALL, TIME_LIMIT, timed
 
@@ -202,12 +203,13 @@ def recording(request, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def params():
-    return {**load_parameters(None), "device": "cpu"}
+    return Settings().updated({"device": "cpu"})
 
 
-def frames_of(bag: Path, params) -> tuple[list, object]:
-    stream = open_bag(bag, params)
-    return list(stream.frames()), stream
+def frames_of(bag: Path, settings) -> tuple[list, object, FrameAssembler]:
+    stream = open_bag(bag, settings)
+    assembler = FrameAssembler.from_settings(settings, instance_topics=stream.has_instances, clock=stream.clock)
+    return list(stream.frames(assembler)), stream, assembler
 
 
 def storage_file(bag: Path) -> Path:
@@ -218,13 +220,13 @@ def storage_file(bag: Path) -> Path:
 def test_truncated_bag_keeps_the_frames_before_the_damage(recording, params, tmp_path, fraction):
     """A storage file cut at `fraction` of its bytes (copy interrupted, recorder killed): the frames
     wholly before the cut come back exactly as from the intact bag, in order, with a warning."""
-    intact, _ = frames_of(recording.bag, params)
+    intact, *_ = frames_of(recording.bag, params)
     bag = tmp_path / "bag"
     shutil.copytree(recording.bag, bag)
     cut = storage_file(bag)
     with cut.open("r+b") as handle:
         handle.truncate(int(cut.stat().st_size * fraction))
-    kept, stream = frames_of(bag, params)
+    kept, stream, assembler = frames_of(bag, params)
     assert 0 < len(kept) < len(intact)
     assert len(kept) >= int(fraction * len(intact)) - 2, "frames far before the cut must survive"
     for got, want in zip(kept, intact):
@@ -237,11 +239,11 @@ def test_truncated_bag_keeps_the_frames_before_the_damage(recording, params, tmp
 
 def test_recorder_killed_before_writing_metadata(recording, params, tmp_path):
     """No metadata.yaml (rosbag2 writes it on close): every frame is still read."""
-    intact, _ = frames_of(recording.bag, params)
+    intact, *_ = frames_of(recording.bag, params)
     bag = tmp_path / "bag"
     shutil.copytree(recording.bag, bag)
     (bag / "metadata.yaml").unlink()
-    kept, stream = frames_of(bag, params)
+    kept, stream, assembler = frames_of(bag, params)
     assert [f.index for f in kept] == [f.index for f in intact] and stream.truncated is None
 
 
@@ -274,7 +276,7 @@ def test_truncated_bag_through_the_cli_answers_from_what_was_kept(sqlite_recordi
 def test_corrupt_message_costs_only_its_frame(params, tmp_path, capsys, sqlite_recording):
     """One serialized depth image overwritten with garbage in the sqlite3 database."""
     recording = sqlite_recording
-    intact, _ = frames_of(recording.bag, params)
+    intact, *_ = frames_of(recording.bag, params)
     bag = tmp_path / "bag"
     shutil.copytree(recording.bag, bag)
     with sqlite3.connect(storage_file(bag)) as db:
@@ -282,9 +284,9 @@ def test_corrupt_message_costs_only_its_frame(params, tmp_path, capsys, sqlite_r
             "SELECT m.id, length(m.data) FROM messages m JOIN topics t ON t.id = m.topic_id "
             "WHERE t.name = '/camera/depth/image_raw' ORDER BY m.timestamp LIMIT 1 OFFSET 5").fetchone()
         db.execute("UPDATE messages SET data = ? WHERE id = ?", (random.Random(0).randbytes(size), row))
-    kept, stream = frames_of(bag, params)
+    kept, stream, assembler = frames_of(bag, params)
     assert [f.index for f in kept] == [f.index for f in intact if f.index != 5]
-    stats = stream.assembler.stats()
+    stats = assembler.stats()
     assert stats["errors"] == {"depth": 1} and stats["dropped_incomplete"] == 1
 
     assert replay_main([str(bag), "--no-progress", "--device", "cpu"]) == 0
@@ -299,6 +301,6 @@ def test_unreadable_bag_is_a_clear_error(content, tmp_path, capsys):
     bag.mkdir()
     (bag / "bag.db3").write_bytes(content)
     with pytest.raises(BagError, match="cannot open bag"):
-        open_bag(bag, load_parameters(None))
+        open_bag(bag, Settings())
     assert replay_main([str(bag), "--no-progress"]) == 1
     assert "cannot open bag" in capsys.readouterr().err

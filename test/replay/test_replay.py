@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import yaml
 
+from reasmory_ros.config.settings import SettingsError, load_settings
 from reasmory_ros.replay.cli import main as replay_main
-from reasmory_ros.replay.params import ParamsFileError, load_parameters
 from reasmory_ros.replay.pipeline import build_memory
 from reasmory_ros.sim.cli import simulate
 
@@ -61,11 +61,11 @@ def test_params_file_topics_are_used_and_checked(recording, tmp_path, capsys):
     assert "/robot/pose (pose)" in err and "/camera/pose" in err  # names the missing and the present
 
     params.write_text(yaml.safe_dump({"/**/reasmory": {"ros__parameters": {"memory": {"voxel_sise": 0.1}}}}))
-    with pytest.raises(ParamsFileError, match="memory.voxel_sise.*did you mean 'memory.voxel_size'"):
-        load_parameters(params)
+    with pytest.raises(SettingsError, match="memory.voxel_sise.*did you mean 'memory.voxel_size'"):
+        load_settings(params)
     params.write_text(yaml.safe_dump({"reasmory": {"ros__parameters": {"marker_rate": "fast"}}}))
-    with pytest.raises(ParamsFileError, match="marker_rate"):
-        load_parameters(params)
+    with pytest.raises(SettingsError, match="marker_rate"):
+        load_settings(params)
 
 
 def test_bag_without_instances_builds_geometry_and_warns(recording, tmp_path, capsys):
@@ -121,7 +121,7 @@ def test_a_detector_fills_in_instances_for_a_bag_without_them(tmp_path):
     params_file = tmp_path / "params.yaml"
     params_file.write_text(yaml.safe_dump({"/**/reasmory": {"ros__parameters": {"perception": {
         "detector_model_path": str(detector), "detect_every_n_frames": 2}}}}))
-    memory, stats = build_memory(plain.bag, load_parameters(params_file), progress=False)
+    memory, stats = build_memory(plain.bag, load_settings(params_file), progress=False)
     assert stats.frames == 8 and memory.frame_count == 8
     assert stats.assembler["perception"]["instances"]["detector_runs"] == 4
     assert not any("no instance topics" in warning for warning in stats.warnings)
@@ -130,7 +130,7 @@ def test_a_detector_fills_in_instances_for_a_bag_without_them(tmp_path):
 def _params(tmp_path, **ros_parameters):
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump({"/**/reasmory": {"ros__parameters": ros_parameters}}))
-    return load_parameters(path)
+    return load_settings(path)
 
 
 def test_rgbd_odometry_stands_in_for_a_missing_pose_topic(tmp_path):
@@ -165,6 +165,9 @@ def test_a_depth_model_stands_in_for_a_missing_depth_topic(recording, tmp_path):
     assert "depth" in stats.assembler["perception"]
 
 
-def test_no_depth_topic_and_no_depth_model_is_a_clear_error(recording, tmp_path):
-    with pytest.raises(ValueError, match="depth_model_path.*depth_topic is empty"):
-        build_memory(recording.bag, _params(tmp_path, depth_topic=""), progress=False)
+def test_no_depth_topic_and_no_depth_model_is_a_clear_error(recording, tmp_path, capsys):
+    """Refused when the settings are loaded, before the bag is read."""
+    with pytest.raises(SettingsError, match="depth_model_path.*depth_topic is empty"):
+        _params(tmp_path, depth_topic="")
+    assert replay_main([str(recording.bag), "--params", str(tmp_path / "params.yaml"), "--no-progress"]) == 1
+    assert "depth_topic is empty" in capsys.readouterr().err

@@ -25,14 +25,15 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy  # noqa: E
 from std_msgs.msg import String  # noqa: E402
 from visualization_msgs.msg import MarkerArray  # noqa: E402
 
+from reasmory_ros.config.settings import StreamSettings  # noqa: E402
 from reasmory_ros.ros.conversions import frame_messages, message_type  # noqa: E402
-from reasmory_ros.ros.parameters import NODE_PARAMETERS  # noqa: E402
+from reasmory_ros.streams import PARTS  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 WIDTH, HEIGHT = 320, 240
 N_FRAMES = 48
 NODE = "/reasmory"
-TOPICS = {spec.name[: -len("_topic")]: spec.default for spec in NODE_PARAMETERS if spec.name.endswith("_topic")}
+TOPICS = {part: StreamSettings().topic(part) for part in PARTS}
 PART_TYPES = {
     "color": "sensor_msgs/msg/Image",
     "depth": "sensor_msgs/msg/Image",

@@ -111,9 +111,9 @@ def test_launch_arguments_are_documented():
 
 
 def test_remapped_topics_are_the_node_parameter_defaults():
-    from reasmory_ros.ros.parameters import NODE_PARAMETERS
+    from reasmory_ros.config.settings import parameter_specs
 
-    defaults = {spec.name: spec.default for spec in NODE_PARAMETERS}
+    defaults = {spec.name: spec.default for spec in parameter_specs()}
     rows = _constants(ast.parse((LAUNCH / "reasmory.launch.py").read_text()))["INPUT_TOPICS"]
     assert {name: topic for name, topic, _ in rows} == {k: v for k, v in defaults.items() if k.endswith("_topic")}
 

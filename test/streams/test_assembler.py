@@ -250,12 +250,12 @@ def test_labels_naming_none_of_the_ids_belong_to_another_frame():
     assert len(assembler.add("labels", None, labels({"1": "chair"}))) == 1
 
 
-def test_from_parameters_uses_the_node_parameter_names():
-    from reasmory_ros.ros.parameters import all_parameters
+def test_from_settings_uses_the_stream_settings():
+    from reasmory_ros.config.settings import Settings
 
-    params = {spec.name: spec.default for spec in all_parameters()}
-    params.update(wait_for_instances=False, camera_offset=[0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 1.0], max_stamp_jump=1.0)
-    assembler = FrameAssembler.from_parameters(params, warn=print)
+    settings = Settings().updated(
+        {"wait_for_instances": False, "camera_offset": [0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 1.0], "max_stamp_jump": 1.0})
+    assembler = FrameAssembler.from_settings(settings, warn=print)
     frames = feed(assembler, SEC, ("color", "depth", "camera_info", "pose"))
     assert frames[0].T_world_camera[2, 3] == pytest.approx(1.5)
     assert feed(assembler, 3 * SEC, ("color", "depth", "camera_info", "pose")) == []  # a 2 s jump
