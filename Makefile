@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMPS := $(VENV)/.stamps
-# The venv is the ROS underlay: ament and rosidl come from the registry's wheels (DESIGN.md §4).
+# The venv is the ROS underlay: ament and rosidl come from the registry's wheels (docs/design.md, Contracts: Environment).
 WORKSPACE_ENV := PATH="$(BIN):$$PATH" AMENT_PREFIX_PATH="$(CURDIR)/$(VENV)" CMAKE_PREFIX_PATH="$(CURDIR)/$(VENV)"
 # Source the built workspace; its setup scripts read unset variables, so no `set -u` here.
 WITH_WORKSPACE := export PATH="$(BIN):$$PATH" && source install/setup.bash &&

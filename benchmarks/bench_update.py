@@ -60,7 +60,7 @@ def stream(loop, total: int):
 
 
 class VoxelBlockGridPeer:
-    """Open3D's tensor TSDF integration of the same frames (the DESIGN.md peer)."""
+    """Open3D's tensor TSDF integration of the same frames (the peer docs/benchmarks.md compares against)."""
 
     def __init__(self, voxel_size: float, max_depth: float, device: str):
         self.device = o3d.core.Device("CUDA:0" if device.startswith("cuda") else "CPU:0")

@@ -2,7 +2,7 @@
 
 Reads a rosbag2 recording with `rosbags` (no ROS middleware), builds the memory exactly as the
 node would with the same parameters file, answers every question and writes the answers in the
-contract of DESIGN.md §3.
+contract of docs/design.md.
 """
 
 from __future__ import annotations

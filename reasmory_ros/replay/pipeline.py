@@ -81,7 +81,7 @@ def read_questions(path: str | Path) -> list[dict]:
 
 
 def answer_record(question_id, result: QuestionResult) -> dict:
-    """One line of ANSWERS.jsonl in the replay contract (DESIGN.md §3)."""
+    """One line of ANSWERS.jsonl in the replay contract (docs/design.md)."""
     record = {"id": question_id, "answer": result.answer, "program": result.program, "ok": result.ok}
     if result.error:
         record["error"] = result.error

@@ -2,7 +2,7 @@
 
     reasmory-sim OUT_DIR --seed 0 --frames 300 [--storage sqlite3|mcap] [--width 640 --height 480]
 
-OUT_DIR/bag is the rosbag2 directory (topic contract of DESIGN.md §3), OUT_DIR/scene.json the
+OUT_DIR/bag is the rosbag2 directory (the input-topic contract of docs/design.md), OUT_DIR/scene.json the
 ground truth (objects, room, camera poses, per-frame visibility) and OUT_DIR/questions.jsonl the
 questions with their ground-truth answers, ready for `reasmory-replay` and `reasmory-eval`.
 """
