@@ -127,9 +127,9 @@ def test_bad_message_costs_only_its_own_frame(small_frames, case, part, change, 
     assert [f.index for f in first] == [0]
 
     bad_msgs = change(small_frames[1], messages(small_frames[1]))
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a bounded-work guard that a busy machine cannot fail
     assert feed.send(bad_msgs) == [], "the frame with a bad message must not be built"
-    assert time.perf_counter() - started < TIME_LIMIT
+    assert time.process_time() - started < TIME_LIMIT
 
     assert feed.errors == {part: 1}, "the error is counted against the bad input only"
     assert len(feed.lines) == 1, feed.lines
@@ -154,9 +154,9 @@ def test_huge_image_is_refused_within_bounded_time(small_frames):
     feed.send(messages(small_frames[0]))
     msgs = messages(small_frames[1])
     msgs["color"] = with_image(msgs["color"], np.zeros((HUGE, HUGE, 3), np.uint8), "rgb8")
-    started = time.perf_counter()
+    started = time.process_time()
     assert feed.send(msgs) == []
-    assert time.perf_counter() - started < TIME_LIMIT
+    assert time.process_time() - started < TIME_LIMIT
     assert feed.errors == {"color": 1} and "exceeds the" in feed.lines[0] and "pixel limit" in feed.lines[0]
     assert [f.index for f in feed.send(messages(small_frames[2]))] == [2]
 

@@ -156,6 +156,14 @@ class Harness:
             if delay > 0:
                 time.sleep(delay)
 
+    def wait_markers(self, predicate, timeout: float) -> MarkerArray:
+        """The newest marker array once `predicate(all arrays received)` holds; `timeout` is a hang guard."""
+        deadline = time.monotonic() + timeout
+        while not predicate(self.markers):
+            assert time.monotonic() < deadline, f"no marker array as expected within {timeout} s"
+            time.sleep(0.05)
+        return self.markers[-1]
+
     def wait_status(self, predicate, timeout: float = 90.0) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -84,9 +84,9 @@ def test_streamed_scene_answers_match_ground_truth_and_markers_show_them(recordi
             assert response.markers.markers[0].action == response.markers.markers[0].DELETEALL
 
     # The periodic set: DELETEALL first, one box and one label per object, all in the map frame,
-    # and the latest answer highlighted in the same array.
-    time.sleep(1.0)
-    latest = harness.markers[-1]
+    # and the latest answer highlighted in the same array (the bound only guards against a hang).
+    asked = len(harness.markers)
+    latest = harness.wait_markers(lambda arrays: len(arrays) > asked, timeout=30.0)
     assert latest.markers[0].action == latest.markers[0].DELETEALL
     boxes, labels = ids_of(latest, ns.NS_OBJECTS), ids_of(latest, ns.NS_LABELS)
     assert len(boxes) == harness.status[-1]["objects"] > 0 and boxes == labels
