@@ -129,8 +129,10 @@ class Harness:
             time.sleep(0.005)
         return future.result()
 
-    def wait_for_subscribers(self, timeout: float = 20.0, parts=None) -> None:
-        """Until the node subscribed to every input topic (to `parts` when given)."""
+    def wait_for_subscribers(self, timeout: float = 120.0, parts=None) -> None:
+        """Until the node subscribed to every input topic (to `parts` when given). The bound is a
+        hang guard: a node process importing torch and loading its embedder took over 20 s on a
+        2-core machine shared with other test runs."""
         publishers = [p for part, p in self.publishers.items() if parts is None or part in parts]
         deadline = time.monotonic() + timeout
         while any(p.get_subscription_count() == 0 for p in publishers):
