@@ -13,7 +13,10 @@ from reasmory_ros.streams.images import (
     decode_depth,
     decode_image,
     decode_instances,
+    encode_compressed_color,
+    encode_compressed_depth,
     encode_image,
+    is_compressed,
 )
 from reasmory_ros.streams.queue import DropOldestQueue
 
@@ -38,5 +41,8 @@ __all__ = [
     "decode_image",
     "decode_instances",
     "encode_image",
+    "encode_compressed_color",
+    "encode_compressed_depth",
+    "is_compressed",
     "DropOldestQueue",
 ]
