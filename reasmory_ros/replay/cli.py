@@ -60,6 +60,14 @@ def _summary(stats: ReplayStats, memory, results) -> str:
         f"update p50 {np.percentile(update, 50):.1f} ms, p99 {np.percentile(update, 99):.1f} ms",
         f"objects: {len(snapshot.objects)} ({', '.join(f'{n} {label}' for label, n in sorted(labels.items())) or 'none'})",
     ]
+    layout = stats.layout
+    if layout is not None and layout.changes:
+        chosen = ", ".join(f"{name}={value}" for name, value in layout.changes.items())
+        lines.append(f"layout: {layout.layout}" + (f" (namespace {layout.namespace})" if layout.namespace else "")
+                     + f"; chosen from the bag: {chosen}")
+        lines += [f"  {note}" for note in layout.notes]
+    if stats.assembler.get("pose_refusals"):
+        lines.append(f"images without a tf pose (dropped), by reason: {stats.assembler['pose_refusals']}")
     dropped = {k: v for k, v in stats.assembler.items() if k.startswith("dropped") and v}
     if dropped or stats.assembler.get("errors"):
         lines.append(f"dropped: {dropped or 'none'}; input errors: {stats.assembler.get('errors') or 'none'}")

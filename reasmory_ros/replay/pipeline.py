@@ -13,6 +13,7 @@ from reasmory_ros.pipeline import Pipeline
 from reasmory_ros.planning import QuestionResult, answer_question
 from reasmory_ros.replay.bag import open_bag
 from reasmory_ros.replay.evaluate import read_jsonl
+from reasmory_ros.replay.layouts import Recognition
 
 
 class QuestionsFileError(ValueError):
@@ -29,6 +30,8 @@ class ReplayStats:
     update_ms: list[float] = field(default_factory=list)
     assembler: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    layout: Recognition | None = None
+    """The driver layout recognised in the bag, and the settings it chose."""
 
     @property
     def realtime_factor(self) -> float:
@@ -41,7 +44,7 @@ def build_memory(bag_path: str | Path, settings: Settings, progress: bool = True
     from tqdm import tqdm
 
     stream = open_bag(bag_path, settings)  # first: a wrong bag fails before models load
-    pipeline = Pipeline.build(settings, instance_topics=stream.has_instances, clock=stream.clock,
+    pipeline = Pipeline.build(stream.settings, instance_topics=stream.has_instances, clock=stream.clock,
                               latency_window=None)
     memory, integrator = pipeline.memory, pipeline.integrator
     stats = ReplayStats(warnings=list(stream.warnings))
@@ -63,6 +66,9 @@ def build_memory(bag_path: str | Path, settings: Settings, progress: bool = True
     stats.update_ms = [1e3 * s for s in integrator.latencies_s]
     stats.stream_seconds = 0.0 if first_stamp is None else last_stamp - first_stamp
     stats.assembler = {**pipeline.assembler.stats(), **integrator.counters()}
+    if stream.pose_refusals:
+        stats.assembler["pose_refusals"] = stream.pose_refusals
+    stats.layout = stream.recognition
     if stream.truncated:
         stats.warnings.append(stream.truncated)
     return memory, stats

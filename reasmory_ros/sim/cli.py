@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .bag import COLOR_ENCODINGS, DEPTH_ENCODINGS, BagWriteError, write_scene_bag
+from .layouts import NAMESPACES, write_layout_bag
 from .questions import QUESTION_TYPES, Question, generate_questions, write_questions
 from .render import DEFAULT_HEIGHT, DEFAULT_WIDTH
 from .layout import generate_scene
@@ -48,9 +49,11 @@ def simulate(
     color_encoding: str = "rgb8",
     depth_encoding: str = "16UC1",
     instances: bool = True,
+    layout: str = "contract",
 ) -> SimOutputs:
     """Generate scene `seed`, render `frames` frames into OUT_DIR/bag and write the ground truth
-    and questions next to it. `force` replaces outputs of an earlier run."""
+    and questions next to it. `force` replaces outputs of an earlier run. `layout`: the contract's
+    topics, or a camera driver's (sim/layouts.py: tf poses, jpeg colour; encodings then ignored)."""
     out = Path(out_dir)
     outputs = SimOutputs(out / "bag", out / "scene.json", out / "questions.jsonl", [])
     if outputs.bag.exists():
@@ -59,9 +62,13 @@ def simulate(
         shutil.rmtree(outputs.bag)
     out.mkdir(parents=True, exist_ok=True)
     scene = generate_scene(seed)
-    gt = write_scene_bag(scene, outputs.bag, frames, seed=seed, width=width, height=height, fps=fps,
-                         storage=storage, noise=noise, progress=progress, color_encoding=color_encoding,
-                         depth_encoding=depth_encoding, instances=instances)
+    if layout == "contract":
+        gt = write_scene_bag(scene, outputs.bag, frames, seed=seed, width=width, height=height, fps=fps,
+                             storage=storage, noise=noise, progress=progress, color_encoding=color_encoding,
+                             depth_encoding=depth_encoding, instances=instances)
+    else:
+        gt = write_layout_bag(scene, outputs.bag, frames, layout, seed=seed, width=width, height=height, fps=fps,
+                              storage=storage, noise=noise, instances=instances)
     gt.save(outputs.scene_json)
     questions = generate_questions(gt, per_type=questions_per_type, seed=seed)
     write_questions(questions, outputs.questions_jsonl)
@@ -104,6 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="depth image encoding: 16UC1 millimetres (0 = invalid) or 32FC1 metres (NaN = invalid)")
     parser.add_argument("--no-instances", action="store_true",
                         help="leave out the instance image and labels topics (they are optional in the contract)")
+    parser.add_argument("--layout", choices=("contract", *NAMESPACES), default="contract",
+                        help="topic layout: the contract's, or a camera driver's as recorded on a robot (poses "
+                             "only in /tf + /tf_static, jpeg colour, depth stamped apart; encodings ignored)")
     parser.add_argument("--force", action="store_true", help="replace the outputs of an earlier run")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     args = parser.parse_args(argv)
@@ -112,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.out_dir, args.seed, args.frames, storage=args.storage, width=args.width, height=args.height,
             fps=args.fps, questions_per_type=args.questions_per_type, noise=not args.no_noise, force=args.force,
             progress=not args.quiet, color_encoding=args.color_encoding, depth_encoding=args.depth_encoding,
-            instances=not args.no_instances,
+            instances=not args.no_instances, layout=args.layout,
         )
     except (BagWriteError, OSError) as err:
         print(f"reasmory-sim: {err}", file=sys.stderr)

@@ -277,6 +277,13 @@ class FrameAssembler:
                 self._refused[part] += 1
                 self._reporter.report(part, type(err).__name__, str(err))
             return []
+        return self.add_decoded(part, stamp_ns, value, received)
+
+    def add_decoded(self, part: str, stamp_ns: int | None, value, received: float | None = None
+                    ) -> list[Frame | FrameInputs]:
+        """`add` for a value decoded elsewhere: a pose matrix from a tf lookup, a depth image
+        registered into the colour camera."""
+        received = self._clock() if received is None else float(received)
         with self._lock:
             self._received[part] += 1
             self._store(part, stamp_ns, value, received)

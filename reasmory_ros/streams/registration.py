@@ -40,11 +40,11 @@ class DepthRegistration:
         self.color_size = (color.height, color.width)
         v, u = torch.meshgrid(torch.arange(depth.height, dtype=torch.float64),
                               torch.arange(depth.width, dtype=torch.float64), indexing="ij")
-        Kd = torch.as_tensor(depth.K, dtype=torch.float64)
+        Kd = torch.tensor(np.array(depth.K), dtype=torch.float64)
         rays = torch.stack([(u.reshape(-1) - Kd[0, 2]) / Kd[0, 0], (v.reshape(-1) - Kd[1, 2]) / Kd[1, 1],
                             torch.ones(u.numel(), dtype=torch.float64)])
-        T = torch.as_tensor(np.asarray(T_color_depth), dtype=torch.float64)
-        Kc = torch.as_tensor(color.K, dtype=torch.float64)
+        T = torch.tensor(np.array(T_color_depth), dtype=torch.float64)
+        Kc = torch.tensor(np.array(color.K), dtype=torch.float64)
         # Homogeneous colour pixel of depth z along a ray: Kc (R z ray + t) = z (Kc R ray) + Kc t,
         # so a frame costs one multiply-add per coordinate; its third row is the colour depth.
         self._directions = (Kc @ T[:3, :3] @ rays).to(self.device, torch.float32)

@@ -1,0 +1,116 @@
+"""Driver topic layouts replay without a parameters file: a realsense2_camera recording (tf poses,
+jpeg colour, depth stamped apart, contract instance topics) gives the answers and object positions
+of the same recording in the contract layout. Bags are real rosbag2 files written by the simulator."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from reasmory_ros.config.settings import Settings
+from reasmory_ros.replay.bag import BagError, open_bag
+from reasmory_ros.replay.cli import main as replay_main
+from reasmory_ros.replay.layouts import recognise
+from reasmory_ros.replay.pipeline import build_memory
+from reasmory_ros.sim.cli import simulate
+from reasmory_ros.sim.layouts import DepthCamera, write_layout_bag
+from reasmory_ros.sim.scene import generate_scene
+
+FRAMES, WIDTH, HEIGHT = 60, 320, 240
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory):
+    """The same recording of scene 3 twice: in the contract layout and as realsense2_camera."""
+    out = tmp_path_factory.mktemp("layouts")
+    contract = simulate(out / "contract", seed=3, frames=FRAMES, width=WIDTH, height=HEIGHT, questions_per_type=2)
+    realsense = simulate(out / "realsense", seed=3, frames=FRAMES, width=WIDTH, height=HEIGHT, questions_per_type=2,
+                         layout="realsense2_camera")
+    return contract, realsense
+
+
+def _answers(path):
+    return {row["id"]: row for row in map(json.loads, path.read_text().splitlines())}
+
+
+def test_realsense_bag_replays_without_parameters_like_the_contract_recording(recordings, tmp_path, capsys):
+    contract, realsense = recordings
+    answers = {}
+    for name, recording in (("contract", contract), ("realsense", realsense)):
+        output = tmp_path / f"{name}.jsonl"
+        assert replay_main([str(recording.bag), "--questions", str(recording.questions_jsonl), "--output",
+                            str(output), "--no-progress"]) == 0
+        answers[name] = _answers(output)
+    summary = capsys.readouterr().out
+    assert f"frames integrated: {FRAMES}" in summary.split("questions answered")[1]  # the realsense run
+    assert "layout: realsense2_camera" in summary and "pose_source=tf" in summary
+    assert answers["contract"].keys() == answers["realsense"].keys()
+    for question_id, expected in answers["contract"].items():
+        got = answers["realsense"][question_id]
+        assert got["ok"] == expected["ok"], question_id
+        if isinstance(expected["answer"], (int, float)):
+            assert got["answer"] == pytest.approx(expected["answer"], rel=0.02, abs=0.02), question_id
+        else:
+            assert got["answer"] == expected["answer"], question_id
+
+
+def test_realsense_object_positions_lie_within_2_cm_of_the_contract_ones(recordings):
+    contract, realsense = recordings
+    memories = [build_memory(r.bag, Settings(), progress=False)[0].snapshot() for r in recordings]
+    reference, layout = memories
+    assert len(layout.objects) == len(reference.objects) > 3
+    for obj in reference.objects:
+        same_label = [o for o in layout.objects if o.label == obj.label]
+        nearest = min(np.linalg.norm(np.asarray(o.center) - np.asarray(obj.center)) for o in same_label)
+        assert nearest < 0.02, obj.label
+    # and the trajectories agree within a centimetre: the tf poses are interpolated between 50 Hz
+    # odometry samples that were themselves interpolated between the 10 Hz camera poses
+    np.testing.assert_allclose(layout.trajectory.poses, reference.trajectory.poses, atol=0.01)
+
+
+def test_a_parameters_file_overrides_the_recognised_layout(recordings):
+    _, realsense = recordings
+    topics = {"/camera/camera/color/image_raw/compressed": "sensor_msgs/msg/CompressedImage",
+              "/camera/camera/color/camera_info": "sensor_msgs/msg/CameraInfo",
+              "/camera/camera/aligned_depth_to_color/image_raw": "sensor_msgs/msg/Image",
+              "/tf": "tf2_msgs/msg/TFMessage", "/tf_static": "tf2_msgs/msg/TFMessage"}
+    chosen, recognition = recognise(topics, Settings().updated({"stamp_tolerance": 0.01}), color_period=0.1)
+    assert recognition.layout == "realsense2_camera" and recognition.namespace == "/camera/camera"
+    assert chosen.streams.stamp_tolerance == 0.01  # set by the file: kept
+    assert chosen.streams.pose_source == "tf" and chosen.streams.color_topic.endswith("/compressed")
+    # a file that names its own topics is used as it is, and a wrong one is an error naming it
+    with pytest.raises(BagError, match="/robot/depth"):
+        open_bag(realsense.bag, Settings().updated({"depth_topic": "/robot/depth"}))
+
+
+@pytest.mark.parametrize("layout, namespace, depth", [
+    ("zed", "/zed/zed_node", "/zed/zed_node/depth/depth_registered"),
+    ("azure_kinect", "", "/depth_to_rgb/image_raw"),
+    ("oak", "/oak", "/oak/stereo/image_raw"),
+])
+def test_each_driver_layout_is_recognised_from_its_own_bag(tmp_path, layout, namespace, depth):
+    write_layout_bag(generate_scene(1), tmp_path / "bag", 6, layout, width=64, height=48, noise=False,
+                     color_codec="png", depth_codec="compressedDepth")
+    stream = open_bag(tmp_path / "bag", Settings())
+    assert (stream.recognition.layout, stream.recognition.namespace) == (layout, namespace)
+    assert stream.topics["depth"] == depth + "/compressedDepth"
+    memory, stats = build_memory(tmp_path / "bag", Settings(), progress=False)
+    assert stats.frames == 6 and not stats.assembler["errors"]
+
+
+def test_unregistered_depth_at_another_resolution_and_rate_is_registered(tmp_path):
+    scene = generate_scene(2)
+    truth = write_layout_bag(scene, tmp_path / "bag", 11, "realsense2_camera", width=128, height=96, noise=False,
+                             depth_camera=DepthCamera(width=96, height=72, every=2), odometry_rate=500.0)
+    stream = open_bag(tmp_path / "bag", Settings())
+    assert stream.recognition.depth_info_topic == "/camera/camera/depth/camera_info"
+    memory, stats = build_memory(tmp_path / "bag", Settings(), progress=False)
+    # depth comes with every other colour image: the others have no depth within the tolerance
+    assert stats.frames == 6 and stats.assembler["dropped_lacking"] == {"depth": 5}
+    assert not stats.assembler["errors"]
+    # 11 frames span the whole loop: fast odometry keeps the tf interpolation exact enough to compare
+    trajectory = memory.snapshot().trajectory
+    np.testing.assert_array_equal(trajectory.frame_indices, np.arange(0, 11, 2))
+    np.testing.assert_allclose(trajectory.poses, truth.camera.poses[::2], atol=0.01)
