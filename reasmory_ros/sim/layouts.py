@@ -132,14 +132,16 @@ def write_layout_bag(
     depth_codec: str = "raw",
     depth_camera: DepthCamera | None = None,
     odometry_rate: float = 50.0,
+    odometry_gaps: tuple[tuple[float, float], ...] = (),
     instances: bool = True,
 ) -> GroundTruth:
     """Render `n_frames` and write them in `layout`'s topics to a new bag at `path`.
 
     color_codec: raw (rgb8), jpeg or png. depth_codec: raw (16UC1) or compressedDepth.
     depth_camera: write unregistered depth from that camera instead of depth registered to colour
-    (the layout must have a raw depth topic). Returns the recording's ground truth (the world
-    frame is map; the camera poses are those of the colour optical frame).
+    (the layout must have a raw depth topic). odometry_gaps: (start, end) seconds after the first
+    image during which no odometry is published (a stalled odometry node). Returns the recording's
+    ground truth (the world frame is map; the camera poses are those of the colour optical frame).
     """
     spec = _layout(layout)
     if color_codec not in ("raw", "jpeg", "png") or depth_codec not in ("raw", "compressedDepth"):
@@ -172,7 +174,9 @@ def write_layout_bag(
 
     camera = camera_trajectory(scene, n_frames, seed, fps=fps)
     K = default_intrinsics(width, height)
-    odometry = _odometry(camera.poses, camera.timestamps, odometry_rate)
+    start = stamp_ns(camera.timestamps[0])
+    odometry = [(stamp, pose) for stamp, pose in _odometry(camera.poses, camera.timestamps, odometry_rate)
+                if not any(start + a * 1e9 <= stamp <= start + b * 1e9 for a, b in odometry_gaps)]
     types = TYPESTORE.types
     Header = types["std_msgs/msg/Header"]
     TFMessage = types["tf2_msgs/msg/TFMessage"]

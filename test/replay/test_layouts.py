@@ -114,3 +114,19 @@ def test_unregistered_depth_at_another_resolution_and_rate_is_registered(tmp_pat
     trajectory = memory.snapshot().trajectory
     np.testing.assert_array_equal(trajectory.frame_indices, np.arange(0, 11, 2))
     np.testing.assert_allclose(trajectory.poses, truth.camera.poses[::2], atol=0.01)
+
+
+def test_a_tf_gap_and_extrapolation_cost_only_the_frames_they_touch(tmp_path, capsys):
+    # odometry (50 Hz) stalls from 0.75 s to 1.45 s: 0.72 s between samples, over the 0.5 s tf
+    # interpolates across, for the images at 0.8 ... 1.4 s (frames 9-15 of a 10 Hz stream); it
+    # stops at 2.25 s, so the images at 2.3 and 2.4 s would need extrapolation. Every other frame is built.
+    write_layout_bag(generate_scene(2), tmp_path / "bag", 25, "realsense2_camera", width=64, height=48, noise=False,
+                     odometry_gaps=((0.75, 1.45), (2.25, 9.0)))
+    memory, stats = build_memory(tmp_path / "bag", Settings(), progress=False)
+    refusals = stats.assembler["pose_refusals"]
+    assert refusals == {"gap": 7, "extrapolation": 2}
+    assert stats.frames == 25 - 9
+    built = set(memory.snapshot().trajectory.frame_indices.tolist())
+    assert built == set(range(25)) - set(range(8, 15)) - {23, 24}
+    assert replay_main([str(tmp_path / "bag"), "--no-progress"]) == 0
+    assert "images without a tf pose (dropped), by reason: {'gap': 7, 'extrapolation': 2}" in capsys.readouterr().out
