@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--save-memory", type=Path, metavar="FILE.npz",
                         help="save the memory at the end of the bag (for reasmory-ask-offline)")
     parser.add_argument("--plot", type=Path, metavar="FILE.png", help="write a top-down picture of the memory")
+    parser.add_argument("--inspect", action="store_true",
+                        help="print every topic with its type, rate and use, the layout recognised, the tf tree "
+                             "and what is missing (with the parameter that supplies it), then exit; no processing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
@@ -90,6 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args.params)
         if args.device:
             settings = settings.updated({"device": args.device})
+        if args.inspect:
+            from reasmory_ros.replay.inspect import inspect_bag
+
+            print(inspect_bag(args.bag, settings))
+            return 0
         planner = build_planner(args.planner or settings.planner.planner, settings.planner,
                                 device=settings.compute.device)
         rows = read_questions(args.questions) if args.questions else []

@@ -135,6 +135,10 @@ class TfBuffer:
         """(parent, child, static) of every edge, sorted: what `--inspect` prints as the tree."""
         return sorted((edge.parent, child, edge.static) for child, edge in self._edges.items())
 
+    def root(self, frame: str) -> str:
+        """The root of the tree `frame` belongs to (itself when it has no parent)."""
+        return self._ancestry(frame.lstrip("/"))[-1]
+
     def can_transform(self, target: str, source: str, stamp: int) -> bool:
         try:
             self.lookup(target, source, stamp)
