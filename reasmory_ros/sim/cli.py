@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .bag import COLOR_ENCODINGS, DEPTH_ENCODINGS, BagWriteError, write_scene_bag
-from .layouts import NAMESPACES, write_layout_bag
+from .drivers import NAMESPACES, write_layout_bag
 from .questions import QUESTION_TYPES, Question, generate_questions, write_questions
 from .render import DEFAULT_HEIGHT, DEFAULT_WIDTH
 from .layout import generate_scene
