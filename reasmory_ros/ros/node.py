@@ -27,6 +27,7 @@ import os
 import sys
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -43,7 +44,7 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.subscription import Subscription
 from rclpy.task import Future
-from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from std_msgs.msg import Header, String
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
@@ -65,11 +66,16 @@ from reasmory_ros.planning.rules import RuleBasedPlanner
 from reasmory_ros.ros.markers import MarkerFactory, answer_markers, marker_array, object_markers
 from reasmory_ros.ros.pointcloud import pointcloud2
 from reasmory_ros.streams import DropOldestQueue, stamp_ns
+from reasmory_ros.streams.tf import TfPoses
 
-try:  # tf2_ros is not on the package registry; pose_source "tf" needs a ROS install that has it
+try:  # tf2_ros is not on the package registry; pose_source "tf" uses it where a ROS install has it
     import tf2_ros
 except ImportError:
     tf2_ros = None
+try:  # without tf2_ros, the ROS-free buffer (streams/tf.py) listens to /tf and /tf_static itself
+    from tf2_msgs.msg import TFMessage
+except ImportError:
+    TFMessage = None
 
 _MESSAGE_INFO = hasattr(Subscription, "CallbackType")
 """Whether subscription callbacks can receive the message info (rclpy >= Iron; not Humble)."""
@@ -197,8 +203,9 @@ class ReasmoryNode(Node):
             settings = Settings.from_values(values)
         except ValueError as err:  # SettingsError, naming the parameter
             raise StartupError(str(err)) from err
-        if settings.streams.pose_source == "tf" and tf2_ros is None:
-            raise StartupError("pose_source 'tf' needs tf2_ros, which is not installed; use pose_topic or odometry")
+        if settings.streams.pose_source == "tf" and tf2_ros is None and TFMessage is None:
+            raise StartupError("pose_source 'tf' needs tf2_ros or at least tf2_msgs, neither is installed; use "
+                               "pose_topic or odometry")
         return settings
 
     def _check_parameter_update(self, parameters) -> SetParametersResult:
@@ -210,20 +217,40 @@ class ReasmoryNode(Node):
         return SetParametersResult(successful=True)
 
     def _setup_tf(self):
+        """tf2_ros's buffer and listener where installed, else the ROS-free TfPoses fed by our own
+        /tf and /tf_static subscriptions (static ones latched, as tf2's listener subscribes)."""
+        self._tf_refusals: Counter = Counter()
+        self._tf_poses = None
         if self.settings.streams.pose_source != "tf":
             return None
-        buffer = tf2_ros.Buffer()
-        self._tf_listener = tf2_ros.TransformListener(buffer, self)
-        return buffer
+        if tf2_ros is not None:
+            buffer = tf2_ros.Buffer()
+            self._tf_listener = tf2_ros.TransformListener(buffer, self)
+            return buffer
+        self._tf_poses = TfPoses(self.settings.node.frame_id, self.settings.streams.camera_frame,
+                                 pose=lambda stamp, T: self.assembler.add_decoded("pose", stamp, T),
+                                 refuse=lambda reason, message: self.assembler.report("pose", f"tf {reason}", message))
+        self._tf_refusals = self._tf_poses.refused
+        static = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        for topic, is_static, qos in (("/tf", False, QoSProfile(depth=100)), ("/tf_static", True, static)):
+            self.create_subscription(TFMessage, topic, lambda msg, s=is_static: self._on_tf(msg, s), qos)
+        return None
+
+    def _on_tf(self, msg, static: bool) -> None:
+        """tf data into the ROS-free buffer: the images it gives a pose complete their frames."""
+        generation = self._generation
+        self._enqueue(self._tf_poses.add_tf(msg, static, time.monotonic()), generation)
 
     # --- inputs -------------------------------------------------------------------------------
 
     def _inputs(self) -> list[tuple[str, type]]:
         """(part, message type) of each subscribed topic: no depth topic when depth is estimated,
         no pose topic when poses come from tf or RGB-D odometry."""
-        inputs = [("color", Image), ("camera_info", CameraInfo), ("instances", Image), ("labels", String)]
+        streams = self.settings.streams
+        inputs = [("color", _image_type(streams.color_topic)), ("camera_info", CameraInfo), ("instances", Image),
+                  ("labels", String)]
         if "depth" not in self.settings.estimated_parts():
-            inputs.append(("depth", Image))
+            inputs.append(("depth", _image_type(streams.depth_topic)))
         if self.settings.streams.pose_source in ("pose_topic", "odometry"):
             inputs.append(("pose", Odometry if self.settings.streams.pose_source == "odometry" else PoseStamped))
         return inputs
@@ -239,7 +266,8 @@ class ReasmoryNode(Node):
             else:
                 callback = lambda msg, part=part: self._on_message(part, msg)  # noqa: E731
             self.create_subscription(
-                msg_type, self.settings.streams.topic(part), callback, qos if msg_type is Image else small
+                msg_type, self.settings.streams.topic(part), callback,
+                qos if msg_type in (Image, CompressedImage) else small
             )
 
     def _on_message(self, part: str, msg, info=None) -> None:
@@ -254,6 +282,8 @@ class ReasmoryNode(Node):
         frames = self.assembler.add(part, stamp, msg, received=sent * 1e-9 if sent else None)
         if part == "color" and self._tf_buffer is not None:
             frames += self._pose_from_tf(msg, stamp)
+        elif part == "color" and self._tf_poses is not None:
+            frames += self._tf_poses.request(stamp, msg.header.frame_id, time.monotonic())
         self._enqueue(frames, generation)
 
     def _release_held(self) -> None:
@@ -273,7 +303,10 @@ class ReasmoryNode(Node):
         try:
             transform = self._tf_buffer.lookup_transform(world, camera, image.header.stamp, timeout=Duration(seconds=0.1))
         except (tf2_ros.LookupException, tf2_ros.ConnectivityException, tf2_ros.ExtrapolationException) as err:
-            self.assembler.report("pose", "tf", f"no transform {world} <- {camera}: {err}")
+            reason = {tf2_ros.ExtrapolationException: "extrapolation",
+                      tf2_ros.ConnectivityException: "disconnected"}.get(type(err), "unknown frame")
+            self._tf_refusals[reason] += 1
+            self.assembler.report("pose", f"tf {reason}", f"no transform {world} <- {camera}: {err}")
             return []
         return self.assembler.add("pose", stamp, transform)
 
@@ -459,6 +492,7 @@ class ReasmoryNode(Node):
                 "late": stats["dropped_late"],
             },
             "incomplete_lacking": stats["dropped_lacking"],  # which part the incomplete frames missed
+            "pose_refusals": dict(self._tf_refusals),  # images tf gave no pose for, per reason
             "errors": stats["errors"],
             "messages_received": stats["received"],
             "messages_unmatched": stats["unmatched"],
@@ -523,6 +557,11 @@ def _fill_ask(response, result: QuestionResult) -> None:
     else:
         response.value_text = str(value)
     response.answer = result.text or response.value_text
+
+
+def _image_type(topic: str) -> type:
+    """CompressedImage for image_transport's compressed topics (jpeg/png, compressedDepth), else Image."""
+    return CompressedImage if topic.rsplit("/", 1)[-1] in ("compressed", "compressedDepth") else Image
 
 
 def main(argv: list[str] | None = None) -> int:
