@@ -66,6 +66,16 @@ def _image(header, array: np.ndarray, encoding: str):
                  step=data.size // height, data=data)
 
 
+def camera_info(header, K: np.ndarray, width: int, height: int):
+    """sensor_msgs/CameraInfo of an undistorted pinhole camera (plumb_bob, zero distortion)."""
+    types = TYPESTORE.types
+    return types["sensor_msgs/msg/CameraInfo"](
+        header=header, height=height, width=width, distortion_model="plumb_bob", d=np.zeros(5),
+        k=K.reshape(-1).astype(np.float64), r=np.eye(3).reshape(-1), p=np.hstack([K, np.zeros((3, 1))]).reshape(-1),
+        binning_x=0, binning_y=0,
+        roi=types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0, do_rectify=False))
+
+
 def frame_messages(
     frame: Frame, *, color_encoding: str = "rgb8", depth_encoding: str = "16UC1", instances: bool = True
 ) -> dict[str, object]:
@@ -86,14 +96,7 @@ def frame_messages(
     else:
         depth = np.where(frame.depth > 0, frame.depth, np.nan).astype("<f4")
     color = frame.rgb if color_encoding == "rgb8" else frame.rgb[..., ::-1]
-    K = frame.K
-    P = np.hstack([K, np.zeros((3, 1))])
-    info = types["sensor_msgs/msg/CameraInfo"](
-        header=camera_header, height=frame.height, width=frame.width, distortion_model="plumb_bob",
-        d=np.zeros(5), k=K.reshape(-1).astype(np.float64), r=np.eye(3).reshape(-1), p=P.reshape(-1),
-        binning_x=0, binning_y=0,
-        roi=types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0, do_rectify=False),
-    )
+    info = camera_info(camera_header, frame.K, frame.width, frame.height)
     qx, qy, qz, qw = Rotation.from_matrix(frame.T_world_camera[:3, :3]).as_quat()
     t = frame.T_world_camera[:3, 3]
     pose = types["geometry_msgs/msg/PoseStamped"](

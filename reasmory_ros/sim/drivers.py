@@ -23,7 +23,8 @@ from scipy.spatial.transform import Rotation, Slerp
 
 from ..replay.layouts import LAYOUTS, Layout
 from ..streams.images import encode_compressed_color, encode_compressed_depth
-from .bag import _STORAGE, BAG_VERSION, TYPESTORE, BagWriteError, _image, _stamp, frame_messages, stamp_ns
+from .bag import (_STORAGE, BAG_VERSION, TYPESTORE, BagWriteError, _image, _stamp, camera_info, frame_messages,
+                  stamp_ns)
 from .ground_truth import GroundTruth
 from .render import DEFAULT_HEIGHT, DEFAULT_WIDTH, default_intrinsics, render_frame, render_sequence
 from .scene import Scene
@@ -91,15 +92,6 @@ def _transform(parent: str, child: str, ns: int, T: np.ndarray):
 def _compressed(header, fmt: str, data: bytes):
     return TYPESTORE.types["sensor_msgs/msg/CompressedImage"](header=header, format=fmt,
                                                               data=np.frombuffer(data, np.uint8).copy())
-
-
-def _info(header, K: np.ndarray, width: int, height: int):
-    types = TYPESTORE.types
-    return types["sensor_msgs/msg/CameraInfo"](
-        header=header, height=height, width=width, distortion_model="plumb_bob", d=np.zeros(5),
-        k=K.reshape(-1).astype(np.float64), r=np.eye(3).reshape(-1), p=np.hstack([K, np.zeros((3, 1))]).reshape(-1),
-        binning_x=0, binning_y=0,
-        roi=types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0, do_rectify=False))
 
 
 def _odometry(poses: np.ndarray, timestamps: np.ndarray, rate: float):
@@ -213,8 +205,8 @@ def write_layout_bag(
                 else:
                     color = _compressed(color_header, *encode_compressed_color(frame.rgb, color_codec))
                 write("color", arrival, color)
-                write("info", arrival, _info(color_header, K, width, height))
-                _write_depth(write, frame, rendered, depth_camera, depth_codec, scene, ns_stamp, arrival,
+                write("info", arrival, camera_info(color_header, K, width, height))
+                _write_depth(write, frame, depth_camera, depth_codec, scene, ns_stamp, arrival,
                              depth_frame if depth_camera else color_frame, noise, seed)
                 if instances and "instances" in contract:
                     contract["instances"].header.frame_id = color_frame
@@ -230,7 +222,7 @@ def write_layout_bag(
     return GroundTruth(scene, camera, K, width, height, visibility, instance_maps, render_seed=seed, noise=noise)
 
 
-def _write_depth(write, frame, rendered, depth_camera, codec, scene, ns_stamp, arrival, frame_id, noise, seed):
+def _write_depth(write, frame, depth_camera, codec, scene, ns_stamp, arrival, frame_id, noise, seed):
     """The depth of one colour frame: registered (the colour render's own depth) or, on every
     `every`-th frame, rendered by the depth camera from its own pose."""
     types = TYPESTORE.types
@@ -243,7 +235,7 @@ def _write_depth(write, frame, rendered, depth_camera, codec, scene, ns_stamp, a
         depth = render_frame(scene, frame.T_world_camera @ COLOR_DEPTH, depth_camera.K, depth_camera.width,
                              depth_camera.height, index=frame.index, rng=np.random.default_rng([seed, frame.index]),
                              noise=noise).depth
-        write("depth_info", arrival, _info(header, depth_camera.K, depth_camera.width, depth_camera.height))
+        write("depth_info", arrival, camera_info(header, depth_camera.K, depth_camera.width, depth_camera.height))
     if codec == "raw":
         millimetres = np.clip(np.round(depth * 1000.0), 0, 65535).astype("<u2")
         write("depth", arrival, _image(header, millimetres, "16UC1"))
