@@ -130,3 +130,9 @@ def test_a_tf_gap_and_extrapolation_cost_only_the_frames_they_touch(tmp_path, ca
     assert built == set(range(25)) - set(range(8, 15)) - {23, 24}
     assert replay_main([str(tmp_path / "bag"), "--no-progress"]) == 0
     assert "images without a tf pose (dropped), by reason: {'gap': 7, 'extrapolation': 2}" in capsys.readouterr().out
+
+
+def test_pose_source_tf_on_a_bag_without_tf_names_what_is_missing(recordings):
+    contract, _ = recordings
+    with pytest.raises(BagError, match=r"/tf \(pose_source tf\)"):
+        open_bag(contract.bag, Settings().updated({"pose_source": "tf"}))
