@@ -24,7 +24,7 @@ from rosbags.typesys import Stores, get_typestore
 from reasmory_ros.config.settings import Settings
 from reasmory_ros.memory.frame import Frame
 from reasmory_ros.perception.stage import FrameInputs
-from reasmory_ros.replay.layouts import Recognition, recognise
+from reasmory_ros.replay.layouts import IMAGE_TYPES, Recognition, recognise
 from reasmory_ros.replay.salvage import Salvage, SalvageError, salvage
 from reasmory_ros.streams.assembler import FrameAssembler
 from reasmory_ros.streams.camera import Intrinsics, intrinsics, stamp_ns
@@ -166,16 +166,17 @@ def open_bag(path: str | Path, settings: Settings) -> BagStream:
         with AnyReader([path], default_typestore=get_typestore(Stores.ROS2_HUMBLE)) as reader:
             available = {c.topic: c.msgtype for c in reader.connections}
             counts = {c.topic: c.msgcount for c in reader.connections}
+            duration = reader.duration * 1e-9
     except Exception as err:
         # A recorder that died or a copy cut short: read the storage files up to the damage.
         try:
             salvaged = salvage(path)
         except (SalvageError, OSError) as salvage_err:
             raise BagError(f"cannot open bag {path}: {err} (reading it record by record: {salvage_err})") from err
-        available, counts = dict(salvaged.topics), {}
+        available, counts, duration = dict(salvaged.topics), {}, 0.0
         damaged = f"cannot open bag {path} normally ({err}): reading its records up to the damage"
 
-    settings, recognition = recognise(available, settings, _color_period(path, available, counts, settings))
+    settings, recognition = recognise(available, settings, _color_period(available, counts, duration))
     required = [part for part in SENSOR_PARTS if part not in settings.estimated_parts()]
     from_tf = settings.streams.pose_source == "tf"
     topics = {part: settings.streams.topic(part) for part in required + list(OPTIONAL_PARTS)
@@ -199,16 +200,12 @@ def open_bag(path: str | Path, settings: Settings) -> BagStream:
                      recognition=recognition)
 
 
-def _color_period(path: Path, available: dict[str, str], counts: dict[str, int], settings: Settings) -> float | None:
-    """Mean time between colour images of a driver layout (None when unknown): bag duration / count."""
-    try:
-        with AnyReader([path], default_typestore=get_typestore(Stores.ROS2_HUMBLE)) as reader:
-            duration = reader.duration * 1e-9
-    except Exception:  # noqa: BLE001 - a damaged bag has no reliable duration; no tolerance then
-        return None
-    images = max((counts.get(t, 0) for t, m in available.items() if m.startswith("sensor_msgs/msg/") and
-                  "Image" in m and "depth" not in t and "instances" not in t), default=0)
-    return duration / (images - 1) if images > 1 else None
+def _color_period(available: dict[str, str], counts: dict[str, int], duration: float) -> float | None:
+    """Mean time between the images of the bag's most frequent non-depth image topic (the colour
+    camera of a driver layout): duration / count. None when unknown (a salvaged bag)."""
+    images = max((counts.get(topic, 0) for topic, msgtype in available.items()
+                  if msgtype in IMAGE_TYPES and "depth" not in topic and "instances" not in topic), default=0)
+    return duration / (images - 1) if images > 1 and duration > 0 else None
 
 
 class _Inputs:
