@@ -154,6 +154,8 @@ class BagStream:
 def open_bag(path: str | Path, settings: Settings) -> BagStream:
     """Check the bag's topics against the settings' topic names and prepare to read them.
 
+    Where the configured topics are absent, a driver layout recognised in the bag supplies the
+    settings the parameters left at their defaults (`BagStream.settings`, `.recognition`).
     Raises BagError naming the topic when a required topic is missing or has the wrong type;
     depth and pose are not required when perception estimates them (depth_topic '', pose_source
     rgbd_odometry). Instance topics are optional (`BagStream.has_instances`).
