@@ -39,3 +39,14 @@ def test_cli_help(capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert "--frames" in text and "--storage" in text and "questions.jsonl" in text
+
+
+def test_cli_writes_a_driver_layout(tmp_path):
+    assert main([str(tmp_path / "rs"), "--layout", "realsense2_camera", "--frames", "3", "--width", "32",
+                 "--height", "24", "--questions-per-type", "1", "--quiet"]) == 0
+    with Reader(tmp_path / "rs" / "bag") as reader:
+        topics = {c.topic: c.msgtype for c in reader.connections}
+    assert topics["/camera/camera/color/image_raw/compressed"] == "sensor_msgs/msg/CompressedImage"
+    assert topics["/tf"] == topics["/tf_static"] == "tf2_msgs/msg/TFMessage"
+    assert "/camera/pose" not in topics  # poses only in tf, as a robot records them
+    assert (tmp_path / "rs" / "questions.jsonl").exists()
