@@ -39,6 +39,8 @@ FRAMES = {
     "oak": ("oak-d-base-frame", "oak_rgb_camera_optical_frame", "oak_rgb_camera_optical_frame"),
 }
 """(camera link, colour optical frame, depth optical frame) of each driver."""
+METRIC_DEPTH = ("zed",)
+"""Drivers publishing depth as 32FC1 metres (NaN invalid); the others 16UC1 millimetres."""
 
 MAP_ODOM = np.eye(4)
 MAP_ODOM[:3, :3] = Rotation.from_euler("z", 0.4).as_matrix()
@@ -129,7 +131,8 @@ def write_layout_bag(
 ) -> GroundTruth:
     """Render `n_frames` and write them in `layout`'s topics to a new bag at `path`.
 
-    color_codec: raw (rgb8), jpeg or png. depth_codec: raw (16UC1) or compressedDepth.
+    color_codec: raw (rgb8), jpeg or png. depth_codec: raw or compressedDepth, of 16UC1 millimetres
+    (32FC1 metres for ZED, as its wrapper publishes).
     depth_camera: write unregistered depth from that camera instead of depth registered to colour
     (the layout must have a raw depth topic). odometry_gaps: (start, end) seconds after the first
     image during which no odometry is published (a stalled odometry node). Returns the recording's
@@ -206,7 +209,8 @@ def write_layout_bag(
                     color = _compressed(color_header, *encode_compressed_color(frame.rgb, color_codec))
                 write("color", arrival, color)
                 write("info", arrival, camera_info(color_header, K, width, height))
-                _write_depth(write, frame, depth_camera, depth_codec, scene, ns_stamp, arrival,
+                _write_depth(write, frame, depth_camera, depth_codec, "32FC1" if layout in METRIC_DEPTH else "16UC1",
+                             scene, ns_stamp, arrival,
                              depth_frame if depth_camera else color_frame, noise, seed)
                 if instances and "instances" in contract:
                     contract["instances"].header.frame_id = color_frame
@@ -222,9 +226,9 @@ def write_layout_bag(
     return GroundTruth(scene, camera, K, width, height, visibility, instance_maps, render_seed=seed, noise=noise)
 
 
-def _write_depth(write, frame, depth_camera, codec, scene, ns_stamp, arrival, frame_id, noise, seed):
-    """The depth of one colour frame: registered (the colour render's own depth) or, on every
-    `every`-th frame, rendered by the depth camera from its own pose."""
+def _write_depth(write, frame, depth_camera, codec, encoding, scene, ns_stamp, arrival, frame_id, noise, seed):
+    """The depth of one colour frame (16UC1 mm or 32FC1 m): registered (the colour render's own
+    depth) or, on every `every`-th frame, rendered by the depth camera from its own pose."""
     types = TYPESTORE.types
     header = types["std_msgs/msg/Header"](stamp=_stamp(ns_stamp + int(DEPTH_STAMP_OFFSET_S * 1e9)), frame_id=frame_id)
     if depth_camera is None:
@@ -236,8 +240,10 @@ def _write_depth(write, frame, depth_camera, codec, scene, ns_stamp, arrival, fr
                              depth_camera.height, index=frame.index, rng=np.random.default_rng([seed, frame.index]),
                              noise=noise).depth
         write("depth_info", arrival, camera_info(header, depth_camera.K, depth_camera.width, depth_camera.height))
-    if codec == "raw":
+    if codec != "raw":
+        write("depth", arrival, _compressed(header, *encode_compressed_depth(depth, encoding)))
+    elif encoding == "32FC1":
+        write("depth", arrival, _image(header, np.where(depth > 0, depth, np.nan).astype("<f4"), "32FC1"))
+    else:
         millimetres = np.clip(np.round(depth * 1000.0), 0, 65535).astype("<u2")
         write("depth", arrival, _image(header, millimetres, "16UC1"))
-    else:
-        write("depth", arrival, _compressed(header, *encode_compressed_depth(depth, "16UC1")))

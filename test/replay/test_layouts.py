@@ -91,13 +91,14 @@ def test_a_parameters_file_overrides_the_recognised_layout(recordings):
     ("oak", "/oak", "/oak/stereo/image_raw"),
 ])
 def test_each_driver_layout_is_recognised_from_its_own_bag(tmp_path, layout, namespace, depth):
-    write_layout_bag(generate_scene(1), tmp_path / "bag", 6, layout, width=64, height=48, noise=False,
-                     color_codec="png", depth_codec="compressedDepth")
+    truth = write_layout_bag(generate_scene(1), tmp_path / "bag", 6, layout, width=64, height=48, noise=False,
+                             color_codec="png", depth_codec="compressedDepth", odometry_rate=500.0)
     stream = open_bag(tmp_path / "bag", Settings())
     assert (stream.recognition.layout, stream.recognition.namespace) == (layout, namespace)
-    assert stream.topics["depth"] == depth + "/compressedDepth"
+    assert stream.topics["depth"] == depth + "/compressedDepth"  # ZED's holds 32FC1 inverse depth
     memory, stats = build_memory(tmp_path / "bag", Settings(), progress=False)
     assert stats.frames == 6 and not stats.assembler["errors"]
+    np.testing.assert_allclose(memory.snapshot().trajectory.poses, truth.camera.poses, atol=0.01)
 
 
 def test_unregistered_depth_at_another_resolution_and_rate_is_registered(tmp_path):
