@@ -55,8 +55,9 @@ class StreamSettings:
     labels_topic: str = _topic("/camera/instances/labels", 'std_msgs/String JSON {"<id>": "<category>"}')
     pose_source: str = setting(
         "pose_topic",
-        "Where camera poses come from: PoseStamped or Odometry on pose_topic, a tf2 lookup "
-        "of camera_frame in frame_id at each image stamp (needs tf2_ros), or rgbd_odometry: "
+        "Where camera poses come from: PoseStamped or Odometry on pose_topic, a tf lookup "
+        "of camera_frame in frame_id (else odom) at each image stamp (tf2_ros, else /tf and /tf_static "
+        "where tf2_msgs exists; the replay reads them from the bag), or rgbd_odometry: "
         "estimated from color + depth by chained RGB-D odometry (perception.odometry_*; it "
         "drifts, use it only when the robot publishes no pose).",
         choices=("pose_topic", "odometry", "tf", "rgbd_odometry"),

@@ -7,7 +7,7 @@ import yaml
 from reasmory_ros.replay.cli import main as replay_main
 from reasmory_ros.sim.bag import write_scene_bag
 from reasmory_ros.sim.drivers import DepthCamera, write_layout_bag
-from reasmory_ros.sim.scene import generate_scene
+from reasmory_ros.sim.layout import generate_scene
 
 
 def _params(tmp_path, **values):

@@ -16,7 +16,7 @@ from reasmory_ros.replay.layouts import recognise
 from reasmory_ros.replay.pipeline import build_memory
 from reasmory_ros.sim.cli import simulate
 from reasmory_ros.sim.drivers import DepthCamera, write_layout_bag
-from reasmory_ros.sim.scene import generate_scene
+from reasmory_ros.sim.layout import generate_scene
 
 FRAMES, WIDTH, HEIGHT = 60, 320, 240
 
