@@ -5,6 +5,7 @@ of the same recording in the contract layout. Bags are real rosbag2 files writte
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import numpy as np
 import pytest
@@ -137,3 +138,17 @@ def test_pose_source_tf_on_a_bag_without_tf_names_what_is_missing(recordings):
     contract, _ = recordings
     with pytest.raises(BagError, match=r"/tf \(pose_source tf\)"):
         open_bag(contract.bag, Settings().updated({"pose_source": "tf"}))
+
+
+def test_an_undecodable_compressed_image_costs_only_its_frame(tmp_path):
+    bag = tmp_path / "bag"
+    write_layout_bag(generate_scene(1), bag, 6, width=64, height=48, noise=False)
+    database = next(bag.glob("*.db3"))
+    with sqlite3.connect(database) as db:  # break the jpeg signature of the third colour image
+        topic_id = db.execute("SELECT id FROM topics WHERE name LIKE '%color/image_raw/compressed'").fetchone()[0]
+        rowid, data = db.execute("SELECT id, data FROM messages WHERE topic_id = ? ORDER BY timestamp LIMIT 1 OFFSET 2",
+                                 (topic_id,)).fetchone()
+        db.execute("UPDATE messages SET data = ? WHERE id = ?", (data.replace(b"\xff\xd8\xff", b"\0\0\0", 1), rowid))
+    memory, stats = build_memory(bag, Settings(), progress=False)
+    assert stats.frames == 5 and stats.assembler["errors"] == {"color": 1}
+    assert 2 not in memory.snapshot().trajectory.frame_indices  # frame numbers keep the bag's order
