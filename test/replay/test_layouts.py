@@ -152,3 +152,15 @@ def test_an_undecodable_compressed_image_costs_only_its_frame(tmp_path):
     memory, stats = build_memory(bag, Settings(), progress=False)
     assert stats.frames == 5 and stats.assembler["errors"] == {"color": 1}
     assert 2 not in memory.snapshot().trajectory.frame_indices  # frame numbers keep the bag's order
+
+
+def test_without_tf_static_depth_cannot_be_registered_and_says_why(tmp_path, caplog):
+    bag = tmp_path / "bag"
+    write_layout_bag(generate_scene(1), bag, 6, width=64, height=48, noise=False,
+                     depth_camera=DepthCamera(width=48, height=36, every=1))
+    with sqlite3.connect(next(bag.glob("*.db3"))) as db:  # a recording that missed the latched /tf_static
+        db.execute("DELETE FROM messages WHERE topic_id = (SELECT id FROM topics WHERE name = '/tf_static')")
+    memory, stats = build_memory(bag, Settings(), progress=False)
+    assert stats.frames == 0
+    assert stats.assembler["errors"]["depth"] == 6 and stats.assembler["pose_refusals"] == {"unknown frame": 6}
+    assert "not registered: frame 'camera_color_optical_frame' does not exist in the tf tree" in caplog.text
