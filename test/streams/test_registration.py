@@ -64,14 +64,14 @@ def test_registered_depth_matches_the_colour_cameras_own_depth(views, depth_came
 def test_the_nearer_surface_wins_where_two_land_on_one_pixel():
     flat = pinhole(8, 1, 60.0)
     T = np.eye(4)
-    T[0, 3] = -0.5  # a large baseline makes a near point and a far one project to one colour pixel
+    T[0, 3] = -0.5  # a large baseline shifts near points by more pixels than far ones
     register = DepthRegistration(flat, flat, T)
-    depth = np.full((1, 8), 4.0, np.float32)
-    depth[0, 4] = 1.0
-    near_column = int(np.floor(flat.K[0, 0] * ((4 - flat.K[0, 2]) / flat.K[0, 0] * 1.0 - 0.5) / 1.0
-                               + flat.K[0, 2] + 0.5))
-    out = register(depth)
-    assert out[0, near_column] == pytest.approx(1.0)
+    far = np.full((1, 8), 4.0, np.float32)
+    near = far.copy()
+    near[0, 4] = 1.0
+    column = int(np.floor(flat.K[0, 0] * ((4 - flat.K[0, 2]) / flat.K[0, 0] - 0.5) + flat.K[0, 2] + 0.5))
+    assert register(far)[0, column] == pytest.approx(4.0)  # a far point lands there too
+    assert register(near)[0, column] == pytest.approx(1.0)  # the z-buffer keeps the nearer
 
 
 def test_invalid_depth_stays_invalid_and_a_wrong_size_is_refused():
