@@ -22,7 +22,9 @@ from reasmory_ros.streams.camera import Intrinsics
 from reasmory_ros.streams.errors import ImageDecodeError
 
 MIN_DEPTH_M = 1e-3
-"""Depth at or below this (and NaN, inf) is invalid; so are points this close to the colour camera."""
+"""Depth at or below this (and NaN) is invalid; so are points this close to the colour camera."""
+MAX_DEPTH_M = 1e4
+"""Depth at or above this (inf included) is invalid."""
 
 
 class DepthRegistration:
@@ -57,8 +59,6 @@ class DepthRegistration:
         self._padded = (color.height + 2 * footprint, color.width + 2 * footprint)
         self._shifts = [j * self._padded[1] + i for j in range(footprint) for i in range(footprint)]
         self._start = 0.5 - (footprint - 1) / 2.0  # floor(x + 0.5): the nearest pixel
-        self._lower = torch.full((2, 1), -float(footprint), device=self.device)
-        self._upper = torch.tensor([[color.width], [color.height]], dtype=torch.float32, device=self.device)
         self._flatten = torch.tensor([[1.0, self._padded[1]]], device=self.device)  # (col, row) -> index
         self._first = float(footprint * self._padded[1] + footprint)  # index of pixel (0, 0)
         self._out = torch.empty(self._padded[0] * self._padded[1], device=self.device)
@@ -75,19 +75,20 @@ class DepthRegistration:
             raise ImageDecodeError(f"depth image is {depth.shape[1]}x{depth.shape[0]} but its camera_info is for "
                                    f"{self.depth_size[1]}x{self.depth_size[0]}")
         z = torch.from_numpy(np.ascontiguousarray(depth, dtype=np.float32)).reshape(-1).to(self.device)
-        z = torch.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
-        valid = z > MIN_DEPTH_M
+        invalid = ~((z > MIN_DEPTH_M) & (z < MAX_DEPTH_M))  # NaN fails both tests
         # Invalid pixels are projected at 1 m (finite coordinates) and then given an infinite
         # distance, which never wins the z-buffer's min.
-        pixel = torch.addcmul(self._origin, self._directions, torch.where(valid, z, 1.0))
+        pixel = torch.addcmul(self._origin, self._directions, z.masked_fill(invalid, 1.0))
         distance = pixel[2]
         margin = self._footprint
-        column_row = (pixel[:2] / distance).add_(self._start).floor_().clamp_(self._lower, self._upper)
+        height, width = self.color_size
+        column_row = pixel[:2].div_(distance).add_(self._start).floor_()
+        column_row[0].clamp_(-margin, width)
+        column_row[1].clamp_(-margin, height)
         index = (self._flatten @ column_row).add_(self._first).long().reshape(-1)
-        distance = torch.where(valid & (distance > MIN_DEPTH_M), distance, float("inf"))
+        distance.masked_fill_(invalid | (distance <= MIN_DEPTH_M), float("inf"))
         out = self._out.fill_(float("inf"))
         for shift in self._shifts:
             out.scatter_reduce_(0, index + shift if shift else index, distance, reduce="amin")
-        height, width = self.color_size
         registered = out.reshape(self._padded)[margin:margin + height, margin:margin + width]
-        return torch.where(torch.isinf(registered), 0.0, registered).cpu().numpy()
+        return torch.nan_to_num(registered, posinf=0.0).cpu().numpy()
