@@ -8,7 +8,6 @@ contract of docs/design.md.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,10 +17,8 @@ import numpy as np
 from reasmory_ros.config import PLANNER_KINDS
 from reasmory_ros.config.settings import load_settings
 from reasmory_ros.memory import MemoryFileError
-from reasmory_ros.planning.factory import build_planner
 from reasmory_ros.replay.bag import BagError
-from reasmory_ros.replay.pipeline import (QuestionsFileError, ReplayStats, answer_all, answer_record,
-                                          build_memory, read_questions)
+from reasmory_ros.replay.pipeline import QuestionsFileError, ReplayStats, replay_bag, write_jsonl
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,26 +95,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(inspect_bag(args.bag, settings))
             return 0
-        planner = build_planner(args.planner or settings.planner.planner, settings.planner,
-                                device=settings.compute.device)
-        rows = read_questions(args.questions) if args.questions else []
-        memory, stats = build_memory(args.bag, settings, progress=not args.no_progress)
+        replay = replay_bag(args.bag, settings, args.questions, planner_name=args.planner,
+                            progress=not args.no_progress)
     except (BagError, QuestionsFileError, OSError, ValueError) as err:  # SettingsError, PipelineError: ValueError
         print(f"reasmory-replay: {err}", file=sys.stderr)
         return 1
-    if stats.frames == 0:
-        print(f"reasmory-replay: no frame could be built from {args.bag}; input errors: "
-              f"{stats.assembler.get('errors') or 'none'}, {stats.assembler}", file=sys.stderr)
-        return 1
-
+    memory, stats, results = replay.memory, replay.stats, replay.results
     snapshot = memory.snapshot()
-    results = answer_all(rows, snapshot, planner, max_attempts=settings.planner.max_attempts,
-                         progress=not args.no_progress)
     if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        with args.output.open("w") as out:
-            for row, result in results:
-                out.write(json.dumps(answer_record(row["id"], result)) + "\n")
+        write_jsonl(args.output, replay.answer_records())
     try:
         if args.save_memory:
             memory.save(args.save_memory)

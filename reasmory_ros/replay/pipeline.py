@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -11,13 +14,18 @@ from reasmory_ros.config.settings import Settings
 from reasmory_ros.memory import MemorySnapshot, SpatialMemory
 from reasmory_ros.pipeline import Pipeline
 from reasmory_ros.planning import QuestionResult, answer_question
-from reasmory_ros.replay.bag import open_bag
+from reasmory_ros.planning.factory import build_planner
+from reasmory_ros.replay.bag import BagError, open_bag
 from reasmory_ros.replay.evaluate import read_jsonl
 from reasmory_ros.replay.layouts import Recognition
 
 
 class QuestionsFileError(ValueError):
     """A questions file line is not a JSON object with a string `id` and `question`."""
+
+
+class EmptyBagError(BagError):
+    """The bag opened, but no frame could be built from its messages."""
 
 
 @dataclass
@@ -106,3 +114,54 @@ def answer_all(rows: Iterable[dict], snapshot: MemorySnapshot, planner=None, max
                                  max_attempts=max_attempts)
         results.append((row, result))
     return results
+
+
+@dataclass
+class Replay:
+    """One bag analysed: the memory at its end, how integration went, and the answers."""
+
+    memory: SpatialMemory
+    stats: ReplayStats
+    results: list[tuple[dict, QuestionResult]]
+
+    def answer_records(self) -> list[dict]:
+        return [answer_record(row["id"], result) for row, result in self.results]
+
+
+def replay_bag(bag_path: str | Path, settings: Settings, questions: str | Path | None = None,
+               planner_name: str | None = None, progress: bool = True) -> Replay:
+    """Bag -> memory -> answers: the one path behind `reasmory-replay` and `reasmory-fleet`.
+
+    Cheap checks run first (planner settings, questions file) so a bad input fails before the bag
+    is read. Raises BagError (EmptyBagError when no frame could be built), QuestionsFileError or
+    ValueError.
+    """
+    planner = build_planner(planner_name or settings.planner.planner, settings.planner,
+                            device=settings.compute.device)
+    rows = read_questions(questions) if questions else []
+    memory, stats = build_memory(bag_path, settings, progress=progress)
+    if stats.frames == 0:
+        raise EmptyBagError(f"no frame could be built from {bag_path}; input errors: "
+                            f"{stats.assembler.get('errors') or 'none'}, {stats.assembler}")
+    results = answer_all(rows, memory.snapshot(), planner, max_attempts=settings.planner.max_attempts,
+                         progress=progress)
+    return Replay(memory, stats, results)
+
+
+def write_jsonl(path: str | Path, rows: Iterable[dict]) -> None:
+    """Write JSONL rows atomically (temp file + rename): a crash never leaves a half file under
+    `path`, so a file that exists is complete."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
+                                     delete=False) as out:
+        try:
+            out.writelines(json.dumps(row) + "\n" for row in rows)
+            out.flush()
+            os.fchmod(out.fileno(), 0o644)  # what open(path, "w") gives, not the temp file's 0600
+            os.fsync(out.fileno())
+        except BaseException:
+            out.close()
+            os.unlink(out.name)
+            raise
+    os.replace(out.name, path)
