@@ -15,6 +15,7 @@ CONSOLE_SCRIPTS = [
     "reasmory-sim = reasmory_ros.sim.cli:main",
     "reasmory-replay = reasmory_ros.replay.cli:main",
     "reasmory-eval = reasmory_ros.replay.evaluate:main",
+    "reasmory-fleet = reasmory_ros.replay.fleet:main",
     "reasmory-ask-offline = reasmory_ros.planning.cli:main",
 ]
 

@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reasmory_ros.replay.evaluate import EvaluationError, evaluate, read_jsonl
-from reasmory_ros.replay.params import ParamsFileError, load_parameters
+from reasmory_ros.replay.evaluate import evaluate, read_jsonl
+from reasmory_ros.replay.params import load_parameters
 from reasmory_ros.replay.pipeline import write_jsonl
 
 SUMMARY = "summary.jsonl"
@@ -113,7 +113,7 @@ def run_bag(job: BagJob, params: dict, output_dir: Path, before: Callable[[BagJo
     """
     from reasmory_ros.memory import MemoryFileError
     from reasmory_ros.replay.bag import BagError
-    from reasmory_ros.replay.pipeline import QuestionsFileError, replay_bag
+    from reasmory_ros.replay.pipeline import replay_bag
 
     start = time.perf_counter()
     if before is not None:
@@ -126,7 +126,8 @@ def run_bag(job: BagJob, params: dict, output_dir: Path, before: Callable[[BagJo
         out.mkdir(parents=True, exist_ok=True)
         write_jsonl(out / ANSWERS, records)
         replay.memory.save(out / MEMORY)
-    except (BagError, QuestionsFileError, EvaluationError, MemoryFileError, OSError, ValueError) as err:
+    # What reasmory-replay reports as an error (questions and truth files raise ValueErrors).
+    except (BagError, MemoryFileError, OSError, ValueError) as err:
         return _row(job.id, "failed", start, error=str(err))
     return _row(job.id, "ok", start, frames=replay.stats.frames, questions=sum(r.ok for _, r in replay.results),
                 score=score, warnings=replay.stats.warnings or None)
@@ -154,12 +155,8 @@ class Summary:
             if not resume:
                 raise FileExistsError(f"{self.path} exists: pass --resume to finish that run, or choose "
                                       "another --output-dir")
-            try:
-                previous = read_jsonl(self.path)
-            except EvaluationError as err:
-                raise ManifestError(f"cannot resume from {self.path}: {err}") from err
-            wanted = set(self.order)
-            self.rows = {row["id"]: row for row in previous if row["id"] in wanted}
+            wanted = set(self.order)  # rows of bags no longer in the manifest are dropped
+            self.rows = {row["id"]: row for row in read_jsonl(self.path) if row["id"] in wanted}
 
     def complete(self, job: BagJob) -> bool:
         """An `ok` row and both outputs present (outputs are atomic, so present means whole)."""
@@ -188,7 +185,7 @@ class Summary:
         return "\n".join(lines)
 
 
-def _ray_session(address: str | None, workers: int | None):
+def connect_ray(address: str | None, workers: int | None) -> bool:
     """Connect to (or start) Ray; returns whether this call started the connection (and so must
     shut it down). An already initialised Ray (a caller's own ray.init) is used as it is."""
     import ray
@@ -237,15 +234,17 @@ def run_fleet(jobs: Sequence[BagJob], output_dir: str | Path, params: dict, *, a
     output_dir.mkdir(parents=True, exist_ok=True)
     summary = Summary(output_dir, jobs, resume)
     todo = [job for job in jobs if not summary.complete(job)]
+    if not todo:
+        return summary
     params = {**params, "torch_threads": CPUS_PER_TASK}
     task = ray.remote(run_bag).options(num_cpus=CPUS_PER_TASK, memory=task_memory_bytes(params),
                                        max_retries=MAX_RETRIES, retry_exceptions=False)
-    started = _ray_session(address, workers)
+    started = connect_ray(address, workers)
     pending: dict = {}
     try:
         workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // CPUS_PER_TASK))
         queue = iter(todo)
-        start = time.perf_counter()
+        start, failed = time.perf_counter(), 0
         with tqdm(total=len(todo), unit="bag", desc="fleet", disable=not progress) as bar:
             while True:
                 for job in queue:
@@ -262,7 +261,7 @@ def run_fleet(jobs: Sequence[BagJob], output_dir: str | Path, params: dict, *, a
                     row = _failed_by_ray(job, err)
                 summary.add(row)
                 bar.update()
-                failed = sum(r["status"] != "ok" for r in summary.rows.values())
+                failed += row["status"] != "ok"
                 bar.set_postfix_str(f"{60 * bar.n / (time.perf_counter() - start):.1f} bags/min, {failed} failed")
                 if on_row is not None:
                     on_row(row)
@@ -316,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         params = load_parameters(args.params)
         summary = run_fleet(jobs, args.output_dir, params, address=args.address, workers=args.workers,
                             resume=args.resume, progress=not args.no_progress)
-    except (ManifestError, ParamsFileError, FileExistsError) as err:
+    except (ValueError, OSError) as err:  # manifest, parameters, an earlier run's summary, Ray unreachable
         print(f"reasmory-fleet: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -10,16 +10,23 @@ import time
 from pathlib import Path
 
 import pytest
+import ray
 
-ray = pytest.importorskip("ray")
-
-from reasmory_ros.memory import SpatialMemory  # noqa: E402
-from reasmory_ros.replay.evaluate import evaluate, read_jsonl  # noqa: E402
-from reasmory_ros.replay.fleet import (ANSWERS, MEMORY, SUMMARY, BagJob, ManifestError, main,  # noqa: E402
-                                       read_manifest, run_fleet)
-from reasmory_ros.replay.cli import main as replay_main  # noqa: E402
-from reasmory_ros.replay.params import load_parameters  # noqa: E402
-from reasmory_ros.sim.cli import simulate  # noqa: E402
+from reasmory_ros.memory import SpatialMemory
+from reasmory_ros.replay.cli import main as replay_main
+from reasmory_ros.replay.evaluate import evaluate, read_jsonl
+from reasmory_ros.replay.fleet import (
+    ANSWERS,
+    MEMORY,
+    SUMMARY,
+    BagJob,
+    ManifestError,
+    main,
+    read_manifest,
+    run_fleet,
+)
+from reasmory_ros.replay.params import load_parameters
+from reasmory_ros.sim.cli import simulate
 
 SEEDS = (1, 2, 3, 4)
 GUARD_S = 300
@@ -199,15 +206,20 @@ def test_an_interrupted_run_resumes_without_redoing_finished_bags(fleet, tmp_pat
         if len(_summary(out)) == 2:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        run_fleet(jobs, out, load_parameters(), workers=2, progress=False, on_row=stop_after_two)
-    first = _summary(out)
-    assert len(first) == 2 and all(r["status"] == "ok" for r in first)
-    kept = {r["id"]: (out / r["id"] / ANSWERS).stat().st_mtime_ns for r in first}
+    # Both runs use the caller's Ray (one start-up and warm workers: a shorter test).
+    ray.init(num_cpus=2, object_store_memory=100 * 2**20, include_dashboard=False, log_to_driver=False)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_fleet(jobs, out, load_parameters(), workers=2, progress=False, on_row=stop_after_two)
+        first = _summary(out)
+        assert len(first) == 2 and all(r["status"] == "ok" for r in first)
+        kept = {r["id"]: (out / r["id"] / ANSWERS).stat().st_mtime_ns for r in first}
 
-    with pytest.raises(FileExistsError, match="--resume"):  # never overwrites a run by accident
-        run_fleet(jobs, out, load_parameters(), progress=False)
-    run_fleet(jobs, out, load_parameters(), workers=2, resume=True, progress=False, before_bag=record)
+        with pytest.raises(FileExistsError, match="--resume"):  # never overwrites a run by accident
+            run_fleet(jobs, out, load_parameters(), progress=False)
+        run_fleet(jobs, out, load_parameters(), workers=2, resume=True, progress=False, before_bag=record)
+    finally:
+        ray.shutdown()
     rows = _summary(out)
     assert [r["id"] for r in rows] == [job.id for job in jobs]
     assert sorted(ran.read_text().split()) == sorted(set(fleet["expected"]) - set(kept))
