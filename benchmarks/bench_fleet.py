@@ -23,13 +23,7 @@ from pathlib import Path
 
 import ray
 
-from reasmory_ros.replay.fleet import (
-    CPUS_PER_TASK,
-    BagJob,
-    connect_ray,
-    run_fleet,
-    task_memory_bytes,
-)
+from reasmory_ros.replay.fleet import CPUS_PER_TASK, BagJob, connect_ray, run_bag, run_fleet, task_memory_bytes
 from reasmory_ros.replay.params import load_parameters
 from reasmory_ros.replay.pipeline import build_memory
 from reasmory_ros.sim.cli import simulate
@@ -50,6 +44,17 @@ def integration_fps(bag: Path, params: dict) -> float:
     build_memory(bag, params, progress=False)
     _, stats = build_memory(bag, params, progress=False)
     return stats.frames / stats.seconds
+
+
+def fixed_cost_s(job: BagJob, params: dict, out: Path) -> float:
+    """What a bag costs besides integrating its frames (answers, scoring, output files): one
+    run_bag minus one build_memory of the same bag, back to back in this process (warm)."""
+    run_bag(job, params, out)
+    tick = time.perf_counter()
+    run_bag(job, params, out)
+    whole = time.perf_counter() - tick
+    _, stats = build_memory(job.bag, params, progress=False)
+    return whole - stats.seconds
 
 
 def empty_task_round_trip_ms(params: dict, repeats: int = 20) -> float:
@@ -116,6 +121,9 @@ def main() -> None:
     parser.add_argument("--project-fps", type=float, default=30.0, help="colour frames per second of the bags")
     parser.add_argument("--project-size", type=int, nargs=2, default=[640, 480], metavar=("W", "H"),
                         help="image size of the projected bags (their integration rate is measured)")
+    parser.add_argument("--project-rate", type=float,
+                        help="integration frames/s to project with instead of measuring it here (e.g. "
+                             "bench_replay.py's on a quiet machine)")
     parser.add_argument("--project-nodes", type=int, default=32)
     parser.add_argument("--project-cores", type=int, default=8)
     args = parser.parse_args()
@@ -151,17 +159,16 @@ def main() -> None:
           f"{1e3 * statistics.median(overheads):.0f} ms, max {1e3 * max(overheads):.0f} ms")
     print(f"empty task round trip with the fleet's options: {one['round_trip_ms']:.1f} ms")
 
-    # Projection: bags run in waves of (nodes x cores) tasks. A bag costs the warm per-bag fixed
-    # part measured above (answers, memory file, Ray overhead: the bench bag's time minus its
-    # integration) plus its frames at the integration rate measured at the projected image size;
-    # each worker pays its first-bag warm-up once; Ray starts once.
-    fixed = bag_s - args.frames / integration_fps(jobs[0].bag, params) + statistics.median(overheads)
-    big = recordings(args.cache, 1, 60, *args.project_size)[0].bag
-    rate = integration_fps(big, params)
+    # Projection: bags run in waves of (nodes x cores) tasks. A bag costs its frames at the
+    # integration rate of the projected image size, plus the fixed part (answers, files) and the
+    # Ray overhead measured above; each worker pays its first-bag warm-up once; Ray starts once.
+    with tempfile.TemporaryDirectory() as tmp:
+        fixed = fixed_cost_s(jobs[0], params, Path(tmp))
+    rate = args.project_rate or integration_fps(recordings(args.cache, 1, 60, *args.project_size)[0].bag, params)
     frames = args.project_minutes * 60 * args.project_fps
-    print(f"integration alone: {rate:.0f} frames/s at {args.project_size[0]}x{args.project_size[1]}; "
-          f"fixed cost per bag {fixed:.1f} s")
-    per_bag = fixed + frames / rate
+    print(f"integration: {rate:.0f} frames/s at {args.project_size[0]}x{args.project_size[1]} "
+          f"({'given' if args.project_rate else 'measured'}); fixed cost per bag {fixed:.2f} s")
+    per_bag = fixed + statistics.median(overheads) + frames / rate
     slots = args.project_nodes * args.project_cores
     waves = -(-args.project_bags // slots)
     total = one["startup_s"] + warm_up + waves * per_bag

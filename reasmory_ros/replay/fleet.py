@@ -14,7 +14,6 @@ skips the bags whose `ok` row and outputs are there.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import re
@@ -24,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reasmory_ros.replay.evaluate import evaluate, read_jsonl
+from reasmory_ros.replay.evaluate import EvaluationError, evaluate, read_jsonl
 from reasmory_ros.replay.params import load_parameters
 from reasmory_ros.replay.pipeline import write_jsonl
 
@@ -66,31 +65,21 @@ def read_manifest(path: str | Path) -> list[BagJob]:
     manifest's folder (so a manifest travels with its bags)."""
     path = Path(path)
     try:
-        lines = path.read_text().splitlines()
-    except OSError as err:
-        raise ManifestError(f"cannot read manifest {path}: {err.strerror or err}") from err
+        entries = read_jsonl(path)
+    except EvaluationError as err:
+        raise ManifestError(str(err)) from err
     jobs: list[BagJob] = []
-    seen: dict[str, int] = {}
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ManifestError(f"{where}: not JSON ({err.msg})") from err
-        if not isinstance(entry, dict):
-            raise ManifestError(f"{where}: expected an object like {{\"id\": ..., \"bag\": ...}}")
+    for entry in entries:
+        bag_id = entry["id"]
+        where = f"{path}: bag {bag_id!r}"
         unknown = sorted(set(entry) - set(MANIFEST_KEYS))
         if unknown:
             raise ManifestError(f"{where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(MANIFEST_KEYS)}")
-        bag_id = entry.get("id")
         if not isinstance(bag_id, str) or not _ID.fullmatch(bag_id) or bag_id == SUMMARY:
-            raise ManifestError(f"{where}: 'id' must be a string of letters, digits and ._+=@- that starts "
-                                f"with a letter or digit (it names the output folder); got {bag_id!r}")
-        if bag_id in seen:
-            raise ManifestError(f"{where}: id {bag_id!r} already used on line {seen[bag_id]}")
-        seen[bag_id] = number
+            raise ManifestError(f"{where}: the id must be letters, digits and ._+=@-, starting with a letter "
+                                "or digit (it names the output folder)")
+        if any(job.id == bag_id for job in jobs):
+            raise ManifestError(f"{where}: the id is listed twice")
         paths = {}
         for key in ("bag", "questions", "truth"):
             value = entry.get(key)
@@ -192,8 +181,7 @@ def connect_ray(address: str | None, workers: int | None) -> bool:
 
     if ray.is_initialized():
         return False
-    common = dict(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False,
-                  configure_logging=True)
+    common = {"include_dashboard": False, "logging_level": logging.WARNING, "log_to_driver": False}
     if address:
         ray.init(address=address, **common)
     else:

@@ -112,13 +112,14 @@ def test_local_run_gives_ok_and_failed_rows_and_the_replays_answers(fleet, tmp_p
 
 @pytest.mark.parametrize("line, message", [
     ('{"id": "a", "bag": "x"}\nnot json', r"manifest.jsonl:2: not JSON"),
-    ('["a", "x"]', r":1: expected an object"),
-    ('{"id": "a", "bag": "x", "questons": "q"}', r":1: unknown key\(s\) questons"),
-    ('{"id": "../etc", "bag": "x"}', r":1: 'id' must be"),
-    ('{"id": "summary.jsonl", "bag": "x"}', r":1: 'id' must be"),
-    ('{"id": "a", "bag": "x"}\n{"id": "a", "bag": "y"}', r":2: id 'a' already used on line 1"),
-    ('{"id": "a"}', r":1: 'bag' must be a path string"),
-    ('{"id": "a", "bag": "x", "truth": 3}', r":1: 'truth' must be a path string"),
+    ('["a", "x"]', r"manifest.jsonl:1: expected an object with an 'id'"),
+    ('{"id": "a", "bag": "x", "questons": "q"}', r"bag 'a': unknown key\(s\) questons"),
+    ('{"id": "../etc", "bag": "x"}', r"bag '../etc': the id must be"),
+    ('{"id": "summary.jsonl", "bag": "x"}', r"bag 'summary.jsonl': the id must be"),
+    ('{"id": 7, "bag": "x"}', r"bag 7: the id must be"),
+    ('{"id": "a", "bag": "x"}\n{"id": "a", "bag": "y"}', r"bag 'a': the id is listed twice"),
+    ('{"id": "a"}', r"bag 'a': 'bag' must be a path string"),
+    ('{"id": "a", "bag": "x", "truth": 3}', r"bag 'a': 'truth' must be a path string"),
     ('\n', r"no bags listed"),
 ])
 def test_bad_manifest_lines_are_clear_errors_before_any_work(tmp_path, capsys, line, message):
