@@ -1,13 +1,19 @@
 """Fleet replay figures: speed-up over workers, Ray's overhead per bag, embedded start-up.
 
-    python benchmarks/bench_fleet.py --bags 8 --frames 100 --workers 1 2
+    python benchmarks/bench_fleet.py --bags 8 --frames 100 --workers 1 2 --rounds 3
 
-Simulates BAGS recordings (cached under .cache/bench_fleet), then for each worker count starts an
-embedded Ray (timed: start-up), replays every bag with run_fleet (the code behind reasmory-fleet)
-and times the whole run. Ray's overhead per bag is measured two ways: the driver's time between
-consecutive results minus the task's own time (1 worker, so bags run one after another), and the
-round trip of an empty task with the same resource options. Each worker's peak RSS is read in
-the worker itself. Ends with a projection of 1000 five-minute bags on a cluster from these figures.
+Simulates BAGS recordings (cached under .cache/bench_fleet) and replays them with run_fleet (the
+code behind reasmory-fleet) on one embedded Ray:
+- start-up: ray.init of the embedded Ray, timed (median of three starts);
+- a cold run with 1 worker: the first bag of a fresh worker pays imports and model loading, and
+  the driver's time between consecutive results minus the task's own time is Ray's overhead per
+  bag (scheduling and result transfer; bags run one after another); an empty task's round trip
+  with the same options is printed next to it;
+- ROUNDS paired rounds on warm workers, each running all bags once per worker count, so a change
+  in the shared machine's load hits both counts alike; the speed-up is the median of the rounds'
+  ratios.
+Each worker's peak RSS is read in the worker itself. Ends with a projection of 1000 five-minute
+bags on a cluster from these figures.
 """
 
 from __future__ import annotations
@@ -87,25 +93,15 @@ def timed_fleet(jobs, params, workers: int, out: Path, rss_log: Path) -> dict:
     return {"wall_s": wall, "rows": rows, "gaps": gaps}
 
 
-def run(jobs, params, workers: int, tmp: Path) -> dict:
-    """Start an embedded Ray with `workers` CPUs, run the bags twice: cold (fresh worker
-    processes: imports and model loading) and warm (the same workers again)."""
-    rss_log = tmp / f"rss{workers}.txt"
-    tick = time.perf_counter()
-    connect_ray(None, workers)
-    startup = time.perf_counter() - tick
-    try:
-        cold = timed_fleet(jobs, params, workers, tmp / f"cold{workers}", rss_log)
-        warm = timed_fleet(jobs, params, workers, tmp / f"warm{workers}", rss_log)
-        round_trip = empty_task_round_trip_ms(params) if workers == 1 else None
-    finally:
+def startup_s(workers: int, starts: int = 3) -> float:
+    """Median time of ray.init for an embedded Ray with `workers` CPUs (each start shut down)."""
+    times = []
+    for _ in range(starts):
+        tick = time.perf_counter()
+        connect_ray(None, workers)
+        times.append(time.perf_counter() - tick)
         ray.shutdown()
-    peaks = {}
-    for line in rss_log.read_text().splitlines():
-        pid, kib = map(int, line.split())
-        peaks[pid] = max(peaks.get(pid, 0), kib)
-    return {"workers": workers, "startup_s": startup, "cold": cold, "warm": warm, "round_trip_ms": round_trip,
-            "peak_rss_mb": max(peaks.values()) / 1024}
+    return statistics.median(times)
 
 
 def main() -> None:
@@ -115,71 +111,81 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=320)
     parser.add_argument("--height", type=int, default=240)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cache", type=Path, default=Path(".cache/bench_fleet"))
     parser.add_argument("--project-bags", type=int, default=1000)
     parser.add_argument("--project-minutes", type=float, default=5.0)
     parser.add_argument("--project-fps", type=float, default=30.0, help="colour frames per second of the bags")
-    parser.add_argument("--project-size", type=int, nargs=2, default=[640, 480], metavar=("W", "H"),
-                        help="image size of the projected bags (their integration rate is measured)")
-    parser.add_argument("--project-rate", type=float,
-                        help="integration frames/s to project with instead of measuring it here (e.g. "
-                             "bench_replay.py's on a quiet machine)")
     parser.add_argument("--project-nodes", type=int, default=32)
     parser.add_argument("--project-cores", type=int, default=8)
+    parser.add_argument("--project-size", type=int, nargs=2, default=[640, 480], metavar=("W", "H"),
+                        help="image size of the projected bags (their integration rate is measured)")
+    parser.add_argument("--project-rate", type=float, nargs="*", default=[],
+                        help="more integration rates (frames/s) to project with besides the one measured "
+                             "here, e.g. bench_replay.py's on a quiet machine")
     args = parser.parse_args()
 
     params = load_parameters()
     jobs = recordings(args.cache, args.bags, args.frames, args.width, args.height)
+    most = max(args.workers)
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    start = startup_s(most)
+    walls = {w: [] for w in args.workers}
     with tempfile.TemporaryDirectory() as tmp:
-        results = [run(jobs, params, workers, Path(tmp)) for workers in args.workers]
+        tmp = Path(tmp)
+        rss_log = tmp / "rss.txt"
+        connect_ray(None, most)
+        try:
+            cold = timed_fleet(jobs, params, 1, tmp / "cold", rss_log)
+            timed_fleet(jobs, params, most, tmp / "warm-up", rss_log)  # every worker has run a bag
+            for r in range(args.rounds):
+                for w in args.workers:
+                    walls[w].append(timed_fleet(jobs, params, w, tmp / f"r{r}w{w}", rss_log)["wall_s"])
+            round_trip = empty_task_round_trip_ms(params)
+        finally:
+            ray.shutdown()
+        peak_kib = max(int(line.split()[1]) for line in rss_log.read_text().splitlines())
+        fixed = fixed_cost_s(jobs[0], params, tmp / "fixed")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
-    base = results[0]
+    base = args.workers[0]
     print(f"\n{args.bags} bags x {args.frames} frames at {args.width}x{args.height}, default parameters, "
-          "rule planner, one torch thread per task; cold = fresh workers, warm = the same workers again")
-    print("| workers | embedded Ray start-up (s) | cold wall (s) | cold speed-up | warm wall (s) | warm bags/min "
-          "| warm speed-up | worker peak RSS (MB) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for r in results:
-        print(f"| {r['workers']} | {r['startup_s']:.1f} | {r['cold']['wall_s']:.1f} | "
-              f"{base['cold']['wall_s'] / r['cold']['wall_s']:.2f}x | {r['warm']['wall_s']:.1f} | "
-              f"{60 * args.bags / r['warm']['wall_s']:.1f} | {base['warm']['wall_s'] / r['warm']['wall_s']:.2f}x | "
-              f"{r['peak_rss_mb']:.0f} |")
+          f"rule planner, one torch thread per task, warm workers, {args.rounds} paired rounds")
+    print("| workers | wall per round (s) | median wall (s) | bags/min | speed-up (median of rounds) |")
+    print("| --- | --- | --- | --- | --- |")
+    for w in args.workers:
+        ratio = statistics.median(b / x for b, x in zip(walls[base], walls[w]))
+        print(f"| {w} | {', '.join(f'{x:.1f}' for x in walls[w])} | {statistics.median(walls[w]):.1f} | "
+              f"{60 * args.bags / statistics.median(walls[w]):.1f} | {ratio:.2f}x |")
 
-    one = next(r for r in results if r["workers"] == 1)
-    warm = one["warm"]
-    overheads = [gap - row["seconds"] for gap, row in zip(warm["gaps"], warm["rows"])]
-    bag_s = statistics.median(row["seconds"] for row in warm["rows"])
-    frames_per_s = statistics.median(row["frames"] / row["seconds"] for row in warm["rows"])
-    warm_up = one["cold"]["rows"][0]["seconds"] - bag_s
-    print(f"\nbag on a warm worker: median {bag_s:.2f} s ({frames_per_s:.0f} frames/s per worker, answers included); "
-          f"a fresh worker's first bag takes {warm_up:.1f} s more (imports, embedding model)")
-    print(f"Ray overhead per bag (driver gap minus task time, warm, 1 worker): median "
-          f"{1e3 * statistics.median(overheads):.0f} ms, max {1e3 * max(overheads):.0f} ms")
-    print(f"empty task round trip with the fleet's options: {one['round_trip_ms']:.1f} ms")
+    overheads = [gap - row["seconds"] for gap, row in zip(cold["gaps"][1:], cold["rows"][1:])]
+    bag_s = statistics.median(row["seconds"] for row in cold["rows"][1:])
+    warm_up = cold["rows"][0]["seconds"] - bag_s
+    print(f"\nembedded Ray start-up: {start:.1f} s (median of 3)")
+    print(f"bag on a warm worker: median {bag_s:.2f} s; a fresh worker's first bag takes {warm_up:.1f} s more "
+          f"(imports, embedding model); worker peak RSS {peak_kib / 1024:.0f} MB")
+    print(f"Ray overhead per bag (driver gap minus task time, 1 worker): median "
+          f"{1e3 * statistics.median(overheads):.0f} ms, max {1e3 * max(overheads):.0f} ms; empty task round "
+          f"trip {round_trip:.1f} ms")
 
     # Projection: bags run in waves of (nodes x cores) tasks. A bag costs its frames at the
     # integration rate of the projected image size, plus the fixed part (answers, files) and the
     # Ray overhead measured above; each worker pays its first-bag warm-up once; Ray starts once.
-    with tempfile.TemporaryDirectory() as tmp:
-        fixed = fixed_cost_s(jobs[0], params, Path(tmp))
-    rate = args.project_rate or integration_fps(recordings(args.cache, 1, 60, *args.project_size)[0].bag, params)
+    measured = integration_fps(recordings(args.cache, 1, 60, *args.project_size)[0].bag, params)
     frames = args.project_minutes * 60 * args.project_fps
-    print(f"integration: {rate:.0f} frames/s at {args.project_size[0]}x{args.project_size[1]} "
-          f"({'given' if args.project_rate else 'measured'}); fixed cost per bag {fixed:.2f} s")
-    per_bag = fixed + statistics.median(overheads) + frames / rate
     slots = args.project_nodes * args.project_cores
     waves = -(-args.project_bags // slots)
-    total = one["startup_s"] + warm_up + waves * per_bag
-    print(f"\nprojection: {args.project_bags} bags of {args.project_minutes:g} min at {args.project_fps:g} fps "
-          f"({frames:.0f} frames) on {args.project_nodes} nodes x {args.project_cores} cores = {slots} workers: "
-          f"{per_bag:.0f} s per bag, {waves} waves -> {total / 60:.1f} min "
-          f"(one worker alone: {args.project_bags * per_bag / 3600:.1f} h)")
-    print(json.dumps({"cold_speedup": {r["workers"]: base["cold"]["wall_s"] / r["cold"]["wall_s"] for r in results},
-                      "warm_speedup": {r["workers"]: base["warm"]["wall_s"] / r["warm"]["wall_s"] for r in results},
-                      "startup_s": [r["startup_s"] for r in results],
-                      "overhead_ms": 1e3 * statistics.median(overheads)}))
+    print(f"fixed cost per bag (answers, files): {fixed:.2f} s")
+    for rate in [measured, *args.project_rate]:
+        per_bag = fixed + statistics.median(overheads) + frames / rate
+        total = start + warm_up + waves * per_bag
+        source = "measured here" if rate == measured else "given"
+        print(f"projection at {rate:.0f} frames/s ({source}, {args.project_size[0]}x{args.project_size[1]}): "
+              f"{args.project_bags} bags of {args.project_minutes:g} min at {args.project_fps:g} fps ({frames:.0f} "
+              f"frames) on {args.project_nodes} nodes x {args.project_cores} cores = {slots} workers: {per_bag:.0f} s "
+              f"per bag, {waves} waves -> {total / 60:.1f} min (one worker alone: "
+              f"{args.project_bags * per_bag / 3600:.1f} h)")
+    print(json.dumps({"walls": walls, "startup_s": start, "overhead_ms": 1e3 * statistics.median(overheads)}))
 
 
 if __name__ == "__main__":
