@@ -29,8 +29,8 @@ from pathlib import Path
 
 import ray
 
+from reasmory_ros.config.settings import Settings, load_settings
 from reasmory_ros.replay.fleet import CPUS_PER_TASK, BagJob, connect_ray, run_bag, run_fleet, task_memory_bytes
-from reasmory_ros.replay.params import load_parameters
 from reasmory_ros.replay.pipeline import build_memory
 from reasmory_ros.sim.cli import simulate
 
@@ -45,27 +45,27 @@ def recordings(cache: Path, bags: int, frames: int, width: int, height: int) -> 
     return jobs
 
 
-def integration_fps(bag: Path, params: dict) -> float:
+def integration_fps(bag: Path, settings: Settings) -> float:
     """Frames per second of the memory integration alone (this process, second of two passes)."""
-    build_memory(bag, params, progress=False)
-    _, stats = build_memory(bag, params, progress=False)
+    build_memory(bag, settings, progress=False)
+    _, stats = build_memory(bag, settings, progress=False)
     return stats.frames / stats.seconds
 
 
-def fixed_cost_s(job: BagJob, params: dict, out: Path) -> float:
+def fixed_cost_s(job: BagJob, settings: Settings, out: Path) -> float:
     """What a bag costs besides integrating its frames (answers, scoring, output files): one
     run_bag minus one build_memory of the same bag, back to back in this process (warm)."""
-    run_bag(job, params, out)
+    run_bag(job, settings, out)
     tick = time.perf_counter()
-    run_bag(job, params, out)
+    run_bag(job, settings, out)
     whole = time.perf_counter() - tick
-    _, stats = build_memory(job.bag, params, progress=False)
+    _, stats = build_memory(job.bag, settings, progress=False)
     return whole - stats.seconds
 
 
-def empty_task_round_trip_ms(params: dict, repeats: int = 20) -> float:
+def empty_task_round_trip_ms(settings: Settings, repeats: int = 20) -> float:
     """Median submit-to-result time of a task that does nothing, with the fleet's options."""
-    task = ray.remote(lambda: None).options(num_cpus=CPUS_PER_TASK, memory=task_memory_bytes(params))
+    task = ray.remote(lambda: None).options(num_cpus=CPUS_PER_TASK, memory=task_memory_bytes(settings))
     ray.get(task.remote())  # a worker process is started once; not part of the per-bag cost
     times = []
     for _ in range(repeats):
@@ -75,7 +75,7 @@ def empty_task_round_trip_ms(params: dict, repeats: int = 20) -> float:
     return 1e3 * statistics.median(times)
 
 
-def timed_fleet(jobs, params, workers: int, out: Path, rss_log: Path) -> dict:
+def timed_fleet(jobs, settings, workers: int, out: Path, rss_log: Path) -> dict:
     """One run_fleet over `jobs` on the Ray already started; wall time, rows and result arrivals."""
     arrivals = []
 
@@ -84,7 +84,7 @@ def timed_fleet(jobs, params, workers: int, out: Path, rss_log: Path) -> dict:
             log.write(f"{os.getpid()} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\n")
 
     tick = time.perf_counter()
-    summary = run_fleet(jobs, out, params, workers=workers, progress=False, before_bag=log_rss,
+    summary = run_fleet(jobs, out, settings, workers=workers, progress=False, before_bag=log_rss,
                         on_row=lambda row: arrivals.append(time.perf_counter()))
     wall = time.perf_counter() - tick
     rows = [summary.rows[job.id] for job in jobs]
@@ -125,7 +125,7 @@ def main() -> None:
                              "here, e.g. bench_replay.py's on a quiet machine")
     args = parser.parse_args()
 
-    params = load_parameters()
+    settings = load_settings()
     jobs = recordings(args.cache, args.bags, args.frames, args.width, args.height)
     most = max(args.workers)
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -136,16 +136,16 @@ def main() -> None:
         rss_log = tmp / "rss.txt"
         connect_ray(None, most)
         try:
-            cold = timed_fleet(jobs, params, 1, tmp / "cold", rss_log)
-            timed_fleet(jobs, params, most, tmp / "warm-up", rss_log)  # every worker has run a bag
+            cold = timed_fleet(jobs, settings, 1, tmp / "cold", rss_log)
+            timed_fleet(jobs, settings, most, tmp / "warm-up", rss_log)  # every worker has run a bag
             for r in range(args.rounds):
                 for w in args.workers:
-                    walls[w].append(timed_fleet(jobs, params, w, tmp / f"r{r}w{w}", rss_log)["wall_s"])
-            round_trip = empty_task_round_trip_ms(params)
+                    walls[w].append(timed_fleet(jobs, settings, w, tmp / f"r{r}w{w}", rss_log)["wall_s"])
+            round_trip = empty_task_round_trip_ms(settings)
         finally:
             ray.shutdown()
         peak_kib = max(int(line.split()[1]) for line in rss_log.read_text().splitlines())
-        fixed = fixed_cost_s(jobs[0], params, tmp / "fixed")
+        fixed = fixed_cost_s(jobs[0], settings, tmp / "fixed")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
     base = args.workers[0]
@@ -171,7 +171,7 @@ def main() -> None:
     # Projection: bags run in waves of (nodes x cores) tasks. A bag costs its frames at the
     # integration rate of the projected image size, plus the fixed part (answers, files) and the
     # Ray overhead measured above; each worker pays its first-bag warm-up once; Ray starts once.
-    measured = integration_fps(recordings(args.cache, 1, 60, *args.project_size)[0].bag, params)
+    measured = integration_fps(recordings(args.cache, 1, 60, *args.project_size)[0].bag, settings)
     frames = args.project_minutes * 60 * args.project_fps
     slots = args.project_nodes * args.project_cores
     waves = -(-args.project_bags // slots)

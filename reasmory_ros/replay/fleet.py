@@ -23,8 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from reasmory_ros.config.settings import Settings, load_settings
 from reasmory_ros.replay.evaluate import EvaluationError, evaluate, read_jsonl
-from reasmory_ros.replay.params import load_parameters
 from reasmory_ros.replay.pipeline import write_jsonl
 
 SUMMARY = "summary.jsonl"
@@ -94,7 +94,7 @@ def read_manifest(path: str | Path) -> list[BagJob]:
     return jobs
 
 
-def run_bag(job: BagJob, params: dict, output_dir: Path, before: Callable[[BagJob], None] | None = None) -> dict:
+def run_bag(job: BagJob, settings: Settings, output_dir: Path, before: Callable[[BagJob], None] | None = None) -> dict:
     """Replay one bag into OUTPUT_DIR/<id>/ and return its summary row (the body of a Ray task).
 
     An input the replay refuses gives a `failed` row with the replay's message; anything else
@@ -109,7 +109,7 @@ def run_bag(job: BagJob, params: dict, output_dir: Path, before: Callable[[BagJo
         before(job)
     out = output_dir / job.id
     try:
-        replay = replay_bag(job.bag, params, job.questions, progress=False)
+        replay = replay_bag(job.bag, settings, job.questions, progress=False)
         records = replay.answer_records()
         score = evaluate(records, read_jsonl(job.truth)).overall if job.truth else None
         out.mkdir(parents=True, exist_ok=True)
@@ -191,12 +191,11 @@ def connect_ray(address: str | None, workers: int | None) -> bool:
     return True
 
 
-def task_memory_bytes(params: dict) -> int:
+def task_memory_bytes(settings: Settings) -> int:
     """The memory a bag's task reserves: the spatial memory's fixed state plus a worker's base."""
     from reasmory_ros.memory import SpatialMemory
-    from reasmory_ros.ros.parameters import memory_config
 
-    return TASK_BASE_BYTES + SpatialMemory(memory_config(params), device="cpu").allocated_bytes()
+    return TASK_BASE_BYTES + SpatialMemory(settings.memory, device="cpu").allocated_bytes()
 
 
 def _failed_by_ray(job: BagJob, err: Exception) -> dict:
@@ -206,7 +205,7 @@ def _failed_by_ray(job: BagJob, err: Exception) -> dict:
     return _row(job.id, "failed", time.perf_counter(), error=f"{type(cause).__name__}: {cause}")
 
 
-def run_fleet(jobs: Sequence[BagJob], output_dir: str | Path, params: dict, *, address: str | None = None,
+def run_fleet(jobs: Sequence[BagJob], output_dir: str | Path, settings: Settings, *, address: str | None = None,
               workers: int | None = None, resume: bool = False, progress: bool = True,
               on_row: Callable[[dict], None] | None = None,
               before_bag: Callable[[BagJob], None] | None = None) -> Summary:
@@ -224,8 +223,8 @@ def run_fleet(jobs: Sequence[BagJob], output_dir: str | Path, params: dict, *, a
     todo = [job for job in jobs if not summary.complete(job)]
     if not todo:
         return summary
-    params = {**params, "torch_threads": CPUS_PER_TASK}
-    task = ray.remote(run_bag).options(num_cpus=CPUS_PER_TASK, memory=task_memory_bytes(params),
+    settings = settings.updated({"torch_threads": CPUS_PER_TASK})
+    task = ray.remote(run_bag).options(num_cpus=CPUS_PER_TASK, memory=task_memory_bytes(settings),
                                        max_retries=MAX_RETRIES, retry_exceptions=False)
     started = connect_ray(address, workers)
     pending: dict = {}
@@ -236,7 +235,7 @@ def run_fleet(jobs: Sequence[BagJob], output_dir: str | Path, params: dict, *, a
         with tqdm(total=len(todo), unit="bag", desc="fleet", disable=not progress) as bar:
             while True:
                 for job in queue:
-                    pending[task.remote(job, params, output_dir, before_bag)] = job
+                    pending[task.remote(job, settings, output_dir, before_bag)] = job
                     if len(pending) >= workers:
                         break
                 if not pending:
@@ -300,8 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         jobs = read_manifest(args.manifest)
-        params = load_parameters(args.params)
-        summary = run_fleet(jobs, args.output_dir, params, address=args.address, workers=args.workers,
+        settings = load_settings(args.params)
+        summary = run_fleet(jobs, args.output_dir, settings, address=args.address, workers=args.workers,
                             resume=args.resume, progress=not args.no_progress)
     except (ValueError, OSError) as err:  # manifest, parameters, an earlier run's summary, Ray unreachable
         print(f"reasmory-fleet: {err}", file=sys.stderr)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import ray
 
+from reasmory_ros.config.settings import load_settings
 from reasmory_ros.memory import SpatialMemory
 from reasmory_ros.replay.cli import main as replay_main
 from reasmory_ros.replay.evaluate import evaluate, read_jsonl
@@ -25,7 +26,6 @@ from reasmory_ros.replay.fleet import (
     read_manifest,
     run_fleet,
 )
-from reasmory_ros.replay.params import load_parameters
 from reasmory_ros.sim.cli import simulate
 
 SEEDS = (1, 2, 3, 4)
@@ -177,7 +177,7 @@ def test_a_node_removed_mid_bag_leaves_exactly_one_row_per_bag(fleet, tmp_path):
         out = tmp_path / "out"
         result: dict = {}
         runner = threading.Thread(target=lambda: result.update(summary=run_fleet(
-            read_manifest(fleet["good"]), out, load_parameters(), workers=2, progress=False,
+            read_manifest(fleet["good"]), out, load_settings(), workers=2, progress=False,
             before_bag=before_bag)))
         runner.start()
         _wait_for(started)
@@ -211,14 +211,14 @@ def test_an_interrupted_run_resumes_without_redoing_finished_bags(fleet, tmp_pat
     ray.init(num_cpus=2, object_store_memory=100 * 2**20, include_dashboard=False, log_to_driver=False)
     try:
         with pytest.raises(KeyboardInterrupt):
-            run_fleet(jobs, out, load_parameters(), workers=2, progress=False, on_row=stop_after_two)
+            run_fleet(jobs, out, load_settings(), workers=2, progress=False, on_row=stop_after_two)
         first = _summary(out)
         assert len(first) == 2 and all(r["status"] == "ok" for r in first)
         kept = {r["id"]: (out / r["id"] / ANSWERS).stat().st_mtime_ns for r in first}
 
         with pytest.raises(FileExistsError, match="--resume"):  # never overwrites a run by accident
-            run_fleet(jobs, out, load_parameters(), progress=False)
-        run_fleet(jobs, out, load_parameters(), workers=2, resume=True, progress=False, before_bag=record)
+            run_fleet(jobs, out, load_settings(), progress=False)
+        run_fleet(jobs, out, load_settings(), workers=2, resume=True, progress=False, before_bag=record)
     finally:
         ray.shutdown()
     rows = _summary(out)
