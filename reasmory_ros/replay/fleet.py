@@ -39,14 +39,15 @@ MAX_RETRIES = 3
 OBJECT_STORE_BYTES = 100 * 2**20
 """The embedded Ray's shared-memory store: tasks return only summary rows, so it stays tiny."""
 TASK_BASE_BYTES = 1536 * 2**20
-"""Reserved per task besides the memory's own state: a worker process with torch, Open3D and the
-bag reader loaded plus one bag's read-ahead (peak RSS measured by benchmarks/bench_fleet.py)."""
+"""Reserved per task besides the memory's own state: a worker process with torch, Open3D, the
+embedding model and the bag reader loaded plus one bag's read-ahead. benchmarks/bench_fleet.py
+measured a 0.65 GB peak RSS (rule planner); the rest is headroom for larger frames and plug-ins."""
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=@-]*")
 
 
 class ManifestError(ValueError):
-    """A manifest line is unusable; the message names the file and line."""
+    """A manifest line is unusable; the message names the file and the line or bag id."""
 
 
 @dataclass(frozen=True)
