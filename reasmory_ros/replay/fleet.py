@@ -187,6 +187,9 @@ def connect_ray(address: str | None, workers: int | None) -> bool:
         ray.init(address=address, **common)
     else:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        # The bags are this command's own work: run them at its priority, as reasmory-replay would.
+        # Ray's default (nice 15) leaves them only the CPU no other process wants.
+        os.environ.setdefault("RAY_worker_niceness", str(os.nice(0)))
         ray.init(num_cpus=workers * CPUS_PER_TASK if workers else None, object_store_memory=OBJECT_STORE_BYTES,
                  **common)
     return True

@@ -4,6 +4,7 @@ rosbag2 files written by the simulator; answers are compared byte for byte with 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -199,31 +200,31 @@ def test_an_interrupted_run_resumes_without_redoing_finished_bags(fleet, tmp_pat
     jobs = read_manifest(fleet["good"])
     ran = tmp_path / "ran.txt"
 
-    def record(job):  # worker side: which bags a run replays
+    def record(job):  # worker side: which bags a run replays, and at which priority
+        import os
+
         with open(ran, "a") as log:
-            log.write(job.id + "\n")
+            log.write(f"{job.id} {os.nice(0)}\n")
 
     def stop_after_two(row):  # driver side: Ctrl-C once two bags are in the summary
         if len(_summary(out)) == 2:
             raise KeyboardInterrupt
 
-    # Both runs use the caller's Ray (one start-up and warm workers: a shorter test).
-    ray.init(num_cpus=2, object_store_memory=100 * 2**20, include_dashboard=False, log_to_driver=False)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            run_fleet(jobs, out, load_settings(), workers=2, progress=False, on_row=stop_after_two)
-        first = _summary(out)
-        assert len(first) == 2 and all(r["status"] == "ok" for r in first)
-        kept = {r["id"]: (out / r["id"] / ANSWERS).stat().st_mtime_ns for r in first}
+    with pytest.raises(KeyboardInterrupt):  # the embedded Ray is cancelled and shut down
+        run_fleet(jobs, out, load_settings(), workers=2, progress=False, on_row=stop_after_two)
+    assert not ray.is_initialized()
+    first = _summary(out)
+    assert len(first) == 2 and all(r["status"] == "ok" for r in first)
+    kept = {r["id"]: (out / r["id"] / ANSWERS).stat().st_mtime_ns for r in first}
 
-        with pytest.raises(FileExistsError, match="--resume"):  # never overwrites a run by accident
-            run_fleet(jobs, out, load_settings(), progress=False)
-        run_fleet(jobs, out, load_settings(), workers=2, resume=True, progress=False, before_bag=record)
-    finally:
-        ray.shutdown()
+    with pytest.raises(FileExistsError, match="--resume"):  # never overwrites a run by accident
+        run_fleet(jobs, out, load_settings(), progress=False)
+    run_fleet(jobs, out, load_settings(), workers=2, resume=True, progress=False, before_bag=record)
     rows = _summary(out)
     assert [r["id"] for r in rows] == [job.id for job in jobs]
-    assert sorted(ran.read_text().split()) == sorted(set(fleet["expected"]) - set(kept))
+    ran_ids, niceness = zip(*(line.split() for line in ran.read_text().splitlines()))
+    assert sorted(ran_ids) == sorted(set(fleet["expected"]) - set(kept))
+    assert set(niceness) == {str(os.nice(0))}  # bags run at the command's priority, not Ray's nice 15
     assert {i: (out / i / ANSWERS).stat().st_mtime_ns for i in kept} == kept
     assert [r for r in rows if r["id"] in kept] == first
     _assert_ok_rows_match_replay(out, rows, fleet)
