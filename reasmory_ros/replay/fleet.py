@@ -222,7 +222,6 @@ def run_fleet(jobs: Sequence[BagJob], output_dir: str | Path, settings: Settings
     from tqdm import tqdm
 
     output_dir = Path(output_dir).absolute()
-    output_dir.mkdir(parents=True, exist_ok=True)
     summary = Summary(output_dir, jobs, resume)
     todo = [job for job in jobs if not summary.complete(job)]
     if not todo:
@@ -233,6 +232,7 @@ def run_fleet(jobs: Sequence[BagJob], output_dir: str | Path, settings: Settings
     started = connect_ray(address, workers)
     pending: dict = {}
     try:
+        output_dir.mkdir(parents=True, exist_ok=True)  # after Ray's start: a failed one leaves no folder
         workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // CPUS_PER_TASK))
         queue = iter(todo)
         start, failed = time.perf_counter(), 0
