@@ -19,7 +19,8 @@ from scipy.spatial.transform import Rotation
 
 from ..memory.frame import Frame
 from .ground_truth import GroundTruth
-from .render import DEFAULT_HEIGHT, DEFAULT_WIDTH, default_intrinsics, render_sequence
+from .noise import DetectorNoise
+from .render import DEFAULT_HEIGHT, DEFAULT_WIDTH, default_intrinsics
 from .scene import Scene
 from .trajectory import DEFAULT_FPS, CameraPath, camera_trajectory
 
@@ -135,6 +136,7 @@ def write_scene_bag(
     color_encoding: str = "rgb8",
     depth_encoding: str = "16UC1",
     instances: bool = True,
+    detector_noise: DetectorNoise | None = None,
 ) -> GroundTruth:
     """Render `n_frames` along the scene's camera loop and write them to a new bag at `path`.
 
@@ -142,6 +144,8 @@ def write_scene_bag(
     Returns the recording's ground truth (save it with `GroundTruth.save`); the bag directory
     must not exist yet, as with `ros2 bag record`. The encodings and `instances` choose among
     the contract's alternatives (see `frame_messages`), to exercise every decoder path.
+    `detector_noise` makes instances, labels and poses those of a real detector and odometry
+    (see `sim.noise`); the ground truth keeps the true poses.
     """
     if storage not in _STORAGE:
         raise BagWriteError(f"unknown storage {storage!r}; use one of {sorted(_STORAGE)}")
@@ -153,13 +157,13 @@ def write_scene_bag(
         raise BagWriteError(f"output {path} already exists; rosbag2 writers never overwrite")
     camera = camera_trajectory(scene, n_frames, seed, fps=fps) if camera is None else camera
     K = default_intrinsics(width, height)
-    frames = render_sequence(scene, camera, K, width, height, seed=seed, noise=noise)
+    gt = GroundTruth(scene, camera, K, width, height, [], [], render_seed=seed, noise=noise,
+                     detector_noise=detector_noise)
+    frames = gt.rendered()
     if progress:
         from tqdm import tqdm
 
         frames = tqdm(frames, total=len(camera), desc="rendering", unit="frame", mininterval=1.0)
-    visibility: list[dict[int, int]] = []
-    instance_maps: list[dict[int, int]] = []
     try:
         with Writer(path, version=BAG_VERSION, storage_plugin=_STORAGE[storage]) as writer:
             connections = {
@@ -173,8 +177,8 @@ def write_scene_bag(
                                           depth_encoding=depth_encoding, instances=instances)
                 for key, msg in messages.items():
                     writer.write(connections[key], ns, TYPESTORE.serialize_cdr(msg, TOPICS[key][1]))
-                visibility.append(rendered.pixel_counts)
-                instance_maps.append(rendered.instance_to_object)
+                gt.visibility.append(rendered.pixel_counts)
+                gt.instances.append(rendered.instance_to_object)
     except OSError as err:
         raise BagWriteError(f"cannot write bag {path}: {err}") from err
-    return GroundTruth(scene, camera, K, width, height, visibility, instance_maps, render_seed=seed, noise=noise)
+    return gt

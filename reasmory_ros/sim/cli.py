@@ -1,10 +1,14 @@
 """`reasmory-sim`: write a simulated recording: rosbag2, ground truth and questions.
 
     reasmory-sim OUT_DIR --seed 0 --frames 300 [--storage sqlite3|mcap] [--width 640 --height 480]
+                 [--noise [--noise-set NAME=VALUE ...]]
 
 OUT_DIR/bag is the rosbag2 directory (the input-topic contract of docs/design.md), OUT_DIR/scene.json the
 ground truth (objects, room, camera poses, per-frame visibility) and OUT_DIR/questions.jsonl the
 questions with their ground-truth answers, ready for `reasmory-replay` and `reasmory-eval`.
+--noise makes the instances, labels and poses those of a real detector and odometry (misses,
+synonyms, confusions, bleeding/eroded masks, splits, merges, false positives, pose drift; see
+`reasmory_ros.sim.noise.DetectorNoise`), in the same topic contract.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 
 from .bag import COLOR_ENCODINGS, DEPTH_ENCODINGS, BagWriteError, write_scene_bag
 from .drivers import NAMESPACES, write_layout_bag
+from .noise import DetectorNoise
 from .questions import QUESTION_TYPES, Question, generate_questions, write_questions
 from .render import DEFAULT_HEIGHT, DEFAULT_WIDTH
 from .layout import generate_scene
@@ -50,10 +55,15 @@ def simulate(
     depth_encoding: str = "16UC1",
     instances: bool = True,
     layout: str = "contract",
+    detector_noise: DetectorNoise | None = None,
 ) -> SimOutputs:
     """Generate scene `seed`, render `frames` frames into OUT_DIR/bag and write the ground truth
     and questions next to it. `force` replaces outputs of an earlier run. `layout`: the contract's
-    topics, or a camera driver's (sim/layouts.py: tf poses, jpeg colour; encodings then ignored)."""
+    topics, or a camera driver's (sim/layouts.py: tf poses, jpeg colour; encodings then ignored).
+    `detector_noise` (e.g. `DetectorNoise()`, contract layout only) writes what a real detector
+    and odometry would publish."""
+    if detector_noise is not None and layout != "contract":
+        raise BagWriteError("detector noise is written in the contract layout only")
     out = Path(out_dir)
     outputs = SimOutputs(out / "bag", out / "scene.json", out / "questions.jsonl", [])
     if outputs.bag.exists():
@@ -65,7 +75,7 @@ def simulate(
     if layout == "contract":
         gt = write_scene_bag(scene, outputs.bag, frames, seed=seed, width=width, height=height, fps=fps,
                              storage=storage, noise=noise, progress=progress, color_encoding=color_encoding,
-                             depth_encoding=depth_encoding, instances=instances)
+                             depth_encoding=depth_encoding, instances=instances, detector_noise=detector_noise)
     else:
         gt = write_layout_bag(scene, outputs.bag, frames, layout, seed=seed, width=width, height=height, fps=fps,
                               storage=storage, noise=noise, instances=instances)
@@ -114,15 +124,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--layout", choices=("contract", *NAMESPACES), default="contract",
                         help="topic layout: the contract's, or a camera driver's as recorded on a robot (poses "
                              "only in /tf + /tf_static, jpeg colour, depth stamped apart; encodings ignored)")
+    parser.add_argument("--noise", action="store_true",
+                        help="detector and odometry noise: misses (more for small/far objects), synonyms, "
+                             "look-alike confusions, bleeding and eroded masks, splits, merges of touching "
+                             "objects, false positives on walls/floor, pose drift per metre travelled "
+                             "(contract layout only)")
+    parser.add_argument("--noise-set", action="append", default=[], metavar="NAME=VALUE",
+                        help="change one noise setting, e.g. miss=0.1, bleed_px=2,6, drift_yaw=0 "
+                             "(implies --noise; names: " + ", ".join(DetectorNoise().to_dict()) + ")")
     parser.add_argument("--force", action="store_true", help="replace the outputs of an earlier run")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     args = parser.parse_args(argv)
+    detector_noise = None
+    if args.noise or args.noise_set:
+        try:
+            detector_noise = DetectorNoise.parse_assignments(args.noise_set)
+        except ValueError as err:
+            parser.error(f"--noise-set: {err}")
     try:
         result = simulate(
             args.out_dir, args.seed, args.frames, storage=args.storage, width=args.width, height=args.height,
             fps=args.fps, questions_per_type=args.questions_per_type, noise=not args.no_noise, force=args.force,
             progress=not args.quiet, color_encoding=args.color_encoding, depth_encoding=args.depth_encoding,
-            instances=not args.no_instances, layout=args.layout,
+            instances=not args.no_instances, layout=args.layout, detector_noise=detector_noise,
         )
     except (BagWriteError, OSError) as err:
         print(f"reasmory-sim: {err}", file=sys.stderr)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .noise import DetectorNoise, apply_detector_noise
 from .render import Rendered, render_sequence
 from .scene import Scene
 from .trajectory import CameraPath
@@ -29,7 +30,9 @@ class GroundTruth:
 
     visibility[i] maps scene object id -> pixels it covers in frame i (0-based, bag order);
     instances[i] maps the instance ids of frame i's instance image -> scene object id (to score
-    the memory's cross-frame association). render_seed and noise reproduce the bag's images.
+    the memory's cross-frame association; with detector noise, only the noisy instances that show
+    an object). render_seed, noise and detector_noise reproduce the bag's images; `camera` holds
+    the true poses even where the bag's poses drift.
     """
 
     scene: Scene
@@ -41,6 +44,7 @@ class GroundTruth:
     instances: list[dict[int, int]] | None = None
     render_seed: int = 0
     noise: bool = True
+    detector_noise: DetectorNoise | None = None
 
     @property
     def n_frames(self) -> int:
@@ -64,8 +68,11 @@ class GroundTruth:
 
     def rendered(self) -> Iterator[Rendered]:
         """Re-render the recording: the same frames (images, noise, instance ids) as its bag."""
-        return render_sequence(self.scene, self.camera, self.K, self.width, self.height,
-                               seed=self.render_seed, noise=self.noise)
+        frames = render_sequence(self.scene, self.camera, self.K, self.width, self.height,
+                                 seed=self.render_seed, noise=self.noise)
+        if self.detector_noise is None:
+            return frames
+        return apply_detector_noise(frames, self.detector_noise, [self.scene.seed, self.render_seed, 23])
 
     def to_dict(self) -> dict:
         return {
@@ -79,6 +86,7 @@ class GroundTruth:
                 "world_frame_id": "map",
                 "render_seed": self.render_seed,
                 "noise": self.noise,
+                **({"detector_noise": self.detector_noise.to_dict()} if self.detector_noise else {}),
                 "frames": [
                     {
                         "index": i,
@@ -113,6 +121,7 @@ class GroundTruth:
                        if all("instances" in f for f in frames) else None),
             render_seed=int(cam.get("render_seed", 0)),
             noise=bool(cam.get("noise", True)),
+            detector_noise=(DetectorNoise.from_dict(cam["detector_noise"]) if "detector_noise" in cam else None),
         )
 
     def save(self, path: str | Path) -> None:
