@@ -1,12 +1,14 @@
 """Offline replay figures: frames per second, answer latency and peak memory on this machine.
 
-    python benchmarks/bench_replay.py --seeds 0 1 2 --frames 300
+    python benchmarks/bench_replay.py --seeds 0 1 2 --frames 300 [--modes clean noisy]
 
 For each seed: simulate a recording (cached under .cache/bench), replay it with the default
 parameters and the rule-based planner, score the answers (VSI-Bench MRA / exact match per type),
 and time every question again against the final memory (answer latency excluding any language
-model, cold = first question on a new snapshot, warm = the rest). Prints one table per seed and
-the mean over seeds, ready to paste into docs/benchmarks.md.
+model, cold = first question on a new snapshot, warm = the rest), and score the memory's objects
+against the ground truth (precision, recall, duplicates, labels, box errors). Mode `noisy`
+records with the simulator's detector-noise mode (default `DetectorNoise`). Prints one table per
+seed and the mean over seeds per mode, ready to paste into docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -22,14 +24,18 @@ import numpy as np
 from reasmory_ros.config.settings import Settings
 from reasmory_ros.planning import answer_question
 from reasmory_ros.replay.evaluate import evaluate
+from reasmory_ros.replay.object_metrics import object_metrics
 from reasmory_ros.replay.pipeline import answer_all, answer_record, build_memory, read_questions
 from reasmory_ros.sim.cli import simulate
+from reasmory_ros.sim.ground_truth import GroundTruth
+from reasmory_ros.sim.noise import DetectorNoise
 
 
-def recording(cache: Path, seed: int, frames: int) -> Path:
-    out = cache / f"seed{seed}-frames{frames}"
+def recording(cache: Path, seed: int, frames: int, mode: str = "clean") -> Path:
+    out = cache / (f"seed{seed}-frames{frames}" + ("" if mode == "clean" else f"-{mode}"))
     if not (out / "questions.jsonl").exists():
-        simulate(out, seed=seed, frames=frames, force=True, progress=True)
+        simulate(out, seed=seed, frames=frames, force=True, progress=True,
+                 detector_noise=DetectorNoise() if mode == "noisy" else None)
     return out
 
 
@@ -53,13 +59,23 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3, help="timed passes over the questions")
     parser.add_argument("--cache", type=Path, default=Path(".cache/bench"))
+    parser.add_argument("--modes", nargs="+", choices=("clean", "noisy"), default=["clean"],
+                        help="clean: perfect instances and poses; noisy: the simulator's detector-noise mode")
     args = parser.parse_args()
+    summaries = [run_mode(args, mode) for mode in args.modes]
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for summary in summaries:
+        print(summary)
+    print(f"peak resident memory of this process: {peak_mib:.0f} MiB")
 
+
+def run_mode(args, mode: str) -> str:
+    """Replay and score every seed in one mode; returns the summary over seeds."""
     settings = Settings()
     per_type = defaultdict(list)
-    overall = []
+    overall, objects, update_p50 = [], defaultdict(list), []
     for seed in args.seeds:
-        out = recording(args.cache, seed, args.frames)
+        out = recording(args.cache, seed, args.frames, mode)
         memory, stats = build_memory(out / "bag", settings, progress=False)
         snapshot = memory.snapshot()
         rows = read_questions(out / "questions.jsonl")
@@ -67,23 +83,28 @@ def main() -> None:
         report = evaluate(answers, rows)
         cold, warm = time_answers(rows, snapshot, args.repeats)
         update = np.asarray(stats.update_ms)
-        print(f"\n## seed {seed}: {stats.frames} frames, {len(snapshot.objects)} objects, {len(rows)} questions")
+        metrics = object_metrics(snapshot.objects, GroundTruth.load(out / "scene.json"))
+        print(f"\n## {mode}, seed {seed}: {stats.frames} frames, {len(snapshot.objects)} objects, {len(rows)} questions")
         print(f"replay: {stats.frames / stats.seconds:.1f} frames/s ({stats.realtime_factor:.2f}x real time), "
               f"update p50 {np.percentile(update, 50):.1f} ms p99 {np.percentile(update, 99):.1f} ms")
         print(f"answer latency (rule planner, no LM): cold {cold:.1f} ms, warm p50 "
               f"{np.percentile(warm, 50):.2f} ms p99 {np.percentile(warm, 99):.2f} ms")
         print(report.table())
+        print(metrics.table())
+        for name, value in metrics.to_json().items():
+            objects[name].append(value)
+        update_p50.append(np.percentile(update, 50))
         for qtype, type_score in report.per_type.items():
             per_type[qtype].append(type_score.score)
         overall.append(report.overall)
 
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\n## mean over seeds {args.seeds}")
-    print(f"{'type':<36} {'score':>7}")
-    for qtype in sorted(per_type):
-        print(f"{qtype:<36} {100 * np.mean(per_type[qtype]):6.1f}%")
-    print(f"{'overall (mean of types)':<36} {100 * np.mean(overall):6.1f}%")
-    print(f"peak resident memory of this process: {peak_mib:.0f} MiB")
+    lines = [f"\n## {mode}: mean over seeds {args.seeds}", f"{'type':<36} {'score':>7}"]
+    lines += [f"{qtype:<36} {100 * np.mean(per_type[qtype]):6.1f}%" for qtype in sorted(per_type)]
+    lines.append(f"{'overall (mean of types)':<36} {100 * np.mean(overall):6.1f}%  "
+                 f"(per seed: {', '.join(f'{100 * o:.1f}' for o in overall)})")
+    lines.append(f"update p50 (mean of seeds) {np.mean(update_p50):.2f} ms")
+    lines += [f"{name:<36} {np.nanmean(values):.3f}" for name, values in objects.items()]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

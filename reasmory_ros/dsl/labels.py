@@ -8,6 +8,8 @@ wins, so an exact label is never diluted by looser matches:
 2. the same after singularising the last word ("chairs" -> "chair"),
 3. a synonym group ("couch" -> "sofa", "television" -> "tv"),
 4. a label whose head noun is the query or a synonym ("table" -> "coffee table").
+
+`canonical` names a synonym group by one word; the memory files detections under it.
 """
 
 from __future__ import annotations
@@ -17,40 +19,43 @@ import functools
 import re
 from collections.abc import Iterable
 
-SYNONYM_GROUPS: tuple[frozenset[str], ...] = tuple(frozenset(g) for g in (
-    {"tv", "television", "monitor", "tv monitor", "tv screen", "computer monitor"},
-    {"sofa", "couch", "settee"},
-    {"refrigerator", "fridge"},
-    {"trash can", "trash bin", "garbage can", "garbage bin", "wastebasket", "waste bin",
-     "dustbin", "rubbish bin"},
-    {"cabinet", "cupboard"},
-    {"bookshelf", "bookcase", "book shelf"},
-    {"shelf", "shelves", "shelving"},
-    {"nightstand", "night stand", "bedside table", "night table"},
-    {"dresser", "chest of drawers"},
-    {"rug", "carpet"},
-    {"picture", "painting", "poster", "wall art", "photo"},
-    {"plant", "potted plant", "houseplant", "flower pot", "flowerpot"},
-    {"pillow", "cushion"},
-    {"lamp", "floor lamp", "table lamp"},
-    {"bathtub", "bath tub", "tub", "bath"},
-    {"sink", "basin", "washbasin"},
-    {"toilet", "wc"},
-    {"stove", "oven", "cooker"},
-    {"washing machine", "washer"},
-    {"laptop", "notebook computer"},
-    {"computer", "pc", "desktop computer"},
-    {"curtain", "drape", "drapes"},
-    {"stool", "bar stool"},
-    {"armchair", "arm chair"},
-    {"desk", "writing desk"},
-    {"door", "doorway"},
-    {"cellphone", "cell phone", "phone", "mobile phone"},
-    {"microwave", "microwave oven"},
-    {"keyboard", "computer keyboard"},
-    {"backpack", "rucksack"},
-    {"suitcase", "luggage"},
-))
+CANONICAL_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("tv", "television", "monitor", "tv monitor", "tv screen", "computer monitor"),
+    ("sofa", "couch", "settee"),
+    ("refrigerator", "fridge"),
+    ("trash can", "trash bin", "garbage can", "garbage bin", "wastebasket", "waste bin",
+     "dustbin", "rubbish bin"),
+    ("cabinet", "cupboard"),
+    ("bookshelf", "bookcase", "book shelf"),
+    ("shelf", "shelves", "shelving"),
+    ("nightstand", "night stand", "bedside table", "night table"),
+    ("dresser", "chest of drawers"),
+    ("rug", "carpet"),
+    ("picture", "painting", "poster", "wall art", "photo"),
+    ("plant", "potted plant", "houseplant", "flower pot", "flowerpot"),
+    ("pillow", "cushion"),
+    ("lamp", "floor lamp", "table lamp"),
+    ("bathtub", "bath tub", "tub", "bath"),
+    ("sink", "basin", "washbasin"),
+    ("toilet", "wc"),
+    ("stove", "oven", "cooker"),
+    ("washing machine", "washer"),
+    ("laptop", "notebook computer"),
+    ("computer", "pc", "desktop computer"),
+    ("curtain", "drape", "drapes"),
+    ("stool", "bar stool"),
+    ("armchair", "arm chair"),
+    ("desk", "writing desk"),
+    ("door", "doorway"),
+    ("cellphone", "cell phone", "phone", "mobile phone"),
+    ("microwave", "microwave oven"),
+    ("keyboard", "computer keyboard"),
+    ("backpack", "rucksack"),
+    ("suitcase", "luggage"),
+)
+"""Synonym groups, each led by its canonical word: the name the memory files a detection under."""
+
+SYNONYM_GROUPS: tuple[frozenset[str], ...] = tuple(frozenset(g) for g in CANONICAL_GROUPS)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -100,6 +105,15 @@ def _group_index() -> dict[str, frozenset[str]]:
 
 
 _GROUP_OF = _group_index()
+_CANONICAL = {_compact(word): group[0] for group in reversed(CANONICAL_GROUPS) for word in group}
+"""Compact form -> canonical word (reversed: a word in two groups takes the first group's)."""
+
+
+@functools.lru_cache(maxsize=4096)
+def canonical(label: str) -> str:
+    """The one name of a category, whatever a detector called it: the head word of its synonym
+    group ("couch" -> "sofa", "Potted_Plants" -> "plant"), else the normalised singular form."""
+    return _CANONICAL.get(_compact(label), singular(label))
 
 
 def _synonyms(label: str) -> frozenset[str]:

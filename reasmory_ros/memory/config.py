@@ -83,6 +83,22 @@ class MemoryConfig:
         "id: removes mask-edge bleeding onto the background.",
         unit="px (full resolution)",
     )
+    depth_edge_share: float = setting(
+        0.25,
+        "Depth-edge rejection: an instance's sorted depths are cut at gaps wider than "
+        "max(depth_edge_gap, depth_edge_ratio x depth), and only the nearest piece holding at "
+        "least this share of its samples is kept (a mask that bled past the silhouette picks up "
+        "the background behind it); 0 switches the test off.",
+    )
+    depth_edge_gap: float = setting(
+        0.25,
+        "Smallest depth gap between consecutive samples of an instance that counts as an edge.",
+        unit="m",
+    )
+    depth_edge_ratio: float = setting(
+        0.1,
+        "Depth-relative part of the depth-edge gap (depth noise grows with depth).",
+    )
     depth_iqr_factor: float = setting(
         2.0,
         "Per instance, samples whose depth lies more than this many interquartile ranges outside "
@@ -176,7 +192,9 @@ class MemoryConfig:
     )
     min_object_observations: int = setting(
         2,
-        "Objects seen in fewer frames are kept but not shown in snapshots (detector flicker).",
+        "Objects seen in fewer frames, or in one frame only, are kept but not shown in "
+        "snapshots, so no answer counts them (detector flicker, one-frame false positives and "
+        "splits).",
         unit="frames",
     )
     max_labels: int = setting(
@@ -241,6 +259,7 @@ class MemoryConfig:
                 raise ValueError(f"MemoryConfig.{name} must be a positive integer, got {value!r}")
         positive_floats = (
             "min_depth", "max_depth", "flying_pixel_ratio", "object_voxel_size", "depth_iqr_factor",
+            "depth_edge_gap", "depth_edge_ratio",
             "association_radius", "support_half_life", "keyframe_translation", "keyframe_rotation",
             "voxel_size",
         )
@@ -248,7 +267,7 @@ class MemoryConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"MemoryConfig.{name} must be a positive number, got {value!r}")
-        fractions = ("min_overlap", "label_overlap", "label_size_ratio", "min_label_share",
+        fractions = ("min_overlap", "label_overlap", "label_size_ratio", "min_label_share", "depth_edge_share",
                      "box_containment", "merge_overlap")
         for name in fractions:
             value = getattr(self, name)

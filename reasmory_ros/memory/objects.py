@@ -6,6 +6,11 @@ one of object_points slots, and a slot keeps the voxel with the smallest second 
 voxels that ever fell into it (the point is refreshed while the same voxel keeps winning). The
 sample is therefore spread uniformly over the surface seen so far, however often each part was
 seen, it never churns, and merging two objects is a per-slot minimum.
+
+Labels: the vocabulary keeps each word a detector used, and every word belongs to a canonical
+category (`dsl.labels.canonical`: "couch" and "sofa" are one category). Association, duplicate
+merging and the label an object is shown with vote over categories, so synonyms pool their
+votes; the detector's words stay in the object's histogram as aliases.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
+from reasmory_ros.dsl.labels import canonical
 from reasmory_ros.memory.config import MemoryConfig
 from reasmory_ros.memory.geometry import (
     FAR,
@@ -95,6 +101,8 @@ class ObjectTable(StateBuffers):
         self.labels: list[str] = []
         self.sweep_cursor = 0
         self._label_ids: dict[str, int] = {}
+        self._category = torch.arange(config.max_labels, dtype=torch.int64, device=device)
+        """Vocabulary index -> index of the first vocabulary word of its canonical category."""
         i64 = dict(dtype=torch.int64, device=device)
         f32 = dict(dtype=torch.float32, device=device)
         f64 = dict(dtype=torch.float64, device=device)
@@ -130,7 +138,28 @@ class ObjectTable(StateBuffers):
             index = len(self.labels)
             self.labels.append(label)
             self._label_ids[label] = index
+            self._register_category(index)
         return index
+
+    def _register_category(self, index: int) -> None:
+        """File vocabulary word `index` under the category of the first word with its canonical
+        name (a new word: rare, so the scan of the vocabulary does not matter)."""
+        name = canonical(self.labels[index])
+        first = next(i for i, label in enumerate(self.labels) if canonical(label) == name)
+        self._category[index] = first
+
+    def categories(self, hist: torch.Tensor) -> torch.Tensor:
+        """Label histograms (..., max_labels) summed per category: each category's votes sit at
+        its first word's index, zeros elsewhere."""
+        return torch.zeros_like(hist).index_add_(-1, self._category, hist)
+
+    def category_name(self, hist_row) -> str | None:
+        """Canonical name of the category with the most votes in one histogram row (numpy or
+        torch), None for an empty histogram."""
+        votes = self.categories(torch.as_tensor(hist_row, device=self.device))
+        if not bool(votes.any()):
+            return None
+        return canonical(self.labels[int(votes.argmax())])
 
     def load_state(self, arrays, scalars) -> None:
         super().load_state(arrays, scalars)
@@ -139,6 +168,17 @@ class ObjectTable(StateBuffers):
         if not 0 <= self.sweep_cursor < self.config.max_objects:
             raise ValueError(f"sweep cursor {self.sweep_cursor} out of range")
         self._label_ids = {label: i for i, label in enumerate(self.labels)}
+        self._category = torch.arange(self.config.max_labels, dtype=torch.int64, device=self.device)
+        for index in range(len(self.labels)):
+            self._register_category(index)
+
+    def supported(self) -> torch.Tensor:
+        """(max_objects,) objects that may be shown and answered about: seen in at least
+        min_object_observations frames, and in two different frames at least (several detections
+        of one frame, e.g. a split mask, never make an object; nor does a one-frame false positive)."""
+        return self.active & (self.observations >= self.config.min_object_observations) & (
+            self.last_frame > self.first_frame
+        )
 
     # --- per frame ------------------------------------------------------------------------------
 
@@ -194,9 +234,7 @@ class ObjectTable(StateBuffers):
         agree = self._label_agreement(candidates, obs.det_labels)
         det_size = _diagonal(obs.det_aabb)[:, None]
         object_size = _diagonal(self.aabb[candidates])
-        compatible = torch.minimum(det_size, object_size) >= cfg.label_size_ratio * torch.maximum(
-            det_size, object_size
-        )
+        compatible = _size_compatible(det_size, object_size, cfg.label_size_ratio)
         by_points = (overlap >= cfg.min_overlap) & (agree | (compatible & (overlap >= cfg.label_overlap)))
         by_box = agree & (containment >= cfg.box_containment)
         score = torch.where(by_points, 1.0 + overlap, torch.where(by_box, containment, 0.0))
@@ -205,11 +243,11 @@ class ObjectTable(StateBuffers):
         return torch.where(best_score > 0, candidates.gather(1, best[:, None]).squeeze(1), -1)
 
     def _label_agreement(self, slots: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """(D, k): whether detection d's label has min_label_share of candidate slots[d, k]."""
-        hist = self.label_hist[slots]
-        labels = labels[:, None].expand_as(slots)
-        share = hist.gather(-1, labels.clamp(min=0)[..., None]).squeeze(-1)
-        return (share >= self.config.min_label_share * hist.sum(-1)) & (labels >= 0)
+        """(D, k): whether detection d's category has min_label_share of candidate slots[d, k]."""
+        hist = self.categories(self.label_hist[slots])
+        category = self._category[labels.clamp(min=0)][:, None].expand_as(slots)
+        share = hist.gather(-1, category[..., None]).squeeze(-1)
+        return (share >= self.config.min_label_share * hist.sum(-1)) & (labels >= 0)[:, None]
 
     def _create(self, det_slots, matched, frame_index, timestamp):
         """Give each unmatched detection a slot: free slots first, else evict the least supported.
@@ -321,20 +359,26 @@ class ObjectTable(StateBuffers):
     def _merge_duplicates(self, rows: torch.Tensor) -> Merges:
         """Verify a few likely duplicate pairs and merge those that hold.
 
-        Candidate pairs: same top label and overlapping margin-grown boxes, with one member among
-        `rows` (the objects just updated, as only a changed object can newly become a duplicate,
-        and the round-robin sweep). merge_checks_per_frame pairs are drawn with probability
+        Candidate pairs: same top category (or sizes compatible, see label_size_ratio: a look-alike
+        confusion such as chair/armchair made two objects of one) and overlapping margin-grown
+        boxes, with one member among `rows` (the objects just updated, as only a changed object
+        can newly become a duplicate, and the round-robin sweep). merge_checks_per_frame pairs are drawn with probability
         proportional to their box containment (Gumbel top-k, so a stubborn non-duplicate pair
         cannot starve the others) and merged when their reservoirs overlap by merge_overlap or
-        the boxes contain one another by box_containment.
+        the boxes contain one another by box_containment (same category), or their reservoirs
+        overlap by label_overlap (any category, as in association). The kept object's label
+        histogram sums both, so the vote decides the label.
         """
         cfg = self.config
         if rows.numel() == 0:
             return Merges.none(self.device)
         budget = cfg.merge_checks_per_frame
         containment = aabb_containment(self.aabb[rows], self.aabb, cfg.box_margin)
-        top_label = self.label_hist.argmax(dim=1)
-        eligible = self.active[None, :] & (top_label[rows][:, None] == top_label[None, :])
+        top_label = self.categories(self.label_hist).argmax(dim=1)
+        same_label = top_label[rows][:, None] == top_label[None, :]
+        size = _diagonal(self.aabb)
+        compatible = _size_compatible(size[rows][:, None], size[None, :], cfg.label_size_ratio)
+        eligible = self.active[None, :] & (same_label | compatible)
         eligible &= rows[:, None] != torch.arange(cfg.max_objects, device=self.device)[None, :]
         weight = torch.where(eligible, containment, 0.0).reshape(-1)
         candidates = weight.nonzero().squeeze(1)
@@ -353,7 +397,10 @@ class ObjectTable(StateBuffers):
             overlap_fraction(self.points[a][:, queries], self.points[b], cfg.association_radius),
             overlap_fraction(self.points[b][:, queries], self.points[a], cfg.association_radius),
         )
-        duplicate = (overlap >= cfg.merge_overlap) | (weight >= cfg.box_containment)
+        same = same_label.reshape(-1)[picked]
+        duplicate = (same & ((overlap >= cfg.merge_overlap) | (weight >= cfg.box_containment))) | (
+            overlap >= cfg.label_overlap
+        )
         merges = Merges.none(self.device)
         dropped: set[int] = set()
         observations = self.observations.tolist()
@@ -432,6 +479,12 @@ class ObjectTable(StateBuffers):
 def _diagonal(aabb: torch.Tensor) -> torch.Tensor:
     """Length of the diagonal of axis-aligned boxes (..., 2, 3): one number for an object's size."""
     return (aabb[..., 1, :] - aabb[..., 0, :]).norm(dim=-1)
+
+
+def _size_compatible(a: torch.Tensor, b: torch.Tensor, ratio: float) -> torch.Tensor:
+    """Whether the smaller of two sizes is at least `ratio` of the larger (label noise between
+    objects of one size, not a small object resting on a large one)."""
+    return torch.minimum(a, b) >= ratio * torch.maximum(a, b)
 
 
 def _follow(slots: torch.Tensor, merges: Merges) -> torch.Tensor:

@@ -9,6 +9,10 @@ gathers, not a full-image pass:
   4-neighbours lies on a depth edge, where sensors mix foreground and background;
 - mask erosion: an instance sample is kept only if every pixel within mask_erosion px carries the
   same id (detector masks bleed over object edges onto the background);
+- depth edges: per instance, the sorted depths are cut where consecutive samples are further
+  apart than max(depth_edge_gap, depth_edge_ratio x depth); the nearest piece holding at least
+  depth_edge_share of the samples is the object, the rest lies across a depth discontinuity from
+  it (a mask that bled onto the background behind the object, flying points);
 - depth outliers: per instance, samples outside Tukey fences on depth (quartiles -/+
   depth_iqr_factor x IQR, at least depth_outlier_floor) are dropped;
 - fragments: instances left with fewer than min_instance_points samples are ignored, and only the
@@ -143,6 +147,24 @@ class Observer:
             return empty
         return self._detections(frame, label_index, pose, points, colors, z, det_point_index, ids)
 
+    def _depth_bulk(self, inverse: torch.Tensor, depth: torch.Tensor, num: int) -> torch.Tensor:
+        """Which samples (sorted by instance, then depth) belong to their instance's bulk: the
+        nearest depth piece with depth_edge_share of the instance's samples (see module doc).
+        Instances without such a piece keep every sample (the Tukey fences still apply)."""
+        cfg = self.config
+        gap = torch.clamp(cfg.depth_edge_ratio * depth[:-1], min=cfg.depth_edge_gap)
+        cut = ((depth[1:] - depth[:-1]) > gap) | (inverse[1:] != inverse[:-1])
+        piece = torch.cat([torch.zeros(1, dtype=torch.int64, device=self.device), torch.cumsum(cut, 0)])
+        piece_size = torch.bincount(piece)
+        instance_size = torch.bincount(inverse, minlength=num)
+        piece_instance = torch.zeros_like(piece_size).index_copy_(0, piece, inverse)
+        qualifies = piece_size >= cfg.depth_edge_share * instance_size[piece_instance]
+        nearest = torch.full((num,), piece_size.numel(), dtype=torch.int64, device=self.device)
+        candidates = torch.where(qualifies, torch.arange(piece_size.numel(), device=self.device), piece_size.numel())
+        nearest.scatter_reduce_(0, piece_instance, candidates, "amin")
+        chosen = nearest[inverse]
+        return (piece == chosen) | (chosen == piece_size.numel())
+
     def _empty_detections(self, pose, points, colors, depths) -> Observation:
         device, cfg = self.device, self.config
         return Observation(
@@ -168,6 +190,9 @@ class Observer:
         depth = z.index_select(0, det_point_index)
         order = torch.argsort(inverse.to(torch.float64) * (2.0 * cfg.max_depth) + depth.to(torch.float64))
         inverse, depth, det_point_index = (t.index_select(0, order) for t in (inverse, depth, det_point_index))
+        if cfg.depth_edge_share > 0:
+            bulk = self._depth_bulk(inverse, depth, ids_unique.numel())
+            inverse, depth, det_point_index = inverse[bulk], depth[bulk], det_point_index[bulk]
         all_counts = torch.bincount(inverse, minlength=ids_unique.numel())
         starts = torch.cumsum(all_counts, 0) - all_counts
         last = (all_counts - 1).clamp(min=0)

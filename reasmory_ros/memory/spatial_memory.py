@@ -153,7 +153,7 @@ class SpatialMemory:
         samples = torch.zeros(self.config.max_objects, dtype=torch.int64, device=self.device)
         samples.index_add_(0, det_slots, det_counts)
         slots = samples.nonzero().squeeze(1)
-        confirmed = objects.observations[slots] >= self.config.min_object_observations
+        confirmed = objects.supported()[slots]
         shows_new_object = bool((confirmed & (objects.best_keyframe[slots] < 0)).any())
         decision = keyframes.consider(pose, shows_new_object)
         if decision is None:
@@ -207,7 +207,7 @@ class SpatialMemory:
 
     def _object_records(self) -> tuple[ObjectRecord, ...]:
         table = self._parts.objects
-        shown = table.active & (table.observations >= self.config.min_object_observations)
+        shown = table.supported()
         shown_slots = shown.nonzero().squeeze(1).tolist()
         versions = table.version.tolist()
         cache = self._object_cache
@@ -232,7 +232,7 @@ class SpatialMemory:
         points = points[points[:, 0] < FAR / 2]
         return ObjectRecord(
             id=int(rows["ids"][row]),
-            label=labels[int(hist.argmax())] if hist.any() else UNKNOWN_LABEL,
+            label=self._parts.objects.category_name(hist) or UNKNOWN_LABEL,
             label_histogram={labels[i]: float(hist[i]) for i in np.flatnonzero(hist)},
             center=_readonly(rows["center"][row].astype(np.float64)),
             extent=_readonly(rows["extent"][row].astype(np.float64)),

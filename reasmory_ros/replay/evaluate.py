@@ -7,6 +7,10 @@ ok = false, or one that cannot be read as a number / an option scores 0. The ove
 mean of the per-type means, so frequent types do not dominate.
 
     reasmory-eval ANSWERS.jsonl GT.jsonl [--json]
+    reasmory-eval [ANSWERS.jsonl GT.jsonl] --memory MEMORY.npz --scene scene.json [--json]
+
+With --memory and --scene it also scores the memory's objects against the simulator's ground
+truth (instance precision/recall, duplicates, labels, box errors: see object_metrics.py).
 """
 
 from __future__ import annotations
@@ -198,19 +202,58 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "numbers, exact match (option text or letter) for multiple choice; per-type table "
                     "and the mean over types.",
     )
-    parser.add_argument("answers",
+    parser.add_argument("answers", nargs="?",
                         help="ANSWERS.jsonl: {\"id\", \"answer\", \"ok\"?} per line (reasmory-replay output)")
-    parser.add_argument("ground_truth", help="GT.jsonl: {\"id\", \"type\", \"answer\", \"options\"?} per line "
-                                             "(e.g. questions.jsonl written by reasmory-sim)")
+    parser.add_argument("ground_truth", nargs="?",
+                        help="GT.jsonl: {\"id\", \"type\", \"answer\", \"options\"?} per line "
+                             "(e.g. questions.jsonl written by reasmory-sim)")
+    parser.add_argument("--memory", type=Path, metavar="MEMORY.npz",
+                        help="a memory saved by reasmory-replay --save-memory: score its objects (needs --scene)")
+    parser.add_argument("--scene", type=Path, metavar="scene.json",
+                        help="the simulator's ground truth (reasmory-sim writes it next to the bag)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     args = parser.parse_args(argv)
+    if (args.answers is None) != (args.ground_truth is None):
+        parser.error("give both ANSWERS.jsonl and GT.jsonl, or neither")
+    if (args.memory is None) != (args.scene is None):
+        parser.error("--memory and --scene go together")
+    if args.answers is None and args.memory is None:
+        parser.error("nothing to score: give ANSWERS.jsonl GT.jsonl and/or --memory and --scene")
+    output: dict = {}
     try:
-        report = evaluate(read_jsonl(args.answers), read_jsonl(args.ground_truth))
+        if args.answers is not None:
+            report = evaluate(read_jsonl(args.answers), read_jsonl(args.ground_truth))
+            output["questions"] = report.to_json() if args.json else report.table()
+        if args.memory is not None:
+            metrics = _object_metrics(args.memory, args.scene)
+            output["objects"] = metrics.to_json() if args.json else metrics.table()
     except EvaluationError as err:
         print(f"reasmory-eval: {err}", file=sys.stderr)
         return 2
-    print(json.dumps(report.to_json(), indent=2) if args.json else report.table())
+    if args.json:
+        print(json.dumps(output["questions"] if list(output) == ["questions"] else output, indent=2))
+    else:
+        print("\n\n".join(output.values()))
     return 0
+
+
+def _object_metrics(memory_path: Path, scene_path: Path):
+    """Object metrics of a saved memory against a ground-truth file (torch loads lazily: answer
+    scoring alone needs none of it)."""
+    from reasmory_ros.memory.errors import MemoryFileError
+    from reasmory_ros.memory.spatial_memory import SpatialMemory
+    from reasmory_ros.replay.object_metrics import object_metrics
+    from reasmory_ros.sim.ground_truth import GroundTruth
+
+    try:
+        truth = GroundTruth.load(scene_path)
+    except (OSError, ValueError, KeyError) as err:
+        raise EvaluationError(f"cannot read ground truth {scene_path}: {err}") from err
+    try:
+        memory = SpatialMemory.from_file(memory_path)
+    except MemoryFileError as err:
+        raise EvaluationError(str(err)) from err
+    return object_metrics(memory.snapshot().objects, truth)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,160 @@
+"""Object quality of a memory against a simulated recording's ground truth.
+
+Memory objects are matched one-to-one to true objects by gravity-aligned box IoU (oriented
+footprint x height overlap; Hungarian assignment on IoU, a pair needs IoU >= 0.25):
+
+- precision: matched memory objects / memory objects; recall: matched true objects / true
+  objects seen (covering at least the ground truth's visibility threshold in some frame), also
+  for the objects seen in at least `well_seen_frames` frames;
+- duplicates per true object: unmatched memory objects that are another copy (or a part) of a
+  matched true object (IoU >= 0.25 with it, or at least half of the memory box inside it);
+- label accuracy: matched pairs whose labels name the same category after canonicalisation
+  (`dsl.labels.canonical`: "couch" and "sofa" agree);
+- centre error (m) and extent error (relative, mean over length, width and height) of matched
+  pairs, and the extent error of objects with thin parts (legs, poles: a part <= 5 cm across).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from ..dsl.labels import canonical
+from ..memory.snapshot import ObjectRecord
+from ..sim.ground_truth import GroundTruth
+from ..sim.scene import SceneObject
+
+MATCH_IOU = 0.25
+THIN_PART = 0.05
+"""m. An object has thin parts when one of its parts is at most this wide horizontally."""
+
+
+@dataclass(frozen=True)
+class ObjectMetrics:
+    true_objects: int
+    memory_objects: int
+    matched: int
+    precision: float
+    recall: float
+    well_seen_objects: int
+    well_seen_recall: float
+    duplicates_per_object: float
+    label_accuracy: float
+    center_error_m: float
+    extent_error: float
+    thin_objects: int
+    thin_extent_error: float
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def table(self) -> str:
+        return "\n".join([
+            f"objects: {self.memory_objects} in memory, {self.true_objects} true (seen), {self.matched} matched",
+            f"instance precision {100 * self.precision:.1f}%  recall {100 * self.recall:.1f}%  "
+            f"recall of the {self.well_seen_objects} seen in >= 10 frames {100 * self.well_seen_recall:.1f}%",
+            f"duplicates per true object {self.duplicates_per_object:.3f}  "
+            f"label accuracy (canonical) {100 * self.label_accuracy:.1f}%",
+            f"box centre error {100 * self.center_error_m:.1f} cm  extent error {100 * self.extent_error:.1f}%  "
+            f"thin-part objects ({self.thin_objects}) extent error {100 * self.thin_extent_error:.1f}%",
+        ])
+
+
+def _footprint(center: np.ndarray, extent: np.ndarray, yaw: float) -> np.ndarray:
+    """Counter-clockwise corners (4 x 2) of a box's floor footprint."""
+    c, s = np.cos(yaw), np.sin(yaw)
+    corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=np.float64) * np.asarray(extent[:2]) / 2
+    return corners @ np.array([[c, s], [-s, c]]) + np.asarray(center[:2])
+
+
+def _clip(subject: np.ndarray, clipper: np.ndarray) -> np.ndarray:
+    """Sutherland-Hodgman: the part of convex polygon `subject` inside convex `clipper` (both CCW)."""
+    output = subject
+    for a, b in zip(clipper, np.roll(clipper, -1, axis=0)):
+        if len(output) == 0:
+            break
+        edge = b - a
+        side = edge[0] * (output[:, 1] - a[1]) - edge[1] * (output[:, 0] - a[0])
+        points = []
+        for k in range(len(output)):
+            p, q, sp, sq = output[k], output[(k + 1) % len(output)], side[k], side[(k + 1) % len(output)]
+            if sp >= 0:
+                points.append(p)
+            if (sp >= 0) != (sq >= 0):
+                points.append(p + (q - p) * (sp / (sp - sq)))
+        output = np.array(points).reshape(-1, 2)
+    return output
+
+
+def _area(polygon: np.ndarray) -> float:
+    if len(polygon) < 3:
+        return 0.0
+    x, y = polygon[:, 0], polygon[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def box_overlap(a: tuple, b: tuple) -> tuple[float, float, float]:
+    """(intersection volume, volume of a, volume of b) of two gravity-aligned boxes given as
+    (center, extent, yaw)."""
+    (ca, ea, ya), (cb, eb, yb) = a, b
+    va, vb = float(np.prod(ea)), float(np.prod(eb))
+    if np.linalg.norm(np.asarray(ca[:2]) - cb[:2]) > (np.linalg.norm(ea[:2]) + np.linalg.norm(eb[:2])) / 2:
+        return 0.0, va, vb
+    dz = min(ca[2] + ea[2] / 2, cb[2] + eb[2] / 2) - max(ca[2] - ea[2] / 2, cb[2] - eb[2] / 2)
+    if dz <= 0:
+        return 0.0, va, vb
+    return _area(_clip(_footprint(ca, ea, ya), _footprint(cb, eb, yb))) * dz, va, vb
+
+
+def _has_thin_parts(obj: SceneObject) -> bool:
+    return any(min(part.size[0], part.size[1]) <= THIN_PART for part in obj.parts)
+
+
+def object_metrics(objects: Sequence[ObjectRecord], truth: GroundTruth, well_seen_frames: int = 10) -> ObjectMetrics:
+    """Score a memory's objects (a snapshot's `objects`) against the recording's true objects."""
+    seen = [o for o in truth.scene.objects if truth.frames_seen(o.id)]
+    frames_seen = {o.id: len(truth.frames_seen(o.id)) for o in seen}
+    iou = np.zeros((len(objects), len(seen)))
+    inside = np.zeros_like(iou)
+    for i, mem in enumerate(objects):
+        for j, true in enumerate(seen):
+            inter, v_mem, v_true = box_overlap((mem.center, mem.extent, mem.yaw), true.box)
+            if inter > 0:
+                iou[i, j] = inter / (v_mem + v_true - inter)
+                inside[i, j] = inter / max(v_mem, 1e-12)
+    rows, cols = linear_sum_assignment(-iou) if iou.size else (np.zeros(0, int), np.zeros(0, int))
+    good = iou[rows, cols] >= MATCH_IOU
+    rows, cols = rows[good], cols[good]
+    matched_true = set(cols.tolist())
+    unmatched = np.setdiff1d(np.arange(len(objects)), rows)
+    copy_of_matched = (iou[unmatched] >= MATCH_IOU) | (inside[unmatched] >= 0.5)
+    copy_of_matched[:, [j for j in range(len(seen)) if j not in matched_true]] = False
+    duplicates = int(copy_of_matched.any(axis=1).sum()) if len(seen) else 0
+
+    pairs = [(objects[i], seen[j]) for i, j in zip(rows, cols)]
+    centre = [float(np.linalg.norm(m.center - t.center)) for m, t in pairs]
+    extent = [float(np.mean(np.abs(m.extent - t.extent) / t.extent)) for m, t in pairs]
+    thin = [e for e, (_, t) in zip(extent, pairs) if _has_thin_parts(t)]
+    well_seen = [j for j, o in enumerate(seen) if frames_seen[o.id] >= well_seen_frames]
+
+    def mean(values) -> float:
+        return float(np.mean(values)) if len(values) else float("nan")
+
+    return ObjectMetrics(
+        true_objects=len(seen),
+        memory_objects=len(objects),
+        matched=len(pairs),
+        precision=len(pairs) / len(objects) if objects else float("nan"),
+        recall=len(pairs) / len(seen) if seen else float("nan"),
+        well_seen_objects=len(well_seen),
+        well_seen_recall=(sum(j in matched_true for j in well_seen) / len(well_seen)) if well_seen else float("nan"),
+        duplicates_per_object=duplicates / len(seen) if seen else float("nan"),
+        label_accuracy=mean([canonical(m.label) == canonical(t.label) for m, t in pairs]),
+        center_error_m=mean(centre),
+        extent_error=mean(extent),
+        thin_objects=len(thin),
+        thin_extent_error=mean(thin),
+    )
