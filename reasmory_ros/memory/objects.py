@@ -187,14 +187,18 @@ class ObjectTable(StateBuffers):
         empty = torch.zeros(0, dtype=torch.int64, device=self.device)
         det_slots, evicted, matched, num_new = empty, empty, 0, 0
         touched = empty
+        merges = Merges.none(self.device)
         if obs.num_detections:
-            det_slots = self._associate(obs)
+            det_slots, partner = self._associate(obs)
             is_matched = det_slots >= 0
             matched, num_new = int(is_matched.sum()), int((~is_matched).sum())
             if num_new:
                 det_slots, evicted = self._create(det_slots, is_matched, frame_index, timestamp)
             touched = self._observe(obs, det_slots, frame_index, timestamp)
-        merges = self._merge_duplicates(torch.cat([touched, self._sweep_rows()]))
+            split = (partner >= 0).nonzero().squeeze(1)[: self.config.merge_checks_per_frame]
+            merges = self._merge_pairs(det_slots[split].tolist(), partner[split].tolist())
+        rows = torch.cat([touched, self._sweep_rows()])
+        merges = merges + self._merge_duplicates(rows[self.active[rows]])
         return ObjectChanges(_follow(det_slots, merges), matched, num_new, merges, evicted)
 
     def _sweep_rows(self) -> torch.Tensor:
@@ -206,8 +210,10 @@ class ObjectTable(StateBuffers):
         self.sweep_cursor = (self.sweep_cursor + sweep) % n
         return rows[self.active[rows]]
 
-    def _associate(self, obs: Observation) -> torch.Tensor:
-        """Slot of the object each detection belongs to, -1 for none.
+    def _associate(self, obs: Observation) -> tuple[torch.Tensor, torch.Tensor]:
+        """Slot of the object each detection belongs to (-1 for none), and the slot of another
+        object of the same category it overlaps as much (-1 for none): two parts of one object
+        that an earlier split mask made, merged by `integrate`.
 
         Candidates are the association_candidates objects nearest by box gap. A detection joins
         the candidate with the best evidence: point overlap (fraction of its sampled points within
@@ -240,7 +246,17 @@ class ObjectTable(StateBuffers):
         score = torch.where(by_points, 1.0 + overlap, torch.where(by_box, containment, 0.0))
         score = score.masked_fill(~reachable, 0.0)
         best_score, best = score.max(dim=1)
-        return torch.where(best_score > 0, candidates.gather(1, best[:, None]).squeeze(1), -1)
+        slots = torch.where(best_score > 0, candidates.gather(1, best[:, None]).squeeze(1), -1)
+        category = self.categories(self.label_hist[candidates]).argmax(dim=-1)
+        chosen_category = category.gather(1, best[:, None])
+        overlapped = (overlap >= cfg.min_overlap) & reachable & (slots >= 0)[:, None]
+        overlapped[torch.arange(num, device=self.device), best] = False
+        # A mask that covers two objects of its own category whole: they are two parts of one
+        # object (a split earlier view made them), to be merged.
+        part = overlapped & (category == chosen_category) & agree
+        partner = torch.where(part.any(dim=1), candidates.gather(1, part.to(torch.uint8).argmax(dim=1, keepdim=True))
+                              .squeeze(1), -1)
+        return slots, partner
 
     def _label_agreement(self, slots: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """(D, k): whether detection d's category has min_label_share of candidate slots[d, k]."""
@@ -401,12 +417,17 @@ class ObjectTable(StateBuffers):
         duplicate = (same & ((overlap >= cfg.merge_overlap) | (weight >= cfg.box_containment))) | (
             overlap >= cfg.label_overlap
         )
+        return self._merge_pairs(a[duplicate].tolist(), b[duplicate].tolist())
+
+    def _merge_pairs(self, a: list[int], b: list[int]) -> Merges:
+        """Merge each pair of slots (a[i], b[i]) into the one seen more often; a pair whose member
+        was already dropped in this call is skipped."""
         merges = Merges.none(self.device)
         dropped: set[int] = set()
         observations = self.observations.tolist()
-        for i, j, dup in zip(a.tolist(), b.tolist(), duplicate.tolist()):
+        for i, j in zip(a, b):
             # Merged one pair at a time (rarely more than one per frame) so chains stay right.
-            if not dup or i in dropped or j in dropped:
+            if i == j or i in dropped or j in dropped or not (self.active[i] and self.active[j]):
                 continue
             keep, drop = (i, j) if observations[i] >= observations[j] else (j, i)
             observations[keep] += observations[drop]
