@@ -182,10 +182,11 @@ class SpatialMemory:
             return self._snapshot
 
     def working_frames(self) -> tuple[WorkingFrame, ...]:
-        """The frames of the working window, oldest first (numpy copies)."""
+        """The frames of the working window, oldest first (numpy copies); points of objects that
+        snapshots do not show (not yet seen in two frames) read -1, like those of merged ones."""
         with self._lock:
             objects = self._parts.objects
-            return self._parts.working.export(objects.ids[objects.active])
+            return self._parts.working.export(objects.ids[objects.supported()])
 
     def allocated_bytes(self) -> int:
         """Bytes of all state tensors the memory owns (fixed at construction)."""
