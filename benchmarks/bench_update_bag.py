@@ -19,8 +19,7 @@ import torch
 
 from reasmory_ros.memory import SpatialMemory
 from reasmory_ros.replay.bag import open_bag
-from reasmory_ros.replay.params import load_parameters
-from reasmory_ros.ros.parameters import memory_config
+from reasmory_ros.config.settings import Settings
 
 
 def main() -> None:
@@ -30,11 +29,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    params = load_parameters()
-    frames = list(open_bag(args.bag, params).frames())
+    settings = Settings()
+    frames = list(open_bag(args.bag, settings).frames())
     wall, cpu = [], []
     for _ in range(args.repeats):
-        memory = SpatialMemory(memory_config(params), device="cpu")
+        memory = SpatialMemory(settings.memory, device="cpu")
         for frame in frames:
             w, c = time.perf_counter(), time.process_time()
             memory.update(frame)

@@ -9,11 +9,11 @@ import math
 import numpy as np
 import pytest
 
+from reasmory_ros.config.settings import Settings
 from reasmory_ros.dsl.labels import canonical
 from reasmory_ros.memory.snapshot import ObjectRecord
 from reasmory_ros.replay.evaluate import main
 from reasmory_ros.replay.object_metrics import box_overlap, object_metrics
-from reasmory_ros.replay.params import load_parameters
 from reasmory_ros.replay.pipeline import build_memory
 from reasmory_ros.sim.cli import simulate
 from reasmory_ros.sim.ground_truth import GroundTruth
@@ -79,7 +79,7 @@ def test_metrics_of_hand_made_memories(clean):
 
 
 def test_eval_cli_scores_a_saved_memory_and_refuses_bad_input(clean, tmp_path, capsys):
-    memory, _ = build_memory(clean / "bag", load_parameters(), progress=False)
+    memory, _ = build_memory(clean / "bag", Settings(), progress=False)
     memory.save(tmp_path / "memory.npz")
     assert main(["--memory", str(tmp_path / "memory.npz"), "--scene", str(clean / "scene.json"), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)["objects"]
@@ -102,7 +102,7 @@ def test_memory_of_a_noisy_bag_stays_right(tmp_path):
     Small, so the bounds are loose; the benchmark holds the issue's targets on full recordings."""
     out = tmp_path / "noisy"
     simulate(out, seed=1, frames=60, questions_per_type=1, detector_noise=DetectorNoise())
-    memory, _ = build_memory(out / "bag", load_parameters(), progress=False)
+    memory, _ = build_memory(out / "bag", Settings(), progress=False)
     objects = memory.snapshot().objects
     metrics = object_metrics(objects, GroundTruth.load(out / "scene.json"))
     print(metrics.table())
