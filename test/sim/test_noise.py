@@ -203,6 +203,9 @@ def test_bad_settings_are_refused_with_the_field_named(tmp_path, capsys):
         main([str(tmp_path / "out"), "--noise-set", "split=-1", "--quiet"])
     assert exit_info.value.code == 2 and "DetectorNoise.split" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+    assert main([str(tmp_path / "out"), "--noise", "--layout", "realsense2_camera", "--quiet"]) == 2
+    assert "contract layout only" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_noisy_bag_keeps_the_contract_and_its_ground_truth(tmp_path):
