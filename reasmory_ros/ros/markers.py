@@ -1,174 +1,30 @@
-"""Memory snapshot + DSL answer -> visualization_msgs/MarkerArray for RViz.
+"""The ROS-free output descriptions (`reasmory_ros.visual`) -> rclpy messages.
 
-Conventions (the marker contract of docs/design.md): `ns` + `id` identify a marker and ids are stable (an object's marker
-id is its memory id, so RViz updates it in place); every marker has an explicit frame_id and
-lifetime; a published set starts with DELETEALL so markers of vanished objects never linger.
-The answer's geometry comes from what the program touched (`dsl.Touched`), not from re-reading
-the question: the markers show exactly what was measured.
+The content of ~/markers, ~/map and ~/path is built once in `reasmory_ros.visual` (the replay
+recorder writes the same content into an MCAP); this module only maps each description onto the
+rclpy message class its `MSGTYPE` names, field by field.
 """
 
 from __future__ import annotations
 
-import colorsys
-import zlib
-from collections.abc import Iterable
-
-import numpy as np
-from builtin_interfaces.msg import Duration
-from geometry_msgs.msg import Point, Vector3
-from std_msgs.msg import ColorRGBA, Header
-from visualization_msgs.msg import Marker, MarkerArray
-
-from reasmory_ros.dsl import Touched
-from reasmory_ros.memory.snapshot import ObjectRecord
-
-NS_OBJECTS = "objects"
-NS_LABELS = "labels"
-NS_ANSWER_OBJECTS = "answer"
-NS_ANSWER_TEXT = "answer_text"
-NS_DISTANCES = "answer_distances"
-NS_DIRECTIONS = "answer_directions"
-NS_VIEWS = "answer_views"
-NS_CAMERAS = "answer_cameras"
-NS_ROUTES = "answer_routes"
-NS_POINTS = "answer_points"
-
-# Box edges as corner index pairs (corners: bottom four then top four, see ObjectRecord.corners).
-_BOX_EDGES = [(0, 1), (1, 2), (2, 3), (3, 0), (4, 5), (5, 6), (6, 7), (7, 4), (0, 4), (1, 5), (2, 6), (3, 7)]
-HIGHLIGHT = (1.0, 0.85, 0.0, 1.0)
-TEXT_HEIGHT = 0.15
-"""m: height of capital letters of text markers."""
+import importlib
+from dataclasses import fields, is_dataclass
+from functools import cache
 
 
-def _color(r: float, g: float, b: float, a: float = 1.0) -> ColorRGBA:
-    return ColorRGBA(r=float(r), g=float(g), b=float(b), a=float(a))
+@cache
+def _message_class(msgtype: str) -> type:
+    package, _, name = msgtype.split("/")
+    return getattr(importlib.import_module(f"{package}.msg"), name)
 
 
-def label_color(label: str) -> ColorRGBA:
-    """A saturated colour per label, the same in every process (crc32, not Python's hash)."""
-    hue = (zlib.crc32(label.encode("utf-8")) % 360) / 360.0
-    return _color(*colorsys.hsv_to_rgb(hue, 0.75, 0.95))
-
-
-def _point(xyz) -> Point:
-    return Point(x=float(xyz[0]), y=float(xyz[1]), z=float(xyz[2]))
-
-
-class MarkerFactory:
-    """Builds markers sharing one header and lifetime (seconds, 0 = until replaced)."""
-
-    def __init__(self, head: Header, lifetime: float = 0.0):
-        self.header = head
-        seconds = max(float(lifetime), 0.0)
-        self.lifetime = Duration(sec=int(seconds), nanosec=int(round((seconds % 1.0) * 1e9)) % 1_000_000_000)
-
-    def marker(self, ns: str, marker_id: int, kind: int, color: ColorRGBA, scale=(1.0, 1.0, 1.0)) -> Marker:
-        m = Marker(
-            header=self.header,
-            ns=ns,
-            id=int(marker_id),
-            type=kind,
-            action=Marker.ADD,
-            lifetime=self.lifetime,
-            frame_locked=False,
-        )
-        m.pose.orientation.w = 1.0
-        m.scale = Vector3(x=float(scale[0]), y=float(scale[1]), z=float(scale[2]))
-        m.color = color
-        return m
-
-    def box(self, ns: str, obj: ObjectRecord, color: ColorRGBA, width: float) -> Marker:
-        m = self.marker(ns, obj.id, Marker.LINE_LIST, color, (width, 0.0, 0.0))
-        corners = obj.corners()
-        m.points = [_point(corners[i]) for edge in _BOX_EDGES for i in edge]
-        return m
-
-    def text(self, ns: str, marker_id: int, text: str, position, color: ColorRGBA = None) -> Marker:
-        m = self.marker(ns, marker_id, Marker.TEXT_VIEW_FACING, color or _color(1, 1, 1), (0.0, 0.0, TEXT_HEIGHT))
-        m.pose.position = _point(position)
-        m.text = text
-        return m
-
-    def line(self, ns: str, marker_id: int, kind: int, points: Iterable, color: ColorRGBA, width: float) -> Marker:
-        m = self.marker(ns, marker_id, kind, color, (width, 0.0, 0.0))
-        m.points = [_point(p) for p in points]
-        return m
-
-    def arrow(self, ns: str, marker_id: int, start, end, color: ColorRGBA) -> Marker:
-        m = self.marker(ns, marker_id, Marker.ARROW, color, (0.03, 0.07, 0.12))
-        m.points = [_point(start), _point(end)]
-        return m
-
-    def axes(self, ns: str, marker_id: int, origin, rotation: np.ndarray, length: float = 0.4) -> Marker:
-        """x red, y green, z blue: one LINE_LIST with per-vertex colours."""
-        m = self.marker(ns, marker_id, Marker.LINE_LIST, _color(1, 1, 1), (0.03, 0.0, 0.0))
-        origin = np.asarray(origin, dtype=np.float64)
-        rgb = [_color(1, 0, 0), _color(0, 1, 0), _color(0, 0, 1)]
-        for axis in range(3):
-            m.points += [_point(origin), _point(origin + length * rotation[:, axis])]
-            m.colors += [rgb[axis], rgb[axis]]
-        return m
-
-
-def object_markers(objects: Iterable[ObjectRecord], factory: MarkerFactory) -> list[Marker]:
-    """Every object as a wireframe box (ns objects) and a label above it (ns labels), id = object id."""
-    markers = []
-    for obj in objects:
-        color = label_color(obj.label)
-        markers.append(factory.box(NS_OBJECTS, obj, color, 0.015))
-        top = np.asarray(obj.center, dtype=np.float64) + [0.0, 0.0, obj.extent[2] / 2 + TEXT_HEIGHT]
-        markers.append(factory.text(NS_LABELS, obj.id, f"{obj.label} #{obj.id}", top, color))
-    return markers
-
-
-def answer_markers(
-    touched: Touched, objects: Iterable[ObjectRecord], factory: MarkerFactory, caption: str = ""
-) -> list[Marker]:
-    """What the answer touched: highlighted objects, distances with their length, direction arrows,
-    views and cameras as axes, routes as line strips, points as spheres, and the answer text."""
-    by_id = {obj.id: obj for obj in objects}
-    markers = []
-    anchors = []
-    for obj_id in touched.object_ids:
-        if obj_id in by_id:
-            obj = by_id[obj_id]
-            markers.append(factory.box(NS_ANSWER_OBJECTS, obj, _color(*HIGHLIGHT), 0.04))
-            anchors.append(np.asarray(obj.center) + [0.0, 0.0, obj.extent[2] / 2])
-    for i, segment in enumerate(touched.segments):
-        start, end = np.asarray(segment.start, float), np.asarray(segment.end, float)
-        markers.append(factory.line(NS_DISTANCES, 2 * i, Marker.LINE_LIST, [start, end], _color(0.2, 0.9, 1.0), 0.025))
-        middle = (start + end) / 2 + [0.0, 0.0, TEXT_HEIGHT]
-        markers.append(factory.text(NS_DISTANCES, 2 * i + 1, f"{np.linalg.norm(end - start):.2f} m", middle))
-        anchors.append(middle)
-    for i, direction in enumerate(touched.directions):
-        markers.append(factory.arrow(NS_DIRECTIONS, i, direction.start, direction.end, _color(1.0, 0.4, 0.1)))
-    for i, view in enumerate(touched.views):
-        c, s = np.cos(view.heading), np.sin(view.heading)
-        facing = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])  # x ahead, y left, z up
-        markers.append(factory.axes(NS_VIEWS, i, view.position, facing))
-        anchors.append(np.asarray(view.position, float))
-    for i, camera in enumerate(touched.cameras):
-        pose = np.asarray(camera.pose, float)
-        markers.append(factory.axes(NS_CAMERAS, 2 * i, pose[:3, 3], pose[:3, :3], 0.3))
-        markers.append(factory.text(NS_CAMERAS, 2 * i + 1, f"frame {camera.frame}", pose[:3, 3] + [0.0, 0.0, 0.2]))
-    for i, path in enumerate(touched.paths):
-        waypoints = np.asarray(path, float)
-        if waypoints.shape[1] == 2:
-            waypoints = np.column_stack([waypoints, np.zeros(len(waypoints))])
-        markers.append(
-            factory.line(NS_ROUTES, i, Marker.LINE_STRIP, waypoints + [0.0, 0.0, 0.05], _color(0.3, 1.0, 0.3), 0.05)
-        )
-        anchors.append(waypoints[len(waypoints) // 2])
-    for i, point in enumerate(touched.points):
-        markers.append(factory.marker(NS_POINTS, i, Marker.SPHERE, _color(1.0, 0.2, 0.8), (0.1, 0.1, 0.1)))
-        markers[-1].pose.position = _point(point)
-    if caption:
-        where = anchors[0] + [0.0, 0.0, 2 * TEXT_HEIGHT] if anchors else np.array([0.0, 0.0, 2.0])
-        markers.append(factory.text(NS_ANSWER_TEXT, 0, caption, where, _color(*HIGHLIGHT)))
-    return markers
-
-
-def marker_array(markers: list[Marker], head: Header) -> MarkerArray:
-    """DELETEALL first, then the set: the published set replaces the previous one entirely."""
-    clear = Marker(header=head, action=Marker.DELETEALL)
-    return MarkerArray(markers=[clear, *markers])
+def to_msg(description):
+    """A `reasmory_ros.visual.messages` description (or a list of them) as the rclpy message."""
+    if isinstance(description, list):
+        return [to_msg(item) for item in description]
+    if not is_dataclass(description):
+        return description
+    msg = _message_class(description.MSGTYPE)()
+    for item in fields(description):
+        setattr(msg, item.name, to_msg(getattr(description, item.name)))
+    return msg

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import rclpy
 from geometry_msgs.msg import PoseStamped
-from nav_msgs.msg import Odometry
+from nav_msgs.msg import Odometry, Path
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.duration import Duration
@@ -45,7 +45,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profi
 from rclpy.subscription import Subscription
 from rclpy.task import Future
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
-from std_msgs.msg import Header, String
+from std_msgs.msg import String
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
@@ -63,10 +63,13 @@ from reasmory_ros.planning.answering import answer_question
 from reasmory_ros.planning.base import QuestionResult, quoted
 from reasmory_ros.planning.factory import build_planner
 from reasmory_ros.planning.rules import RuleBasedPlanner
-from reasmory_ros.ros.markers import MarkerFactory, answer_markers, marker_array, object_markers
-from reasmory_ros.ros.pointcloud import pointcloud2
+from reasmory_ros.replay.pipeline import answer_record
+from reasmory_ros.ros.markers import to_msg
 from reasmory_ros.streams import DropOldestQueue, stamp_ns
 from reasmory_ros.streams.tf import TfPoses
+from reasmory_ros.visual.markers import MarkerFactory, answer_markers, camera_path, marker_array, memory_markers
+from reasmory_ros.visual.messages import Header, Time
+from reasmory_ros.visual.pointcloud import pointcloud2
 
 try:  # tf2_ros is not on the package registry; pose_source "tf" uses it where a ROS install has it
     import tf2_ros
@@ -155,6 +158,8 @@ class ReasmoryNode(Node):
         )
         self.markers_pub = self.create_publisher(MarkerArray, "~/markers", latched)
         self.map_pub = self.create_publisher(PointCloud2, "~/map", latched)
+        self.path_pub = self.create_publisher(Path, "~/path", latched)
+        self.answers_pub = self.create_publisher(String, "~/answers", 10)
         self.status_pub = self.create_publisher(String, "~/status", 10)
 
         # rclpy's default service QoS keeps the last 10 requests: a burst of questions would lose some.
@@ -389,6 +394,8 @@ class ReasmoryNode(Node):
             response.success, response.error = False, f"internal error: {type(err).__name__}: {err}"
             return response
         _fill_ask(response, result)
+        record = {key: value for key, value in answer_record(None, result).items() if key != "id"}
+        self.answers_pub.publish(String(data=json.dumps({"question": request.question, **record})))
         if result.ok and result.dsl_answer is not None:
             response.markers = self._show_answer(result.dsl_answer.touched, response.answer, snapshot)
         outcome = response.answer if result.ok else "error: " + response.error.splitlines()[0]
@@ -455,7 +462,7 @@ class ReasmoryNode(Node):
 
     def _factory(self) -> MarkerFactory:
         return MarkerFactory(
-            Header(stamp=self.get_clock().now().to_msg(), frame_id=self.settings.node.frame_id),
+            Header(stamp=Time.from_ns(self.get_clock().now().nanoseconds), frame_id=self.settings.node.frame_id),
             self.settings.node.marker_lifetime,
         )
 
@@ -464,20 +471,19 @@ class ReasmoryNode(Node):
         self._answer = (touched, caption)
         self.publish_markers(snapshot)
         factory = self._factory()
-        return marker_array(answer_markers(touched, snapshot.objects, factory, caption), factory.header)
+        return to_msg(marker_array(answer_markers(touched, snapshot.objects, factory, caption), factory.header))
 
     def publish_markers(self, snapshot=None) -> None:
+        """~/markers (boxes, labels, camera path, last answer) and ~/path, at marker_rate."""
         snapshot = self.memory.snapshot() if snapshot is None else snapshot
         factory = self._factory()
-        markers = object_markers(snapshot.objects, factory)
-        if self._answer is not None:
-            markers += answer_markers(self._answer[0], snapshot.objects, factory, self._answer[1])
-        self.markers_pub.publish(marker_array(markers, factory.header))
+        self.markers_pub.publish(to_msg(memory_markers(snapshot, factory, self._answer)))
+        self.path_pub.publish(to_msg(camera_path(snapshot.trajectory, factory.header)))
 
     def publish_map(self) -> None:
         scene_map = self.memory.snapshot().scene_map
         factory = self._factory()
-        self.map_pub.publish(pointcloud2(scene_map.points, scene_map.colors, factory.header))
+        self.map_pub.publish(to_msg(pointcloud2(scene_map.points, scene_map.colors, factory.header)))
 
     def status(self) -> dict:
         """Counters of the whole pipeline: what came in, what was integrated, what was lost and why."""

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from reasmory_interfaces.srv import AskSpatial
-from reasmory_ros.ros import markers as ns
+from reasmory_ros.visual import markers as ns
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 

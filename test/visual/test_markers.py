@@ -1,15 +1,17 @@
-"""Markers and point clouds built from a known snapshot and answer (message building, no DDS)."""
+"""Markers, paths and point clouds built from a known snapshot and answer (ROS-free descriptions),
+and their conversion to the node's rclpy messages."""
 
 from __future__ import annotations
 
 import numpy as np
-from std_msgs.msg import Header
-from visualization_msgs.msg import Marker
+import pytest
 
 from reasmory_ros.dsl import CameraMark, Segment, Touched, ViewMark
-from reasmory_ros.memory.snapshot import ObjectRecord
-from reasmory_ros.ros import markers as m
-from reasmory_ros.ros.pointcloud import pointcloud2, points_and_colors
+from reasmory_ros.memory.snapshot import ObjectRecord, Trajectory
+from reasmory_ros.streams.camera import rotation_from_quaternion
+from reasmory_ros.visual import markers as m
+from reasmory_ros.visual.messages import Header, Marker, Time
+from reasmory_ros.visual.pointcloud import pointcloud2, points_and_colors
 
 
 def record(object_id, label, center, extent=(1.0, 0.5, 0.8), yaw=0.0):
@@ -96,3 +98,51 @@ def test_pointcloud_packs_rgb_like_pcl():
     np.testing.assert_array_equal(back_points, points)
     np.testing.assert_array_equal(back_colors, colors)
     assert pointcloud2(np.zeros((0, 3)), np.zeros((0, 3), np.uint8), Header()).width == 0
+
+
+def _trajectory(n=5):
+    poses = np.repeat(np.eye(4)[None], n, axis=0)
+    for i in range(n):
+        c, s = np.cos(0.3 * i), np.sin(0.3 * i)
+        poses[i, :3, :3] = [[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]
+        poses[i, :3, 3] = (0.5 * i, 0.1 * i, 1.2)
+    return Trajectory(frame_indices=np.arange(n), timestamps=100.0 + 0.1 * np.arange(n), poses=poses)
+
+
+def test_camera_path_has_every_pose_with_its_stamp_and_rotation():
+    trajectory = _trajectory()
+    path = m.camera_path(trajectory, Header(stamp=Time(sec=7), frame_id="map"))
+    assert path.header.frame_id == "map" and len(path.poses) == 5
+    for stamped, stamp, pose in zip(path.poses, trajectory.timestamps, trajectory.poses):
+        assert stamped.header.stamp.sec + 1e-9 * stamped.header.stamp.nanosec == pytest.approx(stamp, abs=1e-9)
+        q = stamped.pose.orientation
+        np.testing.assert_allclose(rotation_from_quaternion(q.x, q.y, q.z, q.w), pose[:3, :3], atol=1e-12)
+        p = stamped.pose.position
+        np.testing.assert_allclose([p.x, p.y, p.z], pose[:3, 3])
+    strip = m.trajectory_marker(trajectory, FACTORY)
+    assert [(k.ns, k.type, len(k.points)) for k in strip] == [(m.NS_TRAJECTORY, Marker.LINE_STRIP, 5)]
+    assert m.trajectory_marker(_trajectory(1), FACTORY) == []
+
+
+def test_the_node_gets_the_same_content_as_rclpy_messages():
+    pytest.importorskip("rclpy")
+    from nav_msgs.msg import Path
+    from sensor_msgs.msg import PointCloud2
+    from visualization_msgs.msg import MarkerArray
+
+    from reasmory_ros.ros.markers import to_msg
+
+    description = m.marker_array(m.object_markers(OBJECTS, FACTORY) + m.trajectory_marker(_trajectory(), FACTORY),
+                                 FACTORY.header)
+    array = to_msg(description)
+    assert isinstance(array, MarkerArray) and len(array.markers) == len(description.markers) == 6
+    for msg, spec in zip(array.markers, description.markers):
+        assert (msg.ns, msg.id, msg.type, msg.action, msg.text) == (spec.ns, spec.id, spec.type, spec.action, spec.text)
+        assert [(p.x, p.y, p.z) for p in msg.points] == [(p.x, p.y, p.z) for p in spec.points]
+        assert (msg.lifetime.sec, msg.lifetime.nanosec) == (spec.lifetime.sec, spec.lifetime.nanosec)
+        assert msg.header.frame_id == "map" and (msg.color.g, msg.scale.x) == (spec.color.g, spec.scale.x)
+    path = to_msg(m.camera_path(_trajectory(), FACTORY.header))
+    assert isinstance(path, Path) and path.poses[3].header.stamp.sec == 100
+    cloud = to_msg(pointcloud2(np.ones((3, 3)), np.full((3, 3), 7, np.uint8), FACTORY.header))
+    assert isinstance(cloud, PointCloud2)
+    np.testing.assert_array_equal(points_and_colors(cloud)[1], np.full((3, 3), 7))

@@ -1,4 +1,4 @@
-"""numpy points + colours -> sensor_msgs/PointCloud2 (x, y, z float32 + packed rgb), and back.
+"""numpy points + colours -> the ~/map cloud (sensor_msgs/PointCloud2: x, y, z float32 + packed rgb), and back.
 
 The rgb field follows PCL and RViz: a float32 whose bytes are the uint32 0x00RRGGBB, so RViz's
 "RGB8" colour transformer shows the map in its colours.
@@ -7,8 +7,8 @@ The rgb field follows PCL and RViz: a float32 whose bytes are the uint32 0x00RRG
 from __future__ import annotations
 
 import numpy as np
-from sensor_msgs.msg import PointCloud2, PointField
-from std_msgs.msg import Header
+
+from reasmory_ros.visual.messages import Header, PointCloud2, PointField
 
 _POINT = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("rgb", "<u4")])
 FIELDS = [

@@ -1,0 +1,201 @@
+"""Memory snapshot + DSL answer -> the markers of ~/markers (visualization_msgs/MarkerArray), ROS-free.
+
+Conventions (DESIGN.md §6): `ns` + `id` identify a marker and ids are stable (an object's marker
+id is its memory id, so RViz updates it in place); every marker has an explicit frame_id and
+lifetime; a published set starts with DELETEALL so markers of vanished objects never linger.
+The answer's geometry comes from what the program touched (`dsl.Touched`), not from re-reading
+the question: the markers show exactly what was measured.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import zlib
+from collections.abc import Iterable
+
+import numpy as np
+
+from reasmory_ros.dsl import Touched
+from reasmory_ros.memory.snapshot import ObjectRecord, Trajectory
+from reasmory_ros.streams.camera import quaternion_from_rotation
+from reasmory_ros.visual.messages import (ColorRGBA, Duration, Header, Marker, MarkerArray, Path, Point, Pose,
+                                          PoseStamped, Quaternion, Time, Vector3)
+
+NS_OBJECTS = "objects"
+NS_LABELS = "labels"
+NS_ANSWER_OBJECTS = "answer"
+NS_ANSWER_TEXT = "answer_text"
+NS_DISTANCES = "answer_distances"
+NS_DIRECTIONS = "answer_directions"
+NS_VIEWS = "answer_views"
+NS_CAMERAS = "answer_cameras"
+NS_ROUTES = "answer_routes"
+NS_POINTS = "answer_points"
+NS_TRAJECTORY = "trajectory"
+
+# Box edges as corner index pairs (corners: bottom four then top four, see ObjectRecord.corners).
+_BOX_EDGES = [(0, 1), (1, 2), (2, 3), (3, 0), (4, 5), (5, 6), (6, 7), (7, 4), (0, 4), (1, 5), (2, 6), (3, 7)]
+HIGHLIGHT = (1.0, 0.85, 0.0, 1.0)
+TEXT_HEIGHT = 0.15
+"""m: height of capital letters of text markers."""
+
+
+def _color(r: float, g: float, b: float, a: float = 1.0) -> ColorRGBA:
+    return ColorRGBA(r=float(r), g=float(g), b=float(b), a=float(a))
+
+
+def label_color(label: str) -> ColorRGBA:
+    """A saturated colour per label, the same in every process (crc32, not Python's hash)."""
+    hue = (zlib.crc32(label.encode("utf-8")) % 360) / 360.0
+    return _color(*colorsys.hsv_to_rgb(hue, 0.75, 0.95))
+
+
+def _point(xyz) -> Point:
+    return Point(x=float(xyz[0]), y=float(xyz[1]), z=float(xyz[2]))
+
+
+class MarkerFactory:
+    """Builds markers sharing one header and lifetime (seconds, 0 = until replaced)."""
+
+    def __init__(self, head: Header, lifetime: float = 0.0):
+        self.header = head
+        seconds = max(float(lifetime), 0.0)
+        self.lifetime = Duration(sec=int(seconds), nanosec=int(round((seconds % 1.0) * 1e9)) % 1_000_000_000)
+
+    def marker(self, ns: str, marker_id: int, kind: int, color: ColorRGBA, scale=(1.0, 1.0, 1.0)) -> Marker:
+        m = Marker(
+            header=self.header,
+            ns=ns,
+            id=int(marker_id),
+            type=kind,
+            action=Marker.ADD,
+            lifetime=self.lifetime,
+            frame_locked=False,
+        )
+        m.pose.orientation.w = 1.0
+        m.scale = Vector3(x=float(scale[0]), y=float(scale[1]), z=float(scale[2]))
+        m.color = color
+        return m
+
+    def box(self, ns: str, obj: ObjectRecord, color: ColorRGBA, width: float) -> Marker:
+        m = self.marker(ns, obj.id, Marker.LINE_LIST, color, (width, 0.0, 0.0))
+        corners = obj.corners()
+        m.points = [_point(corners[i]) for edge in _BOX_EDGES for i in edge]
+        return m
+
+    def text(self, ns: str, marker_id: int, text: str, position, color: ColorRGBA = None) -> Marker:
+        m = self.marker(ns, marker_id, Marker.TEXT_VIEW_FACING, color or _color(1, 1, 1), (0.0, 0.0, TEXT_HEIGHT))
+        m.pose.position = _point(position)
+        m.text = text
+        return m
+
+    def line(self, ns: str, marker_id: int, kind: int, points: Iterable, color: ColorRGBA, width: float) -> Marker:
+        m = self.marker(ns, marker_id, kind, color, (width, 0.0, 0.0))
+        m.points = [_point(p) for p in points]
+        return m
+
+    def arrow(self, ns: str, marker_id: int, start, end, color: ColorRGBA) -> Marker:
+        m = self.marker(ns, marker_id, Marker.ARROW, color, (0.03, 0.07, 0.12))
+        m.points = [_point(start), _point(end)]
+        return m
+
+    def axes(self, ns: str, marker_id: int, origin, rotation: np.ndarray, length: float = 0.4) -> Marker:
+        """x red, y green, z blue: one LINE_LIST with per-vertex colours."""
+        m = self.marker(ns, marker_id, Marker.LINE_LIST, _color(1, 1, 1), (0.03, 0.0, 0.0))
+        origin = np.asarray(origin, dtype=np.float64)
+        rgb = [_color(1, 0, 0), _color(0, 1, 0), _color(0, 0, 1)]
+        for axis in range(3):
+            m.points += [_point(origin), _point(origin + length * rotation[:, axis])]
+            m.colors += [rgb[axis], rgb[axis]]
+        return m
+
+
+def object_markers(objects: Iterable[ObjectRecord], factory: MarkerFactory) -> list[Marker]:
+    """Every object as a wireframe box (ns objects) and a label above it (ns labels), id = object id."""
+    markers = []
+    for obj in objects:
+        color = label_color(obj.label)
+        markers.append(factory.box(NS_OBJECTS, obj, color, 0.015))
+        top = np.asarray(obj.center, dtype=np.float64) + [0.0, 0.0, obj.extent[2] / 2 + TEXT_HEIGHT]
+        markers.append(factory.text(NS_LABELS, obj.id, f"{obj.label} #{obj.id}", top, color))
+    return markers
+
+
+def trajectory_marker(trajectory: Trajectory, factory: MarkerFactory) -> list[Marker]:
+    """The camera path so far as one green line strip (ns trajectory, id 0); none before two poses."""
+    if len(trajectory) < 2:
+        return []
+    return [factory.line(NS_TRAJECTORY, 0, Marker.LINE_STRIP, trajectory.poses[:, :3, 3], _color(0.2, 0.8, 0.2), 0.02)]
+
+
+def camera_path(trajectory: Trajectory, head: Header) -> Path:
+    """The camera poses so far as a nav_msgs/Path, each stamped with its frame's time."""
+    poses = []
+    for stamp, pose in zip(trajectory.timestamps, trajectory.poses):
+        qx, qy, qz, qw = quaternion_from_rotation(pose[:3, :3])
+        poses.append(PoseStamped(
+            header=Header(stamp=Time.from_ns(int(round(float(stamp) * 1e9))), frame_id=head.frame_id),
+            pose=Pose(position=_point(pose[:3, 3]),
+                      orientation=Quaternion(x=float(qx), y=float(qy), z=float(qz), w=float(qw)))))
+    return Path(header=head, poses=poses)
+
+
+def answer_markers(
+    touched: Touched, objects: Iterable[ObjectRecord], factory: MarkerFactory, caption: str = ""
+) -> list[Marker]:
+    """What the answer touched: highlighted objects, distances with their length, direction arrows,
+    views and cameras as axes, routes as line strips, points as spheres, and the answer text."""
+    by_id = {obj.id: obj for obj in objects}
+    markers = []
+    anchors = []
+    for obj_id in touched.object_ids:
+        if obj_id in by_id:
+            obj = by_id[obj_id]
+            markers.append(factory.box(NS_ANSWER_OBJECTS, obj, _color(*HIGHLIGHT), 0.04))
+            anchors.append(np.asarray(obj.center) + [0.0, 0.0, obj.extent[2] / 2])
+    for i, segment in enumerate(touched.segments):
+        start, end = np.asarray(segment.start, float), np.asarray(segment.end, float)
+        markers.append(factory.line(NS_DISTANCES, 2 * i, Marker.LINE_LIST, [start, end], _color(0.2, 0.9, 1.0), 0.025))
+        middle = (start + end) / 2 + [0.0, 0.0, TEXT_HEIGHT]
+        markers.append(factory.text(NS_DISTANCES, 2 * i + 1, f"{np.linalg.norm(end - start):.2f} m", middle))
+        anchors.append(middle)
+    for i, direction in enumerate(touched.directions):
+        markers.append(factory.arrow(NS_DIRECTIONS, i, direction.start, direction.end, _color(1.0, 0.4, 0.1)))
+    for i, view in enumerate(touched.views):
+        c, s = np.cos(view.heading), np.sin(view.heading)
+        facing = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])  # x ahead, y left, z up
+        markers.append(factory.axes(NS_VIEWS, i, view.position, facing))
+        anchors.append(np.asarray(view.position, float))
+    for i, camera in enumerate(touched.cameras):
+        pose = np.asarray(camera.pose, float)
+        markers.append(factory.axes(NS_CAMERAS, 2 * i, pose[:3, 3], pose[:3, :3], 0.3))
+        markers.append(factory.text(NS_CAMERAS, 2 * i + 1, f"frame {camera.frame}", pose[:3, 3] + [0.0, 0.0, 0.2]))
+    for i, path in enumerate(touched.paths):
+        waypoints = np.asarray(path, float)
+        if waypoints.shape[1] == 2:
+            waypoints = np.column_stack([waypoints, np.zeros(len(waypoints))])
+        markers.append(
+            factory.line(NS_ROUTES, i, Marker.LINE_STRIP, waypoints + [0.0, 0.0, 0.05], _color(0.3, 1.0, 0.3), 0.05)
+        )
+        anchors.append(waypoints[len(waypoints) // 2])
+    for i, point in enumerate(touched.points):
+        markers.append(factory.marker(NS_POINTS, i, Marker.SPHERE, _color(1.0, 0.2, 0.8), (0.1, 0.1, 0.1)))
+        markers[-1].pose.position = _point(point)
+    if caption:
+        where = anchors[0] + [0.0, 0.0, 2 * TEXT_HEIGHT] if anchors else np.array([0.0, 0.0, 2.0])
+        markers.append(factory.text(NS_ANSWER_TEXT, 0, caption, where, _color(*HIGHLIGHT)))
+    return markers
+
+
+def marker_array(markers: list[Marker], head: Header) -> MarkerArray:
+    """DELETEALL first, then the set: the published set replaces the previous one entirely."""
+    clear = Marker(header=head, action=Marker.DELETEALL)
+    return MarkerArray(markers=[clear, *markers])
+
+
+def memory_markers(snapshot, factory: MarkerFactory, answer: tuple[Touched, str] | None = None) -> MarkerArray:
+    """Everything ~/markers shows for a snapshot: boxes, labels, the camera path and the last answer."""
+    markers = object_markers(snapshot.objects, factory) + trajectory_marker(snapshot.trajectory, factory)
+    if answer is not None:
+        markers += answer_markers(answer[0], snapshot.objects, factory, answer[1])
+    return marker_array(markers, factory.header)
