@@ -19,6 +19,7 @@ from reasmory_ros.config.settings import load_settings
 from reasmory_ros.memory import MemoryFileError
 from reasmory_ros.replay.bag import BagError
 from reasmory_ros.replay.pipeline import QuestionsFileError, ReplayStats, replay_bag, write_jsonl
+from reasmory_ros.replay.record import McapRecorder, RecordError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--inspect", action="store_true",
                         help="print every topic with its type, rate and use, the layout recognised, the tf tree "
                              "and what is missing (with the parameter that supplies it), then exit; no processing")
+    parser.add_argument("--record", type=Path, metavar="OUT.mcap",
+                        help="write the node's output topics (markers, map, path, status, answers) over the "
+                             "bag's time as an MCAP for Foxglove, RViz (ros2 bag play) and rosbags")
+    parser.add_argument("--record-inputs", action="store_true",
+                        help="also copy every topic of the input bag into the --record MCAP")
+    parser.add_argument("--rerun", type=Path, metavar="OUT.rrd",
+                        help="write a Rerun recording (camera, map, boxes, trajectory, answers over time); "
+                             "needs the optional rerun-sdk")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
@@ -86,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.output and not args.questions:
         print("reasmory-replay: --output needs --questions", file=sys.stderr)
         return 2
+    if args.record_inputs and not args.record:
+        print("reasmory-replay: --record-inputs needs --record", file=sys.stderr)
+        return 2
+    recorders = []
     try:
         settings = load_settings(args.params)
         if args.device:
@@ -95,15 +108,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(inspect_bag(args.bag, settings))
             return 0
+        recorders = _recorders(args, settings)  # output paths are checked before any replay work
         replay = replay_bag(args.bag, settings, args.questions, planner_name=args.planner,
-                            progress=not args.no_progress)
-    except (BagError, QuestionsFileError, OSError, ValueError) as err:  # SettingsError, PipelineError: ValueError
+                            progress=not args.no_progress, on_frame=_each(recorder.step for recorder in recorders))
+    except (BagError, QuestionsFileError, RecordError, OSError, ValueError) as err:  # SettingsError: ValueError
+        for recorder in recorders:
+            recorder.discard()
         print(f"reasmory-replay: {err}", file=sys.stderr)
         return 1
     memory, stats, results = replay.memory, replay.stats, replay.results
     snapshot = memory.snapshot()
     if args.output:
         write_jsonl(args.output, replay.answer_records())
+    code = _finish_recordings(recorders, args, results)
     try:
         if args.save_memory:
             memory.save(args.save_memory)
@@ -115,7 +132,49 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         plot_topdown(snapshot, args.plot, title=f"{args.bag.name}: {len(snapshot.objects)} objects")
     print(_summary(stats, memory, results))
-    return 0
+    return code
+
+
+def _recorders(args, settings) -> list:
+    """The --record and --rerun writers, opened now so a bad output path fails before the replay."""
+    recorders = []
+    try:
+        if args.record:
+            recorders.append(McapRecorder(args.record, settings))
+        if args.rerun:
+            from reasmory_ros.replay.rerun_log import RerunRecorder
+
+            recorders.append(RerunRecorder(args.rerun, settings))
+    except RecordError:
+        for recorder in recorders:
+            recorder.discard()
+        raise
+    return recorders
+
+
+def _each(callbacks):
+    callbacks = list(callbacks)
+    if not callbacks:
+        return None
+    return lambda step: [callback(step) for callback in callbacks]
+
+
+def _finish_recordings(recorders, args, results) -> int:
+    """Write the answers into the recordings and close them; a recording that failed is reported
+    (exit status 1) after the answers were written."""
+    code = 0
+    for recorder in recorders:
+        if args.record_inputs and isinstance(recorder, McapRecorder):
+            recorder.copy_inputs(args.bag)
+        recorder.finish(results)
+        for warning in recorder.warnings:
+            print(f"reasmory-replay: warning: {warning}", file=sys.stderr)
+        if recorder.error:
+            print(f"reasmory-replay: {recorder.error}", file=sys.stderr)
+            code = 1
+        else:
+            print(f"recorded {recorder.path}: " + ", ".join(f"{n} {name}" for name, n in recorder.counts.items()))
+    return code
 
 
 if __name__ == "__main__":

@@ -6,18 +6,22 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from reasmory_ros.config.settings import Settings
 from reasmory_ros.memory import MemorySnapshot, SpatialMemory
+from reasmory_ros.memory.frame import Frame
+from reasmory_ros.perception.stage import FrameInputs
 from reasmory_ros.pipeline import Pipeline
 from reasmory_ros.planning import QuestionResult, answer_question
 from reasmory_ros.planning.factory import build_planner
 from reasmory_ros.replay.bag import BagError, open_bag
 from reasmory_ros.replay.evaluate import read_jsonl
 from reasmory_ros.replay.layouts import Recognition
+from reasmory_ros.streams.assembler import FrameAssembler
+from reasmory_ros.streams.integrator import FrameIntegrator
 
 
 class QuestionsFileError(ValueError):
@@ -46,9 +50,23 @@ class ReplayStats:
         return self.stream_seconds / self.seconds if self.seconds > 0 else 0.0
 
 
-def build_memory(bag_path: str | Path, settings: Settings, progress: bool = True) -> tuple[SpatialMemory, ReplayStats]:
+@dataclass
+class ReplayStep:
+    """The replay right after one frame was integrated, for observers (the recorders)."""
+
+    frame: Frame | FrameInputs
+    bag_time: float
+    """Recording time (s) of the message that completed the frame."""
+    memory: SpatialMemory
+    assembler: FrameAssembler
+    integrator: FrameIntegrator
+
+
+def build_memory(bag_path: str | Path, settings: Settings, progress: bool = True,
+                 on_frame: Callable[[ReplayStep], None] | None = None) -> tuple[SpatialMemory, ReplayStats]:
     """Feed every frame of the bag to a new memory through the pipeline the node builds from the
-    same settings (perception plug-ins included when configured)."""
+    same settings (perception plug-ins included when configured). `on_frame` sees each integrated
+    frame."""
     from tqdm import tqdm
 
     stream = open_bag(bag_path, settings)  # first: a wrong bag fails before models load
@@ -64,7 +82,8 @@ def build_memory(bag_path: str | Path, settings: Settings, progress: bool = True
     with tqdm(total=stream.color_messages, unit="frame", desc="replay", disable=not progress,
               leave=False) as bar:
         for frame in stream.frames(pipeline.assembler):
-            integrator.integrate(frame)
+            if integrator.integrate(frame) and on_frame is not None:
+                on_frame(ReplayStep(frame, stream.clock.now, memory, pipeline.assembler, integrator))
             first_stamp = frame.timestamp if first_stamp is None else first_stamp
             last_stamp = frame.timestamp
             bar.n = frame.index + 1
@@ -129,17 +148,18 @@ class Replay:
 
 
 def replay_bag(bag_path: str | Path, settings: Settings, questions: str | Path | None = None,
-               planner_name: str | None = None, progress: bool = True) -> Replay:
+               planner_name: str | None = None, progress: bool = True,
+               on_frame: Callable[[ReplayStep], None] | None = None) -> Replay:
     """Bag -> memory -> answers: the one path behind `reasmory-replay` and `reasmory-fleet`.
 
     Cheap checks run first (planner settings, questions file) so a bad input fails before the bag
     is read. Raises BagError (EmptyBagError when no frame could be built), QuestionsFileError or
-    ValueError.
+    ValueError. `on_frame` sees each integrated frame (the --record and --rerun writers).
     """
     planner = build_planner(planner_name or settings.planner.planner, settings.planner,
                             device=settings.compute.device)
     rows = read_questions(questions) if questions else []
-    memory, stats = build_memory(bag_path, settings, progress=progress)
+    memory, stats = build_memory(bag_path, settings, progress=progress, on_frame=on_frame)
     if stats.frames == 0:
         raise EmptyBagError(f"no frame could be built from {bag_path}; input errors: "
                             f"{stats.assembler.get('errors') or 'none'}, {stats.assembler}")

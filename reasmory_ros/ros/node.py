@@ -31,10 +31,10 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import rclpy
 from geometry_msgs.msg import PoseStamped
-from nav_msgs.msg import Odometry, Path
+from nav_msgs.msg import Odometry
+from nav_msgs.msg import Path as PathMsg
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.duration import Duration
@@ -70,6 +70,7 @@ from reasmory_ros.streams.tf import TfPoses
 from reasmory_ros.visual.markers import MarkerFactory, answer_markers, camera_path, marker_array, memory_markers
 from reasmory_ros.visual.messages import Header, Time
 from reasmory_ros.visual.pointcloud import pointcloud2
+from reasmory_ros.visual.status import pipeline_status
 
 try:  # tf2_ros is not on the package registry; pose_source "tf" uses it where a ROS install has it
     import tf2_ros
@@ -158,7 +159,7 @@ class ReasmoryNode(Node):
         )
         self.markers_pub = self.create_publisher(MarkerArray, "~/markers", latched)
         self.map_pub = self.create_publisher(PointCloud2, "~/map", latched)
-        self.path_pub = self.create_publisher(Path, "~/path", latched)
+        self.path_pub = self.create_publisher(PathMsg, "~/path", latched)
         self.answers_pub = self.create_publisher(String, "~/answers", 10)
         self.status_pub = self.create_publisher(String, "~/status", 10)
 
@@ -487,32 +488,9 @@ class ReasmoryNode(Node):
 
     def status(self) -> dict:
         """Counters of the whole pipeline: what came in, what was integrated, what was lost and why."""
-        stats = self.assembler.stats()
-        latencies = np.asarray(self.integrator.latencies_s) * 1000.0
-        return {
-            "frames_received": stats["received"].get("color", 0),
-            "frames_integrated": self.integrator.integrated,
-            "frames_dropped": {
-                "queue_full": self.queue.dropped,
-                "incomplete": stats["dropped_incomplete"],
-                "late": stats["dropped_late"],
-            },
-            "incomplete_lacking": stats["dropped_lacking"],  # which part the incomplete frames missed
-            "pose_refusals": dict(self._tf_refusals),  # images tf gave no pose for, per reason
-            "errors": stats["errors"],
-            "messages_received": stats["received"],
-            "messages_unmatched": stats["unmatched"],
-            "unknown_label_ids": stats["unknown_label_ids"],
-            "pending_frames": stats["pending"],
-            "queue_length": len(self.queue),
-            "queue_size": self.queue.maxsize,
-            "update_ms_p50": round(float(np.percentile(latencies, 50)), 2) if len(latencies) else None,
-            "update_ms_p99": round(float(np.percentile(latencies, 99)), 2) if len(latencies) else None,
-            "memory_frames": self.memory.frame_count,
-            "objects": len(self.memory.snapshot().objects),
-            "device": str(self.memory.device),
-            **self.integrator.counters(),
-        }
+        # pose_refusals: images tf gave no pose for, per reason
+        return {**pipeline_status(self.assembler, self.integrator, self.memory, self.queue),
+                "pose_refusals": dict(self._tf_refusals)}
 
     def publish_status(self) -> None:
         self.status_pub.publish(String(data=json.dumps(self.status())))
