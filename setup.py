@@ -30,6 +30,7 @@ setup(
         (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.rviz") + glob("config/*.xml")),
     ],
     install_requires=["setuptools"],
+    extras_require={"rerun": ["rerun-sdk==0.41.0"]},  # optional: replay --rerun and the node's `rerun`
     python_requires=">=3.10",
     zip_safe=True,
     maintainer="Reasmory ROS developers",

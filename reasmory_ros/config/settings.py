@@ -203,6 +203,11 @@ class NodeSettings:
         1.0, "Rate of the ~/status JSON (counters, drops, errors, latency).",
         unit="Hz", limits=(0.1, 10.0), group="outputs",
     )
+    rerun: str = setting(
+        "", "Log the memory to Rerun (camera, map, boxes, trajectory, answers): an .rrd file to write, or a "
+        "viewer to stream to (rerun+http://HOST:9876/proxy); empty = off. Needs the optional rerun-sdk.",
+        group="outputs",
+    )
     snapshot_path: str = setting(
         "~/.ros/reasmory/memory.npz",
         "Memory file used by ~/save, ~/load (empty path in the request), autosave and load_on_start.",

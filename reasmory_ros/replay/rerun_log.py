@@ -149,6 +149,12 @@ class RerunLogger:
                                                          radii=0.08))
 
 
+    def close(self) -> None:
+        """Flush what is buffered to the file or viewer and end the stream."""
+        self.rec.flush()
+        self.rec.disconnect()
+
+
 class RerunRecorder(RerunLogger):
     """`reasmory-replay --rerun`: frames over the bag's time, then the answers ANSWER_STEP apart."""
 
@@ -169,7 +175,3 @@ class RerunRecorder(RerunLogger):
         self.close()
         if isinstance(self.path, Path):
             self.path.unlink(missing_ok=True)
-
-    def close(self) -> None:
-        self.rec.flush()
-        self.rec.disconnect()

@@ -64,6 +64,8 @@ from reasmory_ros.planning.base import QuestionResult, quoted
 from reasmory_ros.planning.factory import build_planner
 from reasmory_ros.planning.rules import RuleBasedPlanner
 from reasmory_ros.replay.pipeline import answer_record
+from reasmory_ros.replay.record import RecordError
+from reasmory_ros.replay.rerun_log import RerunLogger
 from reasmory_ros.ros.markers import to_msg
 from reasmory_ros.streams import DropOldestQueue, stamp_ns
 from reasmory_ros.streams.tf import TfPoses
@@ -144,6 +146,12 @@ class ReasmoryNode(Node):
         self.queue: DropOldestQueue = DropOldestQueue(self.settings.streams.queue_size)
         self._generation = 0
         self._generation_lock = threading.Lock()
+        self._rerun = None
+        if self.settings.node.rerun:
+            try:
+                self._rerun = RerunLogger(os.path.expanduser(self.settings.node.rerun), self.settings.node)
+            except RecordError as err:
+                raise StartupError(f"parameter 'rerun': {err}") from err
         self._answer: tuple[dsl.Touched, str] | None = None
         self._rules = RuleBasedPlanner()
         if self._rules.embedder is None:  # loads it now (seconds), not during the first ~/ask
@@ -327,7 +335,8 @@ class ReasmoryNode(Node):
             generation, frame = item
             with self._generation_lock:
                 if generation == self._generation:  # else assembled before a reset or load
-                    self.integrator.integrate(frame)
+                    if self.integrator.integrate(frame) and self._rerun is not None:
+                        self._rerun.log_frame(frame, self.memory, frame.timestamp)
 
     def _restart_stream(self, change) -> None:
         """Run `change` (reset or load) with no frame of the old stream integrated afterwards."""
@@ -397,6 +406,8 @@ class ReasmoryNode(Node):
         _fill_ask(response, result)
         record = {key: value for key, value in answer_record(None, result).items() if key != "id"}
         self.answers_pub.publish(String(data=json.dumps({"question": request.question, **record})))
+        if self._rerun is not None:
+            self._rerun.log_answer(request.question, result, snapshot, self.get_clock().now().nanoseconds * 1e-9)
         if result.ok and result.dsl_answer is not None:
             response.markers = self._show_answer(result.dsl_answer.touched, response.answer, snapshot)
         outcome = response.answer if result.ok else "error: " + response.error.splitlines()[0]
@@ -517,6 +528,8 @@ class ReasmoryNode(Node):
         self.queue.close()
         self._worker.join(timeout=10.0)
         self._service_thread.shutdown(wait=True)
+        if self._rerun is not None:
+            self._rerun.close()
         if self.settings.node.autosave_period > 0:
             _, message = self._save(self.snapshot_path)
             print(f"[reasmory] shutdown save: {message}", file=sys.stderr)

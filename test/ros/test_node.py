@@ -166,3 +166,44 @@ def test_rgbd_odometry_gives_the_pose_for_a_camera_without_a_pose_topic(harness,
     truth = np.array(path.poses)[trajectory.frame_indices]
     assert np.linalg.norm(truth[-1, :3, 3] - truth[0, :3, 3]) > 0.3  # it moved
     assert absolute_trajectory_error(trajectory.poses, truth) < 0.02
+
+
+def test_path_answers_and_rerun_recording_of_the_node(recording, harness, start_node, tmp_path):
+    """~/path and ~/answers over DDS, and the `rerun` parameter's .rrd read back with Rerun's reader."""
+    rr = pytest.importorskip("rerun")
+    import json
+
+    from nav_msgs.msg import Path
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+    from std_msgs.msg import String
+
+    frames = recording.frames[:12]
+    rrd = tmp_path / "node.rrd"
+    node = start_node(qos="reliable", queue_size=len(frames), status_rate=4.0, marker_rate=4.0, rerun=str(rrd))
+    latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+    paths, answers = [], []
+    harness.node.create_subscription(Path, "/reasmory/path", paths.append, latched)
+    harness.node.create_subscription(String, "/reasmory/answers", lambda m: answers.append(json.loads(m.data)), 10)
+    ask_client = harness.client(AskSpatial, "ask")
+    harness.wait_for_subscribers()
+    harness.stream(frames, rate=10.0)
+    harness.wait_status(lambda s: s["frames_integrated"] == len(frames))
+    question = "How far is the camera at frame 5 from where it was at frame 1, in meters?"
+    response, _ = ask(harness, ask_client, question)
+    assert response.success, response.error
+    deadline = time.monotonic() + 30.0  # hang guard: the answer and a full path arrive over DDS
+    while not (answers and paths and len(paths[-1].poses) == len(frames)):
+        assert time.monotonic() < deadline, (answers, [len(p.poses) for p in paths])
+        time.sleep(0.05)
+    assert answers[-1]["question"] == question and answers[-1]["ok"]
+    assert answers[-1]["answer"] == pytest.approx(response.value) and answers[-1]["program"] == response.program
+    for pose, frame in zip(paths[-1].poses, frames):
+        p = pose.pose.position
+        np.testing.assert_allclose([p.x, p.y, p.z], frame.T_world_camera[:3, 3], atol=1e-6)
+    assert node.stop() == 0
+
+    rows = {}
+    for chunk in rr.chunk.RrdReader(rrd).stream().to_chunks():
+        rows[chunk.entity_path] = rows.get(chunk.entity_path, 0) + chunk.num_rows
+    assert rows["/world/camera"] == rows["/world/camera/image"] == len(frames)
+    assert rows["/answers"] == 1 and rows["/world/objects"] >= 1
