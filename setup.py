@@ -27,7 +27,8 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.py")),
-        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.rviz") + glob("config/*.xml")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.rviz") + glob("config/*.xml")
+         + glob("config/*.json")),
     ],
     install_requires=["setuptools"],
     extras_require={"rerun": ["rerun-sdk==0.41.0"]},  # optional: replay --rerun and the node's `rerun`

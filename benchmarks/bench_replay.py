@@ -9,12 +9,19 @@ model, cold = first question on a new snapshot, warm = the rest), and score the 
 against the ground truth (precision, recall, duplicates, labels, box errors). Mode `noisy`
 records with the simulator's detector-noise mode (default `DetectorNoise`). Prints one table per
 seed and the mean over seeds per mode, ready to paste into docs/benchmarks.md.
+
+    python benchmarks/bench_replay.py --seeds 0 --frames 300 --record --rerun
+
+adds the cost of the replay's outputs: the same bag is replayed without and with an MCAP
+(--record) and/or a Rerun recording (--rerun), alternately `--output-repeats` times each (best
+of each kept, as this machine is shared), and the frame loop's throughput drop is printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -53,6 +60,33 @@ def time_answers(rows, snapshot, repeats: int) -> tuple[float, np.ndarray]:
     return cold, np.asarray(warm)
 
 
+def output_cost(bag: Path, params: dict, record: bool, rerun: bool, repeats: int) -> str:
+    """Throughput of the frame loop without and with the recorders (best of `repeats` each), and
+    the time the recorders take to finish after it (final state and answers)."""
+    from reasmory_ros.replay.record import McapRecorder
+    from reasmory_ros.replay.rerun_log import RerunRecorder
+
+    plain, recorded, finish = [], [], []
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(repeats):
+            _, stats = build_memory(bag, params, progress=False)
+            plain.append(stats.frames / stats.seconds)
+            recorders = ([McapRecorder(Path(folder) / "run.mcap", params)] if record else []) + (
+                [RerunRecorder(Path(folder) / "run.rrd", params)] if rerun else [])
+            _, stats = build_memory(bag, params, progress=False,
+                                    on_frame=lambda step: [r.step(step) for r in recorders])
+            recorded.append(stats.frames / stats.seconds)
+            tick = time.perf_counter()
+            for recorder in recorders:
+                recorder.finish([])
+            finish.append(time.perf_counter() - tick)
+        sizes = ", ".join(f"{p.name} {p.stat().st_size / 2**20:.1f} MiB" for p in sorted(Path(folder).iterdir()))
+    outputs = " + ".join(name for name, on in (("--record", record), ("--rerun", rerun)) if on)
+    return (f"outputs {outputs}: {max(plain):.1f} -> {max(recorded):.1f} frames/s "
+            f"({100 * (1 - max(recorded) / max(plain)):.1f} % slower; best of {repeats}), finishing "
+            f"{min(finish):.2f} s; {sizes}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -61,6 +95,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(".cache/bench"))
     parser.add_argument("--modes", nargs="+", choices=("clean", "noisy"), default=["clean"],
                         help="clean: perfect instances and poses; noisy: the simulator's detector-noise mode")
+    parser.add_argument("--record", action="store_true", help="measure the cost of replay --record (MCAP)")
+    parser.add_argument("--rerun", action="store_true", help="measure the cost of replay --rerun (Rerun)")
+    parser.add_argument("--output-repeats", type=int, default=2, help="replays per variant for --record/--rerun")
     args = parser.parse_args()
     summaries = [run_mode(args, mode) for mode in args.modes]
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -91,6 +128,8 @@ def run_mode(args, mode: str) -> str:
               f"{np.percentile(warm, 50):.2f} ms p99 {np.percentile(warm, 99):.2f} ms")
         print(report.table())
         print(metrics.table())
+        if args.record or args.rerun:
+            print(output_cost(out / "bag", settings, args.record, args.rerun, args.output_repeats))
         for name, value in metrics.to_json().items():
             objects[name].append(value)
         update_p50.append(np.percentile(update, 50))
