@@ -216,3 +216,21 @@ def test_a_recording_that_fails_midway_keeps_the_answers(recording, tmp_path, ca
 
 def _disk_full(*_):
     raise OSError(28, "No space left on device")
+
+
+def test_recorded_markers_render_headless(replayed, tmp_path):
+    """What docs/visualisation.md shows: the recorded messages drawn with matplotlib (no RViz here)."""
+    from reasmory_ros.visual.render import main as render_main
+    from reasmory_ros.visual.render import read_recorded
+
+    answers = _answers(replayed / "answers.jsonl")
+    answered = next(i for i, row in answers.items() if row["ok"] and "distance" in row["program"])
+    end, cloud, _ = read_recorded(replayed / "run.mcap")
+    assert not any(m.ns == ns.NS_ANSWER_TEXT for m in end.markers) and cloud.width > 0
+    with_answer, _, caption = read_recorded(replayed / "run.mcap", answered)
+    assert {m.ns for m in with_answer.markers} >= {ns.NS_ANSWER_OBJECTS, ns.NS_DISTANCES, ns.NS_ANSWER_TEXT}
+    assert str(answers[answered]["answer"]) in caption
+    assert render_main([str(replayed / "run.mcap"), str(tmp_path / "end.png")]) == 0
+    assert render_main([str(replayed / "run.mcap"), str(tmp_path / "answer.png"), "--answer", answered, "--top"]) == 0
+    assert (tmp_path / "end.png").stat().st_size > 50_000 and (tmp_path / "answer.png").stat().st_size > 50_000
+    assert render_main([str(replayed / "run.mcap"), str(tmp_path / "x.png"), "--answer", "no-such-id"]) == 1
