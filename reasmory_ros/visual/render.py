@@ -3,10 +3,11 @@
 RViz needs a display; this renders the same messages (read back from a `reasmory-replay --record`
 MCAP with rosbags) headless, for documentation and for a quick look without a ROS install:
 
-    python -m reasmory_ros.visual.render RUN.mcap OUT.png [--answer QUESTION_ID] [--top]
+    python -m reasmory_ros.visual.render RUN.mcap OUT.png [--answer QUESTION_ID] [--top | --timeline]
 
 Without --answer the state at the end of the stream is drawn; with it, the set written with that
-answer (its touched objects highlighted).
+answer (its touched objects highlighted). --timeline draws, from every recorded set, when each
+object was in the memory and how far its box centre was from where it ended.
 """
 
 from __future__ import annotations
@@ -97,6 +98,67 @@ def render_outputs(markers, cloud, path: str | Path, title: str = "", top: bool 
     return path
 
 
+def object_history(marker_sets) -> dict[int, dict]:
+    """object id -> {"label", "times" (s), "centers" (N x 3)} over (stamp ns, MarkerArray) sets."""
+    history: dict[int, dict] = {}
+    for stamp, array in marker_sets:
+        labels = {m.id: m.text for m in array.markers if m.ns == "labels"}
+        for m in array.markers:
+            if m.ns == "objects" and m.action == Marker.ADD:
+                entry = history.setdefault(m.id, {"label": labels.get(m.id, str(m.id)), "times": [], "centers": []})
+                entry["times"].append(stamp * 1e-9)
+                entry["centers"].append(_xyz(m.points).mean(axis=0))
+    return {i: {**e, "times": np.array(e["times"]), "centers": np.array(e["centers"])} for i, e in history.items()}
+
+
+def render_timeline(history: dict[int, dict], path: str | Path, title: str = "") -> Path:
+    """When each object was in the memory (top) and its box centre's distance from where it
+    ended (bottom), over the recording's time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    start = min((e["times"][0] for e in history.values()), default=0.0)
+    fig, (rows, drift) = plt.subplots(2, 1, figsize=(9, 7), dpi=110, sharex=True,
+                                      gridspec_kw={"height_ratios": [max(len(history), 1), 6]})
+    for row, (object_id, entry) in enumerate(sorted(history.items(), key=lambda item: item[1]["times"][0])):
+        times = entry["times"] - start
+        (line,) = rows.plot(times, np.full(len(times), row), "|-", ms=6, lw=2)
+        distance = np.linalg.norm(entry["centers"] - entry["centers"][-1], axis=1)
+        drift.plot(times, 100 * distance, "-", lw=1.2, color=line.get_color())  # same colour as its row
+    rows.set_yticks(range(len(history)))
+    rows.set_yticklabels([e["label"] for _, e in sorted(history.items(), key=lambda item: item[1]["times"][0])],
+                         fontsize=7)
+    rows.set_title(title or "objects in the memory over time", fontsize=10)
+    drift.set_ylabel("box centre from its final place [cm]")
+    drift.set_xlabel("recording time [s]")
+    drift.grid(True, lw=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def read_marker_sets(mcap: str | Path, node: str = "reasmory") -> list:
+    """Every (stamp ns, MarkerArray) written before the answers (the memory over the stream)."""
+    from rosbags.highlevel import AnyReader
+    from rosbags.typesys import Stores, get_typestore
+
+    sets, answers = [], []
+    with AnyReader([Path(mcap)], default_typestore=get_typestore(Stores.ROS2_HUMBLE)) as reader:
+        wanted = [c for c in reader.connections if c.topic in (f"/{node}/markers", f"/{node}/answers")]
+        for connection, stamp, raw in reader.messages(connections=wanted):
+            if connection.topic.endswith("/answers"):
+                answers.append(stamp)
+            else:
+                sets.append((stamp, reader.deserialize(raw, connection.msgtype)))
+    end = min(answers, default=None)
+    return [(stamp, array) for stamp, array in sets if end is None or stamp < end]
+
+
 def read_recorded(mcap: str | Path, answer_id: str | None = None, node: str = "reasmory"):
     """(markers, map cloud, caption) from a recorded MCAP: the end of the stream, or the set
     written with answer `answer_id`."""
@@ -130,8 +192,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("output", type=Path, help="PNG to write")
     parser.add_argument("--answer", metavar="QUESTION_ID", help="draw the markers written with this answer")
     parser.add_argument("--top", action="store_true", help="look straight down instead of RViz's orbit view")
+    parser.add_argument("--timeline", action="store_true",
+                        help="when each object was in the memory and how its box moved, instead of a view")
     args = parser.parse_args(argv)
     try:
+        if args.timeline:
+            history = object_history(read_marker_sets(args.mcap))
+            render_timeline(history, args.output, title=f"{args.mcap.name}: {len(history)} objects over time")
+            print(f"wrote {args.output}")
+            return 0
         markers, cloud, caption = read_recorded(args.mcap, args.answer)
     except (KeyError, IndexError, OSError, ValueError) as err:
         print(f"render: {err}", file=sys.stderr)

@@ -234,3 +234,21 @@ def test_recorded_markers_render_headless(replayed, tmp_path):
     assert render_main([str(replayed / "run.mcap"), str(tmp_path / "answer.png"), "--answer", answered, "--top"]) == 0
     assert (tmp_path / "end.png").stat().st_size > 50_000 and (tmp_path / "answer.png").stat().st_size > 50_000
     assert render_main([str(replayed / "run.mcap"), str(tmp_path / "x.png"), "--answer", "no-such-id"]) == 1
+
+
+def test_object_history_over_the_recording(replayed):
+    """--timeline's data: each object from its first marker set on, ending at its final box."""
+    from reasmory_ros.visual.render import object_history, read_marker_sets, render_timeline
+
+    snapshot = SpatialMemory.from_file(replayed / "memory.npz").snapshot()
+    sets = read_marker_sets(replayed / "run.mcap")
+    history = object_history(sets)
+    assert set(history) == {obj.id for obj in snapshot.objects}
+    for obj in snapshot.objects:
+        entry = history[obj.id]
+        assert entry["label"] == f"{obj.label} #{obj.id}"
+        np.testing.assert_allclose(entry["centers"][-1], obj.center, atol=1e-5)
+        assert entry["times"][-1] == sets[-1][0] * 1e-9 and np.all(np.diff(entry["times"]) > 0)
+    first = next(stamp for stamp, array in sets if any(m.ns == ns.NS_OBJECTS for m in array.markers))
+    assert min(e["times"][0] for e in history.values()) == first * 1e-9
+    assert render_timeline(history, replayed / "timeline.png").stat().st_size > 20_000
