@@ -23,3 +23,22 @@ def ros_context():
     rclpy.init(context=context)
     yield context
     rclpy.shutdown(context=context)
+
+
+@pytest.fixture
+def rerun_rows():
+    """Counts in Rerun chunks (read back with rerun.chunk.RrdReader): entity path -> rows, and
+    (entity path, component column) -> rows holding a value."""
+
+    def count(chunks) -> dict:
+        rows: dict = {}
+        for chunk in chunks:
+            rows[chunk.entity_path] = rows.get(chunk.entity_path, 0) + chunk.num_rows
+            batch = chunk.to_record_batch()
+            for name in batch.schema.names:
+                if ":" in name:
+                    key = (chunk.entity_path, name)
+                    rows[key] = rows.get(key, 0) + batch.num_rows - batch.column(name).null_count
+        return rows
+
+    return count

@@ -23,7 +23,6 @@ import logging
 import os
 import shutil
 from dataclasses import fields, is_dataclass
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +91,7 @@ class McapRecorder:
         self.path = output_path(path, ".mcap")
         self.params = params
         self.typestore = get_typestore(Stores.ROS2_HUMBLE)
+        self._convert = RosbagsConverter(self.typestore)
         self.error: str | None = None
         self.warnings: list[str] = []
         self.counts: dict[str, int] = {}
@@ -116,7 +116,7 @@ class McapRecorder:
             return
         try:
             msgtype = OUTPUTS[name][0]
-            raw = self.typestore.serialize_cdr(to_rosbags(description, self.typestore), msgtype)
+            raw = self.typestore.serialize_cdr(self._convert(description), msgtype)
             self._writer.write(self._connections[name], int(round(bag_time * 1e9)), bytes(raw))
         except Exception as err:  # noqa: BLE001 - any failure ends the recording, never the replay
             self.error = f"recording {self.path} stopped at bag time {bag_time:.3f} s: {err}"
@@ -208,49 +208,67 @@ class McapRecorder:
             shutil.rmtree(self._folder, ignore_errors=True)
 
 
-@cache
-def _fields(typestore, msgtype: str):
-    return typestore.types[msgtype], typestore.fielddefs[msgtype][1]
-
-
 def _dtype(name: str) -> np.dtype:
     return np.dtype(np.uint8 if name in ("byte", "char", "octet") else name)
 
 
-def _default(typestore, fielddef):
+def _numeric(fielddef) -> np.dtype | None:
+    """The element dtype of a sequence or array of numbers (rosbags wants numpy arrays there)."""
     kind, detail = fielddef
-    if kind == Nodetype.NAME:
-        cls, defs = _fields(typestore, detail)
-        return cls(**{name: _default(typestore, sub) for name, sub in defs})
-    if kind == Nodetype.BASE:
-        return "" if detail[0] in ("string", "wstring") else _dtype(detail[0]).type(0).item()
-    sub, length = detail
-    if sub[0] == Nodetype.BASE and sub[1][0] not in ("string", "wstring"):
-        return np.zeros(length if kind == Nodetype.ARRAY else 0, dtype=_dtype(sub[1][0]))
-    return [_default(typestore, sub) for _ in range(length if kind == Nodetype.ARRAY else 0)]
+    if kind in (Nodetype.ARRAY, Nodetype.SEQUENCE) and detail[0][0] == Nodetype.BASE:
+        name = detail[0][1][0]
+        return None if name in ("string", "wstring") else _dtype(name)
+    return None
 
 
-def _convert(typestore, fielddef, value):
-    kind, detail = fielddef
-    if kind == Nodetype.NAME:
-        return to_rosbags(value, typestore)
-    if kind == Nodetype.BASE:
-        return value
-    sub = detail[0]
-    if sub[0] == Nodetype.BASE and sub[1][0] not in ("string", "wstring"):
-        if isinstance(value, (bytes, bytearray)):
-            return np.frombuffer(value, dtype=np.uint8)
-        return np.asarray(value, dtype=_dtype(sub[1][0]))
-    return [_convert(typestore, sub, item) for item in value]
+class RosbagsConverter:
+    """`reasmory_ros.visual.messages` descriptions -> a typestore's message objects, field by field.
 
+    A plan per description class is built once (which fields to convert and how, and the default
+    value of each field the description does not have), so a long Path converts quickly.
+    """
 
-def to_rosbags(description, typestore):
-    """A `reasmory_ros.visual.messages` description as the typestore's message (fields the
-    description does not have get the type's default values)."""
-    assert is_dataclass(description), description
-    cls, defs = _fields(typestore, description.MSGTYPE)
-    given = {item.name for item in fields(description)}
-    return cls(**{
-        name: _convert(typestore, sub, getattr(description, name)) if name in given else _default(typestore, sub)
-        for name, sub in defs
-    })
+    def __init__(self, typestore):
+        self.typestore = typestore
+        self._plans: dict[type, tuple] = {}
+
+    def __call__(self, description):
+        cls, fixed, converted = self._plan(type(description))
+        return cls(**fixed, **{name: convert(getattr(description, name)) for name, convert in converted})
+
+    def _plan(self, kind: type) -> tuple:
+        if kind not in self._plans:
+            assert is_dataclass(kind), kind
+            given = {item.name for item in fields(kind)}
+            defs = self.typestore.fielddefs[kind.MSGTYPE][1]
+            fixed = {name: self._default(sub) for name, sub in defs if name not in given}
+            converted = [(name, self._converter(sub)) for name, sub in defs if name in given]
+            self._plans[kind] = (self.typestore.types[kind.MSGTYPE], fixed, converted)
+        return self._plans[kind]
+
+    def _converter(self, fielddef):
+        kind, detail = fielddef
+        if kind == Nodetype.NAME:
+            return self
+        if kind == Nodetype.BASE:
+            return lambda value: value
+        dtype = _numeric(fielddef)
+        if dtype is not None:
+            return lambda value: (np.frombuffer(value, dtype=np.uint8) if isinstance(value, (bytes, bytearray))
+                                  else np.asarray(value, dtype=dtype))
+        item = self._converter(detail[0])
+        return lambda value: [item(element) for element in value]
+
+    def _default(self, fielddef):
+        """The zero value of a field (messages are only serialized, so defaults may be shared)."""
+        kind, detail = fielddef
+        if kind == Nodetype.NAME:
+            defs = self.typestore.fielddefs[detail][1]
+            return self.typestore.types[detail](**{name: self._default(sub) for name, sub in defs})
+        if kind == Nodetype.BASE:
+            return "" if detail[0] in ("string", "wstring") else _dtype(detail[0]).type(0).item()
+        length = detail[1] if kind == Nodetype.ARRAY else 0
+        dtype = _numeric(fielddef)
+        if dtype is not None:
+            return np.zeros(length, dtype=dtype)
+        return [self._default(detail[0]) for _ in range(length)]

@@ -27,6 +27,9 @@ from reasmory_ros.visual.markers import HIGHLIGHT, label_color
 
 IMAGE_WIDTH = 160
 """px: the logged camera image is strided down to about this width (a few kB per frame)."""
+CAMERA_BATCH = 64
+"""Frames of camera poses and images sent in one `send_columns` call (also sent at each state
+refresh, so a live viewer lags by at most 1 / marker_rate)."""
 
 
 def _rerun():
@@ -67,6 +70,8 @@ class RerunLogger:
         self.warnings: list[str] = []
         self._last_time = 0.0
         self._memory = None
+        self._camera: list[tuple] = []  # (time, frame number, translation, rotation, small image) not sent yet
+        self._pinhole = None
 
     def _log(self, entity: str, *archetypes) -> None:
         self.rec.log(entity, *archetypes)
@@ -85,20 +90,41 @@ class RerunLogger:
         pose = frame.T_world_camera
         if pose is None:  # estimated by perception: the memory has it now
             pose = memory.snapshot().trajectory.poses[-1]
-        self._log("world/camera", rr.Transform3D(translation=pose[:3, 3], mat3x3=pose[:3, :3]))
-        height, width = frame.rgb.shape[:2]
-        stride = max(1, math.ceil(width / IMAGE_WIDTH))
+        stride = max(1, math.ceil(frame.rgb.shape[1] / IMAGE_WIDTH))
         K = np.asarray(frame.K, dtype=np.float64).copy()
         K[:2] /= stride
         small = np.ascontiguousarray(frame.rgb[::stride, ::stride])
-        self._log("world/camera/image", rr.Pinhole(image_from_camera=K, resolution=[small.shape[1], small.shape[0]],
-                                                   camera_xyz=rr.ViewCoordinates.RDF, image_plane_distance=0.3),
-                  rr.Image(small))
+        if (K.tobytes(), small.shape) != self._pinhole:  # the camera's intrinsics: logged when they change
+            self._flush_camera()
+            self._pinhole = (K.tobytes(), small.shape)
+            self._log("world/camera/image", rr.Pinhole(image_from_camera=K, resolution=[small.shape[1], small.shape[0]],
+                                                       camera_xyz=rr.ViewCoordinates.RDF, image_plane_distance=0.3))
+        self._camera.append((time, frame.index + 1, pose[:3, 3], pose[:3, :3], small))
+        if len(self._camera) >= CAMERA_BATCH:
+            self._flush_camera()
         for name, rate in (("markers", self.params["marker_rate"]), ("map", self.params["map_publish_rate"])):
             due = self._due[name]
             if rate > 0 and (due is None or time >= due):
                 self._due[name] = time + 1.0 / rate
+                self._flush_camera()
                 self._log_state(name, memory.snapshot())
+
+    def _flush_camera(self) -> None:
+        """Send the buffered camera poses and images as columns: one call per batch, not per frame."""
+        if not self._camera:
+            return
+        rr = self.rr
+        times, frames, translations, rotations, images = zip(*self._camera)
+        self._camera.clear()
+        indexes = [rr.TimeColumn("time", timestamp=times), rr.TimeColumn("frame", sequence=frames)]
+        self.rec.send_columns("world/camera", indexes=indexes, columns=rr.Transform3D.columns(
+            translation=np.array(translations), mat3x3=np.array(rotations)))
+        height, width = images[0].shape[:2]
+        image_format = rr.components.ImageFormat(width=width, height=height, color_model="RGB", channel_datatype="U8")
+        self.rec.send_columns("world/camera/image", indexes=indexes, columns=rr.Image.columns(
+            buffer=np.stack(images).reshape(len(images), -1), format=[image_format] * len(images)))
+        for entity in ("world/camera", "world/camera/image"):
+            self.counts[entity] = self.counts.get(entity, 0) + len(images)
 
     def _log_state(self, name: str, snapshot) -> None:
         rr = self.rr
@@ -151,6 +177,7 @@ class RerunLogger:
 
     def close(self) -> None:
         """Flush what is buffered to the file or viewer and end the stream."""
+        self._flush_camera()
         self.rec.flush()
         self.rec.disconnect()
 

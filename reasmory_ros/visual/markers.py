@@ -14,10 +14,10 @@ import zlib
 from collections.abc import Iterable
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from reasmory_ros.dsl import Touched
 from reasmory_ros.memory.snapshot import ObjectRecord, Trajectory
-from reasmory_ros.streams.camera import quaternion_from_rotation
 from reasmory_ros.visual.messages import (ColorRGBA, Duration, Header, Marker, MarkerArray, Path, Point, Pose,
                                           PoseStamped, Quaternion, Time, Vector3)
 
@@ -32,6 +32,8 @@ NS_CAMERAS = "answer_cameras"
 NS_ROUTES = "answer_routes"
 NS_POINTS = "answer_points"
 NS_TRAJECTORY = "trajectory"
+PATH_MAX_POSES = 1000
+"""Poses in ~/path and the trajectory strip at most: a long run's path stays cheap to build and send."""
 
 # Box edges as corner index pairs (corners: bottom four then top four, see ObjectRecord.corners).
 _BOX_EDGES = [(0, 1), (1, 2), (2, 3), (3, 0), (4, 5), (5, 6), (6, 7), (7, 4), (0, 4), (1, 5), (2, 6), (3, 7)]
@@ -121,22 +123,33 @@ def object_markers(objects: Iterable[ObjectRecord], factory: MarkerFactory) -> l
     return markers
 
 
+def path_indices(length: int, limit: int = PATH_MAX_POSES) -> np.ndarray:
+    """Indices of the poses a path shows: all of them up to `limit`, else evenly thinned, always
+    with the first and the latest pose."""
+    if length <= limit:
+        return np.arange(length)
+    return np.unique(np.linspace(0, length - 1, limit).round().astype(int))
+
+
 def trajectory_marker(trajectory: Trajectory, factory: MarkerFactory) -> list[Marker]:
     """The camera path so far as one green line strip (ns trajectory, id 0); none before two poses."""
     if len(trajectory) < 2:
         return []
-    return [factory.line(NS_TRAJECTORY, 0, Marker.LINE_STRIP, trajectory.poses[:, :3, 3], _color(0.2, 0.8, 0.2), 0.02)]
+    positions = trajectory.poses[path_indices(len(trajectory)), :3, 3]
+    return [factory.line(NS_TRAJECTORY, 0, Marker.LINE_STRIP, positions, _color(0.2, 0.8, 0.2), 0.02)]
 
 
 def camera_path(trajectory: Trajectory, head: Header) -> Path:
-    """The camera poses so far as a nav_msgs/Path, each stamped with its frame's time."""
-    poses = []
-    for stamp, pose in zip(trajectory.timestamps, trajectory.poses):
-        qx, qy, qz, qw = quaternion_from_rotation(pose[:3, :3])
-        poses.append(PoseStamped(
-            header=Header(stamp=Time.from_ns(int(round(float(stamp) * 1e9))), frame_id=head.frame_id),
-            pose=Pose(position=_point(pose[:3, 3]),
-                      orientation=Quaternion(x=float(qx), y=float(qy), z=float(qz), w=float(qw)))))
+    """The camera poses so far as a nav_msgs/Path, each stamped with its frame's time (at most
+    PATH_MAX_POSES of them, evenly thinned)."""
+    keep = path_indices(len(trajectory))
+    quaternions = Rotation.from_matrix(trajectory.poses[keep, :3, :3]).as_quat() if len(keep) else np.zeros((0, 4))
+    stamps = np.round(trajectory.timestamps[keep] * 1e9).astype(np.int64)
+    poses = [
+        PoseStamped(header=Header(stamp=Time.from_ns(int(stamp)), frame_id=head.frame_id),
+                    pose=Pose(position=_point(position), orientation=Quaternion(*map(float, q))))
+        for stamp, position, q in zip(stamps, trajectory.poses[keep, :3, 3], quaternions)
+    ]
     return Path(header=head, poses=poses)
 
 

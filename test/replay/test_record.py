@@ -143,14 +143,13 @@ def test_record_inputs_copies_the_bag_topics_unchanged(replayed, recording):
         assert copied[topic] == original[topic], topic
 
 
-def test_rerun_recording_read_back_with_rerun(replayed, recording):
+def test_rerun_recording_read_back_with_rerun(replayed, recording, rerun_rows):
     rr = pytest.importorskip("rerun")
     chunks = rr.chunk.RrdReader(replayed / "run.rrd").stream().to_chunks()
-    rows = defaultdict(int)
-    for chunk in chunks:
-        rows[chunk.entity_path] += chunk.num_rows
+    rows = rerun_rows(chunks)
     questions = len(recording.questions_jsonl.read_text().splitlines())
-    assert rows["/world/camera"] == rows["/world/camera/image"] == 45
+    assert rows["/world/camera", "Transform3D:translation"] == rows["/world/camera/image", "Image:buffer"] == 45
+    assert rows["/world/camera/image", "Pinhole:image_from_camera"] == 1  # logged when it changes
     assert rows["/answers"] == questions
     assert rows["/world/objects"] >= 2 and rows["/world/map"] >= 1 and rows["/world/trajectory"] >= 2
     assert rows["/world/answer/objects"] >= 1

@@ -168,7 +168,7 @@ def test_rgbd_odometry_gives_the_pose_for_a_camera_without_a_pose_topic(harness,
     assert absolute_trajectory_error(trajectory.poses, truth) < 0.02
 
 
-def test_path_answers_and_rerun_recording_of_the_node(recording, harness, start_node, tmp_path):
+def test_path_answers_and_rerun_recording_of_the_node(recording, harness, start_node, tmp_path, rerun_rows):
     """~/path and ~/answers over DDS, and the `rerun` parameter's .rrd read back with Rerun's reader."""
     rr = pytest.importorskip("rerun")
     import json
@@ -202,8 +202,6 @@ def test_path_answers_and_rerun_recording_of_the_node(recording, harness, start_
         np.testing.assert_allclose([p.x, p.y, p.z], frame.T_world_camera[:3, 3], atol=1e-6)
     assert node.stop() == 0
 
-    rows = {}
-    for chunk in rr.chunk.RrdReader(rrd).stream().to_chunks():
-        rows[chunk.entity_path] = rows.get(chunk.entity_path, 0) + chunk.num_rows
-    assert rows["/world/camera"] == rows["/world/camera/image"] == len(frames)
+    rows = rerun_rows(rr.chunk.RrdReader(rrd).stream().to_chunks())
+    assert rows["/world/camera", "Transform3D:translation"] == rows["/world/camera/image", "Image:buffer"] == len(frames)
     assert rows["/answers"] == 1 and rows["/world/objects"] >= 1

@@ -124,6 +124,17 @@ def test_camera_path_has_every_pose_with_its_stamp_and_rotation():
     assert m.trajectory_marker(_trajectory(1), FACTORY) == []
 
 
+def test_a_long_path_is_thinned_evenly_and_keeps_its_ends():
+    keep = m.path_indices(10_001, limit=1000)
+    assert len(keep) <= 1000 and keep[0] == 0 and keep[-1] == 10_000
+    assert np.ptp(np.diff(keep)) <= 1  # even spacing
+    np.testing.assert_array_equal(m.path_indices(7, limit=1000), np.arange(7))
+    long = _trajectory(m.PATH_MAX_POSES + 500)
+    path = m.camera_path(long, Header(frame_id="map"))
+    assert len(path.poses) <= m.PATH_MAX_POSES and path.poses[-1].pose.position.x == long.poses[-1, 0, 3]
+    assert len(m.trajectory_marker(long, FACTORY)[0].points) == len(path.poses)
+
+
 def test_the_node_gets_the_same_content_as_rclpy_messages():
     pytest.importorskip("rclpy")
     from nav_msgs.msg import Path
