@@ -5,7 +5,7 @@ configuration and one Foxglove layout serve a live robot and a replay:
 
     /reasmory/markers  visualization_msgs/MarkerArray  boxes, labels, camera path; then each answer
     /reasmory/map      sensor_msgs/PointCloud2         the scene map, at map_publish_rate
-    /reasmory/path     nav_msgs/Path                   the camera path, with the markers
+    /reasmory/path     nav_msgs/Path                   the camera path, with the map
     /reasmory/status   std_msgs/String                 the ~/status JSON, at status_rate
     /reasmory/answers  std_msgs/String                 one JSON answer record per question
 
@@ -146,11 +146,10 @@ class McapRecorder:
         snapshot = step.memory.snapshot()
         if name == "map":
             self._write("map", pointcloud2(snapshot.scene_map.points, snapshot.scene_map.colors, head), step.bag_time)
+            self._write("path", camera_path(snapshot.trajectory, head), step.bag_time)
             return
         factory = MarkerFactory(head, self.params["marker_lifetime"])
         self._write("markers", memory_markers(snapshot, factory, answer), step.bag_time)
-        if answer is None:
-            self._write("path", camera_path(snapshot.trajectory, head), step.bag_time)
 
     def finish(self, results) -> None:
         """The final state at the last frame's time, then each (row, QuestionResult) one

@@ -486,16 +486,17 @@ class ReasmoryNode(Node):
         return to_msg(marker_array(answer_markers(touched, snapshot.objects, factory, caption), factory.header))
 
     def publish_markers(self, snapshot=None) -> None:
-        """~/markers (boxes, labels, camera path, last answer) and ~/path, at marker_rate."""
+        """~/markers (boxes, labels, camera path, last answer), at marker_rate."""
         snapshot = self.memory.snapshot() if snapshot is None else snapshot
         factory = self._factory()
         self.markers_pub.publish(to_msg(memory_markers(snapshot, factory, self._answer)))
-        self.path_pub.publish(to_msg(camera_path(snapshot.trajectory, factory.header)))
 
     def publish_map(self) -> None:
-        scene_map = self.memory.snapshot().scene_map
+        """The large, cumulative outputs at map_publish_rate: ~/map and ~/path."""
+        snapshot = self.memory.snapshot()
         factory = self._factory()
-        self.map_pub.publish(to_msg(pointcloud2(scene_map.points, scene_map.colors, factory.header)))
+        self.map_pub.publish(to_msg(pointcloud2(snapshot.scene_map.points, snapshot.scene_map.colors, factory.header)))
+        self.path_pub.publish(to_msg(camera_path(snapshot.trajectory, factory.header)))
 
     def status(self) -> dict:
         """Counters of the whole pipeline: what came in, what was integrated, what was lost and why."""

@@ -77,6 +77,7 @@ def test_mcap_has_the_node_topics_with_their_types_and_stamps(replayed, recordin
     for name, rate in (("status", params["status_rate"]), ("map", params["map_publish_rate"])):
         periodic = len(topics[f"/{NODE_NAME}/{name}"]) - 1
         assert math.floor(duration * rate) <= periodic <= math.floor(duration * rate) + 1, name
+    assert [t for t, _, _ in topics[f"/{NODE_NAME}/path"]] == [t for t, _, _ in topics[f"/{NODE_NAME}/map"]]
     status = json.loads(topics[f"/{NODE_NAME}/status"][-1][2].data)
     assert status["frames_integrated"] == status["memory_frames"] == 45
 
@@ -148,7 +149,7 @@ def test_rerun_recording_read_back_with_rerun(replayed, recording, rerun_rows):
     chunks = rr.chunk.RrdReader(replayed / "run.rrd").stream().to_chunks()
     rows = rerun_rows(chunks)
     questions = len(recording.questions_jsonl.read_text().splitlines())
-    assert rows["/world/camera", "Transform3D:translation"] == rows["/world/camera/image", "Image:buffer"] == 45
+    assert rows["/world/camera", "Transform3D:translation"] == rows["/world/camera/image", "EncodedImage:blob"] == 45
     assert rows["/world/camera/image", "Pinhole:image_from_camera"] == 1  # logged when it changes
     assert rows["/answers"] == questions
     assert rows["/world/objects"] >= 2 and rows["/world/map"] >= 1 and rows["/world/trajectory"] >= 2
@@ -160,8 +161,14 @@ def test_rerun_recording_read_back_with_rerun(replayed, recording, rerun_rows):
     last = [c for c in chunks if c.entity_path == "/world/objects"][-1].to_record_batch()
     labels = last.column("Boxes3D:labels").to_pylist()[-1]
     assert sorted(labels) == sorted(f"{obj.label} #{obj.id}" for obj in snapshot.objects)
-    images = [c for c in chunks if c.entity_path == "/world/camera/image"][0].to_record_batch()
-    assert any("Image" in name for name in images.schema.names)
+    from io import BytesIO
+
+    from PIL import Image
+
+    images = next(c for c in chunks if c.entity_path == "/world/camera/image" and "EncodedImage:blob" in
+                  c.to_record_batch().schema.names).to_record_batch()
+    first = Image.open(BytesIO(bytes(images.column("EncodedImage:blob").to_pylist()[0][0])))
+    assert first.format == "JPEG" and first.size == (128, 96)  # 256 x 192 strided by 2
 
 
 @pytest.mark.parametrize("flag, suffix", [("--record", ".mcap"), ("--rerun", ".rrd")])

@@ -179,7 +179,8 @@ def test_path_answers_and_rerun_recording_of_the_node(recording, harness, start_
 
     frames = recording.frames[:12]
     rrd = tmp_path / "node.rrd"
-    node = start_node(qos="reliable", queue_size=len(frames), status_rate=4.0, marker_rate=4.0, rerun=str(rrd))
+    node = start_node(qos="reliable", queue_size=len(frames), status_rate=4.0, marker_rate=4.0,
+                      map_publish_rate=2.0, rerun=str(rrd))
     latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
     paths, answers = [], []
     harness.node.create_subscription(Path, "/reasmory/path", paths.append, latched)
@@ -203,5 +204,5 @@ def test_path_answers_and_rerun_recording_of_the_node(recording, harness, start_
     assert node.stop() == 0
 
     rows = rerun_rows(rr.chunk.RrdReader(rrd).stream().to_chunks())
-    assert rows["/world/camera", "Transform3D:translation"] == rows["/world/camera/image", "Image:buffer"] == len(frames)
+    assert rows["/world/camera", "Transform3D:translation"] == rows["/world/camera/image", "EncodedImage:blob"] == len(frames)
     assert rows["/answers"] == 1 and rows["/world/objects"] >= 1
