@@ -60,7 +60,7 @@ def time_answers(rows, snapshot, repeats: int) -> tuple[float, np.ndarray]:
     return cold, np.asarray(warm)
 
 
-def output_cost(bag: Path, params: dict, record: bool, rerun: bool, repeats: int) -> str:
+def output_cost(bag: Path, settings: Settings, record: bool, rerun: bool, repeats: int) -> str:
     """Throughput of the frame loop without and with the recorders (best of `repeats` each, in
     wall time and in this process's CPU time, which other load on a shared machine disturbs
     less), and the time the recorders take to finish after it (final state and answers)."""
@@ -75,11 +75,11 @@ def output_cost(bag: Path, params: dict, record: bool, rerun: bool, repeats: int
             for variant in ("plain", "outputs"):
                 recorders = []
                 if variant == "outputs":
-                    recorders = ([McapRecorder(Path(folder) / "run.mcap", params)] if record else []) + (
-                        [RerunRecorder(Path(folder) / "run.rrd", params)] if rerun else [])
+                    recorders = ([McapRecorder(Path(folder) / "run.mcap", settings.node)] if record else []) + (
+                        [RerunRecorder(Path(folder) / "run.rrd", settings.node)] if rerun else [])
                 on_frame = (lambda step: [r.step(step) for r in recorders]) if recorders else None
                 tick = time.process_time()
-                _, stats = build_memory(bag, params, progress=False, on_frame=on_frame)
+                _, stats = build_memory(bag, settings, progress=False, on_frame=on_frame)
                 cpu[variant].append((time.process_time() - tick) / stats.frames * 1e3)
                 wall[variant].append(stats.frames / stats.seconds)
                 tick = time.perf_counter()

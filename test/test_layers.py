@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "reasmory_ros"
-CORE = ("memory", "dsl", "planning", "streams", "perception", "sim", "replay", "config", "pipeline.py")
+CORE = ("memory", "dsl", "planning", "streams", "perception", "sim", "replay", "config", "visual", "pipeline.py")
 ROS_MODULES = (
     "rclpy", "rcl_interfaces", "builtin_interfaces", "std_msgs", "std_srvs", "sensor_msgs", "geometry_msgs",
     "nav_msgs", "visualization_msgs", "reasmory_interfaces", "tf2_ros", "message_filters", "launch",

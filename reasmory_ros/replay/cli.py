@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from reasmory_ros.config import PLANNER_KINDS
-from reasmory_ros.config.settings import load_settings
+from reasmory_ros.config.settings import Settings, load_settings
 from reasmory_ros.memory import MemoryFileError
 from reasmory_ros.replay.bag import BagError
 from reasmory_ros.replay.pipeline import QuestionsFileError, ReplayStats, replay_bag, write_jsonl
@@ -135,16 +135,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def _recorders(args, settings) -> list:
+def _recorders(args, settings: Settings) -> list:
     """The --record and --rerun writers, opened now so a bad output path fails before the replay."""
     recorders = []
     try:
         if args.record:
-            recorders.append(McapRecorder(args.record, settings))
+            recorders.append(McapRecorder(args.record, settings.node))
         if args.rerun:
             from reasmory_ros.replay.rerun_log import RerunRecorder
 
-            recorders.append(RerunRecorder(args.rerun, settings))
+            recorders.append(RerunRecorder(args.rerun, settings.node))
     except RecordError:
         for recorder in recorders:
             recorder.discard()

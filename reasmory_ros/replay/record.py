@@ -31,8 +31,9 @@ from rosbags.interfaces import Nodetype, Qos, QosDurability, QosHistory, QosLive
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
+from reasmory_ros.config import NODE_NAME
+from reasmory_ros.config.settings import NodeSettings
 from reasmory_ros.replay.pipeline import ReplayStep, answer_record
-from reasmory_ros.ros.parameters import NODE_NAME
 from reasmory_ros.visual.markers import MarkerFactory, camera_path, memory_markers
 from reasmory_ros.visual.messages import Header, String, Time
 from reasmory_ros.visual.pointcloud import pointcloud2
@@ -87,9 +88,9 @@ class McapRecorder:
     replay and its answers go on.
     """
 
-    def __init__(self, path: str | Path, params: dict):
+    def __init__(self, path: str | Path, outputs: NodeSettings):
         self.path = output_path(path, ".mcap")
-        self.params = params
+        self.outputs = outputs  # the node's output rates, frame and marker lifetime
         self.typestore = get_typestore(Stores.ROS2_HUMBLE)
         self._convert = RosbagsConverter(self.typestore)
         self.error: str | None = None
@@ -125,7 +126,8 @@ class McapRecorder:
         self.counts[name] = self.counts.get(name, 0) + 1
 
     def _period(self, name: str) -> float:
-        rate = self.params[{"markers": "marker_rate", "map": "map_publish_rate", "status": "status_rate"}[name]]
+        rate = {"markers": self.outputs.marker_rate, "map": self.outputs.map_publish_rate,
+                "status": self.outputs.status_rate}[name]
         return 1.0 / rate if rate > 0 else 0.0
 
     def step(self, step: ReplayStep) -> None:
@@ -138,7 +140,7 @@ class McapRecorder:
                 self._emit(name, step)
 
     def _emit(self, name: str, step: ReplayStep, answer=None) -> None:
-        head = Header(stamp=Time.from_ns(int(round(step.bag_time * 1e9))), frame_id=self.params["frame_id"])
+        head = Header(stamp=Time.from_ns(int(round(step.bag_time * 1e9))), frame_id=self.outputs.frame_id)
         if name == "status":
             status = pipeline_status(step.assembler, step.integrator, step.memory)
             self._write("status", String(data=json.dumps(status)), step.bag_time)
@@ -148,7 +150,7 @@ class McapRecorder:
             self._write("map", pointcloud2(snapshot.scene_map.points, snapshot.scene_map.colors, head), step.bag_time)
             self._write("path", camera_path(snapshot.trajectory, head), step.bag_time)
             return
-        factory = MarkerFactory(head, self.params["marker_lifetime"])
+        factory = MarkerFactory(head, self.outputs.marker_lifetime)
         self._write("markers", memory_markers(snapshot, factory, answer), step.bag_time)
 
     def finish(self, results) -> None:

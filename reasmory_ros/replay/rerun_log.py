@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reasmory_ros.config.settings import NodeSettings
 from reasmory_ros.replay.record import ANSWER_STEP, RecordError, output_path
 from reasmory_ros.visual.markers import HIGHLIGHT, label_color
 
@@ -61,9 +62,9 @@ class RerunLogger:
     """Logs frames and answers to one Rerun recording stream; `target` is an .rrd path to save to
     or a viewer URL (rerun+http://HOST:PORT/proxy) to stream to."""
 
-    def __init__(self, target: str | Path, params: dict, application_id: str = "reasmory"):
+    def __init__(self, target: str | Path, outputs: NodeSettings, application_id: str = "reasmory"):
         rr = self.rr = _rerun()
-        self.params = params
+        self.outputs = outputs  # marker_rate and map_publish_rate pace the state logging
         self.rec = rr.RecordingStream(application_id)
         if str(target).startswith(("rerun://", "rerun+http://", "rerun+https://")):
             self.path = str(target)
@@ -113,7 +114,7 @@ class RerunLogger:
         self._camera.append((time, frame.index + 1, pose[:3, 3], pose[:3, :3], _jpeg(small)))
         if len(self._camera) >= CAMERA_BATCH:
             self._flush_camera()
-        for name, rate in (("markers", self.params["marker_rate"]), ("map", self.params["map_publish_rate"])):
+        for name, rate in (("markers", self.outputs.marker_rate), ("map", self.outputs.map_publish_rate)):
             due = self._due[name]
             if rate > 0 and (due is None or time >= due):
                 self._due[name] = time + 1.0 / rate

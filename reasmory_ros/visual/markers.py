@@ -1,6 +1,6 @@
 """Memory snapshot + DSL answer -> the markers of ~/markers (visualization_msgs/MarkerArray), ROS-free.
 
-Conventions (DESIGN.md §6): `ns` + `id` identify a marker and ids are stable (an object's marker
+Conventions (the marker contract of docs/design.md): `ns` + `id` identify a marker and ids are stable (an object's marker
 id is its memory id, so RViz updates it in place); every marker has an explicit frame_id and
 lifetime; a published set starts with DELETEALL so markers of vanished objects never linger.
 The answer's geometry comes from what the program touched (`dsl.Touched`), not from re-reading

@@ -14,11 +14,11 @@ import pytest
 from rosbags.highlevel import AnyReader
 from rosbags.typesys import Stores, get_typestore
 
+from reasmory_ros.config import NODE_NAME
+from reasmory_ros.config.settings import Settings
 from reasmory_ros.memory import SpatialMemory
 from reasmory_ros.replay.cli import main as replay_main
-from reasmory_ros.replay.params import load_parameters
 from reasmory_ros.replay.record import OUTPUTS, McapRecorder
-from reasmory_ros.ros.parameters import NODE_NAME
 from reasmory_ros.sim.cli import simulate
 from reasmory_ros.visual import markers as ns
 from reasmory_ros.visual.pointcloud import points_and_colors
@@ -71,10 +71,10 @@ def test_mcap_has_the_node_topics_with_their_types_and_stamps(replayed, recordin
                 assert msg.header.frame_id == "map"
 
     # Periodic outputs follow the node's rates over the bag's time, plus one final set.
-    params = load_parameters()
+    outputs = Settings().node
     colors = [stamp for stamp, _, _ in topics["/camera/color/image_raw"]]
     duration = (colors[-1] - colors[0]) * 1e-9
-    for name, rate in (("status", params["status_rate"]), ("map", params["map_publish_rate"])):
+    for name, rate in (("status", outputs.status_rate), ("map", outputs.map_publish_rate)):
         periodic = len(topics[f"/{NODE_NAME}/{name}"]) - 1
         assert math.floor(duration * rate) <= periodic <= math.floor(duration * rate) + 1, name
     assert [t for t, _, _ in topics[f"/{NODE_NAME}/path"]] == [t for t, _, _ in topics[f"/{NODE_NAME}/map"]]

@@ -204,5 +204,6 @@ def test_path_answers_and_rerun_recording_of_the_node(recording, harness, start_
     assert node.stop() == 0
 
     rows = rerun_rows(rr.chunk.RrdReader(rrd).stream().to_chunks())
-    assert rows["/world/camera", "Transform3D:translation"] == rows["/world/camera/image", "EncodedImage:blob"] == len(frames)
+    images = rows["/world/camera/image", "EncodedImage:blob"]
+    assert rows["/world/camera", "Transform3D:translation"] == images == len(frames)
     assert rows["/answers"] == 1 and rows["/world/objects"] >= 1

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from reasmory_ros.config import NODE_NAME
 from reasmory_ros.replay.record import OUTPUTS
-from reasmory_ros.ros.parameters import NODE_NAME
 from reasmory_ros.visual import markers
 
 REPO = Path(__file__).resolve().parents[2]
