@@ -3,8 +3,8 @@
 
 Entities (world frame z up, the camera's optical frame RDF):
 
-    world/camera           camera pose (Transform3D) + pinhole, every integrated frame
-    world/camera/image     the colour image, downscaled to IMAGE_WIDTH pixels, as JPEG
+    world/camera           camera pose (Transform3D), every integrated frame
+    world/camera/image     the colour image, downscaled to IMAGE_WIDTH pixels, as JPEG; the pinhole
     world/map              the scene map points in colour, at map_publish_rate
     world/objects          object boxes with "label #id", in label colours, at marker_rate
     world/trajectory       the camera path, and world/keyframes the stored views, at marker_rate
@@ -183,7 +183,6 @@ class RerunLogger:
         if touched.points:
             self._log("world/answer/points", rr.Points3D(np.array(touched.points), colors=[(255, 50, 200)],
                                                          radii=0.08))
-
 
     def close(self) -> None:
         """Flush what is buffered to the file or viewer and end the stream."""

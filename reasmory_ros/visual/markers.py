@@ -1,8 +1,10 @@
 """Memory snapshot + DSL answer -> the markers of ~/markers (visualization_msgs/MarkerArray), ROS-free.
 
-Conventions (the marker contract of docs/design.md): `ns` + `id` identify a marker and ids are stable (an object's marker
-id is its memory id, so RViz updates it in place); every marker has an explicit frame_id and
-lifetime; a published set starts with DELETEALL so markers of vanished objects never linger.
+Conventions (the marker contract of docs/design.md): `ns` + `id` identify a marker and ids are
+stable (an object's marker id is its memory id, so RViz updates it in place); every marker has an
+explicit frame_id and lifetime; a published set starts with DELETEALL so markers of vanished
+objects never linger. The node converts these descriptions to rclpy messages (ros/markers.py),
+the replay recorder to rosbags messages (replay/record.py).
 The answer's geometry comes from what the program touched (`dsl.Touched`), not from re-reading
 the question: the markers show exactly what was measured.
 """

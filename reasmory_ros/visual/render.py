@@ -27,6 +27,24 @@ MAX_POINTS = 40_000
 """Map points drawn at most (a random subset beyond), so a large map stays quick to draw."""
 
 
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: files only
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str | Path) -> Path:
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    _pyplot().close(fig)
+    return path
+
+
 def _xyz(points) -> np.ndarray:
     return np.array([[p.x, p.y, p.z] for p in points], dtype=np.float64).reshape(-1, 3)
 
@@ -38,11 +56,7 @@ def _rgba(color) -> tuple[float, float, float, float]:
 def render_outputs(markers, cloud, path: str | Path, title: str = "", top: bool = False) -> Path:
     """Write a PNG of a MarkerArray (any message object with the ROS fields: rosbags, rclpy or
     `reasmory_ros.visual.messages`) over a PointCloud2 of the map; `top` looks straight down."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig = plt.figure(figsize=(9, 7.5), dpi=110)
     ax = fig.add_subplot(projection="3d")
     background = (0.19, 0.19, 0.19, 1.0)  # RViz's
@@ -90,12 +104,7 @@ def render_outputs(markers, cloud, path: str | Path, title: str = "", top: bool 
     ax.set_ylabel("y [m]")
     ax.set_zlabel("z [m]")
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def object_history(marker_sets) -> dict[int, dict]:
@@ -114,11 +123,7 @@ def object_history(marker_sets) -> dict[int, dict]:
 def render_timeline(history: dict[int, dict], path: str | Path, title: str = "") -> Path:
     """When each object was in the memory (top) and its box centre's distance from where it
     ended (bottom), over the recording's time."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     start = min((e["times"][0] for e in history.values()), default=0.0)
     fig, (rows, drift) = plt.subplots(2, 1, figsize=(9, 7), dpi=110, sharex=True,
                                       gridspec_kw={"height_ratios": [max(len(history), 1), 6]})
@@ -134,12 +139,7 @@ def render_timeline(history: dict[int, dict], path: str | Path, title: str = "")
     drift.set_ylabel("box centre from its final place [cm]")
     drift.set_xlabel("recording time [s]")
     drift.grid(True, lw=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def read_marker_sets(mcap: str | Path, node: str = "reasmory") -> list:
