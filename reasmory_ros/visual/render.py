@@ -3,7 +3,8 @@
 RViz needs a display; this renders the same messages (read back from a `reasmory-replay --record`
 MCAP with rosbags) headless, for documentation and for a quick look without a ROS install:
 
-    python -m reasmory_ros.visual.render RUN.mcap OUT.png [--answer QUESTION_ID] [--top | --timeline]
+    python -m reasmory_ros.visual.render RUN.mcap OUT.png [--answer QUESTION_ID] [--top] [--below Z]
+    python -m reasmory_ros.visual.render RUN.mcap OUT.png --timeline
 
 Without --answer the state at the end of the stream is drawn; with it, the set written with that
 answer (its touched objects highlighted). --timeline draws, from every recorded set, when each
@@ -23,7 +24,7 @@ import numpy as np
 from reasmory_ros.visual.messages import Marker
 from reasmory_ros.visual.pointcloud import points_and_colors
 
-MAX_POINTS = 40_000
+MAX_POINTS = 20_000
 """Map points drawn at most (a random subset beyond), so a large map stays quick to draw."""
 
 
@@ -53,11 +54,13 @@ def _rgba(color) -> tuple[float, float, float, float]:
     return color.r, color.g, color.b, max(color.a, 0.2)
 
 
-def render_outputs(markers, cloud, path: str | Path, title: str = "", top: bool = False) -> Path:
+def render_outputs(markers, cloud, path: str | Path, title: str = "", top: bool = False,
+                   below: float | None = None) -> Path:
     """Write a PNG of a MarkerArray (any message object with the ROS fields: rosbags, rclpy or
-    `reasmory_ros.visual.messages`) over a PointCloud2 of the map; `top` looks straight down."""
+    `reasmory_ros.visual.messages`) over a PointCloud2 of the map; `top` looks straight down;
+    `below` (m) draws only the map points lower than that (a ceiling hides the room)."""
     plt = _pyplot()
-    fig = plt.figure(figsize=(9, 7.5), dpi=110)
+    fig = plt.figure(figsize=(9, 7.5), dpi=100)
     ax = fig.add_subplot(projection="3d")
     background = (0.19, 0.19, 0.19, 1.0)  # RViz's
     ax.set_facecolor(background)
@@ -66,6 +69,8 @@ def render_outputs(markers, cloud, path: str | Path, title: str = "", top: bool 
     extent = []
     if cloud is not None and cloud.width * cloud.height:
         points, colors = points_and_colors(cloud)
+        if below is not None:
+            points, colors = points[points[:, 2] < below], colors[points[:, 2] < below]
         if len(points) > MAX_POINTS:
             keep = np.random.default_rng(0).choice(len(points), MAX_POINTS, replace=False)
             points, colors = points[keep], colors[keep]
@@ -192,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("output", type=Path, help="PNG to write")
     parser.add_argument("--answer", metavar="QUESTION_ID", help="draw the markers written with this answer")
     parser.add_argument("--top", action="store_true", help="look straight down instead of RViz's orbit view")
+    parser.add_argument("--below", type=float, metavar="Z",
+                        help="draw only map points below Z metres (hide the ceiling)")
     parser.add_argument("--timeline", action="store_true",
                         help="when each object was in the memory and how its box moved, instead of a view")
     args = parser.parse_args(argv)
@@ -205,7 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyError, IndexError, OSError, ValueError) as err:
         print(f"render: {err}", file=sys.stderr)
         return 1
-    render_outputs(markers, cloud, args.output, title=f"{args.mcap.name}: {caption}", top=args.top)
+    render_outputs(markers, cloud, args.output, title=f"{args.mcap.name}: {caption}", top=args.top,
+                   below=args.below)
     print(f"wrote {args.output}")
     return 0
 
