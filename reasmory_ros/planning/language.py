@@ -53,6 +53,7 @@ NON_OBJECT_WORDS = frozenset(
     surfaces edge edges corner corners like
     am has have had having give gives given imagine suppose assume consider tell refer refers
     respect regarding heading along across through throughout against beyond within via during
+    once twice even still again ever never kindly exact approximately roughly straight-line
     """.split()
 )
 
@@ -93,6 +94,7 @@ UNIT_PATTERNS: tuple[tuple[str, str], ...] = (
 def normalise(text: str) -> str:
     """Lower case, words and numbers separated by single spaces, hyphens inside words kept."""
     text = text.lower().replace("’", "'").replace("²", "2")
+    text = re.sub(r"\b(\d+)\s*/\s*(\d+)\b", r"\1 of \2", text)  # "frame 20/32"
     text = re.sub(r"(\d),(\d{3})", r"\1\2", text)
     text = re.sub(r"[^a-z0-9.\-' ]+", " ", text)
     text = re.sub(r"(?<![0-9])\.|\.(?![0-9])", " ", text)
@@ -158,30 +160,82 @@ def prepare(text: str) -> str:
     return numbers_to_digits(normalise(text))
 
 
-_INT = r"(\d+)(?:st|nd|rd|th)?"
+_FRAME_WORD = r"(?:frames?|images?|pictures?|snapshots?|views?)"
+_ORD = r"\d+(?:st|nd|rd|th)"
+_OF_TOTAL = re.compile(r"^ (?:out )?of (?:the |all |a total of )?(\d+)\b")
+# "frame 12", "frames 10 and 40", "image number 3", "frames 5 to 9"
+_AFTER_WORD = re.compile(
+    rf"\b{_FRAME_WORD} (?:number |no |nr |#)?(\d+)\b((?:(?: out)? of \d+)?(?:,? (?:and|to|through|until|or) "
+    rf"(?:{_FRAME_WORD} )?(?:number |no )?\d+\b(?:(?: out)? of \d+)?)*)")
+# "the 10th frame", "the 10th and the 40th frames", "the 20th of 32 frames"
+_BEFORE_WORD = re.compile(
+    rf"\b({_ORD}(?:,? (?:and|to|or) (?:the )?{_ORD})*)(?: (?:out )?of (?:the )?(\d+))?"
+    rf"(?: (?:sampled|recorded|video|colour|color|camera|uniformly sampled))* {_FRAME_WORD}\b")
+# "12 frames in", "12 frames into the video"
+_FRAMES_IN = re.compile(rf"\b(\d+) {_FRAME_WORD} in(?:to)?\b")
+
+
+@dataclass(frozen=True)
+class FrameRef:
+    """A frame the question names: its number as written, and N of "frame k of N" when given.
+
+    "frame k of N" counts N frames sampled evenly over the recording, as VSTI-Bench's frame
+    export does (`np.linspace(0, n_frames - 1, N, dtype=int)`): the k-th of them is the stream
+    frame `stream_frame` returns. Plain "frame k" is the k-th colour image of the stream.
+    """
+
+    number: int
+    of: int | None = None
+    span: tuple[int, int] = (0, 0)
+
+    def stream_frame(self, frame_count: int) -> int:
+        """The 1-based stream frame; ValueError says why when the reference cannot exist."""
+        if self.number < 1:
+            raise ValueError(f"frame {self.number} does not exist: frames are numbered from 1")
+        if self.of is None:
+            return self.number
+        if self.number > self.of:
+            raise ValueError(f"frame {self.number} of {self.of} does not exist")
+        if self.of > frame_count:
+            raise ValueError(f"frame {self.number} of {self.of} needs {self.of} frames sampled over the "
+                             f"recording, but the memory holds {frame_count} frames")
+        return int(np.linspace(0, frame_count - 1, self.of)[self.number - 1]) + 1
+
+    def __str__(self) -> str:
+        return f"frame {self.number}" + (f" of {self.of}" if self.of else "")
+
+
+def frame_references(prepared: str) -> list[FrameRef]:
+    """Frames named in a prepared question, in order of mention.
+
+    Only numbers in a frame phrase count ("frame 12", "the 12th frame", "12 frames in", "frames 10
+    and 40", "frame 20 of 32"): a note such as "(frames are numbered from 1)", a total ("of 32"),
+    a distance or a count is never read as a frame.
+    """
+    found: list[FrameRef] = []
+    for match in _AFTER_WORD.finditer(prepared):
+        tail = match.group(0)[match.start(1) - match.start(0):]
+        totals = [int(t) for t in re.findall(r"of (\d+)", tail)]
+        numbers = re.sub(r"(?: out)? of \d+", "", tail)
+        of = totals[-1] if totals else None
+        for number in re.findall(r"\d+", numbers):
+            found.append(FrameRef(int(number), of, match.span()))
+    for match in _BEFORE_WORD.finditer(prepared):
+        of = int(match.group(2)) if match.group(2) else None
+        for number in re.findall(r"(\d+)(?:st|nd|rd|th)", match.group(1)):
+            found.append(FrameRef(int(number), of, match.span()))
+    for match in _FRAMES_IN.finditer(prepared):
+        found.append(FrameRef(int(match.group(1)), None, match.span()))
+    found.sort(key=lambda ref: ref.span[0])
+    if any(ref.of for ref in found):  # "between frame 3 and frame 9 of 32": one sampling for all
+        of = next(ref.of for ref in found if ref.of)
+        found = [FrameRef(ref.number, ref.of or of, ref.span) for ref in found]
+    return found
 
 
 def frame_numbers(prepared: str) -> list[int]:
-    """1-based frame numbers mentioned near the word 'frame', in order of mention.
-
-    'frame 10 and 40', 'the 10th and the 40th frames', 'between frames 10 and 40' all give
-    [10, 40]; numbers far from 'frame' (distances, counts) are left alone.
-    """
-    words = prepared.split()
-    anchors = [i for i, w in enumerate(words) if w in ("frame", "frames", "image", "images")]
-    if not anchors:
-        return []
-    found: list[int] = []
-    for i, word in enumerate(words):
-        match = re.fullmatch(_INT, word)
-        if match is None:
-            continue
-        if i + 1 < len(words) and words[i + 1] in ("seconds", "second", "s", "sec", "meters", "cm", "m"):
-            continue
-        near = min(abs(i - a) for a in anchors) <= 4
-        if near or (found and i > 0 and words[i - 1] in ("and", "to", "through", "until")):
-            found.append(int(match.group(1)))
-    return found
+    """The numbers of `frame_references`, as written (1-based)."""
+    return [ref.number for ref in frame_references(prepared)]
 
 
 def time_points(prepared: str) -> list[float]:
@@ -419,10 +473,10 @@ class LabelResolver:
 
     def _gap_mention(self, words: list[str], start: int, end: int) -> list[_Gap]:
         kept = [w for w in words[start:end] if not _is_number(w)]
-        if not kept:
+        if not kept or not could_name_object(" ".join(kept)):
             return []
         relational = end < len(words) and words[end] in ("of", "between")  # 'the middle of', 'the gap between'
-        cued = start > 0 and words[start - 1] in MENTION_CUES and not relational
+        cued = start > 0 and words[start - 1] in MENTION_CUES and not relational and not _is_number(words[start])
         return [_Gap(" ".join(kept), start, end, cued)]
 
 

@@ -1,9 +1,11 @@
-"""Deterministic question -> program planner: cue-word intents, object mentions, slot roles.
+"""Deterministic question -> program planner: exemplar intents, object mentions, slot roles.
 
-No weights and no guessing: a question is classified by cue patterns and by what it mentions
-(frames, objects, options), the objects are resolved against the memory's labels, and each
-object's role (reference, standpoint, facing, target, via) comes from the words just before it.
-Anything it cannot map raises `NotUnderstood` naming what was missing.
+No weights to train and no guessing. The intent comes from the nearest exemplars of the bank
+(`intents.py`, `intents.yaml`), with the older cue-word rules as one more candidate; the objects are
+resolved against the memory's labels and each object's role (reference, standpoint, facing,
+target, via) comes from the words just before it. Every candidate program must pass the semantic
+check (`semantics.py`); when none does, or the best exemplar is too far, `NotUnderstood` says what
+was understood and what was not.
 """
 
 from __future__ import annotations
@@ -12,19 +14,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reasmory_ros.dsl.errors import DslError
 from reasmory_ros.planning.base import NotUnderstood, PlanningContext, PlanRequest, quoted
-from reasmory_ros.planning.language import (
-    Embedder,
-    LabelResolver,
-    Mention,
-    default_embedder,
-    frame_numbers,
-    prepare,
-    requested_unit,
-    time_points,
-)
-
-OPTION_PREFIX = re.compile(r"^\s*(?:\(?[A-Za-z]\)|[A-Za-z][.:)])\s+")
+from reasmory_ros.planning.intents import IntentRanker, load_bank, shape_of
+from reasmory_ros.planning.language import Embedder, LabelResolver, Mention, default_embedder, prepare
+from reasmory_ros.planning.semantics import Reading, check_program
 
 # Role cues: words just before a mention that say what part it plays.
 _STANDPOINT = (r"(?:standing|stand|stood|sitting|sit|am|i m|beginning|begin|start|starting|starts|from|at|by|"
@@ -32,7 +26,7 @@ _STANDPOINT = (r"(?:standing|stand|stood|sitting|sit|am|i m|beginning|begin|star
 _FACING = r"(?:facing|face|faces|looking|look|looks|toward|towards|turned to)"
 _DESTINATION = r"(?:navigate|navigating|go|get|reach|walk|move|head|heading|arrive|destination|to)"
 _VIA = r"(?:until|via|past|passing|through|by way of|then)"
-_REFERENCE = r"(?:to|from)"
+_REFERENCE = r"(?:to|from|nearest|closest|farthest|furthest|nearer|closer|farther|further)"
 
 _CAMERA_WORDS = r"\b(?:camera|i|me|my|viewer|filming|recorder|robot|we|us)\b"
 _NOW_WORDS = r"\b(?:now|current|currently|present|at the moment|right now|last frame)\b"
@@ -42,6 +36,12 @@ _COMPARE_SIZE = r"\b(?:bigger|biggest|larger|largest|smaller|smallest|tinier|tin
 _TRAVEL_WORDS = r"\b(?:walk|walked|walking|travel|travelled|traveled|cover|covered|along|path length)\b"
 _MOVE_WORDS = (r"\b(?:move|moved|moving|movement|travel|travelled|traveled|walk|walked|displacement|displaced|"
                r"go|went|shift|shifted)\b")
+
+MIN_SCORE = 0.5
+"""Below this similarity to every exemplar the question is not recognised (and the cue rules have
+no answer either): the planner abstains instead of guessing."""
+MARGIN = 0.12
+"""Intents within this score of the best are tried in order; the semantic check picks among them."""
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,6 @@ class Interpretation:
     unit: str | None
     sentence: str
     turn_slots: tuple[int, ...] | None = None
-
-
-def strip_option(option: str) -> str:
-    """'A. sofa' / '(b) left' -> 'sofa' / 'left'."""
-    return OPTION_PREFIX.sub("", option).strip()
 
 
 def _literal(text: str) -> str:
@@ -82,47 +77,20 @@ class _Program:
         return "\n".join(self.lines + [f"answer({expr})"])
 
 
-class _Question:
-    """One question read once: prepared text, mentions, frames, options."""
-
-    def __init__(self, question: str, options: Sequence[str] | None, resolver: LabelResolver):
-        self.raw = question
-        self.text = prepare(question)
-        self.words = self.text.split()
-        self.options = [strip_option(o) for o in options] if options else []
-        self.mentions = resolver.mentions(self.text)
-        self.frames = frame_numbers(self.text)
-        self.times = time_points(self.text)
-        self.unit = requested_unit(question)
-        self.resolver = resolver
-
-    def has(self, pattern: str) -> bool:
-        return re.search(pattern, self.text) is not None
-
-    def before(self, mention: Mention, n: int = 4) -> str:
-        return " ".join(self.words[max(0, mention.start - n) : mention.start])
-
-    @property
-    def unresolved(self) -> list[Mention]:
-        return [m for m in self.mentions if not m.resolved]
-
-    def option_mentions(self) -> list[Mention]:
-        """Each option read as one object phrase (for 'which of these objects' questions)."""
-        resolved = self.resolver.resolve_all([prepare(option) for option in self.options])
-        return [Mention(option, -1, -1, labels, how) for option, (labels, how) in zip(self.options, resolved)]
-
-
 class RuleBasedPlanner:
     """The default planner: deterministic, needs no model weights.
 
-    `embedder`: "default" loads the packaged MiniLM sentence embedder when installed (for
-    mentions no word list covers), None keeps to lexical matching.
+    `embedder`: "default" loads the packaged MiniLM sentence embedder when installed (intents by
+    nearest exemplar, and mentions no word list covers); None keeps to cue words and lexical
+    matching. `bank`: the exemplar file (default: the packaged intents.yaml).
     """
 
     name = "rule"
 
-    def __init__(self, embedder: Embedder | None | str = "default"):
+    def __init__(self, embedder: Embedder | None | str = "default", bank=None):
         self._embedder = embedder
+        self._bank = bank
+        self._ranker: IntentRanker | None = None
 
     @property
     def embedder(self) -> Embedder | None:
@@ -130,23 +98,63 @@ class RuleBasedPlanner:
             self._embedder = default_embedder()
         return self._embedder  # type: ignore[return-value]
 
+    @property
+    def ranker(self) -> IntentRanker | None:
+        if self._ranker is None and self.embedder is not None:
+            self._ranker = IntentRanker(load_bank(*([self._bank] if self._bank else [])), self.embedder)
+        return self._ranker
+
     def plan(self, request: PlanRequest) -> str:
         return self.interpret(request.question, request.options, request.context).program
 
-    def interpret(self, question: str, options: Sequence[str] | None, context: PlanningContext) -> Interpretation:
-        """Classify the question and write its program; NotUnderstood says what is missing."""
-        q = _Question(question, options, LabelResolver(context.labels, self.embedder))
-        intent = _classify(q)
-        if intent is None:
+    def read(self, question: str, options: Sequence[str] | None, context: PlanningContext) -> Reading:
+        """The question's reading against this memory (mentions, frames, unit)."""
+        return Reading(question, options, LabelResolver(context.labels, self.embedder), context.frame_count)
+
+    def interpret(self, question: str, options: Sequence[str] | None, context: PlanningContext,
+                  reading: Reading | None = None) -> Interpretation:
+        """Recognise the intent and write a program that passes the semantic check.
+
+        NotUnderstood says what was understood (objects, frames, unit) and why each candidate
+        intent failed.
+        """
+        q = reading or self.read(question, options, context)
+        candidates = self.candidates(q)
+        if not candidates:
             raise NotUnderstood(
-                f"could not tell what is asked in {quoted(question)}: expected a count, a distance, a size, "
-                "a room size, a direction, a route, an appearance order or a camera motion"
+                f"could not tell what is asked in {quoted(question)} (understood: {q.summary()}): expected a count, "
+                "a distance, a size, a room size, a direction, a route, an appearance order or a camera motion"
             )
-        return _BUILDERS[intent](q, context)
+        failures = []
+        for intent in candidates:
+            try:
+                interpretation = BUILDERS[intent](q, context)
+                problems = check_program(interpretation.program, q, context)
+            except (NotUnderstood, DslError) as err:
+                failures.append(f"{intent}: {err}")
+                continue
+            if not problems:
+                return interpretation
+            failures.append(f"{intent}: " + "; ".join(problems))
+        raise NotUnderstood(f"{quoted(question)} read as {' / '.join(candidates)} but no reading fits "
+                            f"(understood: {q.summary()}): " + " | ".join(failures))
+
+    def candidates(self, q: Reading) -> list[str]:
+        """Intents to try, best first: the exemplar ranking's near-best, then the cue rules' pick."""
+        found: list[str] = []
+        if self.ranker is not None:
+            ranked = self.ranker.rank(shape_of(q.text, q.mentions))
+            best = ranked[0][1]
+            if best >= MIN_SCORE:
+                found = [name for name, score in ranked if score >= best - MARGIN and name in BUILDERS]
+        cue = _classify(q)
+        if cue is not None and cue not in found:
+            found.append(cue)
+        return found
 
 
-def _classify(q: _Question) -> str | None:
-    """Ordered cue rules: the most specific question types first."""
+def _classify(q: Reading) -> str | None:
+    """Cue-word rules: the most specific question types first."""
     camera_time = bool(q.frames or q.times) or (q.has(_NOW_WORDS) and q.has(_CAMERA_WORDS))
     if q.has(r"\bappearance order\b|\border\b.*\b(appear|appears|appeared|seen|see|saw)\b|"
              r"\b(appear|appears|appeared|seen|see|saw|spot|spotted|notice|noticed) first\b|"
@@ -190,14 +198,14 @@ def _classify(q: _Question) -> str | None:
     return None
 
 
-def _require_resolved(q: _Question, mentions: Sequence[Mention], context: PlanningContext) -> None:
+def _require_resolved(q: Reading, mentions: Sequence[Mention], context: PlanningContext) -> None:
     for mention in mentions:
         if not mention.resolved:
             held = ", ".join(context.labels) or "no objects"
             raise NotUnderstood(f"no object in memory matches {quoted(mention.phrase)}; memory has: {held}")
 
 
-def _objects(q: _Question, context: PlanningContext, need: int, what: str, take_all: bool = False) -> list[Mention]:
+def _objects(q: Reading, context: PlanningContext, need: int, what: str, take_all: bool = False) -> list[Mention]:
     """The first `need` distinct resolved mentions (all with `take_all`); NotUnderstood when the
     question has fewer than `need`."""
     _require_resolved(q, q.unresolved, context)
@@ -237,7 +245,7 @@ def _pair(a: Mention, b: Mention, context: PlanningContext, prog: _Program) -> t
     return prog.bind("a", _one(a, context, near=second)), second
 
 
-def _by_role(q: _Question, mentions: Sequence[Mention], cue: str) -> Mention | None:
+def _by_role(q: Reading, mentions: Sequence[Mention], cue: str) -> Mention | None:
     """The first mention whose preceding words end with the role cue (articles allowed between)."""
     pattern = re.compile(rf"\b{cue}(?: (?:the|a|an|my|this|that|to|at|by|of|until|forward))*$")
     for mention in mentions:
@@ -246,7 +254,7 @@ def _by_role(q: _Question, mentions: Sequence[Mention], cue: str) -> Mention | N
     return None
 
 
-def _mode(q: _Question) -> str:
+def _mode(q: Reading) -> str:
     return "center" if q.has(r"\b(center|centre|centers|centres|middle)\b") else "closest"
 
 
@@ -254,7 +262,7 @@ def _mode_words(mode: str) -> str:
     return "between their centres" if mode == "center" else "between their closest points"
 
 
-def _absolute_distance(q: _Question, context: PlanningContext) -> Interpretation:
+def _absolute_distance(q: Reading, context: PlanningContext) -> Interpretation:
     a, b = _objects(q, context, 2, "a distance")
     prog = _Program()
     first, second = _pair(a, b, context, prog)
@@ -264,7 +272,7 @@ def _absolute_distance(q: _Question, context: PlanningContext) -> Interpretation
     return Interpretation("absolute_distance", program, q.unit or "m", sentence)
 
 
-def _count_objects(q: _Question, context: PlanningContext) -> Interpretation:
+def _count_objects(q: Reading, context: PlanningContext) -> Interpretation:
     found = _objects(q, context, 1, "counting", take_all=True)
     queries = [m.query for m in found]
     arg = _literal(queries[0]) if len(queries) == 1 else "[" + ", ".join(map(_literal, queries)) + "]"
@@ -283,7 +291,7 @@ _SIZE_MEASURES = (
 )
 
 
-def _object_size(q: _Question, context: PlanningContext) -> Interpretation:
+def _object_size(q: Reading, context: PlanningContext) -> Interpretation:
     (target,) = _objects(q, context, 1, "a size")
     expr, words = next(((e, w) for pattern, e, w in _SIZE_MEASURES if q.has(pattern)), _SIZE_MEASURES[0][1:])
     prog = _Program()
@@ -292,7 +300,7 @@ def _object_size(q: _Question, context: PlanningContext) -> Interpretation:
     return Interpretation("object_size", program, q.unit or "cm", f"The {words} of the {target.phrase} is {{answer}}.")
 
 
-def _size_comparison(q: _Question, context: PlanningContext) -> Interpretation:
+def _size_comparison(q: Reading, context: PlanningContext) -> Interpretation:
     _require_resolved(q, q.unresolved, context)
     candidates = q.option_mentions() if q.options else _objects(q, context, 2, "a size comparison", take_all=True)
     _require_resolved(q, candidates, context)
@@ -303,7 +311,7 @@ def _size_comparison(q: _Question, context: PlanningContext) -> Interpretation:
     return Interpretation("size_comparison", program, None, f"The {{answer}} is the {which} (by box volume).")
 
 
-def _room_size(q: _Question, context: PlanningContext) -> Interpretation:
+def _room_size(q: Reading, context: PlanningContext) -> Interpretation:
     if q.has(r"\bdimensions\b") and not q.has(r"\b(area|square|m2|ft2)\b"):
         program = _Program().answer("room_dimensions()")
         return Interpretation("room_dimensions", program, q.unit or "m", "The room measures {answer}.")
@@ -311,7 +319,7 @@ def _room_size(q: _Question, context: PlanningContext) -> Interpretation:
     return Interpretation("room_size", program, q.unit or "m2", "The floor area is {answer}.")
 
 
-def _relative_distance(q: _Question, context: PlanningContext) -> Interpretation:
+def _relative_distance(q: Reading, context: PlanningContext) -> Interpretation:
     _require_resolved(q, q.unresolved, context)
     reference = _by_role(q, q.mentions, _REFERENCE)
     if reference is None:
@@ -332,7 +340,7 @@ def _relative_distance(q: _Question, context: PlanningContext) -> Interpretation
     return Interpretation("relative_distance", program, None, f"The {{answer}} is {which} the {reference.phrase}.")
 
 
-def _relative_direction(q: _Question, context: PlanningContext) -> Interpretation:
+def _relative_direction(q: Reading, context: PlanningContext) -> Interpretation:
     _require_resolved(q, q.unresolved, context)
     stand = _by_role(q, q.mentions, _STANDPOINT)
     facing = _by_role(q, [m for m in q.mentions if m is not stand], _FACING)
@@ -354,7 +362,7 @@ def _relative_direction(q: _Question, context: PlanningContext) -> Interpretatio
     return Interpretation("relative_direction", program, None, sentence)
 
 
-def _route(q: _Question, context: PlanningContext) -> Interpretation:
+def _route(q: Reading, context: PlanningContext) -> Interpretation:
     _require_resolved(q, q.unresolved, context)
     start = _by_role(q, q.mentions, _STANDPOINT)
     facing = _by_role(q, [m for m in q.mentions if m is not start], _FACING)
@@ -377,7 +385,7 @@ def _route(q: _Question, context: PlanningContext) -> Interpretation:
     return Interpretation("route", program, None, sentence, _blank_slots(q))
 
 
-def _blank_slots(q: _Question) -> tuple[int, ...] | None:
+def _blank_slots(q: Reading) -> tuple[int, ...] | None:
     """Which route legs the numbered '[please fill in]' steps stand before.
 
     Each 'go forward until' ends a leg; a blank before the k-th leg is the turn at its start,
@@ -393,7 +401,7 @@ def _blank_slots(q: _Question) -> tuple[int, ...] | None:
     return tuple(slots) or None
 
 
-def _appearance_order(q: _Question, context: PlanningContext) -> Interpretation:
+def _appearance_order(q: Reading, context: PlanningContext) -> Interpretation:
     _require_resolved(q, q.unresolved, context)
     mentions = list(q.mentions)
     if len(mentions) < 2 and q.options:  # the options list the categories (one order, or one each)
@@ -408,12 +416,12 @@ def _appearance_order(q: _Question, context: PlanningContext) -> Interpretation:
     return Interpretation("appearance_order", program, None, "In order of first appearance: {answer}.")
 
 
-def _split_listing(q: _Question, text: str) -> list[Mention]:
+def _split_listing(q: Reading, text: str) -> list[Mention]:
     """Objects of an option such as 'chair, tv, sofa' (commas, 'then', arrows)."""
     return q.resolver.mentions(prepare(text.replace("->", ",")))
 
 
-def _camera(q: _Question, index: int) -> str:
+def _camera(q: Reading, index: int) -> str:
     if index < len(q.frames):
         return f"camera(frame={q.frames[index]})"
     if index - len(q.frames) < len(q.times):
@@ -421,37 +429,37 @@ def _camera(q: _Question, index: int) -> str:
     return 'camera("current")'
 
 
-def _when(q: _Question) -> str:
+def _when(q: Reading) -> str:
     if q.frames:
         return f"at frame {q.frames[0]}"
     return f"at {q.times[0]:g} s" if q.times else "now"
 
 
-def _camera_displacement(q: _Question, context: PlanningContext) -> Interpretation:
+def _camera_displacement(q: Reading, context: PlanningContext) -> Interpretation:
     program = _Program().answer(f"displacement({_camera(q, 0)}, {_camera(q, 1)})")
     span = _span_words(q)
     return Interpretation("camera_displacement", program, q.unit or "m", f"The camera moved {{answer}} {span}.")
 
 
-def _camera_travelled(q: _Question, context: PlanningContext) -> Interpretation:
+def _camera_travelled(q: Reading, context: PlanningContext) -> Interpretation:
     program = _Program().answer(f"travelled({_camera(q, 0)}, {_camera(q, 1)})")
     sentence = f"The camera travelled {{answer}} along its path {_span_words(q)}."
     return Interpretation("camera_travelled", program, q.unit or "m", sentence)
 
 
-def _span_words(q: _Question) -> str:
+def _span_words(q: Reading) -> str:
     stamps = [f"frame {f}" for f in q.frames] + [f"{t:g} s" for t in q.times]
     return f"between {stamps[0]} and {stamps[1]}" if len(stamps) >= 2 else ""
 
 
-def _camera_direction(q: _Question, context: PlanningContext) -> Interpretation:
+def _camera_direction(q: Reading, context: PlanningContext) -> Interpretation:
     program = _Program().answer(f"movement_direction({_camera(q, 0)}, {_camera(q, 1)})")
     return Interpretation(
         "camera_direction", program, None, f"The camera moved mainly {{answer}} {_span_words(q)}."
     )
 
 
-def _camera_object_distance(q: _Question, context: PlanningContext) -> Interpretation:
+def _camera_object_distance(q: Reading, context: PlanningContext) -> Interpretation:
     (target,) = _objects(q, context, 1, "a camera-object distance")
     prog = _Program()
     cam = prog.bind("cam", _camera(q, 0))
@@ -464,7 +472,7 @@ def _camera_object_distance(q: _Question, context: PlanningContext) -> Interpret
     )
 
 
-def _object_camera_direction(q: _Question, context: PlanningContext) -> Interpretation:
+def _object_camera_direction(q: Reading, context: PlanningContext) -> Interpretation:
     (target,) = _objects(q, context, 1, "a direction from the camera")
     prog = _Program()
     cam = prog.bind("cam", _camera(q, 0))
@@ -475,7 +483,7 @@ def _object_camera_direction(q: _Question, context: PlanningContext) -> Interpre
     return Interpretation("object_camera_direction", program, None, sentence)
 
 
-_BUILDERS = {
+BUILDERS = {
     "appearance_order": _appearance_order,
     "route": _route,
     "camera_direction": _camera_direction,

@@ -1,0 +1,233 @@
+"""The semantic check: does a valid program answer the question that was asked?
+
+The DSL validator proves a program well typed and its labels and frames present; it cannot tell
+that `displacement(camera(frame=20), camera(frame=32))` ignores the desk the question asked about.
+This check compares what the question says (`Reading`) with what the program does
+(`ProgramFacts`), for every planner alike (rules, local model, remote endpoint):
+
+- every object the question mentions is bound in the program (or the check names it);
+- every frame the question names is used, and no other frame ("of 32", notes and units are not
+  frames: `language.frame_references`);
+- the measurement reference (centres, closest points) and the asked unit are honoured;
+- the kind of answer (count, length, area, choice, ...) fits the question.
+
+A failed check goes back to a model planner as a repair message; for the rules it means the
+candidate intent was wrong. `Reading.summary` says what was understood, for the final error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from reasmory_ros import dsl
+from reasmory_ros.dsl import labels as dsl_labels
+from reasmory_ros.dsl.syntax import Assign, Attr, Call, ListExpr, Name, Node, NumberLit, TextLit, child_nodes
+from reasmory_ros.dsl.types import DIRECTION, NUMBER, OBJECT, PATH, SIZE, TEXT, list_of
+from reasmory_ros.planning.base import NotUnderstood, PlanningContext, quoted
+from reasmory_ros.planning.formatting import option_body
+from reasmory_ros.planning.language import (
+    LabelResolver, Mention, frame_references, prepare, requested_unit, time_points,
+)
+
+AREA_UNITS = frozenset({"m2", "ft2"})
+_DIRECTION_OPTION = re.compile(r"^(?:left|right|back|behind|front|ahead|forward|backward|front-left|front-right|"
+                               r"back-left|back-right|up|down|near|far)$")
+_TURN_OPTION = re.compile(r"\b(?:go forward|turn left|turn right|turn back)\b")
+_GENERIC_COUNTED = re.compile(r"\b(?:how many|number of|count(?: the| all)?) (?:things|objects|items|stuff|pieces)\b"
+                              r"(?! are (?:there|in))")
+_NOT_LABELS = frozenset({"mode", "unit", "method", "which"})
+_CENTRE = re.compile(r"\b(?:center|centre|centers|centres|middle|middles|center-to-center|centre-to-centre)\b")
+_CLOSEST_POINT = re.compile(r"\b(?:closest|nearest) (?:points?|surfaces?|edges?)\b|\bshortest distance\b")
+
+
+class Reading:
+    """One question read once: prepared text, object mentions, frames, times, unit and options.
+
+    `frames` are 1-based stream frames ("frame k of N" already mapped to the stream); a frame
+    reference that cannot exist raises NotUnderstood saying why.
+    """
+
+    def __init__(self, question: str, options: Sequence[str] | None, resolver: LabelResolver, frame_count: int):
+        self.raw = question
+        self.text = prepare(question)
+        self.words = self.text.split()
+        self.options = [option_body(o) for o in options] if options else []
+        self.mentions = resolver.mentions(self.text)
+        self.frame_refs = frame_references(self.text)
+        try:
+            self.frames = [ref.stream_frame(frame_count) for ref in self.frame_refs]
+        except ValueError as err:
+            raise NotUnderstood(str(err)) from None
+        self.times = time_points(self.text)
+        self.unit = requested_unit(question)
+        self.resolver = resolver
+
+    def has(self, pattern: str) -> bool:
+        return re.search(pattern, self.text) is not None
+
+    def before(self, mention: Mention, n: int = 4) -> str:
+        return " ".join(self.words[max(0, mention.start - n) : mention.start])
+
+    @property
+    def unresolved(self) -> list[Mention]:
+        return [m for m in self.mentions if not m.resolved]
+
+    def option_mentions(self) -> list[Mention]:
+        """Each option read as one object phrase (for 'which of these objects' questions)."""
+        resolved = self.resolver.resolve_all([prepare(option) for option in self.options])
+        return [Mention(option, -1, -1, labels, how) for option, (labels, how) in zip(self.options, resolved)]
+
+    def measure_mode(self) -> str | None:
+        """'center' or 'closest' when the question says how to measure, else None."""
+        if _CENTRE.search(self.text):
+            return "center"
+        return "closest" if _CLOSEST_POINT.search(self.text) else None
+
+    def answer_kinds(self) -> frozenset[str] | None:
+        """The kinds of answer the question admits (None: it does not say)."""
+        if self.options:
+            bodies = [o.lower() for o in self.options]
+            if all(_DIRECTION_OPTION.match(b) for b in bodies):
+                return frozenset({"direction"})
+            if any(_TURN_OPTION.search(b) for b in bodies):
+                return frozenset({"route"})
+            if all("," in b for b in bodies):
+                return frozenset({"order"})
+            return frozenset({"choice"})
+        if self.unit in AREA_UNITS:
+            return frozenset({"area"})
+        if self.unit:
+            return frozenset({"length", "size"})
+        if self.has(r"\bhow many\b|\bnumber of\b|\bcount\b"):
+            return frozenset({"count"})
+        if self.has(r"\b(?:how far|distance|apart|how close|displacement|displaced|separate|gap)\b"):
+            return frozenset({"length"})
+        return None
+
+    def summary(self) -> str:
+        """What was understood, for an error message."""
+        parts = []
+        bound = [m for m in self.mentions if m.resolved]
+        if bound:
+            parts.append("objects " + ", ".join(f"{m.phrase!r} -> {'/'.join(m.labels)}" for m in bound))
+        if self.unresolved:
+            parts.append("unknown objects " + ", ".join(repr(m.phrase) for m in self.unresolved))
+        if self.frame_refs:
+            parts.append("frames " + ", ".join(f"{ref} (stream frame {f})" for ref, f in zip(self.frame_refs, self.frames)))
+        if self.times:
+            parts.append("times " + ", ".join(f"{t:g} s" for t in self.times))
+        if self.unit:
+            parts.append(f"unit {self.unit}")
+        return "; ".join(parts) or "no objects, frames or units"
+
+
+@dataclass
+class ProgramFacts:
+    """What a validated program does: objects it selects, frames and times, modes, answer kind."""
+
+    labels: set[str] = field(default_factory=set)
+    frames: list[int] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    modes: list[str] = field(default_factory=list)
+    units: list[str] = field(default_factory=list)
+    kind: str | None = None
+    answer_op: str | None = None
+
+
+def program_facts(typed: dsl.TypedProgram, memory_labels: Sequence[str]) -> ProgramFacts:
+    """Walk a validated program once; `memory_labels` resolve what `objects(...)` names."""
+    facts = ProgramFacts()
+    assigned = {s.target: s.value for s in typed.program.statements if isinstance(s, Assign)}
+    stack: list[Node] = list(typed.program.statements)
+    while stack:
+        node = stack.pop()
+        stack.extend(child_nodes(node))
+        if not isinstance(node, Call):
+            continue
+        keywords = {k.name: k.value for k in node.keywords}
+        if node.op == "camera":
+            if isinstance(keywords.get("frame"), NumberLit):
+                facts.frames.append(int(keywords["frame"].value))
+            if isinstance(keywords.get("time"), NumberLit):
+                facts.times.append(float(keywords["time"].value))
+        elif node.op == "to_unit":
+            facts.units += _texts(node.args[1] if len(node.args) > 1 else keywords.get("unit"))
+        for arg in node.args + tuple(v for k, v in keywords.items() if k not in _NOT_LABELS):
+            for text in _texts(arg):  # any text argument naming memory objects (objects, appearance_order...)
+                facts.labels.update(dsl_labels.resolve(text, memory_labels))
+        if isinstance(keywords.get("mode"), TextLit):
+            facts.modes.append(keywords["mode"].value)
+    value = typed.calls[id(typed.answer)].args["value"]
+    facts.kind, facts.answer_op = _kind(value, typed, assigned)
+    return facts
+
+
+def _texts(node: Node | None) -> list[str]:
+    if isinstance(node, TextLit):
+        return [node.value]
+    if isinstance(node, ListExpr):
+        return [item.value for item in node.items if isinstance(item, TextLit)]
+    return []
+
+
+def _kind(node: Node, typed: dsl.TypedProgram, assigned: dict[str, Node]) -> tuple[str | None, str | None]:
+    """The answer's kind from its static type and, for numbers, the unit of the operation."""
+    while isinstance(node, Name) and node.name in assigned:
+        node = assigned[node.name]
+    kind_of_type = {DIRECTION: "direction", PATH: "route", OBJECT: "choice", TEXT: "choice", SIZE: "size",
+                    list_of(TEXT): "order"}
+    value_type = typed.type_of(node)
+    op = node.op if isinstance(node, Call) else None
+    if value_type != NUMBER:
+        return kind_of_type.get(value_type), op
+    if isinstance(node, Attr):
+        return "length", op  # size(x).length, route(...).length: metres
+    if op == "to_unit":
+        inner, _ = _kind(node.args[0], typed, assigned)
+        return inner, op
+    unit = dsl.OPERATIONS[op].unit if op in dsl.OPERATIONS else ""
+    return {"m": "length", "m2": "area", "": "count" if op == "count" else None}.get(unit), op
+
+
+def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> list[str]:
+    """What the program gets wrong about the question; empty when it answers what was asked."""
+    problems = []
+    for mention in reading.unresolved:
+        problems.append(f"no object in memory matches {quoted(mention.phrase)} (memory has: "
+                        f"{', '.join(context.labels) or 'no objects'})")
+    for mention in (m for m in reading.mentions if m.resolved):
+        if not set(mention.labels) & facts.labels:
+            problems.append(f"the question mentions {quoted(mention.phrase)} but the program ignores it")
+    for ref, frame in zip(reading.frame_refs, reading.frames):
+        if frame not in facts.frames:
+            problems.append(f"the question names {ref} (stream frame {frame}) but the program does not use it")
+    for frame in sorted(set(facts.frames) - set(reading.frames)):
+        problems.append(f"the program uses frame {frame}, which the question does not name")
+    if set(reading.times) != set(facts.times):
+        problems.append(f"the question names times {reading.times or 'none'}, the program uses {facts.times or 'none'}")
+    mode = reading.measure_mode()
+    if mode is not None and any(m != mode for m in facts.modes):
+        problems.append(f"the question measures between {'centres' if mode == 'center' else 'closest points'}, "
+                        f"the program uses mode {facts.modes}")
+    if reading.unit and any(u != reading.unit for u in facts.units):
+        problems.append(f"the question asks for {reading.unit}, the program converts to {facts.units}")
+    kinds = reading.answer_kinds()
+    if kinds is not None and facts.kind not in kinds:
+        problems.append(f"the question asks for a {' or '.join(sorted(kinds))}, the program answers a "
+                        f"{facts.kind or 'value of another kind'}")
+    if _GENERIC_COUNTED.search(reading.text) and facts.answer_op == "count" and facts.labels:
+        problems.append("the question counts things related to an object, the program counts the object itself")
+    return problems
+
+
+def check_program(program: str | dsl.TypedProgram, reading: Reading, context: PlanningContext) -> list[str]:
+    """`check` of program text (parsed and validated against the context) or of a validated program.
+
+    Raises DslError when the text does not parse or validate.
+    """
+    typed = program if isinstance(program, dsl.TypedProgram) else dsl.validate(
+        dsl.parse(program), Counter(context.label_counts), context.frame_count)
+    return check(reading, program_facts(typed, context.labels), context)
