@@ -60,12 +60,11 @@ def shape_of(text: str, mentions: Sequence[Mention] = ()) -> str:
     """
     words = text.split()
     letters: dict[tuple[str, ...], str] = {}
-    for mention in sorted(mentions, key=lambda m: -m.start):
-        if mention.start < 0:
-            continue
-        key = mention.labels or (mention.phrase,)
-        letter = letters.setdefault(key, _PLACEHOLDERS[min(len(letters), 2)])
-        words[mention.start : mention.end] = [letter]
+    placed = [m for m in sorted(mentions, key=lambda m: m.start) if m.start >= 0]
+    for mention in placed:
+        letters.setdefault(mention.labels or (mention.phrase,), _PLACEHOLDERS[min(len(letters), 2)])
+    for mention in reversed(placed):
+        words[mention.start : mention.end] = [letters[mention.labels or (mention.phrase,)]]
     shape = " ".join(re.sub(r"^\d+(?:\.\d+)?(st|nd|rd|th)?$", lambda m: "N" + (m.group(1) and "th" or ""), w)
                      for w in words)
     return re.sub(r"\b([xyz])\b", lambda m: m.group(1).upper(), shape) if not mentions else shape

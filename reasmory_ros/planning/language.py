@@ -54,6 +54,7 @@ NON_OBJECT_WORDS = frozenset(
     am has have had having give gives given imagine suppose assume consider tell refer refers
     respect regarding heading along across through throughout against beyond within via during
     once twice even still again ever never kindly exact approximately roughly straight-line
+    main primary dominant principal consistent net
     """.split()
 )
 
@@ -243,6 +244,65 @@ def time_points(prepared: str) -> list[float]:
     values = [float(m.group(1)) for m in re.finditer(r"(\d+(?:\.\d+)?) (?:seconds?|secs?|s)\b", prepared)]
     values += [float(m.group(1)) for m in re.finditer(r"\bsecond (\d+(?:\.\d+)?)\b", prepared)]
     return values
+
+
+def edit_distance(a: str, b: str, limit: int = 2) -> int:
+    """Optimal-string-alignment distance (insert, delete, substitute, swap neighbours), capped at
+    limit + 1 so that most comparisons stop early."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2, previous = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if previous2 is not None and i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _deletes(word: str, depth: int) -> set[str]:
+    found, frontier = {word}, {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
+        found |= frontier
+    return found
+
+
+@functools.cache
+def _typo_index(vocabulary: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    """Symmetric-delete index: every word of the vocabulary under each string two deletions away."""
+    index: dict[str, set[str]] = {}
+    for word in vocabulary:
+        for key in _deletes(word, 2):
+            index.setdefault(key, set()).add(word)
+    return {key: tuple(sorted(words)) for key, words in index.items()}
+
+
+def correct_typos(prepared: str, is_known: Callable[[str], bool], vocabulary: frozenset[str] = NON_OBJECT_WORDS) -> str:
+    """Replace a misspelt question word ('camrea', 'lfet', 'rooom') by the one vocabulary word one
+    edit away (two for words of 7+ letters).
+
+    Only words that `is_known` rejects (not a memory label) and that have a single closest
+    vocabulary word are changed. Object names are never corrected into other object names: a
+    misspelt object stays unknown and is reported, not guessed.
+    """
+    index = _typo_index(vocabulary)
+    words = prepared.split()
+    for k, word in enumerate(words):
+        if len(word) < 3 or not word.isalpha() or word in vocabulary or _non_object_word(word) or is_known(word):
+            continue
+        limit = 2 if len(word) >= 7 else 1
+        near = {v for key in _deletes(word, limit) for v in index.get(key, ())}
+        scored = sorted((edit_distance(word, v, limit), v) for v in near)
+        best = [v for d, v in scored if d == scored[0][0]] if scored and scored[0][0] <= limit else []
+        if len(best) == 1:
+            words[k] = best[0]
+    return " ".join(words)
 
 
 def requested_unit(question: str) -> str | None:

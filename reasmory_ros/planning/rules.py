@@ -322,6 +322,11 @@ def _room_size(q: Reading, context: PlanningContext) -> Interpretation:
 def _relative_distance(q: Reading, context: PlanningContext) -> Interpretation:
     _require_resolved(q, q.unresolved, context)
     reference = _by_role(q, q.mentions, _REFERENCE)
+    if reference is None and q.options and q.has(r"\b(?:to|from) (?:it|that|this one)\b"):
+        # "the desk: which of ... is nearest to it": the one object that is not an option
+        offered = {m.labels for m in q.option_mentions()}
+        others = {m.labels: m for m in q.mentions if m.labels not in offered}
+        reference = next(iter(others.values())) if len(others) == 1 else None
     if reference is None:
         raise NotUnderstood("which object the distances are measured to (expected '... closest to the X')")
     candidates = q.option_mentions() if q.options else [m for m in q.mentions if m is not reference]
@@ -338,6 +343,21 @@ def _relative_distance(q: Reading, context: PlanningContext) -> Interpretation:
     program = prog.answer(f"{op}(objects({labels}), to={ref}, mode={_literal(mode)})")
     which = "farthest from" if farthest else "closest to"
     return Interpretation("relative_distance", program, None, f"The {{answer}} is {which} the {reference.phrase}.")
+
+
+def _camera_relative_distance(q: Reading, context: PlanningContext) -> Interpretation:
+    """Which object is closest to (farthest from) the camera at a frame (VSTI-Bench)."""
+    _require_resolved(q, q.unresolved, context)
+    candidates = q.option_mentions() if q.options else _objects(q, context, 2, "a comparison", take_all=True)
+    _require_resolved(q, candidates, context)
+    farthest = q.has(r"\b(farthest|furthest|farther|further)\b")
+    prog = _Program()
+    cam = prog.bind("cam", _camera(q, 0))
+    labels = "[" + ", ".join(_literal(m.query) for m in candidates) + "]"
+    op = "farthest" if farthest else "nearest"
+    program = prog.answer(f"{op}(objects({labels}), to={cam}, mode={_literal(_mode(q))})")
+    which = "farthest from" if farthest else "closest to"
+    return Interpretation("camera_relative_distance", program, None, f"The {{answer}} is {which} the camera {_when(q)}.")
 
 
 def _relative_direction(q: Reading, context: PlanningContext) -> Interpretation:
@@ -495,6 +515,7 @@ BUILDERS = {
     "room_size": _room_size,
     "relative_direction": _relative_direction,
     "relative_distance": _relative_distance,
+    "camera_relative_distance": _camera_relative_distance,
     "absolute_distance": _absolute_distance,
     "object_size": _object_size,
     "size_comparison": _size_comparison,

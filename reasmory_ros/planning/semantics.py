@@ -29,7 +29,7 @@ from reasmory_ros.dsl.types import DIRECTION, NUMBER, OBJECT, PATH, SIZE, TEXT, 
 from reasmory_ros.planning.base import NotUnderstood, PlanningContext, quoted
 from reasmory_ros.planning.formatting import option_body
 from reasmory_ros.planning.language import (
-    LabelResolver, Mention, frame_references, prepare, requested_unit, time_points,
+    LabelResolver, Mention, correct_typos, frame_references, prepare, requested_unit, time_points,
 )
 
 AREA_UNITS = frozenset({"m2", "ft2"})
@@ -38,6 +38,7 @@ _DIRECTION_OPTION = re.compile(r"^(?:left|right|back|behind|front|ahead|forward|
 _TURN_OPTION = re.compile(r"\b(?:go forward|turn left|turn right|turn back)\b")
 _GENERIC_COUNTED = re.compile(r"\b(?:how many|number of|count(?: the| all)?) (?:things|objects|items|stuff|pieces)\b"
                               r"(?! are (?:there|in))")
+_STRAIGHT = re.compile(r"\b(?:straight line|straight-line|crow flies|displacement|displaced|net)\b")
 _NOT_LABELS = frozenset({"mode", "unit", "method", "which"})
 _CENTRE = re.compile(r"\b(?:center|centre|centers|centres|middle|middles|center-to-center|centre-to-centre)\b")
 _CLOSEST_POINT = re.compile(r"\b(?:closest|nearest) (?:points?|surfaces?|edges?)\b|\bshortest distance\b")
@@ -52,7 +53,7 @@ class Reading:
 
     def __init__(self, question: str, options: Sequence[str] | None, resolver: LabelResolver, frame_count: int):
         self.raw = question
-        self.text = prepare(question)
+        self.text = correct_typos(prepare(question), lambda word: bool(resolver.resolve(word, allow_embedding=False)[0]))
         self.words = self.text.split()
         self.options = [option_body(o) for o in options] if options else []
         self.mentions = resolver.mentions(self.text)
@@ -133,6 +134,7 @@ class ProgramFacts:
     times: list[float] = field(default_factory=list)
     modes: list[str] = field(default_factory=list)
     units: list[str] = field(default_factory=list)
+    ops: set[str] = field(default_factory=set)
     kind: str | None = None
     answer_op: str | None = None
 
@@ -147,6 +149,7 @@ def program_facts(typed: dsl.TypedProgram, memory_labels: Sequence[str]) -> Prog
         stack.extend(child_nodes(node))
         if not isinstance(node, Call):
             continue
+        facts.ops.add(node.op)
         keywords = {k.name: k.value for k in node.keywords}
         if node.op == "camera":
             if isinstance(keywords.get("frame"), NumberLit):
@@ -212,6 +215,8 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
     if mode is not None and any(m != mode for m in facts.modes):
         problems.append(f"the question measures between {'centres' if mode == 'center' else 'closest points'}, "
                         f"the program uses mode {facts.modes}")
+    if _STRAIGHT.search(reading.text) and "travelled" in facts.ops:
+        problems.append("the question asks for the straight-line displacement, the program measures the path")
     if reading.unit and any(u != reading.unit for u in facts.units):
         problems.append(f"the question asks for {reading.unit}, the program converts to {facts.units}")
     kinds = reading.answer_kinds()
