@@ -1,8 +1,8 @@
 """The repair loop: plan, parse, validate, run; feed errors back; fall back to rules; format.
 
-A model's program is never trusted: every attempt goes through the DSL's parser, validator and
-interpreter, and its formatted error goes back to the same planner for a bounded number of
-retries. When the model never gets it right the deterministic rule-based planner gets the last
+A model's program is never trusted: every attempt goes through the DSL's parser and validator,
+then the semantic check (does it answer the question asked? `semantics.py`), then the interpreter,
+and its formatted error goes back to the same planner for a bounded number of retries. When the model never gets it right the deterministic rule-based planner gets the last
 word, and when that cannot read the question either, the result says so instead of guessing.
 """
 
@@ -28,6 +28,7 @@ from reasmory_ros.planning.base import (
 from reasmory_ros.planning.formatting import format_answer
 from reasmory_ros.planning.language import requested_unit
 from reasmory_ros.planning.rules import Interpretation, RuleBasedPlanner
+from reasmory_ros.planning.semantics import Reading, check, program_facts
 
 MAX_QUESTION_CHARS = 2000
 """Longer questions are refused before any planner reads them (bounded work per question; the
@@ -37,6 +38,10 @@ longest benchmark questions, routes with numbered steps, have well under 1000 ch
 def execute(program: str, snapshot: MemorySnapshot) -> dsl.Answer:
     """Parse, validate against the snapshot's labels and frames, run; raises DslError on any fault."""
     return dsl.run(program, snapshot)
+
+
+class SemanticError(Exception):
+    """A valid program that does not answer the question; the message says what it misses."""
 
 
 def answer_question(
@@ -61,7 +66,12 @@ def answer_question(
     rules = rules or RuleBasedPlanner()
     context = context or context_from_snapshot(snapshot)
     result = QuestionResult(question=question, options=options, ok=False)
-    interpretation, not_understood = _interpret(rules, question, options, context)
+    try:
+        reading = rules.read(question, options, context)
+    except NotUnderstood as err:  # e.g. "frame 40 of 32": no planner can use it
+        result.error = f"not understood: {err}"
+        return result
+    interpretation, not_understood = _interpret(rules, question, options, context, reading)
 
     model_tries = 0 if planner is None or isinstance(planner, RuleBasedPlanner) else max_attempts
     for _ in range(model_tries):
@@ -73,7 +83,7 @@ def answer_question(
             prefix = "not understood: " if isinstance(err, NotUnderstood) else ""
             attempt.error, attempt.stage = f"{prefix}{err}", "planning"
             break
-        if _run_attempt(attempt, result, snapshot, options, interpretation, question):
+        if _run_attempt(attempt, result, snapshot, options, interpretation, question, reading, context):
             return result
         context = context.with_attempt(attempt.program, attempt.error or "")
 
@@ -83,7 +93,7 @@ def answer_question(
         fallback.error, fallback.stage = f"not understood: {not_understood}", "planning"
     else:
         fallback.program = interpretation.program
-        if _run_attempt(fallback, result, snapshot, options, interpretation, question):
+        if _run_attempt(fallback, result, snapshot, options, interpretation, question, reading, context):
             return result
     result.error, result.program = fallback.error, fallback.program
     return result
@@ -104,22 +114,35 @@ def _refusal(question, options) -> str | None:
     return None
 
 
-def _interpret(rules, question, options, context) -> tuple[Interpretation | None, str]:
+def _interpret(rules, question, options, context, reading) -> tuple[Interpretation | None, str]:
     try:
-        return rules.interpret(question, options, context), ""
+        return rules.interpret(question, options, context, reading), ""
     except NotUnderstood as err:
         return None, str(err)
 
 
-def _run_attempt(attempt, result, snapshot, options, interpretation, question) -> bool:
-    """Execute and format one attempt's program; record the error and return False on failure.
+def _run_attempt(attempt, result, snapshot, options, interpretation, question, reading: Reading,
+                 context: PlanningContext) -> bool:
+    """Check and execute one attempt's program and format its answer; record the error and return
+    False on failure.
 
-    A route asked as numbered steps with blanks is compared on the turns the blanks stand for.
+    A program passes the semantic check before it runs (the rules' own programs passed it while
+    planning). A route asked as numbered steps with blanks is compared on the turns the blanks
+    stand for.
     """
     try:
-        dsl_answer = execute(attempt.program, snapshot)
+        typed = dsl.check(attempt.program, snapshot)
+        if interpretation is None or attempt.program != interpretation.program:
+            problems = check(reading, program_facts(typed, context.labels), context)
+            if problems:
+                raise SemanticError("; ".join(problems))
+        dsl_answer = dsl.execute(typed, snapshot)
     except DslError as err:
         attempt.error, attempt.stage = err.format(), err.stage
+        return False
+    except SemanticError as err:
+        attempt.error = f"the program does not answer the question: {err} (understood: {reading.summary()})"
+        attempt.stage = "semantic"
         return False
     by_rules = interpretation is not None and attempt.program == interpretation.program
     unit = interpretation.unit if interpretation is not None else requested_unit(question)

@@ -24,7 +24,7 @@ from reasmory_ros.planning.semantics import Reading, check_program
 _STANDPOINT = (r"(?:standing|stand|stood|sitting|sit|am|i m|beginning|begin|start|starting|starts|from|at|by|"
                r"beside|next to)")
 _FACING = r"(?:facing|face|faces|looking|look|looks|toward|towards|turned to)"
-_DESTINATION = r"(?:navigate|navigating|go|get|reach|walk|move|head|heading|arrive|destination|to)"
+_DESTINATION = r"(?:navigate|navigating|go|get|reach|walk|move|head|heading|arrive|destination|goal|to)"
 _VIA = r"(?:until|via|past|passing|through|by way of|then)"
 _REFERENCE = r"(?:to|from|nearest|closest|farthest|furthest|nearer|closer|farther|further)"
 
@@ -136,7 +136,8 @@ class RuleBasedPlanner:
             if not problems:
                 return interpretation
             failures.append(f"{intent}: " + "; ".join(problems))
-        raise NotUnderstood(f"{quoted(question)} read as {' / '.join(candidates)} but no reading fits "
+        raise NotUnderstood(f"could not tell what is asked in {quoted(question)}: tried {' / '.join(candidates)}, "
+                            "none fits "
                             f"(understood: {q.summary()}): " + " | ".join(failures))
 
     def candidates(self, q: Reading) -> list[str]:

@@ -97,7 +97,7 @@ class Reading:
                 return frozenset({"route"})
             if all("," in b for b in bodies):
                 return frozenset({"order"})
-            return frozenset({"choice"})
+            return frozenset({"choice", "order"})  # "which did you see first?" takes an order's head
         if self.unit in AREA_UNITS:
             return frozenset({"area"})
         if self.unit:
