@@ -228,6 +228,8 @@ def frame_references(prepared: str) -> list[FrameRef]:
     for match in _FRAMES_IN.finditer(prepared):
         found.append(FrameRef(int(match.group(1)), None, match.span()))
     found.sort(key=lambda ref: ref.span[0])
+    found = [ref for k, ref in enumerate(found)  # "frames 12 frames in": one reference read twice
+             if not any(o.number == ref.number and o.span[1] > ref.span[0] for o in found[:k])]
     if any(ref.of for ref in found):  # "between frame 3 and frame 9 of 32": one sampling for all
         of = next(ref.of for ref in found if ref.of)
         found = [FrameRef(ref.number, ref.of or of, ref.span) for ref in found]

@@ -101,7 +101,12 @@ class RuleBasedPlanner:
     @property
     def ranker(self) -> IntentRanker | None:
         if self._ranker is None and self.embedder is not None:
-            self._ranker = IntentRanker(load_bank(*([self._bank] if self._bank else [])), self.embedder)
+            intents = load_bank(*([self._bank] if self._bank else []))
+            missing = [intent.name for intent in intents if intent.name not in BUILDERS]
+            if missing:
+                raise ValueError(f"intent(s) {', '.join(missing)} of the exemplar bank have no builder in "
+                                 f"rules.BUILDERS (known: {', '.join(sorted(BUILDERS))})")
+            self._ranker = IntentRanker(intents, self.embedder)
         return self._ranker
 
     def plan(self, request: PlanRequest) -> str:
@@ -147,7 +152,7 @@ class RuleBasedPlanner:
             ranked = self.ranker.rank(shape_of(q.text, q.mentions))
             best = ranked[0][1]
             if best >= MIN_SCORE:
-                found = [name for name, score in ranked if score >= best - MARGIN and name in BUILDERS]
+                found = [name for name, score in ranked if score >= best - MARGIN]
         cue = _classify(q)
         if cue is not None and cue not in found:
             found.append(cue)
@@ -514,6 +519,7 @@ BUILDERS = {
     "object_camera_direction": _object_camera_direction,
     "count": _count_objects,
     "room_size": _room_size,
+    "room_dimensions": _room_size,
     "relative_direction": _relative_direction,
     "relative_distance": _relative_distance,
     "camera_relative_distance": _camera_relative_distance,

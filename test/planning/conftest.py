@@ -8,10 +8,13 @@ computed here from the boxes and poses, independently of the DSL.
 from __future__ import annotations
 
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))  # corpus.py: the question corpus of this folder
 from reasmory_ros.memory.snapshot import MemorySnapshot, ObjectRecord, SceneMap, Trajectory
 
 ROOM = (6.0, 4.0)
