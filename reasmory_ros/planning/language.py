@@ -236,11 +236,6 @@ def frame_references(prepared: str) -> list[FrameRef]:
     return found
 
 
-def frame_numbers(prepared: str) -> list[int]:
-    """The numbers of `frame_references`, as written (1-based)."""
-    return [ref.number for ref in frame_references(prepared)]
-
-
 def time_points(prepared: str) -> list[float]:
     """Times in seconds written as 'at 12.5 seconds' / '3 s' / 'second 4'."""
     values = [float(m.group(1)) for m in re.finditer(r"(\d+(?:\.\d+)?) (?:seconds?|secs?|s)\b", prepared)]

@@ -12,7 +12,7 @@ from reasmory_ros.planning.language import (
     MemoEmbedder,
     could_name_object,
     default_embedder,
-    frame_numbers,
+    frame_references,
     prepare,
     requested_unit,
 )
@@ -27,10 +27,12 @@ from reasmory_ros.planning.language import (
         ("in the first frame, how far was the 2 m wide sofa", [1]),
         ("which appeared first, the sofa or the tv", []),
         ("at frame one hundred and five", [105]),
+        ("image 12, then 12 frames in and frame 20/32", [12, 12, 20]),
+        ("how far did I move? (frames are numbered from 1, 3 m = 300 cm)", []),
     ],
 )
 def test_frame_numbers(text, frames):
-    assert frame_numbers(prepare(text)) == frames
+    assert [ref.number for ref in frame_references(prepare(text))] == frames
 
 
 @pytest.mark.parametrize(
