@@ -77,15 +77,13 @@ class IntentRanker:
         self.intents = list(intents)
         self.embedder = embedder
         self._owner = np.array([k for k, intent in enumerate(self.intents) for _ in intent.exemplars])
-        self._vectors: np.ndarray | None = None
+        self._vectors = embedder([e for intent in self.intents for e in intent.exemplars])  # once, now
 
     def by_name(self, name: str) -> Intent:
         return next(intent for intent in self.intents if intent.name == name)
 
     def rank(self, shape: str) -> list[tuple[str, float]]:
         """(intent name, score) from best to worst; scores are cosine similarities in [-1, 1]."""
-        if self._vectors is None:
-            self._vectors = self.embedder([e for intent in self.intents for e in intent.exemplars])
         similarity = self._vectors @ self.embedder([shape])[0]
         best = np.full(len(self.intents), -1.0)
         np.maximum.at(best, self._owner, similarity)

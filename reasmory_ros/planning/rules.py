@@ -94,20 +94,28 @@ class RuleBasedPlanner:
 
     @property
     def embedder(self) -> Embedder | None:
+        """The sentence embedder; loading it (seconds) also embeds the exemplar bank, so a caller
+        that touches this at start-up (the node, test fixtures) pays nothing on the first question."""
         if self._embedder == "default":
             self._embedder = default_embedder()
+            self._build_ranker()
         return self._embedder  # type: ignore[return-value]
 
     @property
     def ranker(self) -> IntentRanker | None:
         if self._ranker is None and self.embedder is not None:
-            intents = load_bank(*([self._bank] if self._bank else []))
-            missing = [intent.name for intent in intents if intent.name not in BUILDERS]
-            if missing:
-                raise ValueError(f"intent(s) {', '.join(missing)} of the exemplar bank have no builder in "
-                                 f"rules.BUILDERS (known: {', '.join(sorted(BUILDERS))})")
-            self._ranker = IntentRanker(intents, self.embedder)
+            self._build_ranker()
         return self._ranker
+
+    def _build_ranker(self) -> None:
+        if self._embedder is None or self._ranker is not None:
+            return
+        intents = load_bank(*([self._bank] if self._bank else []))
+        missing = [intent.name for intent in intents if intent.name not in BUILDERS]
+        if missing:
+            raise ValueError(f"intent(s) {', '.join(missing)} of the exemplar bank have no builder in "
+                             f"rules.BUILDERS (known: {', '.join(sorted(BUILDERS))})")
+        self._ranker = IntentRanker(intents, self._embedder)  # type: ignore[arg-type]
 
     def plan(self, request: PlanRequest) -> str:
         return self.interpret(request.question, request.options, request.context).program
