@@ -18,6 +18,7 @@ from rosbags.typesys import Stores, get_typestore
 from scipy.spatial.transform import Rotation
 
 from ..memory.frame import Frame
+from .changes import ChangeHistory, change_camera
 from .ground_truth import GroundTruth
 from .noise import DetectorNoise
 from .render import DEFAULT_HEIGHT, DEFAULT_WIDTH, default_intrinsics
@@ -137,6 +138,7 @@ def write_scene_bag(
     depth_encoding: str = "16UC1",
     instances: bool = True,
     detector_noise: DetectorNoise | None = None,
+    changes: ChangeHistory | None = None,
 ) -> GroundTruth:
     """Render `n_frames` along the scene's camera loop and write them to a new bag at `path`.
 
@@ -146,6 +148,8 @@ def write_scene_bag(
     the contract's alternatives (see `frame_messages`), to exercise every decoder path.
     `detector_noise` makes instances, labels and poses those of a real detector and odometry
     (see `sim.noise`); the ground truth keeps the true poses.
+    With `changes` (change mode) the camera walks changes.loops loops of changes.frames_per_loop
+    frames, the room changing between them, and `n_frames` is ignored.
     """
     if storage not in _STORAGE:
         raise BagWriteError(f"unknown storage {storage!r}; use one of {sorted(_STORAGE)}")
@@ -155,10 +159,12 @@ def write_scene_bag(
     path = Path(path)
     if path.exists():
         raise BagWriteError(f"output {path} already exists; rosbag2 writers never overwrite")
-    camera = camera_trajectory(scene, n_frames, seed, fps=fps) if camera is None else camera
     K = default_intrinsics(width, height)
+    if camera is None:
+        camera = (change_camera(scene, changes, seed, fps=fps) if changes is not None
+                  else camera_trajectory(scene, n_frames, seed, fps=fps))
     gt = GroundTruth(scene, camera, K, width, height, [], [], render_seed=seed, noise=noise,
-                     detector_noise=detector_noise)
+                     detector_noise=detector_noise, changes=changes)
     frames = gt.rendered()
     if progress:
         from tqdm import tqdm

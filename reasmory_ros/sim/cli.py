@@ -1,7 +1,7 @@
 """`reasmory-sim`: write a simulated recording: rosbag2, ground truth and questions.
 
     reasmory-sim OUT_DIR --seed 0 --frames 300 [--storage sqlite3|mcap] [--width 640 --height 480]
-                 [--noise [--noise-set NAME=VALUE ...]]
+                 [--noise [--noise-set NAME=VALUE ...]] [--change-loops 2]
 
 OUT_DIR/bag is the rosbag2 directory (the input-topic contract of docs/design.md), OUT_DIR/scene.json the
 ground truth (objects, room, camera poses, per-frame visibility) and OUT_DIR/questions.jsonl the
@@ -9,11 +9,15 @@ questions with their ground-truth answers, ready for `reasmory-replay` and `reas
 --noise makes the instances, labels and poses those of a real detector and odometry (misses,
 synonyms, confusions, bleeding/eroded masks, splits, merges, false positives, pose drift; see
 `reasmory_ros.sim.noise.DetectorNoise`), in the same topic contract.
+With --change-loops N the camera walks N loops and objects are moved, removed and added between
+them (sim/changes.py); scene.json then holds the change history and the questions are about the
+room as the recording leaves it.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 import sys
 from collections import Counter
@@ -22,11 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .bag import COLOR_ENCODINGS, DEPTH_ENCODINGS, BagWriteError, write_scene_bag
+from .changes import plan_changes
 from .drivers import NAMESPACES, write_layout_bag
+from .ground_truth import GroundTruth
 from .noise import DetectorNoise
 from .questions import QUESTION_TYPES, Question, generate_questions, write_questions
-from .render import DEFAULT_HEIGHT, DEFAULT_WIDTH
 from .layout import generate_scene
+from .render import DEFAULT_HEIGHT, DEFAULT_WIDTH
 from .trajectory import DEFAULT_FPS
 
 
@@ -56,12 +62,14 @@ def simulate(
     instances: bool = True,
     layout: str = "contract",
     detector_noise: DetectorNoise | None = None,
+    change_loops: int = 0,
 ) -> SimOutputs:
     """Generate scene `seed`, render `frames` frames into OUT_DIR/bag and write the ground truth
     and questions next to it. `force` replaces outputs of an earlier run. `layout`: the contract's
     topics, or a camera driver's (sim/layouts.py: tf poses, jpeg colour; encodings then ignored).
     `detector_noise` (e.g. `DetectorNoise()`, contract layout only) writes what a real detector
-    and odometry would publish."""
+    and odometry would publish. change_loops >= 2: change mode (contract layout only), `frames`
+    frames per loop."""
     if detector_noise is not None and layout != "contract":
         raise BagWriteError("detector noise is written in the contract layout only")
     out = Path(out_dir)
@@ -72,15 +80,22 @@ def simulate(
         shutil.rmtree(outputs.bag)
     out.mkdir(parents=True, exist_ok=True)
     scene = generate_scene(seed)
+    changes = None
+    if change_loops:
+        if layout != "contract":
+            raise BagWriteError("change mode (--change-loops) writes the contract layout only")
+        changes = dataclasses.replace(plan_changes(scene, seed, loops=change_loops), frames_per_loop=frames)
     if layout == "contract":
         gt = write_scene_bag(scene, outputs.bag, frames, seed=seed, width=width, height=height, fps=fps,
                              storage=storage, noise=noise, progress=progress, color_encoding=color_encoding,
-                             depth_encoding=depth_encoding, instances=instances, detector_noise=detector_noise)
+                             depth_encoding=depth_encoding, instances=instances, detector_noise=detector_noise,
+                             changes=changes)
     else:
         gt = write_layout_bag(scene, outputs.bag, frames, layout, seed=seed, width=width, height=height, fps=fps,
                               storage=storage, noise=noise, instances=instances)
     gt.save(outputs.scene_json)
-    questions = generate_questions(gt, per_type=questions_per_type, seed=seed)
+    final = dataclasses.replace(gt, scene=gt.final_scene)
+    questions = generate_questions(final, per_type=questions_per_type, seed=seed)
     write_questions(questions, outputs.questions_jsonl)
     return SimOutputs(outputs.bag, outputs.scene_json, outputs.questions_jsonl, questions)
 
@@ -132,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--noise-set", action="append", default=[], metavar="NAME=VALUE",
                         help="change one noise setting, e.g. miss=0.1, bleed_px=2,6, drift_yaw=0 "
                              "(implies --noise; names: " + ", ".join(DetectorNoise().to_dict()) + ")")
+    parser.add_argument("--change-loops", type=int, default=0, metavar="N",
+                        help="change mode: walk N >= 2 loops of --frames frames each; before the second, two "
+                             "objects are moved, one removed and a tall one added in front of another "
+                             "(history in scene.json; default 0: the room never changes)")
     parser.add_argument("--force", action="store_true", help="replace the outputs of an earlier run")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     args = parser.parse_args(argv)
@@ -147,8 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             fps=args.fps, questions_per_type=args.questions_per_type, noise=not args.no_noise, force=args.force,
             progress=not args.quiet, color_encoding=args.color_encoding, depth_encoding=args.depth_encoding,
             instances=not args.no_instances, layout=args.layout, detector_noise=detector_noise,
+            change_loops=args.change_loops,
         )
-    except (BagWriteError, OSError) as err:
+    except (BagWriteError, OSError, ValueError) as err:
         print(f"reasmory-sim: {err}", file=sys.stderr)
         return 2
     if not args.quiet:
@@ -157,6 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"truth:     {result.scene_json}")
         print(f"questions: {result.questions_jsonl} ({len(result.questions)}: "
               + ", ".join(f"{t} {per_type[t]}" for t in QUESTION_TYPES) + ")")
+        if args.change_loops:
+            changes = GroundTruth.load(result.scene_json).changes
+            print("changes:   " + ", ".join(f"{c.object.label} {c.object.id} {c.kind}" for c in changes.changes))
     return 0
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .changes import ChangeHistory, render_changes
 from .noise import DetectorNoise, apply_detector_noise
 from .render import Rendered, render_sequence
 from .scene import Scene
@@ -45,6 +46,12 @@ class GroundTruth:
     render_seed: int = 0
     noise: bool = True
     detector_noise: DetectorNoise | None = None
+    changes: ChangeHistory | None = None
+
+    @property
+    def final_scene(self) -> Scene:
+        """The room as the recording leaves it (the first loop's room when nothing changed)."""
+        return self.scene if self.changes is None else self.changes.scene_at(self.scene, self.changes.loops - 1)
 
     @property
     def n_frames(self) -> int:
@@ -68,8 +75,12 @@ class GroundTruth:
 
     def rendered(self) -> Iterator[Rendered]:
         """Re-render the recording: the same frames (images, noise, instance ids) as its bag."""
-        frames = render_sequence(self.scene, self.camera, self.K, self.width, self.height,
-                                 seed=self.render_seed, noise=self.noise)
+        if self.changes is not None:
+            frames = render_changes(self.scene, self.changes, self.camera, self.K, self.width, self.height,
+                                    seed=self.render_seed, noise=self.noise)
+        else:
+            frames = render_sequence(self.scene, self.camera, self.K, self.width, self.height,
+                                     seed=self.render_seed, noise=self.noise)
         if self.detector_noise is None:
             return frames
         return apply_detector_noise(frames, self.detector_noise, [self.scene.seed, self.render_seed, 23])
@@ -99,6 +110,7 @@ class GroundTruth:
                     for i in range(self.n_frames)
                 ],
             },
+            **({"changes": self.changes.to_dict()} if self.changes is not None else {}),
         }
 
     @classmethod
@@ -122,6 +134,7 @@ class GroundTruth:
             render_seed=int(cam.get("render_seed", 0)),
             noise=bool(cam.get("noise", True)),
             detector_noise=(DetectorNoise.from_dict(cam["detector_noise"]) if "detector_noise" in cam else None),
+            changes=ChangeHistory.from_dict(d["changes"]) if "changes" in d else None,
         )
 
     def save(self, path: str | Path) -> None:
