@@ -203,6 +203,47 @@ class MemoryConfig:
         unit="labels",
     )
 
+    # --- changes: absence evidence and object lifecycle (lifecycle.py) ---------------------------
+    track_changes: bool = True
+    """Detect missing, removed and moved objects from evidence of absence; off, every object once
+    seen stays present where it was first seen (a static world)."""
+    absence_objects: int = 16
+    """objects. Confirmed objects in the view but not detected that one frame's depth is tested
+    against (bounded work per frame)."""
+    absence_points: int = 48
+    """points. Reservoir points sampled per tested object."""
+    absence_margin: float = 0.06
+    """m. A depth reading this much (plus absence_depth_ratio x depth) behind a remembered point,
+    in its whole 3 x 3 pixel neighbourhood, sees through where the point was; within it, the point
+    is still there."""
+    absence_depth_ratio: float = 0.02
+    """1. The margin grows by this fraction of the point's depth (depth noise grows with depth)."""
+    absence_min_points: int = 6
+    """points. Points of evidence (seen through, or still seen) needed for a vote either way."""
+    absence_fraction: float = 0.8
+    """1. An object gets an absence vote when at least this share of its decided points is seen
+    through (thin parts seen one pixel off and a few stray points do not outvote a present object)."""
+    missing_votes: int = 2
+    """frames. Consecutive absence votes after which an object is missing (still counted)."""
+    removed_votes: int = 6
+    """frames. Consecutive absence votes after which an object is removed: no longer counted,
+    kept for questions about the past; a vote of its surface still there resets the count."""
+    move_size_ratio: float = 0.6
+    """1. A removed object and one that appeared elsewhere are the same object moved only if the
+    smaller box diagonal is at least this fraction of the larger (and the labels agree)."""
+    move_min_distance: float = 0.5
+    """m. A removed object and one that appeared are linked as a move only if their box centres are
+    at least this far apart in the floor plane."""
+    move_window: int = 3000
+    """frames. A removed object and one that appeared are linked as a move only if the new one was
+    first seen within this many frames of the old one's first absence vote."""
+    move_color_tolerance: float = 0.05
+    """1. A removed object and one that appeared are linked as a move only if their mean
+    chromaticities (r, g, b) / (r + g + b) differ by at most this (Euclidean): hue survives lighting,
+    and tells a red chair from a blue one."""
+    placement_history: int = 4
+    """placements. Earlier placements kept per object (oldest dropped first: fixed memory)."""
+
     # --- keyframes ------------------------------------------------------------------------------
     max_keyframes: int = setting(64, "Capacity of the keyframe store.", unit="keyframes")
     keyframe_width: int = setting(160, "Width of the stored (downsampled) keyframe images.", unit="px")
@@ -251,7 +292,8 @@ class MemoryConfig:
             "association_candidates", "merge_checks_per_frame", "consolidation_sweep",
             "min_object_observations",
             "max_labels", "max_keyframes", "keyframe_width", "keyframe_height", "keyframe_objects",
-            "map_capacity", "map_ways", "min_voxel_hits",
+            "map_capacity", "map_ways", "min_voxel_hits", "absence_objects", "absence_points",
+            "absence_min_points", "missing_votes", "removed_votes", "move_window", "placement_history",
         )
         for name in positive_ints:
             value = getattr(self, name)
@@ -261,14 +303,15 @@ class MemoryConfig:
             "min_depth", "max_depth", "flying_pixel_ratio", "object_voxel_size", "depth_iqr_factor",
             "depth_edge_gap", "depth_edge_ratio",
             "association_radius", "support_half_life", "keyframe_translation", "keyframe_rotation",
-            "voxel_size",
+            "voxel_size", "absence_margin", "move_min_distance",
         )
         for name in positive_floats:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"MemoryConfig.{name} must be a positive number, got {value!r}")
         fractions = ("min_overlap", "label_overlap", "label_size_ratio", "min_label_share", "depth_edge_share",
-                     "box_containment", "merge_overlap")
+                     "box_containment", "merge_overlap", "absence_depth_ratio", "absence_fraction",
+                     "move_size_ratio", "move_color_tolerance")
         for name in fractions:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -284,6 +327,8 @@ class MemoryConfig:
             raise ValueError("MemoryConfig.max_instances_per_frame must not exceed max_objects")
         if self.trajectory_capacity < 2 or self.trajectory_capacity % 2:
             raise ValueError("MemoryConfig.trajectory_capacity must be an even number >= 2")
+        if self.removed_votes < self.missing_votes:
+            raise ValueError("MemoryConfig.removed_votes must be at least missing_votes")
         if self.map_capacity % self.map_ways:
             raise ValueError("MemoryConfig.map_capacity must be a multiple of map_ways")
 

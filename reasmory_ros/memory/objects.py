@@ -126,6 +126,7 @@ class ObjectTable(StateBuffers):
         self.best_keyframe = torch.full((n,), -1, **i64)
         self.best_keyframe_points = torch.zeros(n, **i64)
         self.version = torch.zeros(n, **i64)
+        self._dormant = torch.zeros(n, dtype=torch.bool, device=device)
 
     # --- labels ---------------------------------------------------------------------------------
 
@@ -182,8 +183,14 @@ class ObjectTable(StateBuffers):
 
     # --- per frame ------------------------------------------------------------------------------
 
-    def integrate(self, obs: Observation, frame_index: int, timestamp: float) -> ObjectChanges:
-        """Associate the frame's detections, update or create objects, then merge duplicates."""
+    def integrate(self, obs: Observation, frame_index: int, timestamp: float,
+                  dormant: torch.Tensor | None = None) -> ObjectChanges:
+        """Associate the frame's detections, update or create objects, then merge duplicates.
+
+        dormant (max_objects,): objects kept only for the past (removed ones, see lifecycle.py);
+        they take no detections and are never merged.
+        """
+        self._dormant = torch.zeros_like(self.active) if dormant is None else dormant
         empty = torch.zeros(0, dtype=torch.int64, device=self.device)
         det_slots, evicted, matched, num_new = empty, empty, 0, 0
         touched = empty
@@ -229,7 +236,8 @@ class ObjectTable(StateBuffers):
         """
         cfg = self.config
         k = min(cfg.association_candidates, cfg.max_objects)
-        gap = aabb_gap(obs.det_aabb, self.aabb).masked_fill(~self.active[None, :], float("inf"))
+        live = self.active & ~self._dormant
+        gap = aabb_gap(obs.det_aabb, self.aabb).masked_fill(~live[None, :], float("inf"))
         gap, candidates = gap.topk(k, dim=1, largest=False)
         reachable = gap <= cfg.association_gap
         num = obs.num_detections
@@ -238,8 +246,8 @@ class ObjectTable(StateBuffers):
         overlap = overlap.reshape(num, k)
         containment = aabb_containment(obs.det_aabb, self.aabb, cfg.box_margin).gather(1, candidates)
         agree = self._label_agreement(candidates, obs.det_labels)
-        det_size = _diagonal(obs.det_aabb)[:, None]
-        object_size = _diagonal(self.aabb[candidates])
+        det_size = diagonal(obs.det_aabb)[:, None]
+        object_size = diagonal(self.aabb[candidates])
         compatible = _size_compatible(det_size, object_size, cfg.label_size_ratio)
         by_points = (overlap >= cfg.min_overlap) & (agree | (compatible & (overlap >= cfg.label_overlap)))
         by_box = agree & (containment >= cfg.box_containment)
@@ -289,6 +297,10 @@ class ObjectTable(StateBuffers):
         det_slots = det_slots.clone()
         det_slots[~matched] = slots
         return det_slots, evicted
+
+    def release(self, slots: torch.Tensor) -> None:
+        """Free slots whose object now lives in another one (a moved object, see lifecycle.py)."""
+        self._clear(slots)
 
     def _clear(self, slots: torch.Tensor) -> None:
         self.active[slots] = False
@@ -390,7 +402,8 @@ class ObjectTable(StateBuffers):
         budget = cfg.merge_checks_per_frame
         containment = aabb_containment(self.aabb[rows], self.aabb, cfg.box_margin)
         top_label = self.categories(self.label_hist).argmax(dim=1)
-        eligible = self.active[None, :] & (top_label[rows][:, None] == top_label[None, :])
+        live = self.active & ~self._dormant
+        eligible = live[rows][:, None] & live[None, :] & (top_label[rows][:, None] == top_label[None, :])
         eligible &= rows[:, None] != torch.arange(cfg.max_objects, device=self.device)[None, :]
         weight = torch.where(eligible, containment, 0.0).reshape(-1)
         candidates = weight.nonzero().squeeze(1)
@@ -490,7 +503,7 @@ class ObjectTable(StateBuffers):
         self.version[affected] += 1
 
 
-def _diagonal(aabb: torch.Tensor) -> torch.Tensor:
+def diagonal(aabb: torch.Tensor) -> torch.Tensor:
     """Length of the diagonal of axis-aligned boxes (..., 2, 3): one number for an object's size."""
     return (aabb[..., 1, :] - aabb[..., 0, :]).norm(dim=-1)
 

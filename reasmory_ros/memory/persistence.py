@@ -20,7 +20,10 @@ import numpy as np
 from reasmory_ros.memory.errors import MemoryFileError
 
 FORMAT = "reasmory-memory"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+LIFECYCLE_FORMAT = 2
+"""First version with object lifecycles and placement histories; version-1 files load with every
+object present and no history."""
 _HEADER = "header"
 _ZIP_MAGIC = b"PK\x03\x04"
 

@@ -15,6 +15,19 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class Placement:
+    """An earlier placement of an object that moved: its box and when it was seen there."""
+
+    center: np.ndarray
+    extent: np.ndarray
+    yaw: float
+    first_frame: int
+    last_frame: int
+    first_time: float
+    last_time: float
+
+
+@dataclass(frozen=True)
 class ObjectRecord:
     """One 3D object instance of the episodic memory.
 
@@ -39,6 +52,24 @@ class ObjectRecord:
     """Frame index of the keyframe that shows the object best (most samples); -1 if none."""
     centroid: np.ndarray = field(default_factory=lambda: np.zeros(3))
     """Mean of the object's points (surface centroid), world frame."""
+    status: str = "present"
+    """"present"; "missing" (the depth saw through its place a few times: still counted);
+    "removed" (seen gone: kept for questions about the past, in MemorySnapshot.removed)."""
+    gone_since_frame: int = -1
+    """First frame whose depth saw through its place (missing or removed objects), else -1."""
+    gone_since_time: float = float("nan")
+    placements: tuple[Placement, ...] = ()
+    """Earlier placements of a moved object, oldest first (bounded); the box above is the current
+    one, seen since `placed_frame`."""
+    placed_frame: int = -1
+    """First frame of the current placement (-1: the object never moved, see first_seen_frame)."""
+    placed_time: float = float("nan")
+    appeared: bool = False
+    """Its place was seen empty before it was first seen: it was brought in during the stream."""
+
+    @property
+    def moved(self) -> bool:
+        return bool(self.placements)
 
     def corners(self) -> np.ndarray:
         """The 8 box corners (8 x 3), bottom four first, counter-clockwise seen from above."""
@@ -142,6 +173,8 @@ class MemorySnapshot:
     frame_count: int
     image_size: tuple[int, int] = (0, 0)
     K: np.ndarray = field(default_factory=lambda: np.eye(3))
+    removed: tuple[ObjectRecord, ...] = ()
+    """Objects seen gone (status "removed"): not in `objects`, kept for questions about the past."""
 
     @property
     def stream_frames(self) -> int:

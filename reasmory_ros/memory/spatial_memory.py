@@ -20,11 +20,12 @@ from reasmory_ros.memory.errors import MemoryFileError
 from reasmory_ros.memory.frame import Frame
 from reasmory_ros.memory.geometry import FAR, resolve_device
 from reasmory_ros.memory.keyframes import KeyframeStore
+from reasmory_ros.memory.lifecycle import STATUS_NAMES, Lifecycle
 from reasmory_ros.memory.objects import ObjectTable
 from reasmory_ros.memory.observation import UNKNOWN_LABEL, Observer
-from reasmory_ros.memory.persistence import read_memory_file, write_memory_file
+from reasmory_ros.memory.persistence import LIFECYCLE_FORMAT, read_memory_file, write_memory_file
 from reasmory_ros.memory.scene_map import VoxelMap
-from reasmory_ros.memory.snapshot import Keyframe, MemorySnapshot, ObjectRecord
+from reasmory_ros.memory.snapshot import Keyframe, MemorySnapshot, ObjectRecord, Placement
 from reasmory_ros.memory.state import StateBuffers
 from reasmory_ros.memory.trajectory import TrajectoryStore
 from reasmory_ros.memory.working import WorkingFrame, WorkingMemory
@@ -71,6 +72,7 @@ class _Parts:
         self.trajectory = TrajectoryStore(config, device)
         self.scene_map = VoxelMap(config, device)
         self.working = WorkingMemory(config, device)
+        self.lifecycle = Lifecycle(config, device, self.generator)
         self.frame_count = 0
         self.image_size = (0, 0)
         self.K = np.eye(3)
@@ -78,7 +80,7 @@ class _Parts:
     def components(self) -> dict[str, StateBuffers]:
         return {
             "objects": self.objects, "keyframes": self.keyframes, "trajectory": self.trajectory,
-            "scene_map": self.scene_map, "working": self.working,
+            "scene_map": self.scene_map, "working": self.working, "lifecycle": self.lifecycle,
         }
 
 
@@ -118,9 +120,12 @@ class SpatialMemory:
             objects = parts.objects
             obs = parts.observer.observe(frame, objects.label_index)
             ordinal = parts.frame_count
-            changes = objects.integrate(obs, frame.index, frame.timestamp)
-            old_ids = torch.cat([changes.merges.drop_ids, changes.evicted])
-            new_ids = torch.cat([changes.merges.keep_ids, torch.full_like(changes.evicted, -1)])
+            changes = objects.integrate(obs, frame.index, frame.timestamp, parts.lifecycle.dormant())
+            moved_from = moved_to = changes.evicted[:0]
+            if self.config.track_changes:
+                moved_from, moved_to = parts.lifecycle.step(objects, parts.keyframes, frame, obs, changes.det_slots)
+            old_ids = torch.cat([changes.merges.drop_ids, changes.evicted, moved_from])
+            new_ids = torch.cat([changes.merges.keep_ids, torch.full_like(changes.evicted, -1), moved_to])
             parts.keyframes.rename_objects(old_ids, new_ids)
 
             point_ids = torch.full((obs.points.shape[0],), -1, dtype=torch.int64, device=self.device)
@@ -195,9 +200,11 @@ class SpatialMemory:
 
     def _build_snapshot(self) -> MemorySnapshot:
         parts = self._parts
-        objects = self._object_records()
+        records = self._object_records()
+        objects = tuple(r for r in records if r.status != "removed")
         return MemorySnapshot(
             objects=objects,
+            removed=tuple(r for r in records if r.status == "removed"),
             trajectory=_frozen(parts.trajectory.export()),
             keyframes=self._keyframe_records({obj.id for obj in objects}),
             scene_map=_frozen(parts.scene_map.export()),
@@ -222,6 +229,12 @@ class SpatialMemory:
                     "first_time", "last_frame", "last_time", "observations", "best_keyframe", "centroid",
                 )
             }
+            life = self._parts.lifecycle
+            rows.update({
+                name: getattr(life, name)[index].cpu().numpy()
+                for name in ("status", "missing_frame", "missing_time", "appeared", "history_count",
+                             "history_center", "history_extent", "history_yaw", "history_frames", "history_times")
+            })
             for row, slot in enumerate(stale):
                 self._object_cache[slot] = (versions[slot], self._object_record(rows, row))
         return tuple(sorted((cache[s][1] for s in shown_slots), key=lambda obj: obj.id))
@@ -231,6 +244,9 @@ class SpatialMemory:
         hist = rows["label_hist"][row]
         points = rows["points"][row]
         points = points[points[:, 0] < FAR / 2]
+        placements = _placements(rows, row, self.config.placement_history)
+        first_frame, first_time = int(rows["first_frame"][row]), float(rows["first_time"][row])
+        gone = int(rows["status"][row]) != 0
         return ObjectRecord(
             id=int(rows["ids"][row]),
             label=self._parts.objects.category_name(hist) or UNKNOWN_LABEL,
@@ -239,13 +255,20 @@ class SpatialMemory:
             extent=_readonly(rows["extent"][row].astype(np.float64)),
             yaw=float(rows["yaw"][row]),
             points=_readonly(points),
-            first_seen_frame=int(rows["first_frame"][row]),
-            first_seen_time=float(rows["first_time"][row]),
+            first_seen_frame=placements[0].first_frame if placements else first_frame,
+            first_seen_time=placements[0].first_time if placements else first_time,
             last_seen_frame=int(rows["last_frame"][row]),
             last_seen_time=float(rows["last_time"][row]),
             observations=int(rows["observations"][row]),
             best_keyframe=int(rows["best_keyframe"][row]),
             centroid=_readonly(rows["centroid"][row].astype(np.float64)),
+            status=STATUS_NAMES[int(rows["status"][row])],
+            gone_since_frame=int(rows["missing_frame"][row]) if gone else -1,
+            gone_since_time=float(rows["missing_time"][row]) if gone else float("nan"),
+            placements=placements,
+            placed_frame=first_frame if placements else -1,
+            placed_time=first_time if placements else float("nan"),
+            appeared=bool(rows["appeared"][row]),
         )
 
     def _keyframe_records(self, shown_ids: set[int]) -> tuple[Keyframe, ...]:
@@ -326,6 +349,8 @@ def _read_parts(path: str | os.PathLike, device: torch.device) -> _Parts:
         config = MemoryConfig.from_dict(header["config"])
         parts = _Parts(config, device)
         for name, part in parts.components().items():
+            if name == "lifecycle" and header["format_version"] < LIFECYCLE_FORMAT:
+                continue  # saved before lifecycles: every object present, never moved
             prefix = f"{name}/"
             part.load_state(
                 {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)},
@@ -343,6 +368,23 @@ def _read_parts(path: str | os.PathLike, device: torch.device) -> _Parts:
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise MemoryFileError(f"memory file '{path}' is inconsistent: {err}") from err
     return parts
+
+
+def _placements(rows: dict[str, np.ndarray], row: int, capacity: int) -> tuple[Placement, ...]:
+    """A row's kept earlier placements, oldest first (a ring of `capacity` entries)."""
+    count = int(rows["history_count"][row])
+    out = []
+    for i in range(max(0, count - capacity), count):
+        j = i % capacity
+        frames, times = rows["history_frames"][row, j], rows["history_times"][row, j]
+        out.append(Placement(
+            center=_readonly(rows["history_center"][row, j].astype(np.float64)),
+            extent=_readonly(rows["history_extent"][row, j].astype(np.float64)),
+            yaw=float(rows["history_yaw"][row, j]),
+            first_frame=int(frames[0]), last_frame=int(frames[1]),
+            first_time=float(times[0]), last_time=float(times[1]),
+        ))
+    return tuple(out)
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:

@@ -45,6 +45,8 @@ class PlanningContext:
     duration_s: float = 0.0
     views: tuple[np.ndarray, ...] = ()
     previous_attempts: tuple[PreviousAttempt, ...] = ()
+    removed_labels: tuple[str, ...] = ()
+    """Labels of objects seen gone (not counted above): questions about the past may name them."""
 
     @property
     def labels(self) -> list[str]:
@@ -66,6 +68,7 @@ class PlanningContext:
             self.duration_s,
             self.views,
             self.previous_attempts + (PreviousAttempt(program, error),),
+            self.removed_labels,
         )
 
 
@@ -96,6 +99,7 @@ def context_from_snapshot(snapshot: MemorySnapshot, views: Sequence[np.ndarray] 
         frame_count=snapshot.stream_frames,
         duration_s=duration,
         views=tuple(views),
+        removed_labels=tuple(sorted({o.label for o in snapshot.removed})),
     )
 
 

@@ -122,7 +122,8 @@ class RuleBasedPlanner:
 
     def read(self, question: str, options: Sequence[str] | None, context: PlanningContext) -> Reading:
         """The question's reading against this memory (mentions, frames, unit)."""
-        return Reading(question, options, LabelResolver(context.labels, self.embedder), context.frame_count)
+        labels = sorted(set(context.labels) | set(context.removed_labels))  # the past may name removed ones
+        return Reading(question, options, LabelResolver(labels, self.embedder), context.frame_count)
 
     def interpret(self, question: str, options: Sequence[str] | None, context: PlanningContext,
                   reading: Reading | None = None) -> Interpretation:
@@ -161,6 +162,9 @@ class RuleBasedPlanner:
             best = ranked[0][1]
             if best >= MIN_SCORE:
                 found = [name for name, score in ranked if score >= best - MARGIN]
+        change = _classify_change(q)  # change questions: cue words no exemplar of the bank has yet
+        if change is not None:
+            return [change]
         cue = _classify(q)
         if cue is not None and cue not in found:
             found.append(cue)
@@ -517,7 +521,107 @@ def _object_camera_direction(q: Reading, context: PlanningContext) -> Interpreta
     return Interpretation("object_camera_direction", program, None, sentence)
 
 
+# --- Change questions (a changing world: dsl/ops/changes.py) ----------------------------------
+# Kept together so the intents can move into an exemplar bank as they are: each builder's program
+# is a fixed template with the object, the kind of change and the frame/time span filled in.
+
+_CHANGE_VERBS = {
+    "moved": r"moved|was moved|were moved|has moved|have moved|got moved|changed place|changed places",
+    "removed": (r"removed|was removed|were removed|has been removed|have been removed|taken away|was taken|"
+                r"disappeared|is gone|are gone|went missing|is missing|are missing|no longer there"),
+    "appeared": r"appeared|is new|are new|was added|were added|was brought|were brought|showed up|new objects?",
+}
+_SEEN_AS_CAMERA = r"\b(?:relative|left|right|front|behind|facing|direction|distance|far|close)\b"
+
+
+def _classify_change(q: Reading) -> str | None:
+    """Change intents, tried before the others: their cues never occur in the other types."""
+    if q.has(r"\bstill (?:there|here|in|around|present|exists?|standing|have|a|an|any|some)\b|"
+             r"\b(?:is|are) there still\b"):
+        return "still_there"
+    if q.has(r"\bwhen\b") and q.has(r"\b(?:moved|move|relocated)\b") and q.mentions and not q.has(_CAMERA_WORDS):
+        return "when_moved"
+    verbs = "|".join(_CHANGE_VERBS.values())
+    if q.has(rf"\b(?:what|which|anything|something|objects?|things?)\b.*\b(?:{verbs})\b") and not q.has(_CAMERA_WORDS):
+        return "changes"
+    about_object = q.has(r"\bwhere\b") and q.mentions and not (q.has(_CAMERA_WORDS) or q.has(_SEEN_AS_CAMERA))
+    if about_object and (q.frames or q.times or q.has(
+            r"\b(?:before|previously|originally|used to|at first|at the start|earlier|was it|were they)\b")):
+        return "where_before"
+    if about_object and q.has(r"\b(?:now|currently|at the moment|these days|today)\b"):
+        return "where_now"
+    return None
+
+
+def _changed_object(q: Reading, context: PlanningContext, prog: _Program) -> str:
+    """The object a change question is about: the only one of its label; among several, the one
+    that moved; a label only seen gone names its removed object."""
+    mention = next(iter(q.mentions), None)
+    if mention is None:
+        raise NotUnderstood("the question names no object")
+    label = _literal(mention.query if mention.resolved else mention.phrase)
+    if mention.resolved and _count(mention, context) == 0:
+        return prog.bind("x", f"the(removed_objects({label}))")
+    if mention.resolved and _count(mention, context) > 1:
+        return prog.bind("x", f'the(changes(kind="moved", label={label}))')
+    return prog.bind("x", _one(mention, context) if mention.resolved else f"the(removed_objects({label}))")
+
+
+def _where_now(q: Reading, context: PlanningContext) -> Interpretation:
+    prog = _Program()
+    x = _changed_object(q, context, prog)
+    return Interpretation("where_now", prog.answer(f'position_at({x}, which="now")'), None, "It is now at {answer}.")
+
+
+def _where_before(q: Reading, context: PlanningContext) -> Interpretation:
+    prog = _Program()
+    x = _changed_object(q, context, prog)
+    if q.frames or q.times:
+        when = f"frame={q.frames[0]}" if q.frames else f"time={q.times[0]:g}"
+        return Interpretation("where_before", prog.answer(f"position_at({x}, {when})"), None,
+                              f"{_when(q).capitalize()} it stood at {{answer}}.")
+    return Interpretation("where_before", prog.answer(f'position_at({x}, which="before")'), None,
+                          "Before, it stood at {answer}.")
+
+
+def _still_there(q: Reading, context: PlanningContext) -> Interpretation:
+    mention = next(iter(q.mentions), None)
+    if mention is None:
+        raise NotUnderstood("the question names no object")
+    label = _literal(mention.query if mention.resolved else mention.phrase)
+    return Interpretation("still_there", _Program().answer(f"still_there({label})"), None, "Still there: {answer}.")
+
+
+def _changes(q: Reading, context: PlanningContext) -> Interpretation:
+    kind = next(k for k, verbs in _CHANGE_VERBS.items() if q.has(rf"\b(?:{verbs})\b"))
+    args = [f'kind="{kind}"']
+    if len(q.frames) >= 2:
+        args += [f"from_frame={min(q.frames[:2])}", f"to_frame={max(q.frames[:2])}"]
+        span = f"between frames {min(q.frames[:2])} and {max(q.frames[:2])}"
+    elif q.frames:
+        args.append(f"from_frame={q.frames[0]}")
+        span = f"since frame {q.frames[0]}"
+    elif q.times:
+        args.append(f"since_time={q.times[0]:g}")
+        span = f"since {q.times[0]:g} s"
+    else:
+        span = "so far"
+    program = _Program().answer(f"changes({', '.join(args)})")
+    return Interpretation("changes", program, None, f"{kind.capitalize()} {span}: {{answer}}.")
+
+
+def _when_moved(q: Reading, context: PlanningContext) -> Interpretation:
+    prog = _Program()
+    x = _changed_object(q, context, prog)
+    return Interpretation("when_moved", prog.answer(f"when_moved({x})"), None, "It was seen at its new place from the {answer}.")
+
+
 BUILDERS = {
+    "still_there": _still_there,
+    "when_moved": _when_moved,
+    "changes": _changes,
+    "where_before": _where_before,
+    "where_now": _where_now,
     "appearance_order": _appearance_order,
     "route": _route,
     "camera_direction": _camera_direction,

@@ -1,11 +1,15 @@
 """A top-down picture of the memory: map, object boxes with labels, camera path and one answer.
 
+What changed is drawn too: a moved object's previous footprint dashed with an arrow to where it
+is now, a removed object's last footprint dashed in grey, marked "gone".
+
 People would rather look than read: the demo and `reasmory-replay --plot` write this PNG so a
 user sees at a glance what the robot remembers and what an answer measured.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +17,8 @@ import numpy as np
 from reasmory_ros.memory.snapshot import MemorySnapshot
 
 ANSWER_COLOR = "#d62728"
+MOVED_COLOR = "#9467bd"
+REMOVED_COLOR = "#7f7f7f"
 
 
 def plot_topdown(snapshot: MemorySnapshot, path: str | Path, answer=None, title: str = "") -> Path:
@@ -37,6 +43,8 @@ def plot_topdown(snapshot: MemorySnapshot, path: str | Path, answer=None, title:
         ax.text(obj.center[0], obj.center[1], f"{obj.label}\n#{obj.id}", ha="center", va="center",
                 fontsize=7, color=ANSWER_COLOR if highlight else "#1f3b73",
                 bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.7))
+
+    _draw_changes(ax, snapshot, Polygon)
 
     if len(snapshot.trajectory):
         xy = snapshot.trajectory.poses[:, :2, 3]
@@ -81,6 +89,22 @@ def _map_raster(snapshot: MemorySnapshot, floor_height: float = 0.12, ceiling_he
     lo = lo - size / 2  # image edges are cell edges
     extent = (lo[0], lo[0] + shape[0] * size, lo[1], lo[1] + shape[1] * size)
     return raster, extent
+
+
+def _draw_changes(ax, snapshot: MemorySnapshot, Polygon) -> None:
+    moved = [obj for obj in snapshot.objects if obj.moved]
+    for i, obj in enumerate(moved):
+        before = obj.placements[-1]
+        ghost = replace(obj, center=before.center, extent=before.extent, yaw=before.yaw)
+        ax.add_patch(Polygon(ghost.corners()[:4, :2], closed=True, fill=False, lw=1.0, ls="--", ec=MOVED_COLOR,
+                             label="moved from" if i == 0 else None))
+        delta = obj.center[:2] - before.center[:2]
+        ax.arrow(*before.center[:2], *delta, width=0.025, length_includes_head=True, color=MOVED_COLOR)
+    for i, obj in enumerate(snapshot.removed):
+        ax.add_patch(Polygon(obj.corners()[:4, :2], closed=True, fill=False, lw=1.0, ls="--", ec=REMOVED_COLOR,
+                             label="removed" if i == 0 else None))
+        ax.text(obj.center[0], obj.center[1], f"{obj.label}\n#{obj.id} gone", ha="center", va="center",
+                fontsize=7, color=REMOVED_COLOR)
 
 
 def _draw_answer(ax, answer) -> None:

@@ -483,7 +483,8 @@ class ReasmoryNode(Node):
         self._answer = (touched, caption)
         self.publish_markers(snapshot)
         factory = self._factory()
-        return to_msg(marker_array(answer_markers(touched, snapshot.objects, factory, caption), factory.header))
+        return to_msg(marker_array(answer_markers(touched, snapshot.objects + snapshot.removed, factory, caption),
+                                    factory.header))
 
     def publish_markers(self, snapshot=None) -> None:
         """~/markers (boxes, labels, camera path, last answer), at marker_rate."""

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from reasmory_ros.dsl import Touched
-from reasmory_ros.memory.snapshot import ObjectRecord, Trajectory
+from reasmory_ros.memory.snapshot import MemorySnapshot, ObjectRecord, Trajectory
 from reasmory_ros.visual.messages import (ColorRGBA, Duration, Header, Marker, MarkerArray, Path, Point, Pose,
                                           PoseStamped, Quaternion, Time, Vector3)
 
@@ -33,6 +33,8 @@ NS_VIEWS = "answer_views"
 NS_CAMERAS = "answer_cameras"
 NS_ROUTES = "answer_routes"
 NS_POINTS = "answer_points"
+NS_MOVED = "changes_moved"
+NS_REMOVED = "changes_removed"
 NS_TRAJECTORY = "trajectory"
 PATH_MAX_POSES = 1000
 """Poses in ~/path and the trajectory strip at most: a long run's path stays cheap to build and send."""
@@ -208,9 +210,29 @@ def marker_array(markers: list[Marker], head: Header) -> MarkerArray:
     return MarkerArray(markers=[clear, *markers])
 
 
+def change_markers(snapshot: MemorySnapshot, factory: MarkerFactory) -> list[Marker]:
+    """What changed: an arrow from each moved object's previous place to where it is now (ns
+    changes_moved) and each removed object's last box in grey with "gone" (ns changes_removed)."""
+    markers = []
+    for obj in snapshot.objects:
+        if obj.moved:
+            before = obj.placements[-1].center
+            markers.append(factory.arrow(NS_MOVED, obj.id, before, obj.center, label_color(obj.label)))
+            markers.append(factory.text(NS_MOVED, -1 - obj.id, f"{obj.label} #{obj.id} was here",
+                                        np.asarray(before) + [0.0, 0.0, TEXT_HEIGHT], label_color(obj.label)))
+    grey = _color(0.6, 0.6, 0.6, 0.8)
+    for obj in snapshot.removed:
+        markers.append(factory.box(NS_REMOVED, obj, grey, 0.01))
+        top = np.asarray(obj.center, dtype=np.float64) + [0.0, 0.0, obj.extent[2] / 2 + TEXT_HEIGHT]
+        markers.append(factory.text(NS_REMOVED, -1 - obj.id, f"{obj.label} #{obj.id} gone", top, grey))
+    return markers
+
+
 def memory_markers(snapshot, factory: MarkerFactory, answer: tuple[Touched, str] | None = None) -> MarkerArray:
-    """Everything ~/markers shows for a snapshot: boxes, labels, the camera path and the last answer."""
-    markers = object_markers(snapshot.objects, factory) + trajectory_marker(snapshot.trajectory, factory)
+    """Everything ~/markers shows for a snapshot: boxes, labels, the camera path, what changed
+    (moved: old -> new arrow; removed: grey box) and the last answer."""
+    markers = (object_markers(snapshot.objects, factory) + trajectory_marker(snapshot.trajectory, factory)
+               + change_markers(snapshot, factory))
     if answer is not None:
-        markers += answer_markers(answer[0], snapshot.objects, factory, answer[1])
+        markers += answer_markers(answer[0], snapshot.objects + snapshot.removed, factory, answer[1])
     return marker_array(markers, factory.header)

@@ -1,0 +1,245 @@
+"""Object lifecycle: present -> missing -> removed, moves linked, a bounded placement history.
+
+Per frame (fixed work, see absence.py):
+
+- objects detected in the frame are present (their absence votes reset);
+- up to absence_objects confirmed objects in the view frustum that were *not* detected are tested
+  against the frame's depth and instances: mostly seen through (or covered by another object's
+  mask) is an absence vote, the surface seen where it was resets the votes; missing_votes consecutive votes make an object missing, removed_votes removed.
+  A removed object stays in the table for questions about the past but takes no new detections;
+- an object newly confirmed is checked once against the stored keyframes taken before it was
+  first seen: if one of them saw through its place, the place was empty then: it *appeared*
+  (at most APPEARANCE_CHECKS objects per frame);
+- an object that appeared, compatible in label and size with a removed one, elsewhere, and first
+  seen after the removed one was last seen, is that object *moved*: the removed row's placements
+  move into the new row's placement history (placement_history entries, oldest dropped first)
+  and the removed row is freed. Its old id is renamed to the new one everywhere.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from reasmory_ros.memory.absence import sample_points, see_through
+from reasmory_ros.memory.config import MemoryConfig
+from reasmory_ros.memory.frame import Frame
+from reasmory_ros.memory.keyframes import KeyframeStore
+from reasmory_ros.memory.objects import ObjectTable, diagonal
+from reasmory_ros.memory.observation import Observation
+from reasmory_ros.memory.state import StateBuffers
+
+PRESENT, MISSING, REMOVED = 0, 1, 2
+STATUS_NAMES = ("present", "missing", "removed")
+APPEARANCE_CHECKS = 2
+"""Newly confirmed objects checked against the keyframes per frame (bounded work)."""
+COLOR_STRIDE = 8
+"""Every 8th detection point feeds the mean colour (a mean needs no more)."""
+
+
+class Lifecycle(StateBuffers):
+    """Lifecycle state per object-table slot; rows follow the table's ids (see `_adopt`)."""
+
+    def __init__(self, config: MemoryConfig, device: torch.device, generator: torch.Generator):
+        n, h = config.max_objects, config.placement_history
+        self.config = config
+        self.device = device
+        self.generator = generator
+        i64 = dict(dtype=torch.int64, device=device)
+        f64 = dict(dtype=torch.float64, device=device)
+        self.owner = torch.full((n,), -1, **i64)
+        self.status = torch.zeros(n, dtype=torch.int8, device=device)
+        self.votes = torch.zeros(n, **i64)
+        self.missing_frame = torch.full((n,), -1, **i64)
+        self.missing_time = torch.zeros(n, **f64)
+        self.appeared = torch.zeros(n, dtype=torch.bool, device=device)
+        self.checked = torch.zeros(n, dtype=torch.bool, device=device)
+        self.history_count = torch.zeros(n, **i64)
+        self.color_sum = torch.zeros(n, 3, **f64)
+        """Sum of the detected points' colours (0..1): its chromaticity tells apart two moved objects
+        of one label and size (a red and a blue chair swapping places)."""
+        self.history_center = torch.zeros(n, h, 3, dtype=torch.float32, device=device)
+        self.history_extent = torch.zeros(n, h, 3, dtype=torch.float32, device=device)
+        self.history_yaw = torch.zeros(n, h, dtype=torch.float32, device=device)
+        self.history_frames = torch.full((n, h, 2), -1, **i64)
+        self.history_times = torch.zeros(n, h, 2, **f64)
+
+    def dormant(self) -> torch.Tensor:
+        """Rows that take no detections and no merges: removed objects, kept for the past."""
+        return self.status == REMOVED
+
+    def step(self, objects: ObjectTable, keyframes: KeyframeStore, frame: Frame, obs: Observation,
+             det_slots: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Update every row after the table integrated a frame; returns (old ids, new ids) of moves."""
+        self._adopt(objects)
+        seen = torch.zeros_like(self.appeared)
+        seen[det_slots] = True
+        every = slice(None, None, COLOR_STRIDE)
+        point_slots = det_slots.index_select(0, obs.det_of[every])
+        colors = obs.colors.index_select(0, obs.det_point_index[every]).to(torch.float64) / 255.0
+        self.color_sum.index_add_(0, point_slots, colors)
+        confirmed = objects.active & (objects.observations >= self.config.min_object_observations)
+        absent, present = self._vote(objects, confirmed & ~seen & ~self.dormant(), frame, obs.pose)
+        self._update_status(objects, absent, present | seen, frame.index, frame.timestamp)
+        self._check_appearance(objects, keyframes, confirmed & ~self.checked)
+        return self._link_moves(objects, confirmed)
+
+    def _adopt(self, objects: ObjectTable) -> None:
+        """Rows whose slot now holds another object (created, evicted, merged away) start afresh."""
+        fresh = objects.ids != self.owner
+        if not bool(fresh.any()):
+            return
+        self.status.masked_fill_(fresh, PRESENT)
+        self.votes.masked_fill_(fresh, 0)
+        self.missing_frame.masked_fill_(fresh, -1)
+        self.appeared.masked_fill_(fresh, False)
+        self.checked.masked_fill_(fresh, False)
+        self.history_count.masked_fill_(fresh, 0)
+        self.color_sum.masked_fill_(fresh[:, None], 0.0)
+        self.owner.copy_(objects.ids)
+
+    def _vote(self, objects, eligible, frame: Frame, pose) -> tuple[torch.Tensor, torch.Tensor]:
+        """Absence and presence votes (max_objects,) of this frame's depth and instances."""
+        cfg = self.config
+        n = cfg.max_objects
+        depth = torch.from_numpy(frame.depth).to(self.device)
+        K = torch.from_numpy(frame.K).to(self.device)
+        height, width = depth.shape
+        R, t = pose[:3, :3].to(torch.float32), pose[:3, 3].to(torch.float32)
+        camera = (objects.center - t) @ R
+        z = camera[:, 2].clamp(min=1e-6)
+        Kf = K.to(torch.float32)
+        u = Kf[0, 0] * camera[:, 0] / z + Kf[0, 2]
+        v = Kf[1, 1] * camera[:, 1] / z + Kf[1, 2]
+        in_view = eligible & (camera[:, 2] > cfg.min_depth) & (camera[:, 2] < cfg.max_depth)
+        in_view &= (u >= 0) & (u <= width - 1) & (v >= 0) & (v <= height - 1)
+        count = min(cfg.absence_objects, n)
+        score = in_view.to(torch.float32) + torch.rand(n, device=self.device, generator=self.generator)
+        slots = score.topk(count).indices
+        chosen = in_view[slots]
+        points, valid = sample_points(objects.points[slots], cfg.absence_points, self.generator)
+        evidence = see_through(points, valid & chosen[:, None], pose[None].expand(count, -1, -1),
+                               K[None].expand(count, -1, -1), depth[None],
+                               torch.zeros(count, dtype=torch.int64, device=self.device), cfg)
+        covered = self._covered(objects, slots, frame, evidence.pixel)
+        row_absent, row_present = evidence.votes(cfg, covered)
+        absent = torch.zeros(n, dtype=torch.bool, device=self.device)
+        present = torch.zeros_like(absent)
+        absent[slots] = row_absent & chosen
+        present[slots] = row_present & chosen
+        return absent, present
+
+    def _covered(self, objects: ObjectTable, slots, frame: Frame, pixel: torch.Tensor) -> torch.Tensor | None:
+        """(A, P): the point's pixel lies in the mask of an instance whose label the object has
+        (almost) never carried: another object is where it was. None without instances."""
+        if frame.instances is None or not frame.labels:
+            return None
+        ids = torch.tensor(list(frame.labels), dtype=torch.int64, device=self.device)
+        labels = torch.tensor([objects.label_index(name) for name in frame.labels.values()],
+                              dtype=torch.int64, device=self.device)
+        image = torch.from_numpy(frame.instances).to(self.device).view(-1)
+        at = image.index_select(0, pixel.reshape(-1)).view(pixel.shape).to(torch.int64)
+        match = at[..., None] == ids
+        label = torch.where(match.any(-1), labels[match.to(torch.uint8).argmax(-1)], -1)
+        hist = objects.label_hist[slots]
+        share = hist.gather(1, label.clamp(min=0))
+        return (label >= 0) & (share < self.config.min_label_share * hist.sum(dim=1, keepdim=True))
+
+    def _update_status(self, objects, absent, present, frame_index: int, timestamp: float) -> None:
+        cfg = self.config
+        self.votes.copy_(torch.where(absent, self.votes + 1, torch.where(present, 0, self.votes)))
+        started = absent & (self.votes == 1)
+        self.missing_frame.masked_fill_(started, frame_index)
+        self.missing_time.masked_fill_(started, timestamp)
+        status = torch.where(self.votes >= cfg.removed_votes, REMOVED,
+                             torch.where(self.votes >= cfg.missing_votes, MISSING, PRESENT)).to(torch.int8)
+        status = torch.where(self.dormant(), self.status, status)  # removed stays removed
+        changed = status != self.status
+        self.status.copy_(status)
+        objects.version += changed
+
+    def _check_appearance(self, objects: ObjectTable, keyframes: KeyframeStore, unchecked: torch.Tensor) -> None:
+        """Was the place of a newly confirmed object seen empty in a keyframe before it was first seen?"""
+        if not bool(unchecked.any()):
+            return
+        cfg = self.config
+        slots = unchecked.nonzero().squeeze(1)[:APPEARANCE_CHECKS]
+        c, k = slots.numel(), keyframes.active.numel()
+        points, valid = sample_points(objects.points[slots], cfg.absence_points, self.generator)
+        earlier = keyframes.active[None, :] & (keyframes.frame_index[None, :] < objects.first_frame[slots, None])
+        rows = torch.arange(k, device=self.device).repeat(c)
+        evidence = see_through(
+            points.repeat_interleave(k, dim=0), valid.repeat_interleave(k, dim=0) & earlier.reshape(-1, 1),
+            keyframes.poses[rows], keyframes.intrinsics[rows], keyframes.depth, rows, cfg,
+        )
+        self.appeared[slots] = (evidence.votes(cfg)[0].view(c, k) & earlier).any(dim=1)
+        self.checked[slots] = True
+        objects.version[slots] += 1
+
+    def _link_moves(self, objects: ObjectTable, confirmed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pair removed objects with compatible ones that appeared elsewhere; fold each pair."""
+        cfg = self.config
+        empty = torch.zeros(0, dtype=torch.int64, device=self.device)
+        removed = (objects.active & self.dormant()).nonzero().squeeze(1)
+        arrived = (confirmed & self.appeared & ~self.dormant()).nonzero().squeeze(1)
+        if removed.numel() == 0 or arrived.numel() == 0:
+            return empty, empty
+        label = objects.label_hist.argmax(dim=1)
+        size_r, size_a = diagonal(objects.aabb[removed])[:, None], diagonal(objects.aabb[arrived])[None, :]
+        ratio = torch.minimum(size_r, size_a) / torch.maximum(size_r, size_a).clamp(min=1e-6)
+        # Chromaticity (r, g, b) / (r + g + b): the object's hue, blind to how brightly it is lit.
+        color = self.color_sum / self.color_sum.sum(dim=1, keepdim=True).clamp(min=1e-6)
+        hue = (color[removed, None] - color[None, arrived]).norm(dim=-1)
+        cost = hue + (objects.extent[removed, None] - objects.extent[None, arrived]).norm(dim=-1)
+        apart = (objects.center[removed, None, :2] - objects.center[None, arrived, :2]).norm(dim=-1)
+        first = objects.first_frame[arrived][None, :]
+        ok = (label[removed][:, None] == label[arrived][None, :]) & (ratio >= cfg.move_size_ratio)
+        ok &= (apart >= cfg.move_min_distance) & (hue <= cfg.move_color_tolerance)
+        ok &= first > objects.last_frame[removed][:, None]
+        ok &= (first - self.missing_frame[removed][:, None]).abs() <= cfg.move_window
+        if not bool(ok.any()):
+            return empty, empty
+        old_ids, new_ids, used_r, used_a = [], [], set(), set()
+        pairs = ok.nonzero().tolist()
+        pairs.sort(key=lambda p: float(cost[p[0], p[1]]))
+        for i, j in pairs:
+            if i in used_r or j in used_a:
+                continue
+            used_r.add(i)
+            used_a.add(j)
+            r, a = int(removed[i]), int(arrived[j])
+            old_ids.append(int(objects.ids[r]))
+            new_ids.append(int(objects.ids[a]))
+            self._fold(objects, r, a)
+        return (torch.tensor(old_ids, dtype=torch.int64, device=self.device),
+                torch.tensor(new_ids, dtype=torch.int64, device=self.device))
+
+    def _fold(self, objects: ObjectTable, old: int, new: int) -> None:
+        """The object in row `old` now stands where row `new` is: `new` takes its history."""
+        h = self.config.placement_history
+        count = int(self.history_count[old])
+        for i in range(max(0, count - h), count):
+            self._push(new, self.history_center[old, i % h], self.history_extent[old, i % h],
+                       self.history_yaw[old, i % h], self.history_frames[old, i % h], self.history_times[old, i % h])
+        frames = torch.stack([objects.first_frame[old], objects.last_frame[old]])
+        times = torch.stack([objects.first_time[old], objects.last_time[old]])
+        self._push(new, objects.center[old], objects.extent[old], objects.yaw[old], frames, times)
+        objects.label_hist[new] += objects.label_hist[old]
+        objects.observations[new] += objects.observations[old]
+        self.color_sum[new] += self.color_sum[old]
+        self.appeared[new] = False  # it did not appear: it moved here
+        objects.release(torch.tensor([old], device=self.device))
+        objects.version[new] += 1
+
+    def _push(self, row: int, center, extent, yaw, frames, times) -> None:
+        i = int(self.history_count[row]) % self.config.placement_history
+        self.history_center[row, i] = center
+        self.history_extent[row, i] = extent
+        self.history_yaw[row, i] = yaw
+        self.history_frames[row, i] = frames
+        self.history_times[row, i] = times
+        self.history_count[row] += 1
+
+    def history(self, slot: int) -> list[int]:
+        """Ring positions of a row's kept placements, oldest first."""
+        h, count = self.config.placement_history, int(self.history_count[slot])
+        return [i % h for i in range(max(0, count - h), count)]
