@@ -52,6 +52,17 @@ class Evidence:
         return absent, (still_n >= config.absence_min_points) & ~absent
 
 
+_OFFSETS: dict[tuple[int, str], torch.Tensor] = {}
+
+
+def _offsets(width: int, device: torch.device) -> torch.Tensor:
+    """Flat index offsets of the 3 x 3 neighbourhood in an image `width` pixels wide (cached)."""
+    key = (width, str(device))
+    if key not in _OFFSETS:
+        _OFFSETS[key] = torch.tensor([dy * width + dx for dy, dx in _NEIGHBOURHOOD], device=device)
+    return _OFFSETS[key]
+
+
 def sample_points(points: torch.Tensor, count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """A random `count` of each row's filled reservoir slots: (A, count, 3) points and a validity
     mask (rows with fewer filled slots repeat nothing: the rest is marked invalid)."""
@@ -76,17 +87,15 @@ def see_through(
     """
     height, width = depth.shape[-2:]
     T = T_world_camera.to(points.dtype)
-    R, t = T[:, :3, :3], T[:, :3, 3]
-    camera = torch.einsum("bpi,bij->bpj", points - t[:, None, :], R)  # R^T (p - t), row vectors
+    camera = torch.bmm(points - T[:, None, :3, 3], T[:, :3, :3])  # R^T (p - t), as row vectors
+    pixel = torch.bmm(camera, K.to(points.dtype).transpose(1, 2))
     z = camera[..., 2]
-    K = K.to(points.dtype)
-    safe_z = z.clamp(min=1e-6)
-    u = torch.round(K[:, 0, 0, None] * camera[..., 0] / safe_z + K[:, 0, 2, None]).to(torch.int64)
-    v = torch.round(K[:, 1, 1, None] * camera[..., 1] / safe_z + K[:, 1, 2, None]).to(torch.int64)
+    uv = torch.round(pixel[..., :2] / z.clamp(min=1e-6)[..., None]).to(torch.int64)
+    u, v = uv[..., 0], uv[..., 1]
     inside = valid & (z > config.min_depth) & (u >= 1) & (u <= width - 2) & (v >= 1) & (v <= height - 2)
     base = depth_row[:, None] * (height * width) + v.clamp(1, height - 2) * width + u.clamp(1, width - 2)
-    offsets = torch.tensor([dy * width + dx for dy, dx in _NEIGHBOURHOOD], device=points.device)
-    readings = depth.reshape(-1).index_select(0, (base[..., None] + offsets).reshape(-1)).view(*base.shape, 9)
+    readings = depth.reshape(-1).index_select(0, (base[..., None] + _offsets(width, points.device)).reshape(-1))
+    readings = readings.view(*base.shape, len(_NEIGHBOURHOOD))
     centre = readings[..., _CENTRE]
     nearest = torch.where(readings > 0, readings, float("inf")).amin(dim=-1)
     margin = config.absence_margin + config.absence_depth_ratio * z

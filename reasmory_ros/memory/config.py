@@ -237,10 +237,11 @@ class MemoryConfig:
     move_window: int = 3000
     """frames. A removed object and one that appeared are linked as a move only if the new one was
     first seen within this many frames of the old one's first absence vote."""
-    move_color_tolerance: float = 0.05
+    move_color_tolerance: float = 0.12
     """1. A removed object and one that appeared are linked as a move only if their mean
-    chromaticities (r, g, b) / (r + g + b) differ by at most this (Euclidean): hue survives lighting,
-    and tells a red chair from a blue one."""
+    chromaticities (r, g, b) / (r + g + b) differ by at most this (Euclidean): hue survives lighting
+    and tells a wooden chair from a grey one (about 0.14 apart); the mix of a plant's leaves and pot
+    seen from other sides drifts by about 0.1."""
     placement_history: int = 4
     """placements. Earlier placements kept per object (oldest dropped first: fixed memory)."""
 

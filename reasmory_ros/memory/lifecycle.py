@@ -30,7 +30,7 @@ from reasmory_ros.memory.state import StateBuffers
 
 PRESENT, MISSING, REMOVED = 0, 1, 2
 STATUS_NAMES = ("present", "missing", "removed")
-APPEARANCE_CHECKS = 2
+APPEARANCE_CHECKS = 1
 """Newly confirmed objects checked against the keyframes per frame (bounded work)."""
 COLOR_STRIDE = 8
 """Every 8th detection point feeds the mean colour (a mean needs no more)."""
@@ -158,20 +158,31 @@ class Lifecycle(StateBuffers):
         objects.version += changed
 
     def _check_appearance(self, objects: ObjectTable, keyframes: KeyframeStore, unchecked: torch.Tensor) -> None:
-        """Was the place of a newly confirmed object seen empty in a keyframe before it was first seen?"""
+        """Was the place of a newly confirmed object seen empty in a keyframe before it was first seen?
+
+        Only keyframes taken earlier whose view holds the object's box centre are read.
+        """
         if not bool(unchecked.any()):
             return
         cfg = self.config
         slots = unchecked.nonzero().squeeze(1)[:APPEARANCE_CHECKS]
-        c, k = slots.numel(), keyframes.active.numel()
-        points, valid = sample_points(objects.points[slots], cfg.absence_points, self.generator)
+        poses, K = keyframes.poses.to(torch.float32), keyframes.intrinsics.to(torch.float32)
+        camera = torch.einsum("cki,kij->ckj", objects.center[slots, None, :] - poses[None, :, :3, 3], poses[:, :3, :3])
+        pixel = torch.einsum("ckj,kij->cki", camera, K)
+        z = pixel[..., 2]
+        height, width = keyframes.depth.shape[-2:]
+        u, v = pixel[..., 0] / z.clamp(min=1e-6), pixel[..., 1] / z.clamp(min=1e-6)
         earlier = keyframes.active[None, :] & (keyframes.frame_index[None, :] < objects.first_frame[slots, None])
-        rows = torch.arange(k, device=self.device).repeat(c)
-        evidence = see_through(
-            points.repeat_interleave(k, dim=0), valid.repeat_interleave(k, dim=0) & earlier.reshape(-1, 1),
-            keyframes.poses[rows], keyframes.intrinsics[rows], keyframes.depth, rows, cfg,
-        )
-        self.appeared[slots] = (evidence.votes(cfg)[0].view(c, k) & earlier).any(dim=1)
+        earlier &= (z > cfg.min_depth) & (z < cfg.max_depth) & (u >= 0) & (u <= width - 1) & (v >= 0) & (v <= height - 1)
+        pairs = earlier.nonzero()
+        appeared = torch.zeros(slots.numel(), dtype=torch.bool, device=self.device)
+        if pairs.numel():
+            points, valid = sample_points(objects.points[slots], cfg.absence_points, self.generator)
+            rows, frames = pairs[:, 0], pairs[:, 1]
+            evidence = see_through(points[rows], valid[rows], keyframes.poses[frames], keyframes.intrinsics[frames],
+                                   keyframes.depth, frames, cfg)
+            appeared.index_put_((rows,), evidence.votes(cfg)[0], accumulate=True)
+        self.appeared[slots] = appeared
         self.checked[slots] = True
         objects.version[slots] += 1
 

@@ -56,14 +56,15 @@ class ObjectRecord:
     """"present"; "missing" (the depth saw through its place a few times: still counted);
     "removed" (seen gone: kept for questions about the past, in MemorySnapshot.removed)."""
     gone_since_frame: int = -1
-    """First frame whose depth saw through its place (missing or removed objects), else -1."""
-    gone_since_time: float = float("nan")
+    """First frame whose depth saw through its place (missing or removed objects), else -1
+    (gone_since_time likewise, stream timestamp)."""
+    gone_since_time: float = -1.0
     placements: tuple[Placement, ...] = ()
     """Earlier placements of a moved object, oldest first (bounded); the box above is the current
     one, seen since `placed_frame`."""
     placed_frame: int = -1
     """First frame of the current placement (-1: the object never moved, see first_seen_frame)."""
-    placed_time: float = float("nan")
+    placed_time: float = -1.0
     appeared: bool = False
     """Its place was seen empty before it was first seen: it was brought in during the stream."""
 

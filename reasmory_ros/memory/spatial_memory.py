@@ -264,10 +264,10 @@ class SpatialMemory:
             centroid=_readonly(rows["centroid"][row].astype(np.float64)),
             status=STATUS_NAMES[int(rows["status"][row])],
             gone_since_frame=int(rows["missing_frame"][row]) if gone else -1,
-            gone_since_time=float(rows["missing_time"][row]) if gone else float("nan"),
+            gone_since_time=float(rows["missing_time"][row]) if gone else -1.0,
             placements=placements,
             placed_frame=first_frame if placements else -1,
-            placed_time=first_time if placements else float("nan"),
+            placed_time=first_time if placements else -1.0,
             appeared=bool(rows["appeared"][row]),
         )
 

@@ -4,6 +4,8 @@ the lamp brought in. Answers against those exact placements; each misuse gets it
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,6 +111,29 @@ def test_exactly_one_of_which_frame_time():
     for text in ('answer(position_at(object(1), which="now", frame=3))', "answer(position_at(object(1)))"):
         with pytest.raises(DslValidationError, match="exactly one"):
             validate(parse(text))
+
+
+def change_examples() -> list[str]:
+    """The programs of docs/dsl.md's section on changes."""
+    text = (Path(__file__).parents[2] / "docs" / "dsl.md").read_text()
+    section = text.split("## Questions about changes", 1)[1].split("## Examples by question type", 1)[0]
+    return re.findall(r"```dsl\n(.*?)```", section, re.S)
+
+
+def test_doc_examples_answer_from_the_history(changed):
+    snapshot, chair, shelf = changed
+    answers = [value(program, snapshot) for program in change_examples()]
+    old = chair.placements[0].center
+    assert len(answers) == 9
+    np.testing.assert_allclose(answers[0], NEW_PLACE)
+    np.testing.assert_allclose(answers[1], old)
+    np.testing.assert_allclose(answers[2], old)
+    assert answers[3] is False
+    np.testing.assert_allclose(answers[4], shelf.center)
+    assert [o["id"] for o in answers[5]] == [chair.id]  # placed at frame 71
+    assert [o["id"] for o in answers[6]] == [shelf.id]  # gone at 8.0 s of 9.9 s
+    assert [o["label"] for o in answers[7]] == ["lamp"]
+    assert answers[8] == MOVED_AT + 1
 
 
 @pytest.mark.parametrize("question, check", [
