@@ -204,46 +204,84 @@ class MemoryConfig:
     )
 
     # --- changes: absence evidence and object lifecycle (lifecycle.py) ---------------------------
-    track_changes: bool = True
-    """Detect missing, removed and moved objects from evidence of absence; off, every object once
-    seen stays present where it was first seen (a static world)."""
-    absence_objects: int = 16
-    """objects. Confirmed objects in the view but not detected that one frame's depth is tested
-    against (bounded work per frame)."""
-    absence_points: int = 48
-    """points. Reservoir points sampled per tested object."""
-    absence_margin: float = 0.06
-    """m. A depth reading this much (plus absence_depth_ratio x depth) behind a remembered point,
-    in its whole 3 x 3 pixel neighbourhood, sees through where the point was; within it, the point
-    is still there."""
-    absence_depth_ratio: float = 0.02
-    """1. The margin grows by this fraction of the point's depth (depth noise grows with depth)."""
-    absence_min_points: int = 6
-    """points. Points of evidence (seen through, or still seen) needed for a vote either way."""
-    absence_fraction: float = 0.8
-    """1. An object gets an absence vote when at least this share of its decided points is seen
-    through (thin parts seen one pixel off and a few stray points do not outvote a present object)."""
-    missing_votes: int = 2
-    """frames. Consecutive absence votes after which an object is missing (still counted)."""
-    removed_votes: int = 6
-    """frames. Consecutive absence votes after which an object is removed: no longer counted,
-    kept for questions about the past; a vote of its surface still there resets the count."""
-    move_size_ratio: float = 0.6
-    """1. A removed object and one that appeared elsewhere are the same object moved only if the
-    smaller box diagonal is at least this fraction of the larger (and the labels agree)."""
-    move_min_distance: float = 0.5
-    """m. A removed object and one that appeared are linked as a move only if their box centres are
-    at least this far apart in the floor plane."""
-    move_window: int = 3000
-    """frames. A removed object and one that appeared are linked as a move only if the new one was
-    first seen within this many frames of the old one's first absence vote."""
-    move_color_tolerance: float = 0.12
-    """1. A removed object and one that appeared are linked as a move only if their mean
-    chromaticities (r, g, b) / (r + g + b) differ by at most this (Euclidean): hue survives lighting
-    and tells a wooden chair from a grey one (about 0.14 apart); the mix of a plant's leaves and pot
-    seen from other sides drifts by about 0.1."""
-    placement_history: int = 4
-    """placements. Earlier placements kept per object (oldest dropped first: fixed memory)."""
+    track_changes: bool = setting(
+        True,
+        "Detect missing, removed and moved objects from evidence of absence; off, every object "
+        "once seen stays present where it was first seen (a static world).",
+    )
+    absence_objects: int = setting(
+        16,
+        "Confirmed objects in the view but not detected that one frame's depth is tested against "
+        "(bounded work per frame).",
+        unit="objects",
+    )
+    absence_points: int = setting(
+        48,
+        "Reservoir points sampled per tested object.",
+        unit="points",
+    )
+    absence_margin: float = setting(
+        0.06,
+        "A depth reading this much (plus absence_depth_ratio x depth) behind a remembered point, "
+        "in its whole 3 x 3 pixel neighbourhood, sees through where the point was; within it, the "
+        "point is still there.",
+        unit="m",
+    )
+    absence_depth_ratio: float = setting(
+        0.02,
+        "The margin grows by this fraction of the point's depth (depth noise grows with depth).",
+    )
+    absence_min_points: int = setting(
+        6,
+        "Points of evidence (seen through, or still seen) needed for a vote either way.",
+        unit="points",
+    )
+    absence_fraction: float = setting(
+        0.8,
+        "An object gets an absence vote when at least this share of its decided points is seen "
+        "through (thin parts seen one pixel off and a few stray points do not outvote a present "
+        "object).",
+    )
+    missing_votes: int = setting(
+        2,
+        "Consecutive absence votes after which an object is missing (still counted).",
+        unit="frames",
+    )
+    removed_votes: int = setting(
+        6,
+        "Consecutive absence votes after which an object is removed: no longer counted, kept for "
+        "questions about the past; a vote of its surface still there resets the count.",
+        unit="frames",
+    )
+    move_size_ratio: float = setting(
+        0.6,
+        "A removed object and one that appeared elsewhere are the same object moved only if the "
+        "smaller box diagonal is at least this fraction of the larger (and the labels agree).",
+    )
+    move_min_distance: float = setting(
+        0.5,
+        "A removed object and one that appeared are linked as a move only if their box centres "
+        "are at least this far apart in the floor plane.",
+        unit="m",
+    )
+    move_window: int = setting(
+        3000,
+        "A removed object and one that appeared are linked as a move only if the new one was "
+        "first seen within this many frames of the old one's first absence vote.",
+        unit="frames",
+    )
+    move_color_tolerance: float = setting(
+        0.12,
+        "A removed object and one that appeared are linked as a move only if their mean "
+        "chromaticities (r, g, b) / (r + g + b) differ by at most this (Euclidean): hue survives "
+        "lighting and tells a wooden chair from a grey one (about 0.14 apart); the mix of a "
+        "plant's leaves and pot seen from other sides drifts by about 0.1.",
+    )
+    placement_history: int = setting(
+        4,
+        "Earlier placements kept per object (oldest dropped first: fixed memory).",
+        unit="placements",
+    )
 
     # --- keyframes ------------------------------------------------------------------------------
     max_keyframes: int = setting(64, "Capacity of the keyframe store.", unit="keyframes")
