@@ -106,26 +106,25 @@ class Lifecycle(StateBuffers):
         height, width = depth.shape
         R, t = pose[:3, :3].to(torch.float32), pose[:3, 3].to(torch.float32)
         camera = (objects.center - t) @ R
-        z = camera[:, 2].clamp(min=1e-6)
-        Kf = K.to(torch.float32)
-        u = Kf[0, 0] * camera[:, 0] / z + Kf[0, 2]
-        v = Kf[1, 1] * camera[:, 1] / z + Kf[1, 2]
-        in_view = eligible & (camera[:, 2] > cfg.min_depth) & (camera[:, 2] < cfg.max_depth)
+        pixel = camera @ K.to(torch.float32).T
+        z = camera[:, 2]
+        u, v = pixel[:, 0] / z.clamp(min=1e-6), pixel[:, 1] / z.clamp(min=1e-6)
+        in_view = eligible & (z > cfg.min_depth) & (z < cfg.max_depth)
         in_view &= (u >= 0) & (u <= width - 1) & (v >= 0) & (v <= height - 1)
-        count = min(cfg.absence_objects, n)
-        score = in_view.to(torch.float32) + torch.rand(n, device=self.device, generator=self.generator)
-        slots = score.topk(count).indices
-        chosen = in_view[slots]
-        points, valid = sample_points(objects.points[slots], cfg.absence_points, self.generator)
-        evidence = see_through(points, valid & chosen[:, None], pose[None].expand(count, -1, -1),
-                               K[None].expand(count, -1, -1), depth[None],
-                               torch.zeros(count, dtype=torch.int64, device=self.device), cfg)
-        covered = self._covered(objects, slots, frame, evidence.pixel)
-        row_absent, row_present = evidence.votes(cfg, covered)
         absent = torch.zeros(n, dtype=torch.bool, device=self.device)
         present = torch.zeros_like(absent)
-        absent[slots] = row_absent & chosen
-        present[slots] = row_present & chosen
+        count = min(cfg.absence_objects, int(in_view.sum()))
+        if count == 0:
+            return absent, present
+        score = in_view.to(torch.float32) + torch.rand(n, device=self.device, generator=self.generator)
+        slots = score.topk(count).indices  # in view, a random `count` of them when more are
+        points, valid = sample_points(objects.points.index_select(0, slots), cfg.absence_points, self.generator)
+        evidence = see_through(points, valid, pose[None].expand(count, -1, -1), K[None].expand(count, -1, -1),
+                               depth[None], torch.zeros(count, dtype=torch.int64, device=self.device), cfg)
+        covered = self._covered(objects, slots, frame, evidence.pixel)
+        row_absent, row_present = evidence.votes(cfg, covered)
+        absent[slots] = row_absent
+        present[slots] = row_present
         return absent, present
 
     def _covered(self, objects: ObjectTable, slots, frame: Frame, pixel: torch.Tensor) -> torch.Tensor | None:
