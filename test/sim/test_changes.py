@@ -13,7 +13,7 @@ from reasmory_ros.sim.changes import (
 )
 from reasmory_ros.sim.cli import main
 from reasmory_ros.sim.ground_truth import GroundTruth
-from reasmory_ros.sim.scene import _inflate, _overlap
+from reasmory_ros.sim.layout import _inflate, _overlap
 
 
 @pytest.mark.parametrize("seed", [0, 1])
