@@ -30,8 +30,8 @@ from .changes import plan_changes
 from .drivers import NAMESPACES, write_layout_bag
 from .ground_truth import GroundTruth
 from .noise import DetectorNoise
-from .questions import QUESTION_TYPES, Question, generate_questions, write_questions
 from .layout import generate_scene
+from .questions import QUESTION_TYPES, Question, generate_questions, write_questions
 from .render import DEFAULT_HEIGHT, DEFAULT_WIDTH
 from .trajectory import DEFAULT_FPS
 
