@@ -29,8 +29,8 @@ from .bag import COLOR_ENCODINGS, DEPTH_ENCODINGS, BagWriteError, write_scene_ba
 from .changes import plan_changes
 from .drivers import NAMESPACES, write_layout_bag
 from .ground_truth import GroundTruth
-from .noise import DetectorNoise
 from .layout import generate_scene
+from .noise import DetectorNoise
 from .questions import QUESTION_TYPES, Question, generate_questions, write_questions
 from .render import DEFAULT_HEIGHT, DEFAULT_WIDTH
 from .trajectory import DEFAULT_FPS
