@@ -102,7 +102,7 @@ class Lifecycle(StateBuffers):
         cfg = self.config
         n = cfg.max_objects
         depth = torch.from_numpy(frame.depth).to(self.device)
-        K = torch.from_numpy(frame.K).to(self.device)
+        K = torch.tensor(frame.K, device=self.device)
         height, width = depth.shape
         R, t = pose[:3, :3].to(torch.float32), pose[:3, 3].to(torch.float32)
         camera = (objects.center - t) @ R
