@@ -157,3 +157,27 @@ def test_the_node_gets_the_same_content_as_rclpy_messages():
     cloud = to_msg(pointcloud2(np.ones((3, 3)), np.full((3, 3), 7, np.uint8), FACTORY.header))
     assert isinstance(cloud, PointCloud2)
     np.testing.assert_array_equal(points_and_colors(cloud)[1], np.full((3, 3), 7))
+
+
+def test_changes_show_an_old_to_new_arrow_and_removed_boxes_in_grey():
+    import dataclasses
+
+    from reasmory_ros.memory.snapshot import MemorySnapshot, Placement, SceneMap
+
+    old = np.array([0.0, 0.0, 0.4])
+    moved = dataclasses.replace(OBJECTS[0], placements=(Placement(old, np.ones(3), 0.0, 0, 9, 0.0, 0.9),),
+                                placed_frame=20)
+    gone = dataclasses.replace(OBJECTS[1], status="removed", gone_since_frame=30)
+    snapshot = MemorySnapshot(objects=(moved,), removed=(gone,), trajectory=Trajectory(
+        np.zeros(0, int), np.zeros(0), np.zeros((0, 4, 4))), keyframes=(), scene_map=SceneMap.empty(0.05),
+        frame_count=40)
+    markers = m.change_markers(snapshot, FACTORY)
+    (arrow,) = [k for k in markers if k.ns == m.NS_MOVED and k.type == Marker.ARROW]
+    assert arrow.id == moved.id
+    assert [(p.x, p.y, p.z) for p in arrow.points] == [tuple(old), tuple(moved.center)]
+    (box,) = [k for k in markers if k.ns == m.NS_REMOVED and k.type == Marker.LINE_LIST]
+    assert box.id == gone.id and box.color.r == box.color.g == box.color.b
+    assert any(k.text == "tv #9 gone" for k in markers)
+    shown = m.memory_markers(snapshot, FACTORY).markers
+    assert {k.ns for k in shown} >= {m.NS_OBJECTS, m.NS_MOVED, m.NS_REMOVED}
+    assert not [k for k in shown if k.ns == m.NS_OBJECTS and k.id == gone.id]  # gone: not a live box
