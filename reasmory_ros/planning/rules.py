@@ -534,15 +534,20 @@ _CHANGE_VERBS = {
 _SEEN_AS_CAMERA = r"\b(?:relative|left|right|front|behind|facing|direction|distance|far|close)\b"
 
 
+def _said(q: Reading, pattern: str) -> bool:
+    """Search the question as asked: the prepared text folds 'removed' into 'moved'."""
+    return re.search(pattern, q.raw.lower()) is not None
+
+
 def _classify_change(q: Reading) -> str | None:
     """Change intents, tried before the others: their cues never occur in the other types."""
     if q.has(r"\bstill (?:there|here|in|around|present|exists?|standing|have|a|an|any|some)\b|"
              r"\b(?:is|are) there still\b"):
         return "still_there"
-    if q.has(r"\bwhen\b") and q.has(r"\b(?:moved|move|relocated)\b") and q.mentions and not q.has(_CAMERA_WORDS):
+    if q.has(r"\bwhen\b") and _said(q, r"\b(?:moved|move|relocated)\b") and q.mentions and not q.has(_CAMERA_WORDS):
         return "when_moved"
     verbs = "|".join(_CHANGE_VERBS.values())
-    if q.has(rf"\b(?:what|which|anything|something|objects?|things?)\b.*\b(?:{verbs})\b") and not q.has(_CAMERA_WORDS):
+    if _said(q, rf"\b(?:what|which|anything|something|objects?|things?)\b.*\b(?:{verbs})\b") and not q.has(_CAMERA_WORDS):
         return "changes"
     about_object = q.has(r"\bwhere\b") and q.mentions and not (q.has(_CAMERA_WORDS) or q.has(_SEEN_AS_CAMERA))
     if about_object and (q.frames or q.times or q.has(
@@ -593,7 +598,7 @@ def _still_there(q: Reading, context: PlanningContext) -> Interpretation:
 
 
 def _changes(q: Reading, context: PlanningContext) -> Interpretation:
-    kind = next(k for k, verbs in _CHANGE_VERBS.items() if q.has(rf"\b(?:{verbs})\b"))
+    kind = next(k for k, verbs in _CHANGE_VERBS.items() if _said(q, rf"\b(?:{verbs})\b"))
     args = [f'kind="{kind}"']
     if len(q.frames) >= 2:
         args += [f"from_frame={min(q.frames[:2])}", f"to_frame={max(q.frames[:2])}"]

@@ -151,12 +151,11 @@ def program_facts(typed: dsl.TypedProgram, memory_labels: Sequence[str]) -> Prog
             continue
         facts.ops.add(node.op)
         keywords = {k.name: k.value for k in node.keywords}
-        if node.op == "camera":
-            if isinstance(keywords.get("frame"), NumberLit):
-                facts.frames.append(int(keywords["frame"].value))
-            if isinstance(keywords.get("time"), NumberLit):
-                facts.times.append(float(keywords["time"].value))
-        elif node.op == "to_unit":
+        # camera(frame=, time=) and the change operations' frame spans (dsl/ops/changes.py)
+        facts.frames += [int(keywords[k].value) for k in ("frame", "from_frame", "to_frame")
+                         if isinstance(keywords.get(k), NumberLit)]
+        facts.times += [float(keywords[k].value) for k in ("time", "since_time") if isinstance(keywords.get(k), NumberLit)]
+        if node.op == "to_unit":
             facts.units += _texts(node.args[1] if len(node.args) > 1 else keywords.get("unit"))
         for arg in node.args + tuple(v for k, v in keywords.items() if k not in _NOT_LABELS):
             for text in _texts(arg):  # any text argument naming memory objects (objects, appearance_order...)
@@ -235,4 +234,5 @@ def check_program(program: str | dsl.TypedProgram, reading: Reading, context: Pl
     """
     typed = program if isinstance(program, dsl.TypedProgram) else dsl.validate(
         dsl.parse(program), Counter(context.label_counts), context.frame_count)
-    return check(reading, program_facts(typed, context.labels), context)
+    labels = sorted(set(context.labels) | set(context.removed_labels))  # removed objects: the past
+    return check(reading, program_facts(typed, labels), context)
