@@ -140,12 +140,24 @@ def project(points: np.ndarray, T_world_camera: np.ndarray, K: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray]:
     """Pixel coordinates (N x 2, u right, v down) and depths (N,) of world points."""
     T = np.asarray(T_world_camera, dtype=np.float64)
-    in_camera = (np.asarray(points, dtype=np.float64) - T[:3, 3]) @ T[:3, :3]
+    return pixels((np.asarray(points, dtype=np.float64) - T[:3, 3]) @ T[:3, :3], K)
+
+
+def pixels(in_camera: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates (N x 2) and depths (N,) of points given in the optical frame (N x 3)."""
     depth = in_camera[:, 2]
     safe = np.where(np.abs(depth) < 1e-9, 1e-9, depth)
     u = K[0, 0] * in_camera[:, 0] / safe + K[0, 2]
     v = K[1, 1] * in_camera[:, 1] / safe + K[1, 2]
     return np.column_stack([u, v]), depth
+
+
+def in_image(uv: np.ndarray, depth: np.ndarray, size: tuple[int, int], near: float, far: float
+             ) -> np.ndarray:
+    """Which projected points fall inside a width x height image, between near and far."""
+    width, height = size
+    return ((depth > near) & (depth < far) & (uv[:, 0] >= 0) & (uv[:, 0] < width)
+            & (uv[:, 1] >= 0) & (uv[:, 1] < height))
 
 
 def view_pose(view: View) -> np.ndarray:

@@ -61,6 +61,9 @@ class Answer:
                 "directions": [[d.start.tolist(), d.end.tolist()] for d in touched.directions],
                 "paths": [p.tolist() for p in touched.paths],
                 "points": [p.tolist() for p in touched.points],
+                "positions": [p.tolist() for p in touched.positions],
+                "goals": [{"position": g.position.tolist(), "heading": g.heading}
+                          for g in touched.goals],
             },
         }
 

@@ -39,6 +39,10 @@ class ObjectRecord:
     """Frame index of the keyframe that shows the object best (most samples); -1 if none."""
     centroid: np.ndarray = field(default_factory=lambda: np.zeros(3))
     """Mean of the object's points (surface centroid), world frame."""
+    color: str = ""
+    """Palette name of the object's observed colour (memory/colors.py); "" if never observed."""
+    color_rgb: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    """Mean RGB (0-255) behind `color`."""
 
     def corners(self) -> np.ndarray:
         """The 8 box corners (8 x 3), bottom four first, counter-clockwise seen from above."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from reasmory_ros.memory.colors import dominant_color
 from reasmory_ros.memory.config import MemoryConfig
 from reasmory_ros.memory.errors import MemoryFileError
 from reasmory_ros.memory.frame import Frame
@@ -220,6 +221,7 @@ class SpatialMemory:
                 for name in (
                     "ids", "label_hist", "center", "extent", "yaw", "points", "first_frame",
                     "first_time", "last_frame", "last_time", "observations", "best_keyframe", "centroid",
+                    "color_count", "color_sum",
                 )
             }
             for row, slot in enumerate(stale):
@@ -231,6 +233,7 @@ class SpatialMemory:
         hist = rows["label_hist"][row]
         points = rows["points"][row]
         points = points[points[:, 0] < FAR / 2]
+        color, color_rgb = dominant_color(rows["color_count"][row], rows["color_sum"][row])
         return ObjectRecord(
             id=int(rows["ids"][row]),
             label=self._parts.objects.category_name(hist) or UNKNOWN_LABEL,
@@ -246,6 +249,8 @@ class SpatialMemory:
             observations=int(rows["observations"][row]),
             best_keyframe=int(rows["best_keyframe"][row]),
             centroid=_readonly(rows["centroid"][row].astype(np.float64)),
+            color=color,
+            color_rgb=_readonly(color_rgb),
         )
 
     def _keyframe_records(self, shown_ids: set[int]) -> tuple[Keyframe, ...]:

@@ -128,6 +128,20 @@ class QuestionResult:
     error: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
     dsl_answer: object | None = None
+    position: list[float] | None = None
+    """Place answers: [x, y, z] in metres, the map frame (the object's box centre for "where")."""
+    stamp: float | None = None
+    """Time answers: the stream clock's stamp (s) of the frame number in `answer`."""
+    objects: list[dict] = field(default_factory=list)
+    """The objects the answer used: {"id", "label"} each."""
+    goal: dict | None = None
+    """Place answers: a navigation goal {"position": [x, y, z], "yaw": rad about z}, facing it."""
+
+    def answer_fields(self) -> dict:
+        """The answer fields beyond the answer that this result has (position, stamp, objects, goal)."""
+        fields = {"position": self.position, "stamp": self.stamp, "objects": self.objects or None,
+                  "goal": self.goal}
+        return {name: value for name, value in fields.items() if value is not None}
 
     def to_json(self) -> dict:
         """The replay contract's answer record (without the id) plus the attempts."""
@@ -138,6 +152,7 @@ class QuestionResult:
             record["text"] = self.text
         if self.error:
             record["error"] = self.error
+        record.update(self.answer_fields())
         record["attempts"] = [
             {"planner": a.planner, "program": a.program, "error": a.error, "stage": a.stage} for a in self.attempts
         ]

@@ -1,3 +1,3 @@
 """Operation implementations; importing this package fills `registry.OPERATIONS`."""
 
-from . import cameras, measures, routes, selection, views  # noqa: F401
+from . import cameras, history, measures, places, relations, routes, selection, views  # noqa: F401

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from ...memory.snapshot import MemorySnapshot
+from ..boxes import volume
 from ..context import ExecContext
 from ..errors import OperationError
-from ..geometry import intrinsics, location, measure, project
+from ..geometry import in_image, intrinsics, location, measure, project
 from ..labels import resolve, unknown_label_hint
 from ..registry import Param, StaticArg, StaticContext, operation
 from ..types import (ANY_LIST, CAMERA, NUMBER, OBJECT, OBJECT_SET, POINT, TEXT, VIEW, Camera,
-                     Number, Obj, ObjectSet, list_of)
+                     Number, Obj, ObjectSet, format_number, list_of)
 from ..units import metres
 
 LOCATABLE = (OBJECT, CAMERA, POINT, VIEW)
@@ -52,8 +53,10 @@ def _present(snapshot: MemorySnapshot) -> set[str]:
 
 
 def _describe(objects: tuple[Obj, ...]) -> str:
-    ids = ", ".join(str(o.id) for o in objects[:10])
-    return f"ids {ids}" + (" ..." if len(objects) > 10 else "")
+    """'id 4 at (1.2, 0.3), id 7 at (2, 1.5)': each candidate with its floor position."""
+    shown = ", ".join(f"id {o.id} at ({format_number(o.record.center[0])}, "
+                      f"{format_number(o.record.center[1])})" for o in objects[:10])
+    return shown + (" ..." if len(objects) > 10 else "")
 
 
 @operation("objects", category="objects", returns=OBJECT_SET,
@@ -115,19 +118,18 @@ def the_op(ctx: ExecContext, set):
     raise OperationError(
         f"{set.description} holds {len(set.objects)} objects ({_describe(set.objects)}), "
         "not exactly one",
-        "pick one with nearest(set, to=...), farthest(...), largest(...), smallest(...), "
-        "filter(...) or object(id), or count(...) them")
+        "pick one: the one nearest something, nearest(set, to=the(objects(\"desk\"))); "
+        "largest(set) or smallest(set); the one seen first or last, earliest(set) or latest(set); "
+        "filter(...); or object(id); or count(...) them")
 
 
 def visible_objects(ctx: ExecContext, objects: tuple[Obj, ...], camera: Camera) -> tuple[Obj, ...]:
     """Objects whose box centre projects into the image, in front, within range."""
     if not objects:
         return ()
-    K, (width, height) = intrinsics(ctx.snapshot)
-    centres = np.array([location(o) for o in objects])
-    uv, depth = project(centres, camera.pose, K)
-    seen = ((depth > MIN_VISIBLE_DEPTH) & (depth < MAX_VISIBLE_RANGE) & (uv[:, 0] >= 0)
-            & (uv[:, 0] < width) & (uv[:, 1] >= 0) & (uv[:, 1] < height))
+    K, size = intrinsics(ctx.snapshot)
+    uv, depth = project(np.array([location(o) for o in objects]), camera.pose, K)
+    seen = in_image(uv, depth, size, MIN_VISIBLE_DEPTH, MAX_VISIBLE_RANGE)
     return tuple(o for o, s in zip(objects, seen) if s)
 
 
@@ -208,8 +210,7 @@ def farthest_op(ctx: ExecContext, set, to, mode):
 def _by_volume(ctx: ExecContext, set: ObjectSet, largest: bool) -> Obj:
     if not set.objects:
         raise OperationError(f"{set.description} is empty", "check the label or the filter")
-    chosen = (max if largest else min)(set.objects,
-                                       key=lambda o: float(np.prod(o.record.extent)))
+    chosen = (max if largest else min)(set.objects, key=lambda o: volume(o.record))
     ctx.trace.value(chosen)
     return chosen
 
