@@ -6,7 +6,9 @@ every object and says exactly what it means:
 - a is **on** b when a's bottom lies within SUPPORT_TOLERANCE of b's top and at least
   SUPPORT_OVERLAP of a's footprint lies over b's footprint;
 - a is **under** b when at least SUPPORT_OVERLAP of the smaller footprint lies over the other and
-  a's top is lower than b's top by more than SUPPORT_TOLERANCE;
+  b's bottom is no lower than SUPPORT_TOLERANCE below a's top (b is above a: a table is under the
+  cup on it; a box spans its object down to its lowest part, so nothing is "under" a table's
+  top between its legs);
 - a is **next to** b when their footprints are at most NEXT_TO_GAP apart, their heights overlap by
   more than SUPPORT_TOLERANCE and neither stands over the other;
 - c is **between** a and b when its centre, seen from above, projects inside the segment joining
@@ -95,7 +97,7 @@ def rests_on(a: ObjectRecord, b: ObjectRecord) -> bool:
 
 def is_under(a: ObjectRecord, b: ObjectRecord) -> bool:
     smaller, larger = (a, b) if footprint_area(a) <= footprint_area(b) else (b, a)
-    return (top(a) < top(b) - SUPPORT_TOLERANCE
+    return (bottom(b) >= top(a) - SUPPORT_TOLERANCE
             and overlap_fraction(smaller, larger) >= SUPPORT_OVERLAP)
 
 

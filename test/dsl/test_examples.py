@@ -140,7 +140,7 @@ def everyday_answers() -> dict[str, list]:
     for b in BOXES:
         counts[b.label] = counts.get(b.label, 0) + 1
     on_table = [b for b in BOXES if abs(b.lo[2] - table.hi[2]) <= 0.08 and overlap(b, table) >= 0.5]
-    under_cup = [b for b in BOXES if b.hi[2] < cup.hi[2] - 0.08
+    under_cup = [b for b in BOXES if b is not cup and cup.lo[2] >= b.hi[2] - 0.08
                  and overlap(*sorted((b, cup), key=lambda x: np.prod(x.size_xyz[:2]))) >= 0.5]
     chairs = [b for b in BOXES if b.label == "chair"]
     return {

@@ -177,8 +177,9 @@ def on_op(ctx: ExecContext, set, base):
 @operation("under", category="relations", returns=OBJECT_SET,
            params=[Param("set", (OBJECT_SET,), "candidates"), Param("above", (OBJECT,), "the object above")],
            doc=f"The objects of the set under the given one: their footprints overlap by "
-               f"{boxes.SUPPORT_OVERLAP:.0%} of the smaller one and their top is more than "
-               f"{boxes.SUPPORT_TOLERANCE:g} m lower than its top.")
+               f"{boxes.SUPPORT_OVERLAP:.0%} of the smaller one and its bottom is at most "
+               f"{boxes.SUPPORT_TOLERANCE:g} m below their top (boxes reach down to an object's "
+               "lowest part, so a table's legs leave no room under it).")
 def under_op(ctx: ExecContext, set, above):
     return _related(ctx, set, "under", above, reverse=False)
 
