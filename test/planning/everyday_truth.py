@@ -52,12 +52,7 @@ class Recording:
         records = []
         for o in self.seen:
             frames = self.frames_seen(o.id)
-            records.append(ObjectRecord(
-                id=o.id, label=o.label, label_histogram={o.label: 1.0}, center=o.center, extent=o.extent,
-                yaw=o.box_yaw, points=o.points.astype(np.float32), first_seen_frame=frames[0],
-                first_seen_time=float(stamps[frames[0]]), last_seen_frame=frames[-1],
-                last_seen_time=float(stamps[frames[-1]]), observations=len(frames),
-                centroid=o.points.mean(axis=0), color=color_name(np.array(_largest_part(o).color) * 255 * 0.7)))
+            records.append(scene_record(o, frames[0], frames[-1], float(stamps[frames[0]]), float(stamps[frames[-1]])))
         return replace(self.memory, objects=tuple(records))
 
     def unique(self, within_memory: bool = False) -> list[sim.SceneObject]:
@@ -87,6 +82,16 @@ def record(seed: int) -> Recording:
         memory.update(rendered.frame)
         visibility.append(rendered.pixel_counts)
     return Recording(seed, scene, camera, memory.snapshot(), visibility)
+
+
+def scene_record(o: sim.SceneObject, first: int = 0, last: int = 0, first_time: float = 0.0,
+                 last_time: float = 0.0) -> ObjectRecord:
+    """A memory record holding the simulator's exact object (id = scene id)."""
+    return ObjectRecord(
+        id=o.id, label=o.label, label_histogram={o.label: 1.0}, center=o.center, extent=o.extent,
+        yaw=o.box_yaw, points=o.points.astype(np.float32), first_seen_frame=first, first_seen_time=first_time,
+        last_seen_frame=last, last_seen_time=last_time, observations=max(1, last - first + 1),
+        centroid=o.points.mean(axis=0), color=color_name(np.array(_largest_part(o).color) * 255 * 0.7))
 
 
 def _largest_part(o: sim.SceneObject):

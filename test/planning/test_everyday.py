@@ -14,12 +14,25 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from everyday_truth import (MEASURES, between_truth, bottom, color_names, floor_gap,  # noqa: E402
-                            in_view_seconds, radius, record, top)
+from everyday_truth import (
+    MEASURES,
+    between_truth,
+    bottom,
+    color_names,
+    floor_gap,
+    in_view_seconds,
+    radius,
+    record,
+    scene_record,
+    top,
+)
 
-from reasmory_ros.dsl.types import ObjectSet  # noqa: E402
-from reasmory_ros.planning.answering import answer_question  # noqa: E402
-from reasmory_ros.planning.rules import RuleBasedPlanner  # noqa: E402
+from reasmory_ros import sim
+from reasmory_ros.dsl import run
+from reasmory_ros.dsl.types import ObjectSet
+from reasmory_ros.memory.snapshot import MemorySnapshot, SceneMap, Trajectory
+from reasmory_ros.planning.answering import answer_question
+from reasmory_ros.planning.rules import RuleBasedPlanner
 
 pytestmark = pytest.mark.slow
 
@@ -136,7 +149,7 @@ def _expected_ok(rec, row, slots, result) -> bool:
         return answer == "yes"
     if case in ("exists_no", "related_no"):
         return answer == "no"
-    c, p = slots.get("c"), slots.get("p")
+    p = slots.get("p")
     children = sorted(o.id for o in rec.seen if o.parent == getattr(p, "id", None))
     if case == "on":
         return sorted(_ids(result)) == children
@@ -181,6 +194,60 @@ def test_everyday_phrasings_against_the_simulator(recordings, rules, kind):
             if not _expected_ok(rec, row, slots, result):
                 failures.append(f"seed {seed}: {question!r} -> {result.answer!r} ({result.error or result.program})")
     assert len(failures) <= 0.1 * total, "\n".join(failures)
+
+
+# --- operations against the scenes' geometry ------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_support_relations_match_the_scene(seed):
+    """on / under / support over every pair of a generated scene: exactly the simulator's 'stands on'."""
+    scene = sim.generate_scene(seed)
+    empty = Trajectory(np.zeros(0, int), np.zeros(0), np.zeros((0, 4, 4)))
+    snapshot = MemorySnapshot(tuple(scene_record(o) for o in scene.objects), empty, (), SceneMap.empty(0.05), 0)
+    for o in scene.objects:
+        held = run(f"answer(on(all_objects(), object({o.id})))", snapshot).raw
+        assert sorted(x.id for x in held.objects) == sorted(c.id for c in scene.objects if c.parent == o.id), o.label
+        below = run(f"answer(under(all_objects(), object({o.id})))", snapshot).raw
+        assert [x.id for x in below.objects] == ([o.parent] if o.parent else []), o.label
+        if o.parent:
+            assert run(f"answer(support(object({o.id})).id)", snapshot).value == o.parent
+
+
+def test_navigation_goals_stand_on_free_floor_facing_their_object(recordings):
+    rec = recordings[SEEDS[0]]
+    robot = rec.camera.poses[-1][:3, 3]
+    for target in rec.seen:
+        goal = run(f"answer(goal_pose(object({target.id})))", rec.truth).raw
+        assert not any(_in_footprint(goal.position, o) for o in rec.scene.objects), target.label
+        gap = _footprint_gap(goal.position, target)
+        assert 0.2 - 1e-6 <= gap <= 1.5 + 1e-6, target.label
+        facing = np.arctan2(*(target.center[:2] - goal.position[:2])[::-1])
+        assert abs((goal.heading - facing + np.pi) % (2 * np.pi) - np.pi) < 1e-6
+        assert np.linalg.norm(goal.position[:2] - robot[:2]) < 15, "inside the mapped room"
+
+
+def _footprint_gap(xy, o) -> float:
+    c, s = np.cos(o.box_yaw), np.sin(o.box_yaw)
+    d = np.asarray(xy[:2]) - o.center[:2]
+    local = np.array([d[0] * c + d[1] * s, -d[0] * s + d[1] * c])
+    return float(np.linalg.norm(np.clip(np.abs(local) - o.extent[:2] / 2, 0, None)))
+
+
+def test_memory_colours_match_the_scene(recordings):
+    """Every object the real memory holds, matched to the scene object of its label nearest its box
+    centre, is named a colour one of that object's parts takes under the renderer's lighting."""
+    checked, wrong = 0, []
+    for rec in recordings.values():
+        for held in rec.memory.objects:
+            same = [o for o in rec.scene.objects if o.label == held.label]
+            if not same:
+                continue
+            o = min(same, key=lambda x: np.linalg.norm(x.center - held.center))
+            checked += 1
+            if held.color not in color_names(o):
+                wrong.append(f"{o.label}: {held.color} not in {sorted(color_names(o))}")
+    assert checked >= 15 and len(wrong) <= 0.1 * checked, wrong
 
 
 # --- answer fields ---------------------------------------------------------------------------------
