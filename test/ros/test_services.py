@@ -75,6 +75,21 @@ def test_services_and_bad_inputs(recording, harness, start_node, tmp_path):
     again = harness.call(run, RunProgram.Request(program=WALKED))
     assert again.success and again.value == pytest.approx(walked.value)
 
+    # Place and time answers carry a position, a navigation goal, a stamp and the objects used.
+    label = harness.call(run, RunProgram.Request(program="answer(largest(all_objects()).memory_label)")).answer
+    centre = harness.call(run, RunProgram.Request(program=f'answer(position(largest(objects("{label}"))).x)'))
+    where = harness.call(ask, AskSpatial.Request(question=f"Where is the largest {label}?"))
+    assert where.success and where.has_position, where.error
+    assert where.position.x == pytest.approx(centre.value) and label in where.object_labels
+    assert len(where.object_ids) == len(where.object_labels)
+    if where.has_goal:  # a goal needs free floor in front of the object in this short recording's map
+        q = where.goal.pose.orientation
+        assert where.goal.header.frame_id and q.x ** 2 + q.y ** 2 + q.z ** 2 + q.w ** 2 == pytest.approx(1.0)
+    when = harness.call(ask, AskSpatial.Request(question=f"When did I last see the largest {label}?"))
+    assert when.success and when.has_stamp and not when.has_position, when.error
+    seen = frames[int(when.value) - 1].timestamp
+    assert when.stamp.sec + when.stamp.nanosec * 1e-9 == pytest.approx(seen, abs=1e-6)
+
     # Planner problems are answers with a reason, not crashes.
     unknown = harness.call(ask, AskSpatial.Request(question="How many beds are there?", planner="oracle"))
     assert not unknown.success and "expected one of rule, local, remote" in unknown.error
