@@ -96,19 +96,51 @@ def rests_on(a: ObjectRecord, b: ObjectRecord) -> bool:
 
 
 def is_under(a: ObjectRecord, b: ObjectRecord) -> bool:
+    if bottom(b) < top(a) - SUPPORT_TOLERANCE:  # the cheap test first: most pairs stop here
+        return False
     smaller, larger = (a, b) if footprint_area(a) <= footprint_area(b) else (b, a)
-    return (bottom(b) >= top(a) - SUPPORT_TOLERANCE
-            and overlap_fraction(smaller, larger) >= SUPPORT_OVERLAP)
+    return overlap_fraction(smaller, larger) >= SUPPORT_OVERLAP
+
+
+def _far_apart(a: ObjectRecord, b: ObjectRecord, gap: float) -> bool:
+    """Whether the footprints' axis-aligned bounds are more than `gap` apart (a cheap first test)."""
+    ca, cb = a.corners()[:4, :2], b.corners()[:4, :2]
+    apart = np.maximum(0.0, np.maximum(ca.min(axis=0) - cb.max(axis=0), cb.min(axis=0) - ca.max(axis=0)))
+    return float(np.hypot(*apart)) > gap
 
 
 def is_next_to(a: ObjectRecord, b: ObjectRecord) -> bool:
-    heights_overlap = min(top(a), top(b)) - max(bottom(a), bottom(b)) > SUPPORT_TOLERANCE
+    if min(top(a), top(b)) - max(bottom(a), bottom(b)) <= SUPPORT_TOLERANCE or _far_apart(a, b, NEXT_TO_GAP):
+        return False
     stacked = max(overlap_fraction(a, b), overlap_fraction(b, a)) >= SUPPORT_OVERLAP
-    return heights_overlap and not stacked and footprint_gap(a, b) <= NEXT_TO_GAP
+    return not stacked and footprint_gap(a, b) <= NEXT_TO_GAP
 
 
 RELATIONS = {"on": rests_on, "under": is_under, "next to": is_next_to}
 """Relation word -> test(a, b): "a is <word> b"."""
+
+
+def maybe_related(records, other: ObjectRecord, relation: str) -> np.ndarray:
+    """A cheap vectorised pre-test (N,) over many records: False where "record <relation> other"
+    cannot hold, from heights and the footprints' axis-aligned bounds only; the exact test runs on
+    the rest."""
+    if not records:
+        return np.zeros(0, dtype=bool)
+    centre = np.array([r.center for r in records], dtype=np.float64)
+    extent = np.array([r.extent for r in records], dtype=np.float64)
+    yaw = np.array([r.yaw for r in records], dtype=np.float64)
+    c, s = np.abs(np.cos(yaw)), np.abs(np.sin(yaw))
+    half = np.column_stack([c * extent[:, 0] + s * extent[:, 1], s * extent[:, 0] + c * extent[:, 1]]) / 2
+    oc, os_ = abs(math.cos(other.yaw)), abs(math.sin(other.yaw))
+    ohalf = np.array([oc * other.extent[0] + os_ * other.extent[1], os_ * other.extent[0] + oc * other.extent[1]]) / 2
+    gap = np.linalg.norm(np.maximum(0.0, np.abs(centre[:, :2] - other.center[:2]) - half - ohalf), axis=1)
+    low, high = centre[:, 2] - extent[:, 2] / 2, centre[:, 2] + extent[:, 2] / 2
+    if relation == "next to":
+        return (gap <= NEXT_TO_GAP) & (np.minimum(high, top(other)) - np.maximum(low, bottom(other)) > SUPPORT_TOLERANCE)
+    touching = gap <= 0.0
+    if relation == "on":
+        return touching & (np.abs(low - top(other)) <= SUPPORT_TOLERANCE)
+    return touching & (bottom(other) >= high - SUPPORT_TOLERANCE)
 
 
 def between_position(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> float | None:

@@ -9,7 +9,7 @@ import numpy as np
 from .. import boxes
 from ..context import ExecContext
 from ..errors import OperationError
-from ..geometry import camera_view, direction_to, location, measure
+from ..geometry import camera_view, closest_first, direction_to, location
 from ..navigation import distances_from
 from ..registry import Param, operation
 from ..types import OBJECT, PLACE, VIEW, Obj, Place, View, format_number
@@ -58,13 +58,11 @@ def describe(ctx: ExecContext, obj: Obj) -> tuple[str, Obj | None]:
                  and (boxes.footprint_area(r) >= LANDMARK_FOOTPRINT or r.extent[2] >= LANDMARK_HEIGHT)]
     if not landmarks:
         return parts[0], None
-    gaps = [measure(obj, landmark, "closest")[0] for landmark in landmarks]
-    nearest = int(np.argmin(gaps))
-    landmark = landmarks[nearest]
-    if gaps[nearest] <= NEXT_TO:
+    gap, _, _, landmark = closest_first(landmarks, obj)
+    if gap <= NEXT_TO:
         parts.append(f"next to {_name(landmark, ctx)}")
     else:
-        parts.append(f"{format_number(gaps[nearest])} m from {_name(landmark, ctx)}")
+        parts.append(f"{format_number(gap)} m from {_name(landmark, ctx)}")
     return ", ".join(parts), landmark
 
 

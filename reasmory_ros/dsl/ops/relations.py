@@ -156,14 +156,15 @@ _RELATION_DOC = (f"within {boxes.SUPPORT_TOLERANCE:g} m; footprints overlapping 
                  f"{boxes.SUPPORT_OVERLAP:.0%}")
 
 
-def _related(ctx: ExecContext, set: ObjectSet, relation: str, other: Obj, reverse: bool) -> ObjectSet:
+def _related(ctx: ExecContext, set: ObjectSet, relation: str, other: Obj) -> ObjectSet:
+    """The objects of the set that are <relation> the other one."""
     test = boxes.RELATIONS[relation]
-    kept = tuple(o for o in set.objects if o.id != other.id
-                 and (test(other.record, o.record) if reverse else test(o.record, other.record)))
+    others = [o for o in set.objects if o.id != other.id]
+    possible = boxes.maybe_related([o.record for o in others], other.record, relation)
+    kept = tuple(o for o, maybe in zip(others, possible) if maybe and test(o.record, other.record))
     ctx.trace.value(other)
     ctx.trace.value(kept)
-    word = {"on": "holding" if reverse else "on"}.get(relation, relation)
-    return ObjectSet(kept, f"{set.description} {word} the {other.label}")
+    return ObjectSet(kept, f"{set.description} {relation} the {other.label}")
 
 
 @operation("on", category="relations", returns=OBJECT_SET,
@@ -171,7 +172,7 @@ def _related(ctx: ExecContext, set: ObjectSet, relation: str, other: Obj, revers
            doc=f"The objects of the set resting on the base: bottom at the base's top "
                f"({_RELATION_DOC} of the object's footprint).")
 def on_op(ctx: ExecContext, set, base):
-    return _related(ctx, set, "on", base, reverse=False)
+    return _related(ctx, set, "on", base)
 
 
 @operation("under", category="relations", returns=OBJECT_SET,
@@ -181,7 +182,7 @@ def on_op(ctx: ExecContext, set, base):
                f"{boxes.SUPPORT_TOLERANCE:g} m below their top (boxes reach down to an object's "
                "lowest part, so a table's legs leave no room under it).")
 def under_op(ctx: ExecContext, set, above):
-    return _related(ctx, set, "under", above, reverse=False)
+    return _related(ctx, set, "under", above)
 
 
 @operation("next_to", category="relations", returns=OBJECT_SET,
@@ -190,7 +191,7 @@ def under_op(ctx: ExecContext, set, above):
                f"{boxes.NEXT_TO_GAP:g} m apart seen from above, heights overlapping, neither "
                "standing on the other.")
 def next_to_op(ctx: ExecContext, set, object):
-    return _related(ctx, set, "next to", object, reverse=False)
+    return _related(ctx, set, "next to", object)
 
 
 @operation("support", category="relations", returns=OBJECT,

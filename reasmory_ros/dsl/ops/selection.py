@@ -8,7 +8,7 @@ from ...memory.snapshot import MemorySnapshot
 from ..boxes import volume
 from ..context import ExecContext
 from ..errors import OperationError
-from ..geometry import in_image, intrinsics, location, measure, project
+from ..geometry import closest_first, in_image, intrinsics, location, measure, project, within_reach
 from ..labels import resolve, unknown_label_hint
 from ..registry import Param, StaticArg, StaticContext, operation
 from ..types import (ANY_LIST, CAMERA, NUMBER, OBJECT, OBJECT_SET, POINT, TEXT, VIEW, Camera,
@@ -152,9 +152,8 @@ def filter_op(ctx: ExecContext, set, near, within, visible_in):
     parts = []
     if near is not None:
         radius = metres(within or DEFAULT_NEAR)
-        kept = tuple(o for o in kept
-                     if (not isinstance(near, Obj) or o.id != near.id)
-                     and measure(o, near, "closest")[0] <= radius)
+        others = [o for o in kept if not isinstance(near, Obj) or o.id != near.id]
+        kept = tuple(o for o, close in zip(others, within_reach(others, near, radius)) if close)
         parts.append(f"within {radius:g} m")
     if visible_in is not None:
         kept = visible_objects(ctx, kept, visible_in)
@@ -178,9 +177,12 @@ def _ranked(ctx: ExecContext, set: ObjectSet, to: object, mode: str, farthest: b
     if not candidates:
         raise OperationError(f"{set.description} has no object other than the reference",
                              "widen the set, e.g. objects([...several labels...])")
-    measured = [(measure(o, to, mode), o) for o in candidates]
-    pick = (max if farthest else min)(range(len(measured)), key=lambda i: measured[i][0][0])
-    (_, p, q), chosen = measured[pick]
+    if mode == "closest" and not farthest:
+        _, p, q, chosen = closest_first(candidates, to)
+    else:
+        measured = [(measure(o, to, mode), o) for o in candidates]
+        pick = (max if farthest else min)(range(len(measured)), key=lambda i: measured[i][0][0])
+        (_, p, q), chosen = measured[pick]
     ctx.trace.value(chosen)
     ctx.trace.value(to)
     ctx.trace.segment(p, q)
