@@ -309,3 +309,21 @@ def test_comparing_an_object_with_itself_is_an_error(recordings, rules):
     label = rec.unique()[0].label
     result = answer_question(f"Which is taller, the {label} or the {label}?", None, rec.truth, rules=rules)
     assert not result.ok and "cannot be compared with itself" in result.error
+
+
+def test_replay_records_and_the_top_down_picture_show_the_answer(recordings, rules, tmp_path):
+    from reasmory_ros.replay.pipeline import answer_record
+    from reasmory_ros.replay.topdown import plot_topdown
+
+    rec = recordings[SEEDS[0]]
+    target = rec.unique()[0]
+    where = answer_question(f"Where is the {target.label}?", None, rec.truth, rules=rules)
+    row = answer_record("q1", where)
+    assert row["id"] == "q1" and row["ok"] and np.allclose(row["position"], target.center)
+    assert row["goal"] == where.goal and {"id": target.id, "label": target.label} in row["objects"]
+    assert where.dsl_answer.touched.positions and where.dsl_answer.touched.goals
+    walked = answer_question("How far did I walk in total?", None, rec.truth, rules=rules)
+    assert len(walked.dsl_answer.touched.paths[0]) == len(rec.camera), "the walked path is shown"
+    for name, result in (("where", where), ("walked", walked)):
+        picture = plot_topdown(rec.truth, tmp_path / f"{name}.png", answer=result.dsl_answer)
+        assert picture.stat().st_size > 10_000
