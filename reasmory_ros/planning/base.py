@@ -138,9 +138,9 @@ class QuestionResult:
     """Place answers: a navigation goal {"position": [x, y, z], "yaw": rad about z}, facing it."""
 
     def answer_fields(self) -> dict:
-        """The answer fields beyond the answer that this result has (position, stamp, objects, goal)."""
-        fields = {"position": self.position, "stamp": self.stamp, "objects": self.objects or None,
-                  "goal": self.goal}
+        """The replay contract's fields beyond the answer that this result has: position, stamp,
+        objects (the navigation goal is the service's and `to_json`'s)."""
+        fields = {"position": self.position, "stamp": self.stamp, "objects": self.objects or None}
         return {name: value for name, value in fields.items() if value is not None}
 
     def to_json(self) -> dict:
@@ -153,6 +153,8 @@ class QuestionResult:
         if self.error:
             record["error"] = self.error
         record.update(self.answer_fields())
+        if self.goal is not None:
+            record["goal"] = self.goal
         record["attempts"] = [
             {"planner": a.planner, "program": a.program, "error": a.error, "stage": a.stage} for a in self.attempts
         ]
