@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from reasmory_ros.memory import MemoryConfig, SpatialMemory
-from reasmory_ros.memory.colors import HUE_BINS, PALETTE, color_bins, color_name, dominant_color
+from reasmory_ros.memory.colors import (
+    HUE_BINS,
+    PALETTE,
+    color_bins,
+    color_name,
+    dominant_color,
+)
 from reasmory_ros.memory.persistence import read_memory_file, write_memory_file
 
 CONFIG = MemoryConfig(pixel_stride=2, max_objects=32, max_keyframes=8, map_capacity=16384)
