@@ -8,7 +8,9 @@ same snapshot with the object table topped up to `memory.max_objects` records by
 (labels no question names, sampled with as many points as the memory keeps per object), so every
 per-object path sees a full table; the map is the scan's (its voxel count is printed).
 
-Every question of questions.jsonl is answered with `answer_question(question, options, snapshot)`
+Every question of questions.jsonl, plus one everyday question per everyday intent (where is it,
+what is near / on / under / between, which is bigger, is there, when seen, how far walked, colour;
+`EVERYDAY` below, filled with labels the scan holds once), is answered with `answer_question(question, options, snapshot)`
 (rule-based planner, one torch thread) in three ways:
 
 - first: one pass in a fresh process, sentence embedder loaded but nothing embedded yet (first
@@ -82,6 +84,32 @@ def filled(snapshot: MemorySnapshot, capacity: int, points: int, seed: int) -> M
     return dataclasses.replace(snapshot, objects=snapshot.objects + tuple(extra))
 
 
+EVERYDAY = {
+    "locate": "Where is the {a}?", "color": "What colour is the {a}?", "nearest_any": "What is the closest object to the {a}?",
+    "within": "What is within 1.5 m of the {a}?", "between": "What is between the {a} and the {b}?",
+    "next_to": "What is next to the {a}?", "on": "What is on the {a}?", "under": "What is under the {a}?",
+    "taller": "Which is taller, the {a} or the {b}?", "bigger": "Is the {a} bigger than the {b}?",
+    "closer": "Which is closer to me, the {a} or the {b}?", "inventory": "What objects are in the room?",
+    "total": "How many objects are there in total?", "exists": "Is there a piano?",
+    "last_seen": "When did I last see the {a}?", "latest": "Which object did I see last?",
+    "time_in_view": "How long was the {a} in view?", "travelled": "How far did I walk in total?",
+    "elapsed": "How long did the walk take?", "largest": "Where is the largest {r}?",
+}
+"""One question per everyday intent, type "everyday_<intent>"."""
+
+
+def everyday_rows(snapshot: MemorySnapshot) -> list[dict]:
+    """EVERYDAY filled with the scan's labels: {a}, {b} held once, {r} held several times."""
+    counts = snapshot.label_counts()
+    once = sorted(label for label, n in counts.items() if n == 1)
+    several = sorted(label for label, n in counts.items() if n > 1) or once
+    rows = []
+    for i, (intent, template) in enumerate(EVERYDAY.items()):
+        a, b = once[i % len(once)], once[(i + 1) % len(once)]
+        rows.append({"type": f"everyday_{intent}", "question": template.format(a=a, b=b, r=several[0])})
+    return rows
+
+
 def _timed(row: dict, snapshot: MemorySnapshot) -> tuple[tuple[float, float], dict]:
     """((wall ms, CPU ms), the answer's gist) of one question."""
     wall, cpu = time.perf_counter(), time.process_time()
@@ -147,8 +175,8 @@ def main() -> None:
     for seed in args.seeds:
         out = recording(args.cache, seed, args.frames)
         memory, stats = build_memory(out / "bag", settings, progress=False)
-        rows = read_questions(out / "questions.jsonl")
         scan = memory.snapshot()
+        rows = read_questions(out / "questions.jsonl") + everyday_rows(scan)
         if seed == args.seeds[0]:
             first = [_timed(row, scan)[0] for row in rows]
         full = filled(scan, settings.memory.max_objects, settings.memory.object_points, seed)

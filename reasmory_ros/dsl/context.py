@@ -14,7 +14,7 @@ from ..memory.snapshot import MemorySnapshot
 from .cache import derived
 from .floorplan import FloorGrid, build_floor_grid
 from .navigation import NavGrid, build_nav_grid
-from .types import Camera, Direction, Obj, ObjectSet, Path, Point, View
+from .types import Camera, Direction, Obj, ObjectSet, Path, Place, Point, View
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,10 @@ class Touched:
     directions: tuple[Segment, ...] = ()
     paths: tuple[np.ndarray, ...] = ()
     points: tuple[np.ndarray, ...] = ()
+    positions: tuple[np.ndarray, ...] = ()
+    """Places answered (an object's box centre for "where is X"): shown as an arrow down onto it."""
+    goals: tuple[ViewMark, ...] = ()
+    """Navigation goals: a standpoint on the floor facing what to reach."""
 
 
 @dataclass
@@ -65,6 +69,8 @@ class Trace:
     directions: list[Segment] = field(default_factory=list)
     paths: list[np.ndarray] = field(default_factory=list)
     points: list[np.ndarray] = field(default_factory=list)
+    positions: list[np.ndarray] = field(default_factory=list)
+    goals: list[ViewMark] = field(default_factory=list)
 
     def value(self, value: object) -> None:
         """Record a value by its kind (used for arguments worth showing and for the answer)."""
@@ -84,9 +90,18 @@ class Trace:
             self.directions.append(Segment(value.origin, value.target))
         elif isinstance(value, Path):
             self.paths.append(value.waypoints)
+        elif isinstance(value, Place):
+            self.value(value.object)
+            if not any(p is value.position for p in self.positions):  # the answer is traced again
+                self.positions.append(value.position)
+                if value.goal is not None:
+                    self.goal(value.goal)
         elif isinstance(value, tuple):
             for item in value:
                 self.value(item)
+
+    def goal(self, view: View) -> None:
+        self.goals.append(ViewMark(view.position, view.heading))
 
     def segment(self, start: np.ndarray, end: np.ndarray) -> None:
         self.segments.append(Segment(np.asarray(start, float), np.asarray(end, float)))
@@ -94,7 +109,7 @@ class Trace:
     def freeze(self) -> Touched:
         return Touched(tuple(self.object_ids), tuple(self.cameras.values()), tuple(self.views),
                        tuple(self.segments), tuple(self.directions), tuple(self.paths),
-                       tuple(self.points))
+                       tuple(self.points), tuple(self.positions), tuple(self.goals))
 
 
 @dataclass

@@ -69,6 +69,57 @@ def closest_pair(a: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray, np.nd
     return float(distances[i]), (q if swapped else p), (p if swapped else q)
 
 
+def bounds(value: object) -> np.ndarray:
+    """Axis-aligned bounds (2 x 3) of the points `surface` measures from (an object's stored points
+    read as they are: NaN bounds only make the pruning of closest_first measure that object)."""
+    points = value.record.points if isinstance(value, Obj) and len(value.record.points) else surface(value)
+    return np.stack([points.min(axis=0), points.max(axis=0)]).astype(np.float64)
+
+
+def gap_bound(a: np.ndarray, b: np.ndarray) -> float:
+    """Distance between two axis-aligned bounds: no two points inside them are closer."""
+    return float(np.linalg.norm(np.maximum(0.0, np.maximum(a[0] - b[1], b[0] - a[1]))))
+
+
+def closest_first(candidates, reference: object) -> tuple[float, np.ndarray, np.ndarray, object]:
+    """(distance, p, q, candidate) of the candidate closest to the reference (closest points).
+    Candidates whose bounds are farther than the best found so far are never measured, and the
+    reference's points are indexed once, so a full table costs a few point queries."""
+    ref_points = surface(reference)
+    ref = np.stack([ref_points.min(axis=0), ref_points.max(axis=0)])
+    tree = cKDTree(ref_points)
+    best = None
+    for bound, i in sorted((gap_bound(bounds(c), ref), i) for i, c in enumerate(candidates)):
+        if best is not None and bound > best[0]:
+            break
+        points = surface(candidates[i])
+        upper = best[0] + 1e-9 if best is not None else math.inf
+        distances, index = tree.query(points, k=1, distance_upper_bound=upper)
+        k = int(np.argmin(distances))
+        if np.isfinite(distances[k]) and (best is None or distances[k] < best[0]):
+            best = (float(distances[k]), points[k], ref_points[int(index[k])], candidates[i])
+    return best
+
+
+def within_reach(candidates, reference: object, limit: float) -> list[bool]:
+    """Whether each candidate comes within `limit` of the reference (closest points): pruned by
+    bounds, then every 8th point is tried first, as most candidates in reach are found by it."""
+    ref_points = surface(reference)
+    ref = np.stack([ref_points.min(axis=0), ref_points.max(axis=0)])
+    tree = None
+    reach = []
+    for candidate in candidates:
+        if gap_bound(bounds(candidate), ref) > limit:
+            reach.append(False)
+            continue
+        tree = tree or cKDTree(ref_points)
+        points = surface(candidate)
+        hit = any(np.isfinite(tree.query(sample, k=1, distance_upper_bound=limit + 1e-9)[0]).any()
+                  for sample in (points[::8], points))
+        reach.append(bool(hit))
+    return reach
+
+
 def measure(a: object, b: object, mode: str) -> tuple[float, np.ndarray, np.ndarray]:
     """Distance between two located values: 'closest' surface points or 'center' points."""
     if mode == "center":
@@ -140,12 +191,24 @@ def project(points: np.ndarray, T_world_camera: np.ndarray, K: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray]:
     """Pixel coordinates (N x 2, u right, v down) and depths (N,) of world points."""
     T = np.asarray(T_world_camera, dtype=np.float64)
-    in_camera = (np.asarray(points, dtype=np.float64) - T[:3, 3]) @ T[:3, :3]
+    return pixels((np.asarray(points, dtype=np.float64) - T[:3, 3]) @ T[:3, :3], K)
+
+
+def pixels(in_camera: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates (N x 2) and depths (N,) of points given in the optical frame (N x 3)."""
     depth = in_camera[:, 2]
     safe = np.where(np.abs(depth) < 1e-9, 1e-9, depth)
     u = K[0, 0] * in_camera[:, 0] / safe + K[0, 2]
     v = K[1, 1] * in_camera[:, 1] / safe + K[1, 2]
     return np.column_stack([u, v]), depth
+
+
+def in_image(uv: np.ndarray, depth: np.ndarray, size: tuple[int, int], near: float, far: float
+             ) -> np.ndarray:
+    """Which projected points fall inside a width x height image, between near and far."""
+    width, height = size
+    return ((depth > near) & (depth < far) & (uv[:, 0] >= 0) & (uv[:, 0] < width)
+            & (uv[:, 1] >= 0) & (uv[:, 1] < height))
 
 
 def view_pose(view: View) -> np.ndarray:

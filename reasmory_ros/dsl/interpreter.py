@@ -61,6 +61,9 @@ class Answer:
                 "directions": [[d.start.tolist(), d.end.tolist()] for d in touched.directions],
                 "paths": [p.tolist() for p in touched.paths],
                 "points": [p.tolist() for p in touched.points],
+                "positions": [p.tolist() for p in touched.positions],
+                "goals": [{"position": g.position.tolist(), "heading": g.heading}
+                          for g in touched.goals],
             },
         }
 
@@ -88,7 +91,10 @@ class _Interpreter:
             return tuple(self.evaluate(item) for item in node.items)
         if isinstance(node, Attr):
             target = self.evaluate(node.target)
-            return ATTRIBUTES[type_of(target).name][node.name].get(target)
+            try:
+                return ATTRIBUTES[type_of(target).name][node.name].get(target)
+            except OperationError as err:  # an attribute with no value here (a place with no goal)
+                raise DslRuntimeError(f".{node.name}: {err.message}", node.line, node.column, err.hint) from None
         assert isinstance(node, Call)
         return self.call(node)
 

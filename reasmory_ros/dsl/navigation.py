@@ -161,3 +161,14 @@ def plan(grid: NavGrid, start: np.ndarray, goal: np.ndarray) -> np.ndarray | Non
     return np.vstack([np.asarray(start[:2], dtype=np.float64), path,
                       np.asarray(goal[:2], dtype=np.float64)])
 
+
+
+def distances_from(grid: NavGrid, start: np.ndarray) -> np.ndarray:
+    """Route length (m) from a stop to every free cell over free floor (inf: unreachable)."""
+    nodes, cost = _entry_cells(grid, start)
+    n = len(grid.cells)
+    if not len(nodes):
+        return np.full(n, np.inf)
+    extra = coo_matrix((cost + 1e-9, (np.full(len(nodes), n), nodes)), shape=(n + 2, n + 2))
+    distances = dijkstra((grid.graph + extra).tocsr(), directed=True, indices=n)
+    return distances[:n]

@@ -110,7 +110,8 @@ class Operation:
 OPERATIONS: dict[str, Operation] = {}
 """name -> Operation, filled by the modules of `reasmory_ros.dsl.ops` when they are imported."""
 
-CATEGORIES = ("objects", "measures", "cameras", "views", "room and routes", "changes", "program")
+CATEGORIES = ("objects", "measures", "relations", "places", "cameras", "views", "room and routes", "changes",
+              "program")
 
 
 def operation(name: str, *, params: list[Param], returns: DslType, doc: str, category: str,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..memory.snapshot import ObjectRecord
+from .errors import OperationError
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ DIRECTION = DslType("Direction")
 PATH = DslType("Path")
 IMAGE = DslType("Image")
 SIZE = DslType("Size")
+PLACE = DslType("Place")
 ANY = DslType("Any")
 
 
@@ -114,11 +116,13 @@ class Point:
 
 @dataclass(frozen=True, eq=False)
 class Camera:
-    """A camera pose of the trajectory: 0-based frame index, seconds since the stream start."""
+    """A camera pose of the trajectory: 0-based frame index, seconds since the stream start, and
+    the stamp of the stream's clock (seconds)."""
 
     frame_index: int
     time: float
     pose: np.ndarray
+    stamp: float
 
     @property
     def position(self) -> np.ndarray:
@@ -208,6 +212,19 @@ class Image:
     source: str
 
 
+@dataclass(frozen=True, eq=False)
+class Place:
+    """Where an object is: its box centre, a description by landmarks, where it lies from the
+    latest camera, and a navigation goal in front of it (None when the map has no free floor
+    near it)."""
+
+    object: Obj
+    position: np.ndarray
+    description: str
+    direction: Direction
+    goal: View | None
+
+
 @dataclass(frozen=True)
 class Size:
     length: Number
@@ -237,6 +254,7 @@ _VALUE_TYPES = {
     Path: PATH,
     Image: IMAGE,
     Size: SIZE,
+    Place: PLACE,
 }
 
 
@@ -253,6 +271,13 @@ class Attribute:
 
 def _metres(value: float) -> Number:
     return Number(float(value), "m")
+
+
+def _goal(place: Place) -> View:
+    if place.goal is None:
+        raise OperationError(f"the map has no free floor near the {place.object.label} to stand on",
+                             "use .position instead")
+    return place.goal
 
 
 ATTRIBUTES: dict[str, dict[str, Attribute]] = {
@@ -291,6 +316,7 @@ ATTRIBUTES: dict[str, dict[str, Attribute]] = {
     "Camera": {
         "frame": Attribute(NUMBER, "1-based frame number", lambda c: Number(c.frame_index + 1)),
         "time": Attribute(NUMBER, "seconds since the first frame", lambda c: Number(c.time, "s")),
+        "stamp": Attribute(NUMBER, "stamp of the stream's clock (s)", lambda c: Number(c.stamp, "s")),
         "position": Attribute(POINT, "optical centre", lambda c: Point(c.position)),
     },
     "View": {
@@ -303,6 +329,15 @@ ATTRIBUTES: dict[str, dict[str, Attribute]] = {
         "label": Attribute(TEXT, "the label the program asked for it by", lambda o: o.label),
         "memory_label": Attribute(TEXT, "the label stored in the memory",
                                   lambda o: o.record.label),
+    },
+    "Place": {
+        "position": Attribute(POINT, "the object's box centre", lambda p: Point(p.position)),
+        "description": Attribute(TEXT, 'e.g. "on the desk, 2.1 m from the door"',
+                                 lambda p: p.description),
+        "direction": Attribute(DIRECTION, "where it lies from the latest camera (angle, "
+                               "distance on the floor plane)", lambda p: p.direction),
+        "goal": Attribute(VIEW, "free standpoint in front of the object, facing it",
+                          _goal),
     },
     "Image": {
         "width": Attribute(NUMBER, "pixels", lambda i: Number(i.rgb.shape[1], "px")),
@@ -323,6 +358,12 @@ def format_number(value: float) -> str:
     return "0" if text == "-0" else text
 
 
+def place_from_camera(place: Place) -> str:
+    """'1.8 m away, front-left (35 deg)' from the latest camera."""
+    d = place.direction
+    return f"{format_number(d.distance)} m from the camera, {d.label} ({format_number(d.angle)} deg)"
+
+
 def to_plain(value: object) -> object:
     """A JSON-friendly Python value (images stay numpy arrays)."""
     if isinstance(value, (bool, str)):
@@ -340,6 +381,12 @@ def to_plain(value: object) -> object:
         return [float(c) for c in value.xyz]
     if isinstance(value, Image):
         return value.rgb
+    if isinstance(value, Place):
+        plain = {"position": [float(c) for c in value.position], "description": value.description,
+                 "direction": to_plain(value.direction)}
+        if value.goal is not None:
+            plain["goal"] = to_plain(value.goal)
+        return plain
     fields = ATTRIBUTES[type_of(value).name]
     return {name: to_plain(attr.get(value)) for name, attr in fields.items()}
 
@@ -373,4 +420,6 @@ def to_text(value: object) -> str:
         return f"image {value.rgb.shape[1]}x{value.rgb.shape[0]} from the {value.source}"
     if isinstance(value, Size):
         return " x ".join(to_text(getattr(value, n)) for n in ("length", "width", "height"))
+    if isinstance(value, Place):
+        return f"{value.description}; {place_from_camera(value)}"
     raise TypeError(f"no text for {type(value).__name__}")

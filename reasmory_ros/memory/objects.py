@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from reasmory_ros.dsl.labels import canonical
+from reasmory_ros.memory.colors import COLOR_BINS, color_bins
 from reasmory_ros.memory.config import MemoryConfig
 from reasmory_ros.memory.geometry import (
     FAR,
@@ -127,6 +128,8 @@ class ObjectTable(StateBuffers):
         self.best_keyframe_points = torch.zeros(n, **i64)
         self.version = torch.zeros(n, **i64)
         self._dormant = torch.zeros(n, dtype=torch.bool, device=device)
+        self.color_count = torch.zeros(n, COLOR_BINS, **f32)
+        self.color_sum = torch.zeros(n, COLOR_BINS, 3, **f32)
 
     # --- labels ---------------------------------------------------------------------------------
 
@@ -163,6 +166,9 @@ class ObjectTable(StateBuffers):
         return canonical(self.labels[int(votes.argmax())])
 
     def load_state(self, arrays, scalars) -> None:
+        # Files saved before colours were kept: colours start unknown and fill in as objects are seen.
+        arrays = {"color_count": self.color_count.cpu().numpy() * 0,
+                  "color_sum": self.color_sum.cpu().numpy() * 0, **arrays}
         super().load_state(arrays, scalars)
         if len(self.labels) > self.config.max_labels or not all(isinstance(x, str) for x in self.labels):
             raise ValueError("label vocabulary is not a list of at most max_labels strings")
@@ -312,6 +318,8 @@ class ObjectTable(StateBuffers):
         self.observations[slots] = 0
         self.best_keyframe[slots] = -1
         self.best_keyframe_points[slots] = 0
+        self.color_count[slots] = 0.0
+        self.color_sum[slots] = 0.0
         self.version[slots] += 1
 
     def _observe(self, obs: Observation, det_slots, frame_index, timestamp) -> torch.Tensor:
@@ -333,6 +341,7 @@ class ObjectTable(StateBuffers):
             obs.points.index_select(0, obs.det_point_index),
             obs.depths.index_select(0, obs.det_point_index),
         )
+        self._add_colors(det_slots.index_select(0, obs.det_of), obs.colors.index_select(0, obs.det_point_index))
         touched = seen.nonzero().squeeze(1)
         self.version[touched] += 1
         self._refit(reshaped.nonzero().squeeze(1))
@@ -365,6 +374,12 @@ class ObjectTable(StateBuffers):
         weight.index_add_(0, win_slots, depths.index_select(0, win).clamp(min=0.1).pow(-2))
         reshaped = torch.zeros(self.config.max_objects, dtype=torch.bool, device=self.device)
         return reshaped.index_fill_(0, slots.index_select(0, replaced), True)
+
+    def _add_colors(self, slots: torch.Tensor, rgb: torch.Tensor) -> None:
+        """Vote each detection point's colour into its object's bins (see memory/colors.py)."""
+        bins = color_bins(rgb)
+        self.color_count.index_put_((slots, bins), torch.ones_like(bins, dtype=torch.float32), accumulate=True)
+        self.color_sum.index_put_((slots, bins), rgb.to(torch.float32), accumulate=True)
 
     def _refit(self, slots: torch.Tensor) -> None:
         if slots.numel() == 0:
@@ -447,6 +462,8 @@ class ObjectTable(StateBuffers):
         """Fold objects `drop` into `keep` (slot lists, no slot twice)."""
         merges = Merges(drop, keep, self.ids[drop].clone(), self.ids[keep].clone())
         self.label_hist[keep] += self.label_hist[drop]
+        self.color_count[keep] += self.color_count[drop]
+        self.color_sum[keep] += self.color_sum[drop]
         self.observations[keep] += self.observations[drop]
         earlier = self.first_frame[drop] < self.first_frame[keep]
         self.first_frame[keep] = torch.where(earlier, self.first_frame[drop], self.first_frame[keep])

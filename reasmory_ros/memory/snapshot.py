@@ -52,6 +52,10 @@ class ObjectRecord:
     """Frame index of the keyframe that shows the object best (most samples); -1 if none."""
     centroid: np.ndarray = field(default_factory=lambda: np.zeros(3))
     """Mean of the object's points (surface centroid), world frame."""
+    color: str = ""
+    """Palette name of the object's observed colour (memory/colors.py); "" if never observed."""
+    color_rgb: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    """Mean RGB (0-255) behind `color`."""
     status: str = "present"
     """"present"; "missing" (the depth saw through its place a few times: still counted);
     "removed" (seen gone: kept for questions about the past, in MemorySnapshot.removed)."""

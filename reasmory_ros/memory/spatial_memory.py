@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from reasmory_ros.memory.colors import dominant_color
 from reasmory_ros.memory.config import MemoryConfig
 from reasmory_ros.memory.errors import MemoryFileError
 from reasmory_ros.memory.frame import Frame
@@ -227,6 +228,7 @@ class SpatialMemory:
                 for name in (
                     "ids", "label_hist", "center", "extent", "yaw", "points", "first_frame",
                     "first_time", "last_frame", "last_time", "observations", "best_keyframe", "centroid",
+                    "color_count", "color_sum",
                 )
             }
             life = self._parts.lifecycle
@@ -247,6 +249,7 @@ class SpatialMemory:
         placements = _placements(rows, row, self.config.placement_history)
         first_frame, first_time = int(rows["first_frame"][row]), float(rows["first_time"][row])
         gone = int(rows["status"][row]) != 0
+        color, color_rgb = dominant_color(rows["color_count"][row], rows["color_sum"][row])
         return ObjectRecord(
             id=int(rows["ids"][row]),
             label=self._parts.objects.category_name(hist) or UNKNOWN_LABEL,
@@ -269,6 +272,8 @@ class SpatialMemory:
             placed_frame=first_frame if placements else -1,
             placed_time=first_time if placements else -1.0,
             appeared=bool(rows["appeared"][row]),
+            color=color,
+            color_rgb=_readonly(color_rgb),
         )
 
     def _keyframe_records(self, shown_ids: set[int]) -> tuple[Keyframe, ...]:

@@ -25,7 +25,7 @@ from reasmory_ros.planning.base import (
     QuestionResult,
     context_from_snapshot,
 )
-from reasmory_ros.planning.formatting import format_answer
+from reasmory_ros.planning.formatting import answer_fields, format_answer
 from reasmory_ros.planning.language import requested_unit
 from reasmory_ros.planning.rules import Interpretation, RuleBasedPlanner
 from reasmory_ros.planning.semantics import Reading, check, program_facts
@@ -155,6 +155,8 @@ def _run_attempt(attempt, result, snapshot, options, interpretation, question, r
         attempt.error, attempt.stage = f"answer error: {err}", "format"
         return False
     result.answer, result.unit = formatted.value, formatted.unit
+    fields = answer_fields(value, dsl_answer.touched.object_ids, {o.id: o.label for o in snapshot.objects})
+    result.position, result.stamp, result.goal, result.objects = fields.position, fields.stamp, fields.goal, fields.objects
     result.program, result.planner, result.dsl_answer = attempt.program, attempt.planner, dsl_answer
     shown = formatted.display
     result.text = interpretation.sentence.format(answer=shown) if by_rules else f"Answer: {shown}."

@@ -132,6 +132,20 @@ class QuestionResult:
     error: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
     dsl_answer: object | None = None
+    position: list[float] | None = None
+    """Place answers: [x, y, z] in metres, the map frame (the object's box centre for "where")."""
+    stamp: float | None = None
+    """Time answers: the stream clock's stamp (s) of the frame number in `answer`."""
+    objects: list[dict] = field(default_factory=list)
+    """The objects the answer used: {"id", "label"} each."""
+    goal: dict | None = None
+    """Place answers: a navigation goal {"position": [x, y, z], "yaw": rad about z}, facing it."""
+
+    def answer_fields(self) -> dict:
+        """The replay contract's fields beyond the answer that this result has: position, stamp,
+        objects (the navigation goal is the service's and `to_json`'s)."""
+        fields = {"position": self.position, "stamp": self.stamp, "objects": self.objects or None}
+        return {name: value for name, value in fields.items() if value is not None}
 
     def to_json(self) -> dict:
         """The replay contract's answer record (without the id) plus the attempts."""
@@ -142,6 +156,9 @@ class QuestionResult:
             record["text"] = self.text
         if self.error:
             record["error"] = self.error
+        record.update(self.answer_fields())
+        if self.goal is not None:
+            record["goal"] = self.goal
         record["attempts"] = [
             {"planner": a.planner, "program": a.program, "error": a.error, "stage": a.stage} for a in self.attempts
         ]

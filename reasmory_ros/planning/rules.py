@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from reasmory_ros.dsl.errors import DslError
 from reasmory_ros.planning.base import NotUnderstood, PlanningContext, PlanRequest, quoted
+from reasmory_ros.planning.everyday import plan_everyday
 from reasmory_ros.planning.intents import IntentRanker, load_bank, shape_of
 from reasmory_ros.planning.language import Embedder, LabelResolver, Mention, default_embedder, prepare
 from reasmory_ros.planning.semantics import Reading, check_program
@@ -133,6 +134,11 @@ class RuleBasedPlanner:
         intent failed.
         """
         q = reading or self.read(question, options, context)
+        # Change questions first: "where is the chair now?" asks about a move, not a location.
+        if _classify_change(q) is None:
+            everyday = plan_everyday(q, context)  # where / near / on / which is bigger / when seen ... (everyday.py)
+            if everyday is not None:
+                return Interpretation(everyday.intent, everyday.program, everyday.unit, everyday.sentence)
         candidates = self.candidates(q)
         if not candidates:
             raise NotUnderstood(

@@ -114,10 +114,12 @@ def read_questions(path: str | Path) -> list[dict]:
 
 
 def answer_record(question_id, result: QuestionResult) -> dict:
-    """One line of ANSWERS.jsonl in the replay contract (docs/design.md)."""
+    """One line of ANSWERS.jsonl in the replay contract (docs/design.md), with the answer fields
+    beyond the answer (position, stamp, objects) where the answer has them."""
     record = {"id": question_id, "answer": result.answer, "program": result.program, "ok": result.ok}
     if result.error:
         record["error"] = result.error
+    record.update(result.answer_fields())
     return record
 
 

@@ -19,6 +19,7 @@ from reasmory_ros.memory.snapshot import MemorySnapshot
 ANSWER_COLOR = "#d62728"
 MOVED_COLOR = "#9467bd"
 REMOVED_COLOR = "#7f7f7f"
+GOAL_COLOR = "#1f77b4"
 
 
 def plot_topdown(snapshot: MemorySnapshot, path: str | Path, answer=None, title: str = "") -> Path:
@@ -108,7 +109,8 @@ def _draw_changes(ax, snapshot: MemorySnapshot, Polygon) -> None:
 
 
 def _draw_answer(ax, answer) -> None:
-    """What the answer measured: distance segments, direction arrows, routes, views, cameras."""
+    """What the answer measured: distance segments, direction arrows, routes and walked paths,
+    views, positions of place answers, navigation goals, points, cameras."""
     touched = answer.touched
     for segment in touched.segments:
         (x0, y0), (x1, y1) = segment.start[:2], segment.end[:2]
@@ -125,6 +127,15 @@ def _draw_answer(ax, answer) -> None:
         ax.arrow(x, y, 0.6 * np.cos(view.heading), 0.6 * np.sin(view.heading), width=0.04,
                  length_includes_head=True, color="#ff7f0e")
         ax.plot(x, y, "o", color="#ff7f0e", ms=7)
+    for position in touched.positions:
+        ax.plot(position[0], position[1], "X", color=ANSWER_COLOR, ms=12, mec="white", label="position")
+    for goal in touched.goals:
+        x, y = goal.position[:2]
+        ax.arrow(x, y, 0.5 * np.cos(goal.heading), 0.5 * np.sin(goal.heading), width=0.05,
+                 length_includes_head=True, color=GOAL_COLOR)
+        ax.plot(x, y, "o", color=GOAL_COLOR, ms=8, label="navigation goal")
+    for point in touched.points:
+        ax.plot(point[0], point[1], "P", color=ANSWER_COLOR, ms=9)
     for camera in touched.cameras:
         x, y = camera.pose[:2, 3]
         ax.plot(x, y, "^", color=ANSWER_COLOR, ms=9)

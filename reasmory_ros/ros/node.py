@@ -32,7 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import rclpy
-from geometry_msgs.msg import PoseStamped
+from builtin_interfaces.msg import Time as TimeMsg
+from geometry_msgs.msg import Point, Pose, PoseStamped, Quaternion
 from nav_msgs.msg import Odometry
 from nav_msgs.msg import Path as PathMsg
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
@@ -45,6 +46,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profi
 from rclpy.subscription import Subscription
 from rclpy.task import Future
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
+from std_msgs.msg import Header as HeaderMsg
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
@@ -403,7 +405,7 @@ class ReasmoryNode(Node):
             self.get_logger().error(f"~/ask failed on {quoted(request.question)}: {type(err).__name__}: {err}")
             response.success, response.error = False, f"internal error: {type(err).__name__}: {err}"
             return response
-        _fill_ask(response, result)
+        _fill_ask(response, result, self.settings.node.frame_id, self.get_clock().now().to_msg())
         record = {key: value for key, value in answer_record(None, result).items() if key != "id"}
         self.answers_pub.publish(String(data=json.dumps({"question": request.question, **record})))
         if self._rerun is not None:
@@ -537,8 +539,8 @@ class ReasmoryNode(Node):
             print(f"[reasmory] shutdown save: {message}", file=sys.stderr)
 
 
-def _fill_ask(response, result: QuestionResult) -> None:
-    """QuestionResult -> AskSpatial response fields."""
+def _fill_ask(response, result: QuestionResult, frame_id: str, now) -> None:
+    """QuestionResult -> AskSpatial response fields; the goal is stamped `now` in `frame_id`."""
     response.success = bool(result.ok)
     response.program = result.program or ""
     response.error = result.error or ""
@@ -556,6 +558,23 @@ def _fill_ask(response, result: QuestionResult) -> None:
     else:
         response.value_text = str(value)
     response.answer = result.text or response.value_text
+    if result.position is not None:
+        response.has_position = True
+        response.position = Point(x=result.position[0], y=result.position[1], z=result.position[2])
+    if result.goal is not None:
+        x, y, z = result.goal["position"]
+        half = result.goal["yaw"] / 2.0
+        response.has_goal = True
+        response.goal = PoseStamped(
+            header=HeaderMsg(stamp=now, frame_id=frame_id),
+            pose=Pose(position=Point(x=x, y=y, z=z),
+                      orientation=Quaternion(z=math.sin(half), w=math.cos(half))))
+    if result.stamp is not None:
+        seconds = math.floor(result.stamp)
+        response.has_stamp = True
+        response.stamp = TimeMsg(sec=seconds, nanosec=min(int(round((result.stamp - seconds) * 1e9)), 999_999_999))
+    response.object_ids = [int(o["id"]) for o in result.objects]
+    response.object_labels = [str(o["label"]) for o in result.objects]
 
 
 def _image_type(topic: str) -> type:

@@ -36,6 +36,10 @@ NS_POINTS = "answer_points"
 NS_MOVED = "changes_moved"
 NS_REMOVED = "changes_removed"
 NS_TRAJECTORY = "trajectory"
+NS_POSITIONS = "answer_positions"
+NS_GOALS = "answer_goals"
+POSITION_ARROW = 0.6
+"""m: a place answer's arrow points down onto the position from this far above the object."""
 PATH_MAX_POSES = 1000
 """Poses in ~/path and the trajectory strip at most: a long run's path stays cheap to build and send."""
 
@@ -161,7 +165,9 @@ def answer_markers(
     touched: Touched, objects: Iterable[ObjectRecord], factory: MarkerFactory, caption: str = ""
 ) -> list[Marker]:
     """What the answer touched: highlighted objects, distances with their length, direction arrows,
-    views and cameras as axes, routes as line strips, points as spheres, and the answer text."""
+    views and cameras as axes, routes and walked paths as line strips, place answers as an arrow
+    down onto the position, navigation goals as a pose arrow, points as spheres, and the answer
+    text."""
     by_id = {obj.id: obj for obj in objects}
     markers = []
     anchors = []
@@ -195,6 +201,19 @@ def answer_markers(
             factory.line(NS_ROUTES, i, Marker.LINE_STRIP, waypoints + [0.0, 0.0, 0.05], _color(0.3, 1.0, 0.3), 0.05)
         )
         anchors.append(waypoints[len(waypoints) // 2])
+    for i, position in enumerate(touched.positions):
+        position = np.asarray(position, float)
+        tip = max((o.center[2] + o.extent[2] / 2 for o in by_id.values()
+                   if np.allclose(o.center, position)), default=position[2])
+        markers.append(factory.arrow(NS_POSITIONS, i, position + [0.0, 0.0, tip - position[2] + POSITION_ARROW],
+                                     position + [0.0, 0.0, tip - position[2]], _color(1.0, 0.2, 0.8)))
+        anchors.append(position + [0.0, 0.0, tip - position[2] + POSITION_ARROW])
+    for i, goal in enumerate(touched.goals):
+        m = factory.marker(NS_GOALS, 2 * i, Marker.ARROW, _color(0.1, 0.6, 1.0), (0.5, 0.08, 0.08))
+        m.pose.position = _point(goal.position)
+        m.pose.orientation.z, m.pose.orientation.w = float(np.sin(goal.heading / 2)), float(np.cos(goal.heading / 2))
+        markers.append(m)
+        markers.append(factory.text(NS_GOALS, 2 * i + 1, "goal", np.asarray(goal.position, float) + [0.0, 0.0, 0.3]))
     for i, point in enumerate(touched.points):
         markers.append(factory.marker(NS_POINTS, i, Marker.SPHERE, _color(1.0, 0.2, 0.8), (0.1, 0.1, 0.1)))
         markers[-1].pose.position = _point(point)

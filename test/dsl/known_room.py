@@ -30,6 +30,7 @@ class Box:
     center: tuple[float, float, float]
     size_xyz: tuple[float, float, float]
     first_seen: int
+    color: str = ""
 
     @property
     def lo(self) -> np.ndarray:
@@ -41,17 +42,19 @@ class Box:
 
 
 BOXES = (
-    Box("sofa", (1.5, 1.0, 0.4), (2.0, 0.9, 0.8), 0),
-    Box("potted_plant", (0.4, 0.4, 0.5), (0.4, 0.4, 1.0), 3),
-    Box("Coffee Table", (1.5, 2.4, 0.225), (1.0, 0.6, 0.45), 10),
-    Box("tv", (1.5, 4.85, 1.2), (1.2, 0.1, 0.7), 25),
-    Box("lamp", (0.3, 4.6, 0.8), (0.3, 0.3, 1.6), 30),
-    Box("chair", (4.5, 1.0, 0.45), (0.5, 0.5, 0.9), 40),
-    Box("chair", (5.2, 1.0, 0.45), (0.5, 0.5, 0.9), 45),
-    Box("bookshelf", (5.8, 2.5, 1.0), (0.3, 1.2, 2.0), 50),
-    Box("chair", (4.5, 3.9, 0.45), (0.5, 0.5, 0.9), 60),
+    Box("sofa", (1.5, 1.0, 0.4), (2.0, 0.9, 0.8), 0, "gray"),
+    Box("potted_plant", (0.4, 0.4, 0.5), (0.4, 0.4, 1.0), 3, "green"),
+    Box("Coffee Table", (1.5, 2.4, 0.225), (1.0, 0.6, 0.45), 10, "brown"),
+    Box("tv", (1.5, 4.85, 1.2), (1.2, 0.1, 0.7), 25, "black"),
+    Box("lamp", (0.3, 4.6, 0.8), (0.3, 0.3, 1.6), 30, "white"),
+    Box("chair", (4.5, 1.0, 0.45), (0.5, 0.5, 0.9), 40, "red"),
+    Box("chair", (5.2, 1.0, 0.45), (0.5, 0.5, 0.9), 45, "red"),
+    Box("bookshelf", (5.8, 2.5, 1.0), (0.3, 1.2, 2.0), 50, "brown"),
+    Box("chair", (4.5, 3.9, 0.45), (0.5, 0.5, 0.9), 60, "blue"),
+    Box("cup", (1.3, 2.3, 0.5), (0.1, 0.1, 0.1), 70, "white"),
 )
-"""Axis-aligned boxes in world axes; the bookshelf's long side runs along y (stored yaw 90 deg)."""
+"""Axis-aligned boxes in world axes; the bookshelf's long side runs along y (stored yaw 90 deg).
+The cup stands on the coffee table; colours are the names the memory would have stored."""
 
 
 def box_surface(box: Box, step: float = 0.05) -> np.ndarray:
@@ -85,7 +88,7 @@ def _record(i: int, box: Box) -> ObjectRecord:
         center=np.array(box.center, dtype=np.float64), extent=extent, yaw=yaw,
         points=box_surface(box).astype(np.float32), first_seen_frame=frame,
         first_seen_time=T0 + frame / FPS, last_seen_frame=99, last_seen_time=T0 + 9.9,
-        observations=20)
+        observations=20, color=box.color)
 
 
 def room_points() -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from known_room import BOXES, box, box_gap, camera_positions
+from known_room import BOXES, FPS, IMAGE_SIZE, K, T0, box, box_gap, camera_pose, camera_positions
 
 from reasmory_ros.dsl import run
 
@@ -50,7 +50,34 @@ def c(label):
     return np.array(box(label).center)
 
 
-positions, _ = camera_positions()
+positions, headings = camera_positions()
+ID = {id(b): 10 + i for i, b in enumerate(BOXES)}
+
+
+def footprint_gap(a, b) -> float:
+    return float(np.linalg.norm(np.maximum(0.0, np.maximum(a.lo - b.hi, b.lo - a.hi))[:2]))
+
+
+def overlap(a, b) -> float:
+    """Fraction of a's footprint over b's (axis-aligned)."""
+    sides = np.clip(np.minimum(a.hi, b.hi) - np.maximum(a.lo, b.lo), 0, None)[:2]
+    return float(np.prod(sides) / np.prod(np.subtract(a.hi, a.lo)[:2]))
+
+
+def plain(boxes) -> list[dict]:
+    return [{"id": ID[id(b)], "label": b.label} for b in boxes]
+
+
+def seconds_in_view(b) -> float:
+    """Frames whose pinhole image holds the box centre (in front, within 10 m), 1/FPS each but
+    the last."""
+    seen = 0
+    for f in range(len(positions) - 1):
+        pose = camera_pose(positions[f], headings[f])
+        x, y, z = (np.array(b.center) - pose[:3, 3]) @ pose[:3, :3]
+        u, v = K[0, 0] * x / z + K[0, 2], K[1, 1] * y / z + K[1, 2]
+        seen += bool(0.1 < z < 10 and 0 <= u < IMAGE_SIZE[0] and 0 <= v < IMAGE_SIZE[1])
+    return seen / FPS
 
 
 def expected_answers() -> dict[str, list]:
@@ -89,6 +116,52 @@ def expected_answers() -> dict[str, list]:
                                                  abs=0.05)],
         "Camera movement direction": ["left" if moved > 0 else "right"],
         "Object relative to the camera": ["left" if shelf_at_70 > 0 else "right"],
+        **everyday_answers(),
+    }
+
+
+def everyday_answers() -> dict[str, list]:
+    """Ground truth of the everyday sections, from the boxes and the rules stated in docs/dsl.md."""
+    sofa, lamp, cup, table, shelf = (box(x) for x in ("sofa", "lamp", "cup", "Coffee Table", "bookshelf"))
+    others = [b for b in BOXES if b is not sofa]
+    landmarks = [b for b in BOXES if b is not lamp
+                 and (np.prod(b.size_xyz[:2]) >= 0.3 or b.size_xyz[2] >= 1.0)]
+    landmark = min(landmarks, key=lambda b: box_gap(lamp, b))
+    line = np.subtract(box("tv").center, sofa.center)[:2]
+    along = {id(b): float(np.subtract(b.center, sofa.center)[:2] @ line / (line @ line)) for b in BOXES}
+    offsets = {id(b): np.subtract(b.center, sofa.center)[:2] for b in BOXES}
+    lateral = {k: abs(line[0] * d[1] - line[1] * d[0]) / np.linalg.norm(line) for k, d in offsets.items()}
+    between = sorted((b for b in others if b is not box("tv") and 0 < along[id(b)] < 1 and lateral[id(b)] <= 0.5),
+                     key=lambda b: along[id(b)])
+    next_to = [b for b in others if footprint_gap(b, sofa) <= 0.5
+               and min(b.hi[2], sofa.hi[2]) - max(b.lo[2], sofa.lo[2]) > 0.08
+               and max(overlap(b, sofa), overlap(sofa, b)) < 0.5]
+    counts = {}
+    for b in BOXES:
+        counts[b.label] = counts.get(b.label, 0) + 1
+    on_table = [b for b in BOXES if abs(b.lo[2] - table.hi[2]) <= 0.08 and overlap(b, table) >= 0.5]
+    under_cup = [b for b in BOXES if b is not cup and cup.lo[2] >= b.hi[2] - 0.08
+                 and overlap(*sorted((b, cup), key=lambda x: np.prod(x.size_xyz[:2]))) >= 0.5]
+    chairs = [b for b in BOXES if b.label == "chair"]
+    return {
+        "Where things are": [f"on the floor, {box_gap(lamp, landmark):.2f} m from the {landmark.label}",
+                             pytest.approx(list(lamp.center)), "front"],
+        "Surroundings": [min(others, key=lambda b: box_gap(b, sofa)).label,
+                         sum(box_gap(b, sofa) <= 1.5 for b in others), plain(next_to), plain(between)],
+        "Comparisons": [max((lamp, shelf), key=lambda b: b.size_xyz[2]).label,
+                        min((lamp, shelf), key=lambda b: point_box_distance(positions[-1], b)).label,
+                        bool(np.prod(sofa.size_xyz) > np.prod(table.size_xyz)),
+                        pytest.approx(np.prod(sofa.size_xyz[:2])), pytest.approx(np.prod(shelf.size_xyz))],
+        "Inventory": [[f"{k}: {n}" for k, n in sorted(counts.items(), key=lambda c: (-c[1], c[0]))],
+                      len(BOXES), "piano" in counts],
+        "Support relations": [plain(on_table), plain(under_cup), table.label, cup in on_table],
+        "Time and path": [len(positions), pytest.approx(T0 + (len(positions) - 1) / FPS),
+                          max(BOXES, key=lambda b: b.first_seen).label,
+                          pytest.approx(seconds_in_view(box("tv"))),
+                          pytest.approx((len(positions) - 1) / FPS)],
+        "Referring to one of several": [ID[id(min(chairs, key=lambda b: box_gap(b, shelf)))],
+                                        ID[id(min(chairs, key=lambda b: b.first_seen))]],
+        "Colour": [sofa.color],
     }
 
 

@@ -80,7 +80,7 @@ SIMPLE = {
     "Camera": "camera(frame=5)", "Point": "point(1, 2)", "View": 'view_from(camera("current"))',
     "Direction": 'movement_direction(camera("first"), camera("current"))',
     "Path": "route(point(1, 2), point(3, 4))", "Size": "room_dimensions()",
-    "Image": "render(camera(frame=3))",
+    "Image": "render(camera(frame=3))", "Place": 'locate(the(objects("sofa")))',
 }
 """Leaves for the types without literals, used where the depth budget is spent."""
 

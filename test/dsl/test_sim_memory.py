@@ -61,9 +61,18 @@ def adapted(program: str, stand_ins) -> str:
     return re.sub(r"frame=(\d+)", frame, re.sub(r'"([^"]*)"', label, program))
 
 
+EVERYDAY_SECTIONS = {"Where things are", "Surroundings", "Comparisons", "Inventory", "Support relations",
+                     "Time and path", "Referring to one of several", "Colour"}
+"""Examples that name the known room's own arrangement (a cup on the coffee table, three chairs):
+they run there (test_examples.py); the everyday operations are checked against simulated scenes
+in test/planning/test_everyday.py."""
+
+
 def test_every_doc_example_runs_on_a_rendered_memory(recording):
     *_, snapshot, stand_ins = recording
     for title, program in doc_examples():
+        if title in EVERYDAY_SECTIONS:
+            continue
         answer = run(adapted(program, stand_ins), snapshot)
         assert answer.text, title
 

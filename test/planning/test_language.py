@@ -10,6 +10,7 @@ from reasmory_ros.planning.formatting import convert, direction_angle, format_an
 from reasmory_ros.planning.language import (
     LabelResolver,
     MemoEmbedder,
+    correct_typos,
     could_name_object,
     default_embedder,
     frame_references,
@@ -107,3 +108,14 @@ def test_direction_options_by_nearest_canonical_angle():
 def test_numeric_options_and_turns():
     assert format_answer(Number(2.4, "m"), None, ["A. 1.0", "B. 2.5", "C. 4"]).value == "B. 2.5"
     assert turn_sequence("Turn Left, go forward, turn around") == ["turn left", "go forward", "turn back"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("how far is the camrea from the sofa", "how far is the camera from the sofa"),
+    ("is the lamp to my lfet", "is the lamp to my left"),
+    # English words are never "corrected" into question words, however close they are.
+    ("do you know where the bowl is", "do you know where the bowl is"),
+    ("what is on top of the desk", "what is on top of the desk"),
+])
+def test_typos_are_corrected_but_real_words_are_kept(text, expected):
+    assert correct_typos(text, is_known=lambda word: word in {"sofa", "lamp", "bowl", "desk"}) == expected

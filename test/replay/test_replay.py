@@ -37,7 +37,7 @@ def test_replay_answers_every_question_in_the_contract_format(recording, tmp_pat
     questions = [json.loads(line) for line in recording.questions_jsonl.read_text().splitlines()]
     assert set(answers) == {q["id"] for q in questions}
     for row in answers.values():
-        assert set(row) <= {"id", "answer", "program", "ok", "error"}
+        assert set(row) <= {"id", "answer", "program", "ok", "error", "position", "stamp", "objects"}
         assert isinstance(row["ok"], bool)
         if row["ok"]:
             assert isinstance(row["answer"], (int, float, str)) and row["program"].strip().endswith(")")

@@ -75,6 +75,11 @@ def test_services_and_bad_inputs(recording, harness, start_node, tmp_path):
     again = harness.call(run, RunProgram.Request(program=WALKED))
     assert again.success and again.value == pytest.approx(walked.value)
 
+    # A place answer over DDS (its position, goal and object fields: test_ask_response_fields).
+    label = harness.call(run, RunProgram.Request(program="answer(largest(all_objects()).memory_label)")).answer
+    where = harness.call(ask, AskSpatial.Request(question=f"Where is the largest {label}?"))
+    assert where.success and f"The {label} is" in where.answer, where.error
+
     # Planner problems are answers with a reason, not crashes.
     unknown = harness.call(ask, AskSpatial.Request(question="How many beds are there?", planner="oracle"))
     assert not unknown.success and "expected one of rule, local, remote" in unknown.error
@@ -143,3 +148,37 @@ def test_bad_parameters_stop_the_node_with_a_reason(override, message):
         timeout=120,
     )
     assert result.returncode == 1 and message in result.stderr, result.stderr[-2000:]
+
+
+def test_ask_response_fields_carry_place_goal_time_and_objects():
+    """QuestionResult -> AskSpatial response: position, a unit-quaternion goal facing along its yaw in
+    the node's frame, the stamp split into sec/nanosec, and the objects used."""
+    from builtin_interfaces.msg import Time
+    from rclpy.serialization import deserialize_message, serialize_message
+
+    from reasmory_ros.planning.base import QuestionResult
+    from reasmory_ros.ros.node import _fill_ask
+
+    place = QuestionResult(question="Where is the sofa?", options=None, ok=True, answer="on the floor",
+                           text="The sofa is on the floor.", position=[1.0, 2.0, 0.4],
+                           goal={"position": [1.5, 1.0, 0.0], "yaw": np.pi / 2},
+                           objects=[{"id": 4, "label": "sofa"}, {"id": 9, "label": "tv"}])
+    response = AskSpatial.Response()
+    _fill_ask(response, place, "map", Time(sec=7))
+    # Through the wire format: a field holding a look-alike type (not the message class) fails here.
+    response = deserialize_message(serialize_message(response), AskSpatial.Response)
+    assert response.has_position and (response.position.x, response.position.y, response.position.z) == (1.0, 2.0, 0.4)
+    assert response.has_goal and response.goal.header.frame_id == "map" and response.goal.header.stamp.sec == 7
+    q = response.goal.pose.orientation
+    assert (q.x, q.y) == (0.0, 0.0) and (q.z, q.w) == pytest.approx((np.sqrt(0.5), np.sqrt(0.5)))
+    assert response.goal.pose.position.x == 1.5 and not response.has_stamp
+    assert list(response.object_ids) == [4, 9] and list(response.object_labels) == ["sofa", "tv"]
+
+    when = QuestionResult(question="When did I last see the tv?", options=None, ok=True, answer=12,
+                          stamp=1700000000.25, objects=[{"id": 9, "label": "tv"}])
+    response = AskSpatial.Response()
+    _fill_ask(response, when, "map", Time())
+    response = deserialize_message(serialize_message(response), AskSpatial.Response)
+    assert response.has_stamp and (response.stamp.sec, response.stamp.nanosec) == (1700000000, 250_000_000)
+    assert response.is_numeric and response.value == 12 and not response.has_position and not response.has_goal
+

@@ -81,6 +81,26 @@ def test_answer_geometry_comes_from_what_the_program_touched():
     assert by_ns[m.NS_ANSWER_TEXT][0].text == "2 m"
 
 
+def test_place_answers_show_a_position_arrow_and_a_goal_pose():
+    goal = ViewMark(position=np.array([2.5, 2.0, 0.0]), heading=np.pi)
+    touched = Touched(object_ids=(9,), positions=(OBJECTS[1].center,), goals=(goal,),
+                      paths=(np.array([[0.0, 0.0, 1.5], [0.5, 0.2, 1.5]]),))
+    by_ns = {}
+    for marker in m.answer_markers(touched, OBJECTS, FACTORY):
+        by_ns.setdefault(marker.ns, []).append(marker)
+    arrow = by_ns[m.NS_POSITIONS][0]
+    start, end = (np.array([p.x, p.y, p.z]) for p in arrow.points)
+    top = OBJECTS[1].center[2] + OBJECTS[1].extent[2] / 2
+    np.testing.assert_allclose(end, [*OBJECTS[1].center[:2], top])  # points down onto the object's top
+    assert start[2] > end[2] and np.allclose(start[:2], end[:2])
+    pose_arrow, caption = by_ns[m.NS_GOALS]
+    q = pose_arrow.pose.orientation
+    assert pose_arrow.type == Marker.ARROW and caption.text == "goal"
+    assert (q.z, q.w) == pytest.approx((1.0, 0.0), abs=1e-12)  # heading pi: facing -x
+    assert by_ns[m.NS_ROUTES][0].type == Marker.LINE_STRIP  # a walked path
+    assert [k.id for k in by_ns[m.NS_ANSWER_OBJECTS]] == [9]
+
+
 def test_marker_array_replaces_the_previous_set():
     array = m.marker_array(m.object_markers(OBJECTS, FACTORY), FACTORY.header)
     assert array.markers[0].action == Marker.DELETEALL and array.markers[0].header.frame_id == "map"

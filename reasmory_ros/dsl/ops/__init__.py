@@ -1,3 +1,3 @@
 """Operation implementations; importing this package fills `registry.OPERATIONS`."""
 
-from . import cameras, changes, measures, routes, selection, views  # noqa: F401
+from . import cameras, changes, history, measures, places, relations, routes, selection, views  # noqa: F401

@@ -22,7 +22,7 @@ def camera_at_index(snapshot: MemorySnapshot, i: int) -> Camera:
     trajectory = snapshot.trajectory
     return Camera(int(trajectory.frame_indices[i]),
                   float(trajectory.timestamps[i] - trajectory.timestamps[0]),
-                  np.asarray(trajectory.poses[i], dtype=np.float64))
+                  np.asarray(trajectory.poses[i], dtype=np.float64), float(trajectory.timestamps[i]))
 
 
 def camera_at_frame(snapshot: MemorySnapshot, frame_index: int) -> Camera:
@@ -129,9 +129,17 @@ def travelled_op(ctx: ExecContext, a, b):
         distance = ctx.snapshot.trajectory.distance_between(a.frame_index, b.frame_index)
     except KeyError as err:
         raise OperationError(str(err.args[0]) if err.args else "frame out of range") from None
+    trace_walk(ctx, a, b)
+    return Number(distance, "m")
+
+
+def trace_walk(ctx: ExecContext, a: Camera, b: Camera) -> None:
+    """Show both cameras and the camera's path between them (path questions)."""
     ctx.trace.value(a)
     ctx.trace.value(b)
-    return Number(distance, "m")
+    trajectory = ctx.snapshot.trajectory
+    i, j = sorted(int(np.abs(trajectory.frame_indices - c.frame_index).argmin()) for c in (a, b))
+    ctx.trace.paths.append(np.asarray(trajectory.poses[i:j + 1, :3, 3], dtype=np.float64))
 
 
 @operation("movement_direction", category="cameras", returns=DIRECTION,

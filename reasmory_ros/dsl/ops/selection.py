@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from ...memory.snapshot import MemorySnapshot
+from ..boxes import volume
 from ..context import ExecContext
 from ..errors import OperationError
-from ..geometry import intrinsics, location, measure, project
+from ..geometry import closest_first, in_image, intrinsics, location, measure, project, within_reach
 from ..labels import resolve, unknown_label_hint
 from ..registry import Param, StaticArg, StaticContext, operation
 from ..types import (ANY_LIST, CAMERA, NUMBER, OBJECT, OBJECT_SET, POINT, TEXT, VIEW, Camera,
-                     Number, Obj, ObjectSet, list_of)
+                     Number, Obj, ObjectSet, format_number, list_of)
 from ..units import metres
 
 LOCATABLE = (OBJECT, CAMERA, POINT, VIEW)
@@ -52,8 +53,10 @@ def _present(snapshot: MemorySnapshot) -> set[str]:
 
 
 def _describe(objects: tuple[Obj, ...]) -> str:
-    ids = ", ".join(str(o.id) for o in objects[:10])
-    return f"ids {ids}" + (" ..." if len(objects) > 10 else "")
+    """'id 4 at (1.2, 0.3), id 7 at (2, 1.5)': each candidate with its floor position."""
+    shown = ", ".join(f"id {o.id} at ({format_number(o.record.center[0])}, "
+                      f"{format_number(o.record.center[1])})" for o in objects[:10])
+    return shown + (" ..." if len(objects) > 10 else "")
 
 
 @operation("objects", category="objects", returns=OBJECT_SET,
@@ -115,19 +118,18 @@ def the_op(ctx: ExecContext, set):
     raise OperationError(
         f"{set.description} holds {len(set.objects)} objects ({_describe(set.objects)}), "
         "not exactly one",
-        "pick one with nearest(set, to=...), farthest(...), largest(...), smallest(...), "
-        "filter(...) or object(id), or count(...) them")
+        "pick one: the one nearest something, nearest(set, to=the(objects(\"desk\"))); "
+        "largest(set) or smallest(set); the one seen first or last, earliest(set) or latest(set); "
+        "filter(...); or object(id); or count(...) them")
 
 
 def visible_objects(ctx: ExecContext, objects: tuple[Obj, ...], camera: Camera) -> tuple[Obj, ...]:
     """Objects whose box centre projects into the image, in front, within range."""
     if not objects:
         return ()
-    K, (width, height) = intrinsics(ctx.snapshot)
-    centres = np.array([location(o) for o in objects])
-    uv, depth = project(centres, camera.pose, K)
-    seen = ((depth > MIN_VISIBLE_DEPTH) & (depth < MAX_VISIBLE_RANGE) & (uv[:, 0] >= 0)
-            & (uv[:, 0] < width) & (uv[:, 1] >= 0) & (uv[:, 1] < height))
+    K, size = intrinsics(ctx.snapshot)
+    uv, depth = project(np.array([location(o) for o in objects]), camera.pose, K)
+    seen = in_image(uv, depth, size, MIN_VISIBLE_DEPTH, MAX_VISIBLE_RANGE)
     return tuple(o for o, s in zip(objects, seen) if s)
 
 
@@ -150,9 +152,8 @@ def filter_op(ctx: ExecContext, set, near, within, visible_in):
     parts = []
     if near is not None:
         radius = metres(within or DEFAULT_NEAR)
-        kept = tuple(o for o in kept
-                     if (not isinstance(near, Obj) or o.id != near.id)
-                     and measure(o, near, "closest")[0] <= radius)
+        others = [o for o in kept if not isinstance(near, Obj) or o.id != near.id]
+        kept = tuple(o for o, close in zip(others, within_reach(others, near, radius)) if close)
         parts.append(f"within {radius:g} m")
     if visible_in is not None:
         kept = visible_objects(ctx, kept, visible_in)
@@ -176,9 +177,12 @@ def _ranked(ctx: ExecContext, set: ObjectSet, to: object, mode: str, farthest: b
     if not candidates:
         raise OperationError(f"{set.description} has no object other than the reference",
                              "widen the set, e.g. objects([...several labels...])")
-    measured = [(measure(o, to, mode), o) for o in candidates]
-    pick = (max if farthest else min)(range(len(measured)), key=lambda i: measured[i][0][0])
-    (_, p, q), chosen = measured[pick]
+    if mode == "closest" and not farthest:
+        _, p, q, chosen = closest_first(candidates, to)
+    else:
+        measured = [(measure(o, to, mode), o) for o in candidates]
+        pick = (max if farthest else min)(range(len(measured)), key=lambda i: measured[i][0][0])
+        (_, p, q), chosen = measured[pick]
     ctx.trace.value(chosen)
     ctx.trace.value(to)
     ctx.trace.segment(p, q)
@@ -208,8 +212,7 @@ def farthest_op(ctx: ExecContext, set, to, mode):
 def _by_volume(ctx: ExecContext, set: ObjectSet, largest: bool) -> Obj:
     if not set.objects:
         raise OperationError(f"{set.description} is empty", "check the label or the filter")
-    chosen = (max if largest else min)(set.objects,
-                                       key=lambda o: float(np.prod(o.record.extent)))
+    chosen = (max if largest else min)(set.objects, key=lambda o: volume(o.record))
     ctx.trace.value(chosen)
     return chosen
 
