@@ -39,7 +39,6 @@ _NO_PRIORITY = torch.iinfo(torch.int64).max
 _SECOND_HASH_BUCKETS = (1 << 31) - 1
 _SECOND_HASH_PRIMES = (2654435761, 2246822519, 3266489917)
 _MERGE_QUERY_STRIDE = 4
-_CHECK_STRIDE = 2
 """Merge checks test every 4th reservoir slot of one object against all of the other's (slots are
 hash-spread, so this is a random quarter of the points): a quarter of the distance work."""
 
@@ -339,13 +338,13 @@ class ObjectTable(StateBuffers):
             obs.points.index_select(0, obs.det_point_index),
             obs.depths.index_select(0, obs.det_point_index),
         )
-        reshaped |= self._check_points(obs, det_slots, frame_index)
+        reshaped |= self._check_points(obs, det_slots)
         touched = seen.nonzero().squeeze(1)
         self.version[touched] += 1
         self._refit(reshaped.nonzero().squeeze(1))
         return touched
 
-    def _check_points(self, obs: Observation, det_slots: torch.Tensor, frame_index: int) -> torch.Tensor:
+    def _check_points(self, obs: Observation, det_slots: torch.Tensor) -> torch.Tensor:
         """Drop reservoir points that the object's own masks keep leaving out; returns which
         objects (max_objects,) lost points.
 
@@ -355,16 +354,14 @@ class ObjectTable(StateBuffers):
         grid, and where the measured depth shows its surface (not occluded, not gone) the point
         counts as covered if a mask of the object lies within one cell, else as missed. Points
         missed at least twice and more than mask_miss_ratio times as often as covered are not
-        the object's (they may come back with a later view, and must then win again). Each
-        frame checks every _CHECK_STRIDE-th reservoir slot (in turn): a fixed share of the cost.
+        the object's (they may come back with a later view, and must then win again).
         """
         cfg = self.config
         reshaped = torch.zeros(cfg.max_objects, dtype=torch.bool, device=self.device)
         slots = det_slots.unique()
         if slots.numel() == 0 or obs.grid_det is None or cfg.mask_miss_ratio == 0:
             return reshaped
-        part = torch.arange(frame_index % _CHECK_STRIDE, self.config.object_points, _CHECK_STRIDE, device=self.device)
-        points = self.points[slots][:, part]
+        points = self.points[slots]
         camera_points = transform_points(torch.linalg.inv(obs.pose).to(torch.float32), points)
         z = camera_points[..., 2]
         cells = camera_points @ obs.camera.transpose(0, 1)
@@ -384,19 +381,17 @@ class ObjectTable(StateBuffers):
             for dx in (-1, 0, 1):
                 det = obs.grid_det[(rows + dy).clamp(0, height - 1), (cols + dx).clamp(0, width - 1)]
                 covered |= slot_of_det[det] == slots[:, None]
-        evidence = self.point_evidence[slots][:, part]
+        evidence = self.point_evidence[slots]
         evidence[..., 0] += visible & covered
         evidence[..., 1] += visible & ~covered
         stray = (evidence[..., 1] >= 2) & (evidence[..., 1] > cfg.mask_miss_ratio * evidence[..., 0])
         evidence[stray] = 0.0
-        owner, slot_point = slots[:, None].expand_as(stray), part[None, :].expand_as(stray)
-        self.point_evidence[owner, slot_point] = evidence
+        self.point_evidence[slots] = evidence
         if bool(stray.any()):
-            owner, slot_point = owner[stray], slot_point[stray]
-            self.points[owner, slot_point] = FAR
-            self.point_priority[owner, slot_point] = _NO_PRIORITY
-            self.point_weight[owner, slot_point] = 0.0
-            reshaped[owner] = True
+            self.points[slots] = torch.where(stray[..., None], FAR, points)
+            self.point_priority[slots] = self.point_priority[slots].masked_fill(stray, _NO_PRIORITY)
+            self.point_weight[slots] = self.point_weight[slots].masked_fill(stray, 0.0)
+            reshaped[slots[stray.any(dim=1)]] = True
         return reshaped
 
     def _insert_points(self, slots: torch.Tensor, points: torch.Tensor, depths: torch.Tensor) -> torch.Tensor:
