@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from reasmory_ros.config.settings import Settings
 from reasmory_ros.memory import SpatialMemory
 from reasmory_ros.pipeline import Pipeline
 from reasmory_ros.replay.bag import open_bag
-from reasmory_ros.config.settings import Settings
 
 
 def main() -> None:
