@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from reasmory_ros.memory import SpatialMemory
-from reasmory_ros.replay.bag import open_bag
 from reasmory_ros.config.settings import Settings
+from reasmory_ros.memory import SpatialMemory
+from reasmory_ros.pipeline import Pipeline
+from reasmory_ros.replay.bag import open_bag
 
 
 def main() -> None:
@@ -30,7 +31,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     settings = Settings()
-    frames = list(open_bag(args.bag, settings).frames())
+    stream = open_bag(args.bag, settings)
+    pipeline = Pipeline.build(stream.settings, instance_topics=stream.has_instances, clock=stream.clock,
+                              latency_window=None)
+    frames = list(stream.frames(pipeline.assembler))  # decoded as the replay does
     wall, cpu = [], []
     for _ in range(args.repeats):
         memory = SpatialMemory(settings.memory, device="cpu")

@@ -175,6 +175,12 @@ class MemoryConfig:
         0.3,
         "Two same-label objects merge when this fraction of the smaller one's points overlaps.",
     )
+    mask_miss_ratio: float = setting(
+        2.0,
+        "A reservoir point that later views show outside every mask of its object more than this "
+        "many times as often as inside (and at least twice) is dropped: a mask that bled onto the "
+        "surface the object stands on, or merged with a neighbour; 0 switches the test off.",
+    )
     box_quantile: float = setting(
         0.02,
         "The box footprint spans the [q, 1-q] quantiles of the reservoir along each box axis, "
@@ -355,6 +361,8 @@ class MemoryConfig:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"MemoryConfig.{name} must lie in [0, 1], got {value!r}")
+        if not isinstance(self.mask_miss_ratio, (int, float)) or not 0.0 <= self.mask_miss_ratio < math.inf:
+            raise ValueError(f"MemoryConfig.mask_miss_ratio must be a finite number >= 0, got {self.mask_miss_ratio!r}")
         for name in ("box_quantile", "box_height_quantile"):
             if not 0.0 <= getattr(self, name) < 0.5:
                 raise ValueError(f"MemoryConfig.{name} must lie in [0, 0.5), got {getattr(self, name)}")

@@ -30,6 +30,7 @@ from reasmory_ros.memory.geometry import (
     fit_gravity_boxes,
     hash_keys,
     overlap_fraction,
+    transform_points,
     voxel_keys,
 )
 from reasmory_ros.memory.observation import Observation
@@ -113,6 +114,9 @@ class ObjectTable(StateBuffers):
         self.points = torch.full((n, r, 3), FAR, **f32)
         self.point_priority = torch.full((n, r), _NO_PRIORITY, **i64)
         self.point_weight = torch.zeros(n, r, **f32)
+        self.point_evidence = torch.zeros(n, r, 2, **f32)
+        """Per reservoir point: views whose mask of the object covered it, and views that saw
+        its surface outside every mask of the object (see _check_points)."""
         self.label_hist = torch.zeros(n, config.max_labels, **f32)
         self.center = torch.zeros(n, 3, **f32)
         self.extent = torch.zeros(n, 3, **f32)
@@ -314,6 +318,7 @@ class ObjectTable(StateBuffers):
         self.points[slots] = FAR
         self.point_priority[slots] = _NO_PRIORITY
         self.point_weight[slots] = 0.0
+        self.point_evidence[slots] = 0.0
         self.label_hist[slots] = 0.0
         self.observations[slots] = 0
         self.best_keyframe[slots] = -1
@@ -342,10 +347,61 @@ class ObjectTable(StateBuffers):
             obs.depths.index_select(0, obs.det_point_index),
         )
         self._add_colors(det_slots.index_select(0, obs.det_of), obs.colors.index_select(0, obs.det_point_index))
+        reshaped |= self._check_points(obs, det_slots)
         touched = seen.nonzero().squeeze(1)
         self.version[touched] += 1
         self._refit(reshaped.nonzero().squeeze(1))
         return touched
+
+    def _check_points(self, obs: Observation, det_slots: torch.Tensor) -> torch.Tensor:
+        """Drop reservoir points that the object's own masks keep leaving out; returns which
+        objects (max_objects,) lost points.
+
+        A mask that bled onto the surface an object stands on (or merged with a neighbour) puts
+        that surface into the object's reservoir; it has no depth edge to reject it. Every later
+        view tells: each point of an object detected in this frame is projected into the sample
+        grid, and where the measured depth shows its surface (not occluded, not gone) the point
+        counts as covered if a mask of the object lies within one cell, else as missed. Points
+        missed at least twice and more than mask_miss_ratio times as often as covered are not
+        the object's (they may come back with a later view, and must then win again).
+        """
+        cfg = self.config
+        reshaped = torch.zeros(cfg.max_objects, dtype=torch.bool, device=self.device)
+        slots = det_slots.unique()
+        if slots.numel() == 0 or obs.grid_det is None or cfg.mask_miss_ratio == 0:
+            return reshaped
+        points = self.points[slots]
+        camera_points = transform_points(torch.linalg.inv(obs.pose).to(torch.float32), points)
+        z = camera_points[..., 2]
+        cells = camera_points @ obs.camera.transpose(0, 1)
+        safe_z = z.clamp(min=cfg.min_depth)
+        rows, cols = (cells[..., 1] / safe_z).round(), (cells[..., 0] / safe_z).round()
+        height, width = obs.grid_det.shape
+        inside = (points[..., 0] < FAR / 2) & (z > cfg.min_depth)
+        inside &= (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+        rows = rows.clamp(0, height - 1).to(torch.int64)
+        cols = cols.clamp(0, width - 1).to(torch.int64)
+        measured = obs.grid_depth[rows, cols]
+        tolerance = torch.clamp(cfg.depth_edge_ratio * z, min=cfg.depth_edge_gap)
+        visible = inside & (measured > 0) & ((measured - z).abs() <= tolerance)
+        slot_of_det = torch.cat([det_slots, det_slots.new_full((1,), -1)])
+        covered = torch.zeros_like(visible)
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                det = obs.grid_det[(rows + dy).clamp(0, height - 1), (cols + dx).clamp(0, width - 1)]
+                covered |= slot_of_det[det] == slots[:, None]
+        evidence = self.point_evidence[slots]
+        evidence[..., 0] += visible & covered
+        evidence[..., 1] += visible & ~covered
+        stray = (evidence[..., 1] >= 2) & (evidence[..., 1] > cfg.mask_miss_ratio * evidence[..., 0])
+        evidence[stray] = 0.0
+        self.point_evidence[slots] = evidence
+        if bool(stray.any()):
+            self.points[slots] = torch.where(stray[..., None], FAR, points)
+            self.point_priority[slots] = self.point_priority[slots].masked_fill(stray, _NO_PRIORITY)
+            self.point_weight[slots] = self.point_weight[slots].masked_fill(stray, 0.0)
+            reshaped[slots[stray.any(dim=1)]] = True
+        return reshaped
 
     def _insert_points(self, slots: torch.Tensor, points: torch.Tensor, depths: torch.Tensor) -> torch.Tensor:
         """Offer points to the slots' reservoirs (distinct-voxel min-hash sample, see module doc).
@@ -368,6 +424,7 @@ class ObjectTable(StateBuffers):
         weight = self.point_weight.view(-1)
         replaced = (after != before).nonzero().squeeze(1)
         weight.index_fill_(0, flat.index_select(0, replaced), 0.0)
+        self.point_evidence.view(-1, 2).index_fill_(0, flat.index_select(0, replaced), 0.0)
         win = (after == priority).nonzero().squeeze(1)
         win_slots = flat.index_select(0, win)
         self.points.view(-1, 3).index_copy_(0, win_slots, points.index_select(0, win))
@@ -484,6 +541,10 @@ class ObjectTable(StateBuffers):
         self.point_weight[keep] = torch.where(
             same, self.point_weight[drop] + self.point_weight[keep],
             torch.where(take, self.point_weight[drop], self.point_weight[keep]),
+        )
+        self.point_evidence[keep] = torch.where(
+            same[..., None], self.point_evidence[drop] + self.point_evidence[keep],
+            torch.where(take[..., None], self.point_evidence[drop], self.point_evidence[keep]),
         )
         self.point_priority[keep] = torch.minimum(self.point_priority[drop], self.point_priority[keep])
         self._clear(drop)

@@ -56,6 +56,12 @@ class Observation:
     det_labels: torch.Tensor
     det_aabb: torch.Tensor
     det_samples: torch.Tensor
+    camera: torch.Tensor | None = None
+    """(3, 3) float32 intrinsics of the sample grid: world points project to grid cells."""
+    grid_det: torch.Tensor | None = None
+    """(Hs, Ws) int64 detection index of each grid sample, -1 for none."""
+    grid_depth: torch.Tensor | None = None
+    """(Hs, Ws) float32 depth of each grid sample, 0 where invalid."""
 
     @property
     def num_detections(self) -> int:
@@ -67,6 +73,8 @@ class _SampleGrid:
     """Per camera (size + K): rays and flat pixel indices of the samples and their neighbours."""
 
     key: tuple
+    shape: tuple[int, int]  # (Hs, Ws) samples
+    camera: torch.Tensor  # (3, 3) intrinsics in sample-grid cells
     rays: torch.Tensor  # (S, 3) camera rays with z = 1
     centre: torch.Tensor  # (S,) flat index of each sample pixel
     edge_neighbours: torch.Tensor  # (S, 4) flat index of the 4-neighbours (clamped at borders)
@@ -99,8 +107,11 @@ class Observer:
             ones = torch.ones(vv.shape, dtype=torch.float64)
             rays = torch.stack([(uu - cx) / fx, (vv - cy) / fy, ones], -1)
             around = [flat(dy, dx) for dy, dx in square if (dy, dx) != (0, 0)] or [flat(0, 0)]
+            to_grid = np.array([[1 / stride, 0, -(stride // 2) / stride], [0, 1 / stride, -(stride // 2) / stride], [0, 0, 1]])
             self._grid = _SampleGrid(
                 key=key,
+                shape=(len(v), len(u)),
+                camera=torch.as_tensor(to_grid @ frame.K, dtype=torch.float32, device=self.device),
                 rays=rays.to(device=self.device, dtype=torch.float32),
                 centre=flat(0, 0).to(self.device),
                 edge_neighbours=torch.stack(
@@ -111,6 +122,17 @@ class Observer:
         return self._grid
 
     def observe(self, frame: Frame, label_index: Callable[[str], int]) -> Observation:
+        """The frame's filtered points and detections, and the sample grid they came from (which
+        detection and depth each grid cell saw: the objects check their points against it)."""
+        obs, depth, sample_index = self._observe(frame, label_index)
+        grid = self._grid
+        det = torch.full((depth.numel(),), -1, dtype=torch.int64, device=self.device)
+        det[sample_index.index_select(0, obs.det_point_index)] = obs.det_of
+        valid_depth = torch.zeros_like(depth).index_copy_(0, sample_index, depth.index_select(0, sample_index))
+        obs.camera, obs.grid_det, obs.grid_depth = grid.camera, det.view(grid.shape), valid_depth.view(grid.shape)
+        return obs
+
+    def _observe(self, frame: Frame, label_index: Callable[[str], int]):
         cfg = self.config
         device = self.device
         grid = self._sample_grid(frame)
@@ -131,7 +153,7 @@ class Observer:
         pixels = grid.centre.index_select(0, sample_index)
         colors = rgb.index_select(0, pixels)
 
-        empty = self._empty_detections(pose, points, colors, z)
+        empty = self._empty_detections(pose, points, colors, z), depth, sample_index
         if frame.instances is None:
             return empty
         instances_full = torch.from_numpy(np.ascontiguousarray(frame.instances)).to(device).view(-1)
@@ -145,7 +167,7 @@ class Observer:
         det_point_index, ids = candidates[inner], ids[inner]
         if det_point_index.numel() == 0:
             return empty
-        return self._detections(frame, label_index, pose, points, colors, z, det_point_index, ids)
+        return self._detections(frame, label_index, pose, points, colors, z, det_point_index, ids), depth, sample_index
 
     def _depth_bulk(self, inverse: torch.Tensor, depth: torch.Tensor, num: int) -> torch.Tensor:
         """Which samples (sorted by instance, then depth) belong to their instance's bulk: the

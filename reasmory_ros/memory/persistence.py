@@ -20,10 +20,12 @@ import numpy as np
 from reasmory_ros.memory.errors import MemoryFileError
 
 FORMAT = "reasmory-memory"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 LIFECYCLE_FORMAT = 2
 """First version with object lifecycles and placement histories; version-1 files load with every
 object present and no history."""
+MASK_EVIDENCE_FORMAT = 3
+"""First version with the objects' per-point mask evidence; older files load with none yet."""
 _HEADER = "header"
 _ZIP_MAGIC = b"PK\x03\x04"
 

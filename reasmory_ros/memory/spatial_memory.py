@@ -24,7 +24,12 @@ from reasmory_ros.memory.keyframes import KeyframeStore
 from reasmory_ros.memory.lifecycle import STATUS_NAMES, Lifecycle
 from reasmory_ros.memory.objects import ObjectTable
 from reasmory_ros.memory.observation import UNKNOWN_LABEL, Observer
-from reasmory_ros.memory.persistence import LIFECYCLE_FORMAT, read_memory_file, write_memory_file
+from reasmory_ros.memory.persistence import (
+    LIFECYCLE_FORMAT,
+    MASK_EVIDENCE_FORMAT,
+    read_memory_file,
+    write_memory_file,
+)
 from reasmory_ros.memory.scene_map import VoxelMap
 from reasmory_ros.memory.snapshot import Keyframe, MemorySnapshot, ObjectRecord, Placement
 from reasmory_ros.memory.state import StateBuffers
@@ -357,10 +362,10 @@ def _read_parts(path: str | os.PathLike, device: torch.device) -> _Parts:
             if name == "lifecycle" and header["format_version"] < LIFECYCLE_FORMAT:
                 continue  # saved before lifecycles: every object present, never moved
             prefix = f"{name}/"
-            part.load_state(
-                {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)},
-                header["scalars"][name],
-            )
+            state = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+            if name == "objects" and header["format_version"] < MASK_EVIDENCE_FORMAT:
+                state["point_evidence"] = np.zeros(part.point_evidence.shape, dtype=np.float32)
+            part.load_state(state, header["scalars"][name])
         if header["rng_device"] == device.type:  # generator states differ between cpu and cuda
             parts.generator.set_state(torch.from_numpy(np.ascontiguousarray(arrays["rng"], dtype=np.uint8)))
         parts.frame_count = int(header["frame_count"])
