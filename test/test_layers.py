@@ -68,3 +68,22 @@ def test_the_checker_finds_every_form_of_ros_import():
     assert {"rclpy.node", "sensor_msgs.msg", "reasmory_ros.ros", "std_msgs.msg"} <= set(found)
     assert not any(name.startswith(("numpy", "reasmory_ros.memory", "reasmory_ros.replay")) for name in found)
     assert len(core_files()) > 50, "the walk lost the core's files"
+
+
+LOWER_LAYERS = {
+    # layer -> the reasmory_ros packages it must not import (everything that is built on top of it)
+    "memory": ("dsl", "planning", "streams", "perception", "sim", "replay", "visual", "pipeline", "ros"),
+    "dsl": ("planning", "streams", "perception", "sim", "replay", "visual", "pipeline", "ros"),
+}
+
+
+@pytest.mark.parametrize("layer", sorted(LOWER_LAYERS))
+def test_lower_layers_do_not_import_the_layers_above(layer):
+    """The memory is the bottom (torch only), the DSL sits on the memory alone."""
+    above = tuple(f"reasmory_ros.{name}" for name in LOWER_LAYERS[layer])
+    found = []
+    for path in sorted((PACKAGE / layer).rglob("*.py")):
+        module = ".".join(("reasmory_ros", *path.relative_to(PACKAGE).with_suffix("").parts))
+        found += [f"{path.relative_to(PACKAGE.parent)}: {name}" for name in imported_modules(path.read_text(), module)
+                  if any(name == a or name.startswith(a + ".") for a in above)]
+    assert found == []

@@ -8,7 +8,7 @@ sample is therefore spread uniformly over the surface seen so far, however often
 seen, it never churns, and merging two objects is a per-slot minimum.
 
 Labels: the vocabulary keeps each word a detector used, and every word belongs to a canonical
-category (`dsl.labels.canonical`: "couch" and "sofa" are one category). Association, duplicate
+category (`memory.labels.canonical`: "couch" and "sofa" are one category). Association, duplicate
 merging and the label an object is shown with vote over categories, so synonyms pool their
 votes; the detector's words stay in the object's histogram as aliases.
 """
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from reasmory_ros.dsl.labels import canonical
+from reasmory_ros.memory.labels import canonical
 from reasmory_ros.memory.colors import COLOR_BINS, color_bins
 from reasmory_ros.memory.config import MemoryConfig
 from reasmory_ros.memory.geometry import (

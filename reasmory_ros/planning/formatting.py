@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reasmory_ros.dsl import labels as dsl_labels
+from reasmory_ros.memory import labels as label_words
 from reasmory_ros.dsl.types import (
     DIRECTION_WORDS,
     Camera,
@@ -98,7 +98,7 @@ def _option_score(value: object, option: str):
     if isinstance(value, ObjectSet) and value.objects:
         value = value.objects[0]
     if isinstance(value, Obj):
-        return 1.0 if dsl_labels.resolve(body, _label_keys(value)) else 0.0
+        return 1.0 if label_words.resolve(body, _label_keys(value)) else 0.0
     if isinstance(value, Direction):
         angle = direction_angle(body)
         return None if angle is None else -angle_gap(value.angle, angle)
@@ -107,7 +107,7 @@ def _option_score(value: object, option: str):
         return sequence_similarity(turn_sequence(", ".join(value.turns)), offered) if offered else None
     if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
         offered = [p.strip() for p in re.split(r",|->|\bthen\b|;", body) if p.strip()]
-        keys = [dsl_labels.singular(v) for v in value]
+        keys = [label_words.singular(v) for v in value]
         return sequence_similarity(keys, [_option_label(p, value) for p in offered])
     if isinstance(value, Number):
         found = re.search(r"-?\d+(?:\.\d+)?", body)
@@ -116,14 +116,14 @@ def _option_score(value: object, option: str):
         angle = direction_angle(value)
         if angle is not None and direction_angle(body) is not None:
             return -angle_gap(angle, direction_angle(body))
-        return 1.0 if dsl_labels.resolve(body, [value]) else 0.0
+        return 1.0 if label_words.resolve(body, [value]) else 0.0
     return None
 
 
 def _option_label(part: str, labels: Sequence[str]) -> str:
     """The label among `labels` an option item names (its singular form when none)."""
-    found = dsl_labels.resolve(part, labels)
-    return dsl_labels.singular(found[0]) if found else dsl_labels.singular(part)
+    found = label_words.resolve(part, labels)
+    return label_words.singular(found[0]) if found else label_words.singular(part)
 
 
 def match_option(value: object, options: Sequence[str]) -> int | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reasmory_ros.dsl import labels as dsl_labels
+from reasmory_ros.memory import labels as label_words
 
 # Words that never name an object: question words, spatial and measurement vocabulary, scene words.
 NON_OBJECT_WORDS = frozenset(
@@ -386,7 +386,7 @@ def _non_object_word(word: str) -> bool:
     if len(parts) > 1:
         return all(map(_non_object_word, parts))
     past = (word[:-1], word[:-2]) if len(word) >= 5 and word.endswith("ed") else ()
-    return any(stem in NON_OBJECT_WORDS for stem in (word, dsl_labels.singular(word), *past))
+    return any(stem in NON_OBJECT_WORDS for stem in (word, label_words.singular(word), *past))
 
 
 @dataclass(frozen=True)
@@ -417,7 +417,7 @@ class LabelResolver:
     """Maps phrases to the labels in memory: the DSL's lexical tiers, then embedding similarity.
 
     The lexical tiers (exact, plural, synonym group, head noun) are the DSL's own
-    (`reasmory_ros.dsl.labels.resolve`), so planner and validator agree on what a word names.
+    (`reasmory_ros.memory.labels.resolve`), so planner and validator agree on what a word names.
     The embedding match needs a clear winner (cosine >= `threshold` and `margin` above the
     runner-up), because a wrong label gives a confident wrong answer; no match is reported instead.
     """
@@ -439,7 +439,7 @@ class LabelResolver:
         """(labels, how) for a phrase; labels is empty when nothing matches."""
         if not phrase.strip() or not self.labels:
             return (), ""
-        found = dsl_labels.resolve(phrase, self.labels)
+        found = label_words.resolve(phrase, self.labels)
         if found:
             return found, "lexical"
         if allow_embedding and self.embedder is not None:
@@ -462,8 +462,8 @@ class LabelResolver:
         if not unique or self.embedder is None or not self.labels:
             return found
         if self._label_vectors is None:
-            self._label_vectors = self.embedder([dsl_labels.normalise(label) for label in self.labels])
-        queries = self.embedder([dsl_labels.normalise(phrase) for phrase in unique])
+            self._label_vectors = self.embedder([label_words.normalise(label) for label in self.labels])
+        queries = self.embedder([label_words.normalise(phrase) for phrase in unique])
         for phrase, query in zip(unique, queries):
             scores = self._label_vectors @ query
             order = np.argsort(scores)[::-1]
@@ -520,7 +520,7 @@ class LabelResolver:
     def _names_label(self, words: list[str]) -> bool:
         """Whether words that include a stop word name a label by themselves. Not by a label's head
         noun: 'can' in 'how many chairs can you see' is a verb, not the 'trash can'."""
-        return bool(dsl_labels.resolve(" ".join(words), self.labels, head_nouns=False))
+        return bool(label_words.resolve(" ".join(words), self.labels, head_nouns=False))
 
     def _split_run(self, words: list[str], start: int, end: int, max_words: int) -> list[Mention | _Gap]:
         """Lexical matches longest-first; each gap left between them gets one embedding try

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from reasmory_ros import dsl
-from reasmory_ros.dsl import labels as dsl_labels
+from reasmory_ros.memory import labels as label_words
 from reasmory_ros.dsl.syntax import Assign, Attr, Call, ListExpr, Name, Node, NumberLit, TextLit, child_nodes
 from reasmory_ros.dsl.types import DIRECTION, NUMBER, OBJECT, PATH, SIZE, TEXT, list_of
 from reasmory_ros.planning.base import NotUnderstood, PlanningContext, quoted
@@ -159,7 +159,7 @@ def program_facts(typed: dsl.TypedProgram, memory_labels: Sequence[str]) -> Prog
             facts.units += _texts(node.args[1] if len(node.args) > 1 else keywords.get("unit"))
         for arg in node.args + tuple(v for k, v in keywords.items() if k not in _NOT_LABELS):
             for text in _texts(arg):  # any text argument naming memory objects (objects, appearance_order...)
-                facts.labels.update(dsl_labels.resolve(text, memory_labels))
+                facts.labels.update(label_words.resolve(text, memory_labels))
         if isinstance(keywords.get("mode"), TextLit):
             facts.modes.append(keywords["mode"].value)
     value = typed.calls[id(typed.answer)].args["value"]

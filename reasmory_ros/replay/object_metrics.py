@@ -9,7 +9,7 @@ footprint x height overlap; Hungarian assignment on IoU, a pair needs IoU >= 0.2
 - duplicates per true object: unmatched memory objects that are another copy (or a part) of a
   matched true object (IoU >= 0.25 with it, or at least half of the memory box inside it);
 - label accuracy: matched pairs whose labels name the same category after canonicalisation
-  (`dsl.labels.canonical`: "couch" and "sofa" agree);
+  (`memory.labels.canonical`: "couch" and "sofa" agree);
 - centre error (m) and extent error (relative, mean over length, width and height) of matched
   pairs, and the extent error of objects with thin parts (legs, poles: a part <= 5 cm across).
 """
@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..dsl.labels import canonical
+from ..memory.labels import canonical
 from ..memory.snapshot import ObjectRecord
 from ..sim.ground_truth import GroundTruth
 from ..sim.scene import SceneObject

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from ..dsl.labels import SYNONYM_GROUPS, normalise
+from ..memory.labels import SYNONYM_GROUPS, normalise
 from .render import MAX_INSTANCE_ID, Rendered
 
 LOOK_ALIKES: dict[str, tuple[str, ...]] = {

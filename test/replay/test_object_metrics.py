@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from reasmory_ros.config.settings import Settings
-from reasmory_ros.dsl.labels import canonical
+from reasmory_ros.memory.labels import canonical
 from reasmory_ros.memory.snapshot import ObjectRecord
 from reasmory_ros.replay.evaluate import main
 from reasmory_ros.replay.object_metrics import box_overlap, object_metrics

@@ -13,7 +13,7 @@ import numpy as np
 from ...memory.snapshot import MemorySnapshot, ObjectRecord
 from ..context import ExecContext
 from ..errors import OperationError
-from ..labels import resolve, unknown_label_hint
+from ...memory.labels import resolve, unknown_label_hint
 from ..registry import Param, StaticArg, StaticContext, operation
 from ..types import BOOL, CAMERA, NUMBER, OBJECT, OBJECT_SET, POINT, TEXT, Obj, ObjectSet, Point
 from ..units import convert

@@ -9,7 +9,7 @@ from .. import boxes
 from ..context import ExecContext
 from ..errors import OperationError
 from ..geometry import location, measure
-from ..labels import resolve
+from ...memory.labels import resolve
 from ..registry import Param, operation
 from ..types import (
     BOOL,
