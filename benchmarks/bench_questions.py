@@ -7,7 +7,7 @@ visibility) and its ground truth becomes the memory (test/planning/corpus.py), s
 reading error, not a perception error. Three question sets are filled from the scene's ground truth:
 
 - public: VSI-Bench and VSTI-Bench templates verbatim (test/planning/data/public_templates.json),
-  VSTI's "frame k of N" on its np.linspace frame sampling; 'unsupported' templates must be refused;
+  VSTI's "frame k of N" on its np.linspace frame sampling;
 - tuning / held_out: the two halves of test/planning/data/paraphrases.yaml.
 
 Per type and set: correct (option exact, number within 5 %), silent wrong (ok true and wrong) and
@@ -44,8 +44,6 @@ def cases_of(filler: Filler, which: str) -> list[Case]:
 
 
 def outcome(case: Case, result) -> str:
-    if case.type == "unsupported":
-        return "correct" if not result.ok else "silent"
     if not result.ok:
         return "refused"
     return "correct" if case.correct(result.answer) else "silent"
@@ -82,8 +80,7 @@ def main() -> None:
                 tick, cpu = time.perf_counter(), time.process_time()
                 answer_question(case.question, case.options, memory, rules=rules)
                 latencies.append(((time.perf_counter() - tick) * 1e3, (time.process_time() - cpu) * 1e3))
-                if case.type != "unsupported":
-                    mix_pool.append(case)
+                mix_pool.append(case)
         rng = np.random.default_rng(seed)
         mix = [mix_pool[int(i)] for i in rng.choice(len(mix_pool), min(args.mix, len(mix_pool)), replace=False)]
         scores = []

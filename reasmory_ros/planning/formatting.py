@@ -114,8 +114,8 @@ def _option_score(value: object, option: str):
         return None if found is None else -abs(float(found.group()) - value.value)
     if isinstance(value, str):
         angle = direction_angle(value)
-        if angle is not None and direction_angle(body) is not None:
-            return -angle_gap(angle, direction_angle(body))
+        if angle is not None and direction_angle(body) is not None:  # 1 for the same direction word
+            return 1.0 - angle_gap(angle, direction_angle(body)) / 180.0
         return 1.0 if label_words.resolve(body, [value]) else 0.0
     return None
 

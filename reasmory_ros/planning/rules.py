@@ -627,6 +627,33 @@ def _when_moved(q: Reading, context: PlanningContext) -> Interpretation:
     return Interpretation("when_moved", prog.answer(f"when_moved({x})"), None, "It was seen at its new place from the {answer}.")
 
 
+_RELATION_AXES = (  # the relation's axis, told by the words of the question and its options
+    ("depth", r"\b(?:near|nearer|far|farther|further|closer|close|deeper|depth)\b"),
+    ("horizontal", r"\b(?:left|right)\b"),
+    ("vertical", r"\b(?:up|down|above|below|higher|lower|over|under|beneath|top|bottom)\b"),
+)
+_RELATION_REFERENCE = r"(?:relative to|compared to|compared with|than|of|from|with respect to|versus|vs)"
+
+
+def _object_relative_position(q: Reading, context: PlanningContext) -> Interpretation:
+    """Is A near/far, left/right, up/down of B as the camera saw them at a frame (VSTI-Bench)."""
+    words = " ".join(o.lower() for o in q.options) if q.options else q.text
+    axes = [axis for axis, pattern in _RELATION_AXES if re.search(pattern, words)]
+    if len(axes) != 1:
+        raise NotUnderstood("an object-to-object position needs one relation: near/far, left/right or up/down"
+                            + (f", the question mixes {' and '.join(axes)}" if axes else ""))
+    a, b = _objects(q, context, 2, "an object-to-object position")
+    reference = _by_role(q, (a, b), _RELATION_REFERENCE)
+    if reference is a:
+        a, b = b, a
+    prog = _Program()
+    cam = prog.bind("cam", _camera(q, 0))
+    first, second = _pair(a, b, context, prog)
+    program = prog.answer(f"relative_position({first}, {second}, {cam}, axis={_literal(axes[0])})")
+    sentence = f"{_when(q).capitalize()}, seen from the camera, the {a.phrase} is {{answer}} compared to the {b.phrase}."
+    return Interpretation("object_relative_position", program, None, sentence)
+
+
 BUILDERS = {
     "still_there": _still_there,
     "when_moved": _when_moved,
@@ -640,6 +667,7 @@ BUILDERS = {
     "camera_travelled": _camera_travelled,
     "camera_object_distance": _camera_object_distance,
     "object_camera_direction": _object_camera_direction,
+    "object_relative_position": _object_relative_position,
     "count": _count_objects,
     "room_size": _room_size,
     "room_dimensions": _room_size,

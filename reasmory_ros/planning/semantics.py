@@ -35,6 +35,8 @@ from reasmory_ros.planning.language import (
 AREA_UNITS = frozenset({"m2", "ft2"})
 _DIRECTION_OPTION = re.compile(r"^(?:left|right|back|behind|front|ahead|forward|backward|front-left|front-right|"
                                r"back-left|back-right|up|down|near|far)$")
+_DIRECTION_WORD_OPS = frozenset({"relative_position"})
+"""Operations whose text answer is a direction word (near/far, left/right, up/down)."""
 _TURN_OPTION = re.compile(r"\b(?:go forward|turn left|turn right|turn back)\b")
 _GENERIC_COUNTED = re.compile(r"\b(?:how many|number of|count(?: the| all)?) (?:things|objects|items|stuff|pieces)\b"
                               r"(?! are (?:there|in))")
@@ -183,6 +185,8 @@ def _kind(node: Node, typed: dsl.TypedProgram, assigned: dict[str, Node]) -> tup
                     list_of(TEXT): "order"}
     value_type = typed.type_of(node)
     op = node.op if isinstance(node, Call) else None
+    if op in _DIRECTION_WORD_OPS:
+        return "direction", op
     if value_type != NUMBER:
         return kind_of_type.get(value_type), op
     if isinstance(node, Attr):

@@ -80,6 +80,13 @@ def seconds_in_view(b) -> float:
     return seen / FPS
 
 
+def depth_range(b, pose) -> tuple[float, float]:
+    """Nearest and farthest depth of a box's corners along the camera's optical axis."""
+    corners = np.array([[x, y, z] for x in (b.lo[0], b.hi[0]) for y in (b.lo[1], b.hi[1]) for z in (b.lo[2], b.hi[2])])
+    depth = (corners - pose[:3, 3]) @ pose[:3, 2]
+    return float(depth.min()), float(depth.max())
+
+
 def expected_answers() -> dict[str, list]:
     """Ground truth per example section, in the order of the section's programs."""
     chairs = [b for b in BOXES if b.label == "chair"]
@@ -89,6 +96,7 @@ def expected_answers() -> dict[str, list]:
     hard = angle_seen(c("Coffee Table"), c("tv"), c("potted_plant"))
     shelf_at_70 = angle_seen(positions[69], positions[69] + [1.0, 0, 0], c("bookshelf"))
     moved = angle_seen(positions[0], positions[0] + [0, 1.0, 0], positions[99])
+    table_depth, tv_depth = (depth_range(box(k), camera_pose(positions[0], headings[0])) for k in ("Coffee Table", "tv"))
     first = {}
     for b in BOXES:
         first[b.label] = min(first.get(b.label, 10**9), b.first_seen)
@@ -116,6 +124,7 @@ def expected_answers() -> dict[str, list]:
                                                  abs=0.05)],
         "Camera movement direction": ["left" if moved > 0 else "right"],
         "Object relative to the camera": ["left" if shelf_at_70 > 0 else "right"],
+        "Object relative to another object": ["near" if table_depth[1] + 0.15 < tv_depth[0] else "far"],
         **everyday_answers(),
     }
 

@@ -12,6 +12,7 @@ Used by test/planning/test_question_corpus.py and benchmarks/bench_questions.py.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 import re
@@ -33,6 +34,10 @@ NUMERIC_TOLERANCE = 0.05
 """A numeric answer is correct within 5 % of the truth (the memory is the ground truth itself; the
 rest is surface sampling)."""
 MOVES = ["forward", "backward", "left", "right"]
+REL_POS_AXES = {"NF": (2, ("Near", "Far")), "LR": (0, ("Left", "Right")), "UD": (1, ("Up", "Down"))}
+"""VSTI-Bench's relative position templates by suffix: camera-frame axis, words for A below / above B on it."""
+REL_POS_GAP = 0.15
+"""Metres by which VSTI-Bench's generator requires the two boxes to be apart along the axis."""
 
 
 @dataclass(frozen=True)
@@ -283,8 +288,8 @@ class Filler:
                 out.append((t.format(start_object=stops[0].label, facing_object=stops[1].label,
                                      destination_object=stops[-1].label, actions=_actions(stops) +
                                      ". You have reached the final destination."), q.answer, list(q.options)))
-        elif qtype == "unsupported":
-            out = self._unsupported(spec)
+        elif qtype == "obj_obj_relative_pos":
+            out = self._relative_position(spec)
         else:
             out = self._sampled(spec)
         return out
@@ -344,13 +349,34 @@ class Filler:
                             answer.capitalize(), options))
         return out
 
-    def _unsupported(self, spec: dict) -> list[tuple]:
-        """Templates no operation answers yet: filled with real objects; the answer must be refused."""
-        a, b = [o for o in self.gt.scene.objects if len(self.gt.scene.by_label(o.label)) == 1][:2]
-        text = spec["template"].format(frame_description=f"frame 5 of {spec['sampled_frames']}",
-                                       obj_A_name=f"the {a.label}", obj_B_name=f"the {b.label}")
-        return [(text, "", None)]
-
+    def _relative_position(self, spec: dict) -> list[tuple]:
+        """VSTI-Bench's object-object position at a sampled frame: both objects unique and in view,
+        box corners in the camera frame (x right, y down, z forward), asked only when one box is
+        entirely beyond the other by REL_POS_GAP along the axis (as its generator does)."""
+        axis, words = REL_POS_AXES[spec["name"].rsplit("_", 2)[-2]]
+        n, gt, out = spec["sampled_frames"], self.gt, []
+        grid = self._sample_grid(n)
+        unique = [o for o in gt.scene.objects if len(gt.scene.by_label(o.label)) == 1]
+        for k in self.rng.permutation(n):
+            seen = [o for o in unique if grid[k] in gt.frames_seen(o.id)]
+            world_to_camera = np.linalg.inv(gt.camera.poses[grid[k]])
+            pairs = list(itertools.permutations(seen, 2))
+            for p in self.rng.permutation(len(pairs)):
+                a, b = pairs[int(p)]
+                in_camera = [(np.c_[o.corners(), np.ones(8)] @ world_to_camera.T)[:, axis] for o in (a, b)]
+                if in_camera[1].min() - in_camera[0].max() > REL_POS_GAP:
+                    answer = words[0]
+                elif in_camera[0].min() - in_camera[1].max() > REL_POS_GAP:
+                    answer = words[1]
+                else:
+                    continue
+                text = spec["template"].format(frame_description=f"frame {k + 1} of {n}", obj_A_name=a.label,
+                                               obj_B_name=b.label)
+                out.append((text, answer, [words[int(x)] for x in self.rng.permutation(2)]))
+                break
+            if len(out) >= 4:
+                break
+        return out
 
 def _frames(i: int, j: int | None = None) -> dict:
     slots = {"i": i + 1, "oi": ordinal(i + 1)}

@@ -1,3 +1,5 @@
 """Operation implementations; importing this package fills `registry.OPERATIONS`."""
 
-from . import cameras, changes, history, measures, places, relations, routes, selection, views  # noqa: F401
+from . import (  # noqa: F401
+    camera_relations, cameras, changes, history, measures, places, relations, routes, selection, views,
+)
