@@ -54,7 +54,17 @@ NON_OBJECT_WORDS = frozenset(
     am has have had having give gives given imagine suppose assume consider tell refer refers
     respect regarding heading along across through throughout against beyond within via during
     once twice even still again ever never kindly exact approximately roughly straight-line
-    main primary dominant principal consistent net
+    main primary dominant principal consistent net image images
+    greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
+    """.split()
+)
+
+# What a question asks about, never an object: an unknown word right before one of these modifies it
+# ('the missing turns', 'the greatest length', 'the exact distance'), it does not name an object.
+ASKED_NOUNS = frozenset(
+    """
+    turn turns step steps action actions length height width size dimension dimensions distance distances
+    side sides area extent order direction directions route path answer value count number position gap
     """.split()
 )
 
@@ -549,6 +559,7 @@ class LabelResolver:
         if not kept or not could_name_object(" ".join(kept)):
             return []
         relational = end < len(words) and words[end] in ("of", "between")  # 'the middle of', 'the gap between'
+        relational |= end < len(words) and words[end] in ASKED_NOUNS  # 'the missing turns'
         cued = start > 0 and words[start - 1] in MENTION_CUES and not relational and not _is_number(words[start])
         return [_Gap(" ".join(kept), start, end, cued)]
 

@@ -33,6 +33,8 @@ _CAMERA_WORDS = r"\b(?:camera|i|me|my|viewer|filming|recorder|robot|we|us)\b"
 _NOW_WORDS = r"\b(?:now|current|currently|present|at the moment|right now|last frame)\b"
 _DIRECTION_WORDS = r"\b(?:left|right|behind|back|front|ahead|quadrant|which side|where|direction|position|relative)\b"
 _DISTANCE_WORDS = r"\b(?:distance|how far|far|apart|how close|close|away|meters|metres)\b"
+_RELATION_PAIRS = (r"\b(?:near|nearer|closer)(?: or)? (?:far|farther|further)\b|\bleft(?: or)?(?: to)?(?: the)? right\b|"
+                   r"\b(?:up|above|higher)(?: or)? (?:down|below|lower|beneath)\b")
 _COMPARE_SIZE = r"\b(?:bigger|biggest|larger|largest|smaller|smallest|tinier|tiniest)\b"
 _TRAVEL_WORDS = r"\b(?:walk|walked|walking|travel|travelled|traveled|cover|covered|along|path length)\b"
 _MOVE_WORDS = (r"\b(?:move|moved|moving|movement|travel|travelled|traveled|walk|walked|displacement|displaced|"
@@ -196,6 +198,8 @@ def _classify(q: Reading) -> str | None:
                 return "camera_travelled"
             if q.has(_MOVE_WORDS) or q.has(_DISTANCE_WORDS):
                 return "camera_displacement"
+        elif len({m.labels for m in q.mentions}) >= 2 and q.has(_RELATION_PAIRS):
+            return "object_relative_position"
         elif q.mentions and q.has(_DISTANCE_WORDS):
             return "camera_object_distance"
         elif q.mentions and q.has(_DIRECTION_WORDS):
@@ -208,7 +212,7 @@ def _classify(q: Reading) -> str | None:
     sides = r"\b(left|right|behind|back-left|back-right|front-left|front-right|quadrant|where|which side)\b"
     if q.has(sides) and q.has(r"\b(standing|stand|facing|face|looking|sitting)\b"):
         return "relative_direction"
-    if q.has(r"\b(closest|nearest|farthest|furthest|nearer|closer|farther|further)\b") and (
+    if (q.has(r"\b(closest|nearest|nearer|closer)\b") or q.wants_farthest()) and (
         q.options or q.has(r"\bwhich\b") or len(q.mentions) >= 3
     ):
         return "relative_distance"
@@ -279,7 +283,8 @@ def _by_role(q: Reading, mentions: Sequence[Mention], cue: str) -> Mention | Non
 
 
 def _mode(q: Reading) -> str:
-    return "center" if q.has(r"\b(center|centre|centers|centres|middle)\b") else "closest"
+    """The measure the question names (the semantic check's own reading), closest points by default."""
+    return q.measure_mode() or "closest"
 
 
 def _mode_words(mode: str) -> str:
@@ -358,7 +363,7 @@ def _relative_distance(q: Reading, context: PlanningContext) -> Interpretation:
     candidates = [m for m in candidates if m.labels != reference.labels]
     if not candidates:
         raise NotUnderstood("which objects to compare (give options or name them)")
-    farthest = q.has(r"\b(farthest|furthest|farther|further)\b")
+    farthest = q.wants_farthest()
     mode = _mode(q)
     prog = _Program()
     ref = prog.bind("reference", _one(reference, context))
@@ -374,7 +379,7 @@ def _camera_relative_distance(q: Reading, context: PlanningContext) -> Interpret
     _require_resolved(q, q.unresolved, context)
     candidates = q.option_mentions() if q.options else _objects(q, context, 2, "a comparison", take_all=True)
     _require_resolved(q, candidates, context)
-    farthest = q.has(r"\b(farthest|furthest|farther|further)\b")
+    farthest = q.wants_farthest()
     prog = _Program()
     cam = prog.bind("cam", _camera(q, 0))
     labels = "[" + ", ".join(_literal(m.query) for m in candidates) + "]"

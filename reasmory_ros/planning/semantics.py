@@ -44,6 +44,9 @@ _STRAIGHT = re.compile(r"\b(?:straight line|straight-line|crow flies|displacemen
 _NOT_LABELS = frozenset({"mode", "unit", "method", "which"})
 _CENTRE = re.compile(r"\b(?:center|centre|centers|centres|middle|middles|center-to-center|centre-to-centre)\b")
 _CLOSEST_POINT = re.compile(r"\b(?:closest|nearest) (?:points?|surfaces?|edges?)\b|\bshortest distance\b")
+_FARTHEST = re.compile(r"\b(?:farthest|furthest|farther|further|most (?:distant|remote|far)|least (?:close|near)|"
+                       r"(?:greatest|largest|longest|biggest|maximum|max) (?:distance|separation|gap))\b")
+"""Asking for the far end of a comparison: words, 'most distant', 'least close', 'greatest distance'."""
 
 
 class Reading:
@@ -89,6 +92,10 @@ class Reading:
             return "center"
         return "closest" if _CLOSEST_POINT.search(self.text) else None
 
+    def wants_farthest(self) -> bool:
+        """Whether a closest/farthest comparison asks for the farthest ("closest points" is a measure, not a pick)."""
+        return _FARTHEST.search(_CLOSEST_POINT.sub(" ", self.text)) is not None
+
     def answer_kinds(self) -> frozenset[str] | None:
         """The kinds of answer the question admits (None: it does not say)."""
         if self.options:
@@ -106,6 +113,9 @@ class Reading:
             return frozenset({"length", "size"})
         if self.has(r"\bhow many\b|\bnumber of\b|\bcount\b"):
             return frozenset({"count"})
+        picks = re.search(r"\b(?:closest|nearest|nearer|closer)\b", _CLOSEST_POINT.sub(" ", self.text))
+        if self.has(r"\bwhich\b") and (picks or self.wants_farthest()):  # "which has the greatest distance to X"
+            return frozenset({"choice", "order"})
         if self.has(r"\b(?:how far|distance|apart|how close|displacement|displaced|separate|gap)\b"):
             return frozenset({"length"})
         return None
@@ -226,6 +236,9 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
     if kinds is not None and facts.kind not in kinds:
         problems.append(f"the question asks for a {' or '.join(sorted(kinds))}, the program answers a "
                         f"{facts.kind or 'value of another kind'}")
+    extreme = "farthest" if reading.wants_farthest() else "nearest"
+    if facts.answer_op in {"nearest", "farthest"} and facts.answer_op != extreme:
+        problems.append(f"the question asks for the {extreme} object, the program picks the {facts.answer_op}")
     if _GENERIC_COUNTED.search(reading.text) and facts.answer_op == "count" and facts.labels:
         problems.append("the question counts things related to an object, the program counts the object itself")
     return problems

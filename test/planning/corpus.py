@@ -221,11 +221,25 @@ class Filler:
         options = ["left", "right"] if axis == "lateral" else ["front", "behind"]
         return text.format(a=a.label, **_frames(i)), answer, options
 
+    def _relative_base(self) -> list[tuple]:
+        """Base facts of the object-object position paraphrases: (axis tag, stream frame, A, B, answer,
+        options) on every stream frame."""
+        grid = self._sample_grid(self.gt.n_frames)
+        return [(tag, int(grid[k]), a, b, answer, options)
+                for key, tag in (("NF", "depth"), ("LR", "lateral"), ("UD", "vertical"))
+                for k, a, b, answer, options in self.relative_positions(key, self.gt.n_frames)]
+
+    def _obj_obj_relative_pos(self, tags, text, fact):
+        tag, i, a, b, answer, options = fact
+        if tag not in tags:
+            return None
+        return text.format(a=a.label, b=b.label, **_frames(i)), answer, options
+
     def paraphrase_cases(self, half: str) -> list[Case]:
         """Every template of the half, each filled from the base questions of its type in turn."""
         cases = []
         for qtype, templates in paraphrases(half).items():
-            base = self.base.get(qtype, [])
+            base = self.base.get(qtype, []) if qtype != "obj_obj_relative_pos" else self._relative_base()
             for k, template in enumerate(templates):
                 for offset in range(len(base)):  # the first base question the template's tags can use
                     case = self.paraphrased(qtype, template, base[(k + offset) % len(base)])
@@ -350,14 +364,22 @@ class Filler:
         return out
 
     def _relative_position(self, spec: dict) -> list[tuple]:
-        """VSTI-Bench's object-object position at a sampled frame: both objects unique and in view,
-        box corners in the camera frame (x right, y down, z forward), asked only when one box is
-        entirely beyond the other by REL_POS_GAP along the axis (as its generator does)."""
-        axis, words = REL_POS_AXES[spec["name"].rsplit("_", 2)[-2]]
-        n, gt, out = spec["sampled_frames"], self.gt, []
-        grid = self._sample_grid(n)
+        """VSTI-Bench's object-object position templates, "frame k of N" on its frame sampling."""
+        n = spec["sampled_frames"]
+        return [(spec["template"].format(frame_description=f"frame {k + 1} of {n}", obj_A_name=a.label,
+                                         obj_B_name=b.label), answer, options)
+                for k, a, b, answer, options in self.relative_positions(spec["name"].rsplit("_", 2)[-2], n)]
+
+    def relative_positions(self, axis_key: str, n_sampled: int) -> list[tuple]:
+        """Up to 4 (sampled rank, A, B, answer, options) of one axis ("NF", "LR", "UD"): both objects
+        unique and in view at the frame, box corners in the camera frame (x right, y down, z forward),
+        only where one box is entirely beyond the other by REL_POS_GAP along the axis (as VSTI-Bench's
+        generator asks)."""
+        axis, words = REL_POS_AXES[axis_key]
+        gt, out = self.gt, []
+        grid = self._sample_grid(n_sampled)
         unique = [o for o in gt.scene.objects if len(gt.scene.by_label(o.label)) == 1]
-        for k in self.rng.permutation(n):
+        for k in self.rng.permutation(n_sampled):
             seen = [o for o in unique if grid[k] in gt.frames_seen(o.id)]
             world_to_camera = np.linalg.inv(gt.camera.poses[grid[k]])
             pairs = list(itertools.permutations(seen, 2))
@@ -370,9 +392,7 @@ class Filler:
                     answer = words[1]
                 else:
                     continue
-                text = spec["template"].format(frame_description=f"frame {k + 1} of {n}", obj_A_name=a.label,
-                                               obj_B_name=b.label)
-                out.append((text, answer, [words[int(x)] for x in self.rng.permutation(2)]))
+                out.append((int(k), a, b, answer, [words[int(x)] for x in self.rng.permutation(2)]))
                 break
             if len(out) >= 4:
                 break

@@ -44,7 +44,7 @@ def test_tuning_paraphrases_all_correct_and_held_out_never_silently_wrong(room, 
     filler, memory = room
     for half in ("tuning", "held_out"):
         cases = filler.paraphrase_cases(half)
-        assert len({c.type for c in cases}) == 14 and len(cases) >= 14 * 12
+        assert len({c.type for c in cases}) == 15 and len(cases) >= 15 * 12
         cases = cases[::2]  # every other phrasing of every type; bench_questions.py measures them all
         results = [(c, answer_question(c.question, c.options, memory, rules=rules)) for c in cases]
         wrong = [(c.question, r.program) for c, r in results if not (r.ok and c.correct(r.answer))]
