@@ -96,7 +96,7 @@ def expected_answers() -> dict[str, list]:
     hard = angle_seen(c("Coffee Table"), c("tv"), c("potted_plant"))
     shelf_at_70 = angle_seen(positions[69], positions[69] + [1.0, 0, 0], c("bookshelf"))
     moved = angle_seen(positions[0], positions[0] + [0, 1.0, 0], positions[99])
-    table_depth, tv_depth = (depth_range(box(k), camera_pose(positions[0], headings[0])) for k in ("Coffee Table", "tv"))
+    table_depth, tv_depth = (depth_range(box(k), camera_pose(positions[59], headings[59])) for k in ("Coffee Table", "tv"))
     first = {}
     for b in BOXES:
         first[b.label] = min(first.get(b.label, 10**9), b.first_seen)
