@@ -19,7 +19,7 @@ from reasmory_ros.planning.base import NotUnderstood, PlanningContext, PlanReque
 from reasmory_ros.planning.everyday import plan_everyday
 from reasmory_ros.planning.intents import IntentRanker, load_bank, shape_of
 from reasmory_ros.planning.language import Embedder, LabelResolver, Mention, default_embedder, prepare
-from reasmory_ros.planning.semantics import Reading, check_program
+from reasmory_ros.planning.semantics import UNKNOWN_OBJECT, Reading, check_program
 
 # Role cues: words just before a mention that say what part it plays.
 _STANDPOINT = (r"(?:standing|stand|stood|sitting|sit|am|i m|beginning|begin|start|starting|starts|from|at|by|"
@@ -139,7 +139,11 @@ class RuleBasedPlanner:
         # Change questions first: "where is the chair now?" asks about a move, not a location.
         if _classify_change(q) is None:
             everyday = plan_everyday(q, context)  # where / near / on / which is bigger / when seen ... (everyday.py)
-            if everyday is not None:
+            # The semantic check holds here too ("the separation between X and Y in feet" is a length,
+            # not the objects between them), except for unknown objects: "is there a piano?" asks
+            # exactly that. A plan that fails it leaves the question to the intents.
+            if everyday is not None and not [p for p in check_program(everyday.program, q, context)
+                                             if not p.startswith(UNKNOWN_OBJECT)]:
                 return Interpretation(everyday.intent, everyday.program, everyday.unit, everyday.sentence)
         candidates = self.candidates(q)
         if not candidates:

@@ -49,6 +49,10 @@ _FARTHEST = re.compile(r"\b(?:farthest|furthest|farther|further|most (?:distant|
 """Asking for the far end of a comparison: words, 'most distant', 'least close', 'greatest distance'."""
 
 
+UNKNOWN_OBJECT = "no object in memory matches"
+"""How the check's problem about an unknown object begins (an existence question may name one)."""
+
+
 class Reading:
     """One question read once: prepared text, object mentions, frames, times, unit and options.
 
@@ -212,7 +216,7 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
     """What the program gets wrong about the question; empty when it answers what was asked."""
     problems = []
     for mention in reading.unresolved:
-        problems.append(f"no object in memory matches {quoted(mention.phrase)} (memory has: "
+        problems.append(f"{UNKNOWN_OBJECT} {quoted(mention.phrase)} (memory has: "
                         f"{', '.join(context.labels) or 'no objects'})")
     for mention in (m for m in reading.mentions if m.resolved):
         if not set(mention.labels) & facts.labels:
@@ -239,7 +243,8 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
     extreme = "farthest" if reading.wants_farthest() else "nearest"
     if facts.answer_op in {"nearest", "farthest"} and facts.answer_op != extreme:
         problems.append(f"the question asks for the {extreme} object, the program picks the {facts.answer_op}")
-    if _GENERIC_COUNTED.search(reading.text) and facts.answer_op == "count" and facts.labels:
+    if _GENERIC_COUNTED.search(reading.text) and facts.answer_op == "count" and facts.labels and \
+            "all_objects" not in facts.ops:  # count(on(all_objects(), table)) counts the things on it
         problems.append("the question counts things related to an object, the program counts the object itself")
     return problems
 
