@@ -20,7 +20,7 @@ ROS_ISOLATION := export ROS_DOMAIN_ID=$${ROS_DOMAIN_ID:-$$((RANDOM % 90 + 10))} 
 	FASTDDS_DEFAULT_PROFILES_FILE=$${FASTDDS_DEFAULT_PROFILES_FILE:-$(CURDIR)/config/fastdds_large_images.xml} &&
 INTERFACE_SOURCES := $(wildcard reasmory_interfaces/*.txt reasmory_interfaces/*.xml reasmory_interfaces/msg/* reasmory_interfaces/srv/*)
 
-.PHONY: help setup test demo bench clean params
+.PHONY: help setup lint test demo bench clean params
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -54,7 +54,10 @@ log:
 	@mkdir -p log
 install/.built: | log
 
-test: setup  ## Run the whole test suite in the built workspace.
+lint: $(STAMPS)/python  ## Check the code with ruff (ruff.toml); `make test` runs it first.
+	@$(BIN)/ruff check --quiet . || { echo "error: ruff found problems (fix them, or run $(BIN)/ruff check --fix .)" >&2; exit 1; }
+
+test: setup lint  ## Lint, then run the whole test suite in the built workspace.
 	@$(WITH_WORKSPACE) $(ROS_ISOLATION) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: setup  ## Generate the demo scene, stream it to the node and ask one question of every type.

@@ -77,7 +77,7 @@ def output_cost(bag: Path, settings: Settings, record: bool, rerun: bool, repeat
                 if variant == "outputs":
                     recorders = ([McapRecorder(Path(folder) / "run.mcap", settings.node)] if record else []) + (
                         [RerunRecorder(Path(folder) / "run.rrd", settings.node)] if rerun else [])
-                on_frame = (lambda step: [r.step(step) for r in recorders]) if recorders else None
+                on_frame = (lambda step, recorders=recorders: [r.step(step) for r in recorders]) if recorders else None
                 tick = time.process_time()
                 _, stats = build_memory(bag, settings, progress=False, on_frame=on_frame)
                 cpu[variant].append((time.process_time() - tick) / stats.frames * 1e3)

@@ -12,8 +12,7 @@ anything runs, `run` does both and executes it over a MemorySnapshot. Every fail
 """
 
 from .context import CameraMark, Segment, Touched, ViewMark
-from .errors import (DslError, DslInternalError, DslRuntimeError, DslSyntaxError,
-                     DslValidationError)
+from .errors import DslError, DslInternalError, DslRuntimeError, DslSyntaxError, DslValidationError
 from .interpreter import Answer, check, execute, run
 from .registry import OPERATIONS, Operation, Param, operations_markdown, reference_text
 from .syntax import DEFAULT_LIMITS, GRAMMAR, Limits, Program, parse

@@ -17,8 +17,21 @@ from ..memory.snapshot import MemorySnapshot
 from .context import ExecContext, Touched
 from .errors import DslError, DslInternalError, DslRuntimeError, OperationError
 from .registry import REQUIRED
-from .syntax import DEFAULT_LIMITS, Assign, Attr, BoolLit, Call, Limits, ListExpr, Name, Node
-from .syntax import NumberLit, Program, TextLit, parse
+from .syntax import (
+    DEFAULT_LIMITS,
+    Assign,
+    Attr,
+    BoolLit,
+    Call,
+    Limits,
+    ListExpr,
+    Name,
+    Node,
+    NumberLit,
+    Program,
+    TextLit,
+    parse,
+)
 from .types import ATTRIBUTES, Number, to_plain, to_text, type_of
 from .validator import TypedProgram, validate
 

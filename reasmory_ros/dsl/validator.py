@@ -17,9 +17,22 @@ from dataclasses import dataclass
 from . import ops  # noqa: F401  (registers the operations)
 from .errors import DslError, DslValidationError, OperationError
 from .registry import OPERATIONS, Operation, StaticArg, StaticContext
-from .syntax import (DEFAULT_LIMITS, Assign, Attr, BoolLit, Call, ExprStatement, Limits, ListExpr,
-                     Name, Node, NumberLit, Program, TextLit)
-from .types import (ATTRIBUTES, BOOL, NUMBER, TEXT, DslType, Number, describe_types, fits_any)
+from .syntax import (
+    DEFAULT_LIMITS,
+    Assign,
+    Attr,
+    BoolLit,
+    Call,
+    ExprStatement,
+    Limits,
+    ListExpr,
+    Name,
+    Node,
+    NumberLit,
+    Program,
+    TextLit,
+)
+from .types import ATTRIBUTES, BOOL, NUMBER, TEXT, DslType, Number, describe_types, fits_any
 
 _CONVERSION_HINTS = {
     ("ObjectSet", "Object"): "pick one object with the(...), nearest(...), farthest(...), "

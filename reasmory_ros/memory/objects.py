@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import torch
 
-from reasmory_ros.memory.labels import canonical
 from reasmory_ros.memory.colors import COLOR_BINS, color_bins
 from reasmory_ros.memory.config import MemoryConfig
 from reasmory_ros.memory.geometry import (
@@ -33,6 +32,7 @@ from reasmory_ros.memory.geometry import (
     transform_points,
     voxel_keys,
 )
+from reasmory_ros.memory.labels import canonical
 from reasmory_ros.memory.observation import Observation
 from reasmory_ros.memory.state import StateBuffers
 

@@ -12,7 +12,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reasmory_ros.memory import labels as label_words
 from reasmory_ros.dsl.types import (
     DIRECTION_WORDS,
     Camera,
@@ -29,6 +28,7 @@ from reasmory_ros.dsl.types import (
     format_number,
     place_from_camera,
 )
+from reasmory_ros.memory import labels as label_words
 from reasmory_ros.planning.language import prepare
 
 # Metres per unit (lengths) and square metres per unit (areas).

@@ -467,7 +467,7 @@ class LabelResolver:
         """(labels, how) of each phrase by embedding similarity, in ONE embedder call: a question
         with many unknown words costs one model run, not one per word."""
         unique = list(dict.fromkeys(phrases))
-        found: dict[str, tuple[tuple[str, ...], str]] = {phrase: ((), "") for phrase in unique}
+        found: dict[str, tuple[tuple[str, ...], str]] = dict.fromkeys(unique, ((), ""))
         unique = [phrase for phrase in unique if could_name_object(phrase)]
         if not unique or self.embedder is None or not self.labels:
             return found

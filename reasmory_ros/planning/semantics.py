@@ -23,13 +23,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from reasmory_ros import dsl
-from reasmory_ros.memory import labels as label_words
 from reasmory_ros.dsl.syntax import Assign, Attr, Call, ListExpr, Name, Node, NumberLit, TextLit, child_nodes
 from reasmory_ros.dsl.types import DIRECTION, NUMBER, OBJECT, PATH, SIZE, TEXT, list_of
+from reasmory_ros.memory import labels as label_words
 from reasmory_ros.planning.base import NotUnderstood, PlanningContext, quoted
 from reasmory_ros.planning.formatting import option_body
 from reasmory_ros.planning.language import (
-    LabelResolver, Mention, correct_typos, frame_references, prepare, requested_unit, time_points,
+    LabelResolver,
+    Mention,
+    correct_typos,
+    frame_references,
+    prepare,
+    requested_unit,
+    time_points,
 )
 
 AREA_UNITS = frozenset({"m2", "ft2"})

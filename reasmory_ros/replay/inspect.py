@@ -41,7 +41,7 @@ def _tree(buffer: TfBuffer) -> list[str]:
     children: dict[str, list[tuple[str, bool]]] = {}
     for parent, child, static in buffer.edges():
         children.setdefault(parent, []).append((child, static))
-    roots = sorted({parent for parent in children} - {child for kids in children.values() for child, _ in kids})
+    roots = sorted(set(children) - {child for kids in children.values() for child, _ in kids})
     lines = []
 
     def walk(frame: str, depth: int, static: bool | None) -> None:
@@ -104,10 +104,9 @@ def inspect_bag(path: str | Path, settings: Settings) -> str:
             missing += _tf_problems(buffer, stream, settings)
     else:
         lines.append("tf tree: none (no /tf or /tf_static)")
-    if stream is not None:
-        if not stream.has_instances:
-            missing.append("instance topics: objects need instances_topic + labels_topic, or a detector "
-                           "(perception.detector_model_path); without them only the map and trajectory are built")
+    if stream is not None and not stream.has_instances:
+        missing.append("instance topics: objects need instances_topic + labels_topic, or a detector "
+                       "(perception.detector_model_path); without them only the map and trajectory are built")
     lines.append("missing:" if missing else "missing: nothing")
     lines += [f"  - {item}" for item in missing]
     return "\n".join(lines)

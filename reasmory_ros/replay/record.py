@@ -109,7 +109,7 @@ class McapRecorder:
         except Exception as err:  # rosbags raises WriterError or OSError for an unusable folder
             shutil.rmtree(self._folder, ignore_errors=True)
             raise RecordError(f"cannot write {self.path}: {err}") from err
-        self._due = {name: None for name in ("markers", "map", "status")}
+        self._due = dict.fromkeys(("markers", "map", "status"))
         self._last: ReplayStep | None = None
 
     def _write(self, name: str, description, bag_time: float) -> None:

@@ -169,7 +169,7 @@ def _read_sqlite(path: Path, result: Salvage) -> Iterator[tuple[str, int, bytes]
     rows = 0
     try:
         with _Database(path) as db:
-            names = {topic_id: name for topic_id, name in db.execute("SELECT id, name FROM topics")}
+            names = dict(db.execute("SELECT id, name FROM topics"))
             for topic_id, timestamp, data in db.execute("SELECT topic_id, timestamp, data FROM messages ORDER BY id"):
                 if topic_id not in names or timestamp is None or data is None:
                     result.damage = f"{path.name}: unreadable after {rows} messages (a damaged message row)"

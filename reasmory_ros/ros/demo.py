@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import rclpy
-from reasmory_interfaces.srv import AskSpatial, MemoryFile
 from std_msgs.msg import String
 
+from reasmory_interfaces.srv import AskSpatial, MemoryFile
 from reasmory_ros.replay.evaluate import evaluate
 from reasmory_ros.sim.cli import simulate
 

@@ -336,9 +336,10 @@ class ReasmoryNode(Node):
                 continue
             generation, frame = item
             with self._generation_lock:
-                if generation == self._generation:  # else assembled before a reset or load
-                    if self.integrator.integrate(frame) and self._rerun is not None:
-                        self._rerun.log_frame(frame, self.memory, frame.timestamp)
+                # A frame assembled before a reset or load (older generation) is dropped.
+                current = generation == self._generation
+                if current and self.integrator.integrate(frame) and self._rerun is not None:
+                    self._rerun.log_frame(frame, self.memory, frame.timestamp)
 
     def _restart_stream(self, change) -> None:
         """Run `change` (reset or load) with no frame of the old stream integrated afterwards."""

@@ -10,8 +10,8 @@ Typical use::
 
 from .catalogue import CATEGORIES
 from .ground_truth import GroundTruth
-from .render import Rendered, Renderer, default_intrinsics, render_frame, render_sequence
 from .layout import generate_scene
+from .render import Rendered, Renderer, default_intrinsics, render_frame, render_sequence
 from .scene import Room, Scene, SceneObject
 from .trajectory import CameraPath, camera_trajectory
 

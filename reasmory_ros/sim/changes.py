@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .render import Rendered, default_intrinsics, renderer_for
 from .catalogue import FURNITURE
 from .layout import _free_pose, _inflate, _overlap
+from .render import Rendered, default_intrinsics, renderer_for
 from .scene import Scene, SceneObject, rot_z
 from .trajectory import DEFAULT_FPS, DEFAULT_START_TIME, CameraPath, camera_trajectory, free_space
 

@@ -23,8 +23,7 @@ from scipy.spatial.transform import Rotation, Slerp
 
 from ..replay.layouts import LAYOUTS, Layout
 from ..streams.images import encode_compressed_color, encode_compressed_depth
-from .bag import (_STORAGE, BAG_VERSION, TYPESTORE, BagWriteError, _image, _stamp, camera_info, frame_messages,
-                  stamp_ns)
+from .bag import _STORAGE, BAG_VERSION, TYPESTORE, BagWriteError, _image, _stamp, camera_info, frame_messages, stamp_ns
 from .ground_truth import GroundTruth
 from .render import DEFAULT_HEIGHT, DEFAULT_WIDTH, default_intrinsics, render_frame, render_sequence
 from .scene import Scene
@@ -78,7 +77,7 @@ def _layout(name: str) -> Layout:
     for layout in LAYOUTS:
         if layout.name == name:
             return layout
-    raise BagWriteError(f"unknown layout {name!r}; expected one of {', '.join(l.name for l in LAYOUTS)}")
+    raise BagWriteError(f"unknown layout {name!r}; expected one of {', '.join(layout.name for layout in LAYOUTS)}")
 
 
 def _transform(parent: str, child: str, ns: int, T: np.ndarray):

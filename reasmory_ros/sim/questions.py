@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .ground_truth import GroundTruth
 from .catalogue import FURNITURE
+from .ground_truth import GroundTruth
 from .scene import SceneObject
 
 ANGLE_MARGIN = 15.0
@@ -144,12 +144,12 @@ def movement_option(T_from: np.ndarray, position_to: np.ndarray, dominance: floa
     forward = camera_heading(T_from)
     left = np.array([-forward[1], forward[0]])
     d = np.asarray(position_to)[:2] - np.asarray(T_from)[:2, 3]
-    f, l = float(d @ forward), float(d @ left)
-    if max(abs(f), abs(l)) < dominance * min(abs(f), abs(l)):
+    f, lateral = float(d @ forward), float(d @ left)
+    if max(abs(f), abs(lateral)) < dominance * min(abs(f), abs(lateral)):
         return None
-    if abs(f) >= abs(l):
+    if abs(f) >= abs(lateral):
         return "forward" if f > 0 else "backward"
-    return "left" if l > 0 else "right"
+    return "left" if lateral > 0 else "right"
 
 
 def position_option(T_world_camera: np.ndarray, obj: SceneObject, axis: str) -> str | None:

@@ -20,8 +20,20 @@ from scipy.spatial.transform import Rotation
 
 from reasmory_ros.dsl import Touched
 from reasmory_ros.memory.snapshot import MemorySnapshot, ObjectRecord, Trajectory
-from reasmory_ros.visual.messages import (ColorRGBA, Duration, Header, Marker, MarkerArray, Path, Point, Pose,
-                                          PoseStamped, Quaternion, Time, Vector3)
+from reasmory_ros.visual.messages import (
+    ColorRGBA,
+    Duration,
+    Header,
+    Marker,
+    MarkerArray,
+    Path,
+    Point,
+    Pose,
+    PoseStamped,
+    Quaternion,
+    Time,
+    Vector3,
+)
 
 NS_OBJECTS = "objects"
 NS_LABELS = "labels"

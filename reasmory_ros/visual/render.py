@@ -132,7 +132,7 @@ def render_timeline(history: dict[int, dict], path: str | Path, title: str = "")
     start = min((e["times"][0] for e in history.values()), default=0.0)
     fig, (rows, drift) = plt.subplots(2, 1, figsize=(9, 7), dpi=110, sharex=True,
                                       gridspec_kw={"height_ratios": [max(len(history), 1), 6]})
-    for row, (object_id, entry) in enumerate(sorted(history.items(), key=lambda item: item[1]["times"][0])):
+    for row, (_, entry) in enumerate(sorted(history.items(), key=lambda item: item[1]["times"][0])):
         times = entry["times"] - start
         (line,) = rows.plot(times, np.full(len(times), row), "|-", ms=6, lw=2)
         distance = np.linalg.norm(entry["centers"] - entry["centers"][-1], axis=1)

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reasmory_ros.memory.snapshot import (Keyframe, MemorySnapshot, ObjectRecord, SceneMap,
-                                          Trajectory)
+from reasmory_ros.memory.snapshot import Keyframe, MemorySnapshot, ObjectRecord, SceneMap, Trajectory
 
 VOXEL = 0.1
 ROOM = (6.0, 5.0, 2.6)

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 from known_room import FPS, T0
 
-from reasmory_ros.dsl import DslError, DslValidationError, parse, run, validate
-from reasmory_ros.dsl import DslRuntimeError
+from reasmory_ros.dsl import DslError, DslRuntimeError, DslValidationError, parse, run, validate
 from reasmory_ros.memory.snapshot import Placement
 from reasmory_ros.planning.base import context_from_snapshot
 from reasmory_ros.planning.rules import RuleBasedPlanner

@@ -7,8 +7,17 @@ import dataclasses
 import numpy as np
 import pytest
 
-from reasmory_ros.dsl import (DslError, DslRuntimeError, DslSyntaxError, DslValidationError,
-                              Limits, check, parse, run, validate)
+from reasmory_ros.dsl import (
+    DslError,
+    DslRuntimeError,
+    DslSyntaxError,
+    DslValidationError,
+    Limits,
+    check,
+    parse,
+    run,
+    validate,
+)
 from reasmory_ros.memory.snapshot import SceneMap
 
 SOFA_TV = 'sofa = the(objects("sofa"))\ntv = the(objects("tv"))\n'

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from known_room import BOXES, FPS, IMAGE_SIZE, K, T0, box, box_gap, camera_pose, camera_positions
+from known_room import BOXES, FPS, IMAGE_SIZE, T0, K, box, box_gap, camera_pose, camera_positions
 
 from reasmory_ros.dsl import run
 

@@ -13,12 +13,11 @@ import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from known_room import build_snapshot
 
 from reasmory_ros.dsl import OPERATIONS, Answer, DslError, DslInternalError, run
 from reasmory_ros.dsl.types import ATTRIBUTES, DslType, fits
 from reasmory_ros.memory.snapshot import SceneMap
-
-from known_room import build_snapshot
 
 SNAPSHOT = build_snapshot()
 BARE = dataclasses.replace(SNAPSHOT, scene_map=SceneMap.empty(0.1), keyframes=())

@@ -242,7 +242,7 @@ def test_route_length_is_at_least_the_straight_line_and_ends_at_the_stops(snapsh
 
 
 def test_route_waypoints_stay_off_the_furniture(snapshot):
-    path = run(f"answer(route(point(1.5, 0.2), point(1.5, 3.2)))", snapshot).raw
+    path = run("answer(route(point(1.5, 0.2), point(1.5, 3.2)))", snapshot).raw
     for a, b in zip(path.waypoints, path.waypoints[1:]):
         for t in np.linspace(0, 1, 50):
             x, y = (a + t * (b - a))[:2]

@@ -120,7 +120,7 @@ def test_nothing_seen_in_one_frame_only_is_answered_about(room_scan):
             half = patch.shape[1] // 2
             patch[:, half:] = np.where(free[:, half:], new[1], patch[:, half:])
         ids[rows, cols] = patch
-        return dataclasses.replace(frame, instances=ids, labels={**frame.labels, **{n: label for n in new}})
+        return dataclasses.replace(frame, instances=ids, labels={**frame.labels, **dict.fromkeys(new, label)})
 
     frames[10] = with_patch(frames[10], "picture", slice(10, 40), slice(10, 70), pieces=2)
     for k in (20, 21):

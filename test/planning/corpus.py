@@ -25,7 +25,12 @@ import yaml
 from reasmory_ros.memory.snapshot import MemorySnapshot, ObjectRecord, SceneMap, Trajectory
 from reasmory_ros.sim import GroundTruth, camera_trajectory, default_intrinsics, generate_scene, render_sequence
 from reasmory_ros.sim.questions import (
-    Question, generate_questions, movement_option, ordinal, plural, position_option,
+    Question,
+    generate_questions,
+    movement_option,
+    ordinal,
+    plural,
+    position_option,
 )
 
 DATA = Path(__file__).parent / "data"

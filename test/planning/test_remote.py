@@ -98,15 +98,14 @@ def test_server_error_is_retried(request_):
 
 
 def test_timeout_becomes_an_error_after_bounded_retries(request_):
-    with ScriptedServer([(200, GOOD, 1.0)] * 3) as server:
-        with pytest.raises(PlanningError, match="failed after 2 tries; last error: no reply within 0.3 s"):
-            planner_for(server, timeout_s=0.3, max_retries=1).plan(request_)
+    with ScriptedServer([(200, GOOD, 1.0)] * 3) as server, \
+            pytest.raises(PlanningError, match="failed after 2 tries; last error: no reply within 0.3 s"):
+        planner_for(server, timeout_s=0.3, max_retries=1).plan(request_)
 
 
 def test_client_error_fails_at_once(request_):
-    with ScriptedServer([(401, None, 0)]) as server:
-        with pytest.raises(PlanningError, match="HTTP 401"):
-            planner_for(server).plan(request_)
+    with ScriptedServer([(401, None, 0)]) as server, pytest.raises(PlanningError, match="HTTP 401"):
+        planner_for(server).plan(request_)
     assert len(server.requests) == 1
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from reliability_support import SMALL, TIME_LIMIT, timed
 
 from reasmory_ros import dsl
 from reasmory_ros.config.settings import Settings
@@ -27,8 +28,6 @@ from reasmory_ros.replay.bag import BagError, open_bag
 from reasmory_ros.replay.cli import main as replay_main
 from reasmory_ros.sim.cli import simulate
 from reasmory_ros.streams import FrameAssembler
-
-from reliability_support import SMALL, TIME_LIMIT, timed
 
 BAG_FRAMES = 12
 

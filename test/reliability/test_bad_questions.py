@@ -10,12 +10,12 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reliability_support import BAD_PROGRAMS, BAD_QUESTIONS, TIME_LIMIT, timed
 
 from reasmory_ros import dsl
 from reasmory_ros.dsl import DslError, DslInternalError
 from reasmory_ros.planning.answering import answer_question
 
-from reliability_support import BAD_PROGRAMS, BAD_QUESTIONS, TIME_LIMIT, timed
 
 @pytest.fixture(scope="module")
 def snapshot(room_memory):

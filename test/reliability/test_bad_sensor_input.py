@@ -14,12 +14,11 @@ import time
 
 import numpy as np
 import pytest
+from reliability_support import TIME_LIMIT
 
 from reasmory_ros.memory import SpatialMemory
 from reasmory_ros.sim.bag import frame_messages as sim_messages
 from reasmory_ros.streams import FrameAssembler, encode_image
-
-from reliability_support import TIME_LIMIT
 
 PART_ORDER = ("color", "depth", "camera_info", "pose", "instances", "labels")
 

@@ -19,12 +19,12 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy")
 
+from reliability_support import ros_helpers, wait_until  # noqa: E402
+
 from reasmory_interfaces.srv import AskSpatial, RunProgram  # noqa: E402
 from reasmory_ros import dsl  # noqa: E402
 from reasmory_ros.memory import MemoryFileError, SpatialMemory  # noqa: E402
 from reasmory_ros.sim.catalogue import FURNITURE  # noqa: E402
-
-from reliability_support import ros_helpers, wait_until  # noqa: E402
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
@@ -104,7 +104,7 @@ def test_sigkill_during_streaming_then_restart_answers_as_the_last_autosave(reco
     # On disk: exactly the autosaved memory, loadable, answering the programs as the live node did.
     on_disk = SpatialMemory.from_file(snapshot).snapshot()
     assert on_disk.frame_count == SAVED_FRAMES
-    for ok, answer, value, program in before:
+    for _, _, value, program in before:
         assert dsl.run(program, on_disk).value == pytest.approx(value, abs=0.01)
 
     # Restart with load_on_start: same answers, same programs; frames after the save are what was lost.
@@ -112,7 +112,7 @@ def test_sigkill_during_streaming_then_restart_answers_as_the_last_autosave(reco
     harness.wait_status(lambda s: s["memory_frames"] == SAVED_FRAMES and s["frames_integrated"] == 0, timeout=60)
     assert ask_all(harness, texts) == before
     run = harness.client(RunProgram, "run_program")
-    for _, answer, value, program in before:
+    for _, _, value, program in before:
         rerun = harness.call(run, RunProgram.Request(program=program))
         assert rerun.success and rerun.value == pytest.approx(value, abs=0.01)
 

@@ -19,11 +19,11 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy")
 
+from reliability_support import BAD_PROGRAMS, BAD_QUESTIONS, NODE_TIME_LIMIT, ros_helpers, wait_until  # noqa: E402
+
 from reasmory_interfaces.srv import AskSpatial, MemoryFile, RunProgram  # noqa: E402
 from reasmory_ros.memory import SpatialMemory  # noqa: E402
 from reasmory_ros.ros.conversions import frame_messages, image_msg  # noqa: E402
-
-from reliability_support import BAD_PROGRAMS, BAD_QUESTIONS, NODE_TIME_LIMIT, ros_helpers, wait_until  # noqa: E402
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 

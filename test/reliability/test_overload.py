@@ -15,9 +15,9 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy")
 
-from reasmory_interfaces.srv import AskSpatial  # noqa: E402
-
 from reliability_support import ros_helpers, wait_until  # noqa: E402
+
+from reasmory_interfaces.srv import AskSpatial  # noqa: E402
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 

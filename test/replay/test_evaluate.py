@@ -7,7 +7,13 @@ import json
 import pytest
 
 from reasmory_ros.replay.evaluate import (
-    chosen_option, evaluate, main, mean_relative_accuracy, parse_number, read_jsonl, EvaluationError,
+    EvaluationError,
+    chosen_option,
+    evaluate,
+    main,
+    mean_relative_accuracy,
+    parse_number,
+    read_jsonl,
 )
 
 

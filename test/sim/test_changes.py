@@ -9,7 +9,13 @@ import pytest
 
 from reasmory_ros.sim import generate_scene
 from reasmory_ros.sim.changes import (
-    CLEARANCE, MIN_MOVE, MOVABLE, ChangeHistory, change_recording, plan_changes, render_changes,
+    CLEARANCE,
+    MIN_MOVE,
+    MOVABLE,
+    ChangeHistory,
+    change_recording,
+    plan_changes,
+    render_changes,
 )
 from reasmory_ros.sim.cli import main
 from reasmory_ros.sim.ground_truth import GroundTruth

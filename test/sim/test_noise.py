@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from rosbags.rosbag2 import Reader
 
-from reasmory_ros.memory.labels import SYNONYM_GROUPS, normalise
 from reasmory_ros.memory.frame import Frame
+from reasmory_ros.memory.labels import SYNONYM_GROUPS, normalise
 from reasmory_ros.sim.bag import TOPICS, TYPESTORE
 from reasmory_ros.sim.cli import main, simulate
 from reasmory_ros.sim.ground_truth import GroundTruth

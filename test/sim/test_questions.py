@@ -9,12 +9,22 @@ import re
 import numpy as np
 import pytest
 
+from reasmory_ros.replay.evaluate import read_jsonl
 from reasmory_ros.sim import GroundTruth, camera_trajectory, default_intrinsics, generate_scene, render_sequence
 from reasmory_ros.sim.questions import (
-    ANGLE_MARGIN, MULTIPLE_CHOICE, QUESTION_TYPES, direction_option, generate_questions, horizontal_angle,
-    movement_option, ordinal, plural, position_option, turn_option, write_questions,
+    ANGLE_MARGIN,
+    MULTIPLE_CHOICE,
+    QUESTION_TYPES,
+    direction_option,
+    generate_questions,
+    horizontal_angle,
+    movement_option,
+    ordinal,
+    plural,
+    position_option,
+    turn_option,
+    write_questions,
 )
-from reasmory_ros.replay.evaluate import read_jsonl
 from reasmory_ros.sim.scene import Part, SceneObject
 
 W, H, N = 160, 120, 60

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from reasmory_ros.sim.render import default_intrinsics, depth_sigma, render_frame, render_sequence, renderer_for
 from reasmory_ros.sim.layout import generate_scene
+from reasmory_ros.sim.render import default_intrinsics, depth_sigma, render_frame, render_sequence, renderer_for
 from reasmory_ros.sim.scene import Part, Room, Scene, SceneObject
 from reasmory_ros.sim.trajectory import camera_trajectory, look_rotation
 

@@ -11,8 +11,13 @@ from PIL import Image as PILImage
 from rosbags.typesys import Stores, get_typestore
 
 from reasmory_ros.memory.frame import MAX_IMAGE_PIXELS
-from reasmory_ros.streams import ImageDecodeError, decode_color, decode_depth, encode_compressed_color
-from reasmory_ros.streams import encode_compressed_depth
+from reasmory_ros.streams import (
+    ImageDecodeError,
+    decode_color,
+    decode_depth,
+    encode_compressed_color,
+    encode_compressed_depth,
+)
 
 TYPES = get_typestore(Stores.ROS2_HUMBLE).types
 RNG = np.random.default_rng(3)

@@ -8,8 +8,8 @@ import pytest
 from scipy.ndimage import maximum_filter, minimum_filter
 from scipy.spatial.transform import Rotation
 
-from reasmory_ros.sim.render import render_frame
 from reasmory_ros.sim.layout import generate_scene
+from reasmory_ros.sim.render import render_frame
 from reasmory_ros.sim.trajectory import camera_trajectory
 from reasmory_ros.streams import ImageDecodeError
 from reasmory_ros.streams.camera import Intrinsics

@@ -7,8 +7,15 @@ import pytest
 from rosbags.typesys import Stores, get_typestore
 from scipy.spatial.transform import Rotation
 
-from reasmory_ros.streams.tf import (DisconnectedError, ExtrapolationError, GapError, TfBuffer, TfPoses,
-                                     UnknownFrameError, fixed_frame)
+from reasmory_ros.streams.tf import (
+    DisconnectedError,
+    ExtrapolationError,
+    GapError,
+    TfBuffer,
+    TfPoses,
+    UnknownFrameError,
+    fixed_frame,
+)
 
 TYPES = get_typestore(Stores.ROS2_HUMBLE).types
 S = 1_000_000_000
@@ -45,7 +52,10 @@ def message(*transforms):
     return TYPES["tf2_msgs/msg/TFMessage"](transforms=items)
 
 
-def robot_buffer(stamps_s=np.arange(0.0, 2.01, 0.1)) -> TfBuffer:
+ODOMETRY_STAMPS_S = np.arange(0.0, 2.01, 0.1)
+
+
+def robot_buffer(stamps_s=ODOMETRY_STAMPS_S) -> TfBuffer:
     buffer = TfBuffer()
     buffer.add_message(message(("map", "odom", 0, matrix([1.0, -2.0, 0.0], [0, 0, 0.5])),
                                ("base_link", "camera_link", 0, MOUNT),

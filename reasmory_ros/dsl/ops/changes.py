@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...memory.labels import resolve, unknown_label_hint
 from ...memory.snapshot import MemorySnapshot, ObjectRecord
 from ..context import ExecContext
 from ..errors import OperationError
-from ...memory.labels import resolve, unknown_label_hint
 from ..registry import Param, StaticArg, StaticContext, operation
 from ..types import BOOL, CAMERA, NUMBER, OBJECT, OBJECT_SET, POINT, TEXT, Obj, ObjectSet, Point
 from ..units import convert

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ...memory.labels import resolve
 from .. import boxes
 from ..context import ExecContext
 from ..errors import OperationError
 from ..geometry import location, measure
-from ...memory.labels import resolve
 from ..registry import Param, operation
 from ..types import (
     BOOL,

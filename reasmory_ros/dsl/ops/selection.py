@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...memory.labels import resolve, unknown_label_hint
 from ...memory.snapshot import MemorySnapshot
 from ..boxes import volume
 from ..context import ExecContext
 from ..errors import OperationError
 from ..geometry import closest_first, in_image, intrinsics, location, measure, project, within_reach
-from ...memory.labels import resolve, unknown_label_hint
 from ..registry import Param, StaticArg, StaticContext, operation
-from ..types import (ANY_LIST, CAMERA, NUMBER, OBJECT, OBJECT_SET, POINT, TEXT, VIEW, Camera,
-                     Number, Obj, ObjectSet, format_number, list_of)
+from ..types import (
+    ANY_LIST,
+    CAMERA,
+    NUMBER,
+    OBJECT,
+    OBJECT_SET,
+    POINT,
+    TEXT,
+    VIEW,
+    Camera,
+    Number,
+    Obj,
+    ObjectSet,
+    format_number,
+    list_of,
+)
 from ..units import metres
 
 LOCATABLE = (OBJECT, CAMERA, POINT, VIEW)

@@ -6,12 +6,26 @@ import numpy as np
 
 from ..context import ExecContext
 from ..errors import OperationError
-from ..geometry import (camera_view, direction_to, heading_between, intrinsics, location,
-                        view_pose)
+from ..geometry import camera_view, direction_to, heading_between, intrinsics, location, view_pose
 from ..registry import Param, StaticArg, StaticContext, operation
 from ..rendering import fit_intrinsics, render_map
-from ..types import (CAMERA, DIRECTION, DIRECTION_WORDS, IMAGE, POINT, TEXT, VIEW,
-                     Camera, Image, Obj, Point, View, angle_gap, list_of, to_text)
+from ..types import (
+    CAMERA,
+    DIRECTION,
+    DIRECTION_WORDS,
+    IMAGE,
+    POINT,
+    TEXT,
+    VIEW,
+    Camera,
+    Image,
+    Obj,
+    Point,
+    View,
+    angle_gap,
+    list_of,
+    to_text,
+)
 from .selection import LOCATABLE
 
 SEEN_FROM = (VIEW, CAMERA)
