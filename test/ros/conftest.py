@@ -117,7 +117,8 @@ class Harness:
         self._spinner.start()
 
     def client(self, srv_type, name: str, timeout: float = 60.0):
-        client = self.node.create_client(srv_type, f"{NODE}/{name}")
+        # Deep enough for a burst of replies (rclpy's default keeps the last 10 and drops the rest).
+        client = self.node.create_client(srv_type, f"{NODE}/{name}", qos_profile=QoSProfile(depth=100))
         assert client.wait_for_service(timeout_sec=timeout), f"service {NODE}/{name} did not appear"
         return client
 
