@@ -8,7 +8,7 @@ reading error, not a perception error. Three question sets are filled from the s
 
 - public: VSI-Bench and VSTI-Bench templates verbatim (test/planning/data/public_templates.json),
   VSTI's "frame k of N" on its np.linspace frame sampling;
-- tuning / held_out: the two halves of test/planning/data/paraphrases.yaml.
+- tuning / held_out: the two halves, test/planning/data/paraphrases_tuning.yaml and paraphrases_held_out.yaml.
 
 Per type and set: correct (option exact, number within 5 %), silent wrong (ok true and wrong) and
 refused (ok false). Then the VSI score (VSI-Bench MRA / exact match) over a random mix of all

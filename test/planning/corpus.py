@@ -109,9 +109,9 @@ def ground_truth_memory(gt: GroundTruth) -> MemorySnapshot:
 
 
 def paraphrases(half: str) -> dict[str, list[str]]:
-    """The paraphrase templates of one half ("tuning" or "held_out") per question type."""
-    doc = yaml.safe_load((DATA / "paraphrases.yaml").read_text())
-    return {qtype: halves[half] for qtype, halves in doc.items()}
+    """The paraphrase templates of one half ("tuning" or "held_out") per question type: one file per
+    half, so tuning never has the held-out phrasings in front of it."""
+    return yaml.safe_load((DATA / f"paraphrases_{half}.yaml").read_text())
 
 
 def public_templates() -> list[dict]:
