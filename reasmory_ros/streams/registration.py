@@ -6,9 +6,10 @@ extrinsic (from tf) and projected with the colour camera's K; where several land
 pixel the nearest wins (a z-buffer via scatter-min), so a foreground edge is not overwritten by
 the wall behind it. When a depth pixel covers more than one colour pixel (depth at a lower
 resolution) it is splatted over a fixed footprint of ceil(colour focal / depth focal) pixels per
-axis, like depth_image_proc's register, so no regular holes appear. Everything depending on the
-calibration (rays, footprint) is computed once: the cost per frame is fixed, a few vector
-operations and one scatter per footprint pixel, on the CPU or a GPU (torch).
+axis, like depth_image_proc's register, so no regular holes appear: a min filter of the z-buffer
+over the footprint, which gives the same image as splatting every point. Everything depending on
+the calibration (rays, footprint) is computed once: the cost per frame is fixed, a few vector
+operations, one scatter and the filter, on the CPU or a GPU (torch).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from reasmory_ros.streams.camera import Intrinsics
 from reasmory_ros.streams.errors import ImageDecodeError
 
 MIN_DEPTH_M = 1e-3
-"""Depth at or below this (and NaN) is invalid; so are points this close to the colour camera."""
-MAX_DEPTH_M = 1e4
-"""Depth at or above this (inf included) is invalid."""
+"""Depth below this (0 included) is invalid, and so are points closer than this to the colour
+camera; NaN and infinite depth are invalid too."""
+_OUTSIDE = 1e15
+"""Column (pixels per metre below MIN_DEPTH_M) that sends an invalid point off the image into the z-buffer's margin."""
 
 
 class DepthRegistration:
@@ -47,20 +49,24 @@ class DepthRegistration:
                             torch.ones(u.numel(), dtype=torch.float64)])
         T = torch.tensor(np.array(T_color_depth), dtype=torch.float64)
         Kc = torch.tensor(np.array(color.K), dtype=torch.float64)
-        # Homogeneous colour pixel of depth z along a ray: Kc (R z ray + t) = z (Kc R ray) + Kc t,
-        # so a frame costs one multiply-add per coordinate; its third row is the colour depth.
-        self._directions = (Kc @ T[:3, :3] @ rays).to(self.device, torch.float32)
-        self._origin = (Kc @ T[:3, 3]).to(self.device, torch.float32).reshape(3, 1)
         footprint = max(1, math.ceil(max(color.K[0, 0] / depth.K[0, 0], color.K[1, 1] / depth.K[1, 1]) - 1e-6))
         self._footprint = footprint
-        # The z-buffer has a margin of `footprint` pixels: points beyond the image are clamped into
-        # it instead of being masked once per footprint pixel. One flat index per point is computed
-        # per frame; each footprint pixel adds a constant to it.
+        # The z-buffer has a margin of `footprint` pixels: points beyond the image, and invalid ones,
+        # are clamped into it instead of being masked (comparisons and masks cost more than the
+        # projection on a CPU). Rounding to the nearest pixel (+0.5), the footprint's first pixel
+        # and the margin are folded into the projection: floor(column) is the padded column.
+        offset = 0.5 - (footprint - 1) / 2.0 + footprint
+        # Homogeneous colour pixel of depth z along a ray: Kc (R z ray + t) = z (Kc R ray) + Kc t,
+        # so a frame costs one multiply-add per coordinate; its third row is the colour depth.
+        directions, origin = Kc @ T[:3, :3] @ rays, Kc @ T[:3, 3]
+        directions[:2] += offset * directions[2]
+        origin[:2] += offset * origin[2]
+        self._directions = directions.to(self.device, torch.float32)
+        self._origin = origin.to(self.device, torch.float32).reshape(3, 1)
         self._padded = (color.height + 2 * footprint, color.width + 2 * footprint)
-        self._shifts = [j * self._padded[1] + i for j in range(footprint) for i in range(footprint)]
-        self._start = 0.5 - (footprint - 1) / 2.0  # floor(x + 0.5): the nearest pixel
-        self._flatten = torch.tensor([[1.0, self._padded[1]]], device=self.device)  # (col, row) -> index
-        self._first = float(footprint * self._padded[1] + footprint)  # index of pixel (0, 0)
+        self._last = (float(color.width + footprint), float(color.height + footprint))  # margin column / row
+        self._row_length = torch.tensor(float(self._padded[1]), device=self.device)
+        self._shifts = [(j, i) for j in range(footprint) for i in range(footprint)]
         self._out = torch.empty(self._padded[0] * self._padded[1], device=self.device)
 
     @property
@@ -75,20 +81,26 @@ class DepthRegistration:
             raise ImageDecodeError(f"depth image is {depth.shape[1]}x{depth.shape[0]} but its camera_info is for "
                                    f"{self.depth_size[1]}x{self.depth_size[0]}")
         z = torch.from_numpy(np.ascontiguousarray(depth, dtype=np.float32)).reshape(-1).to(self.device)
-        invalid = ~((z > MIN_DEPTH_M) & (z < MAX_DEPTH_M))  # NaN fails both tests
-        # Invalid pixels are projected at 1 m (finite coordinates) and then given an infinite
-        # distance, which never wins the z-buffer's min.
-        pixel = torch.addcmul(self._origin, self._directions, z.masked_fill(invalid, 1.0))
+        pixel = torch.addcmul(self._origin, self._directions, z)
         distance = pixel[2]
+        # A valid point has depth and colour distance >= MIN_DEPTH_M. Any other gets a column of at
+        # least 1e5 (float32 resolves 1e-10 m near MIN_DEPTH_M) or a NaN / infinite one (NaN and
+        # infinite depth), which the clamp puts in the margin. Valid columns below 0 become 0: the
+        # clamp would do that too.
+        outside = torch.minimum(z, distance).sub_(MIN_DEPTH_M).clamp_max_(0.0).mul_(-_OUTSIDE)
+        column_row = pixel[:2].div_(distance).floor_()
+        torch.maximum(column_row[0], outside, out=column_row[0])
+        column_row.nan_to_num_(nan=_OUTSIDE, posinf=_OUTSIDE, neginf=_OUTSIDE)
+        column_row[0].clamp_(0.0, self._last[0])
+        column_row[1].clamp_(0.0, self._last[1])
+        index = torch.addcmul(column_row[0], column_row[1], self._row_length).long()
+        nearest = self._out.fill_(float("inf")).scatter_reduce_(0, index, distance, reduce="amin")
+        nearest = nearest.reshape(self._padded)
+        # Splatting every point over the footprint equals a min filter of the one-pixel z-buffer
+        # over it: f*f - 1 passes over the image instead of f*f scatters of every point.
         margin = self._footprint
         height, width = self.color_size
-        column_row = pixel[:2].div_(distance).add_(self._start).floor_()
-        column_row[0].clamp_(-margin, width)
-        column_row[1].clamp_(-margin, height)
-        index = (self._flatten @ column_row).add_(self._first).long().reshape(-1)
-        distance.masked_fill_(invalid | (distance <= MIN_DEPTH_M), float("inf"))
-        out = self._out.fill_(float("inf"))
-        for shift in self._shifts:
-            out.scatter_reduce_(0, index + shift if shift else index, distance, reduce="amin")
-        registered = out.reshape(self._padded)[margin:margin + height, margin:margin + width]
+        registered = nearest[margin:margin + height, margin:margin + width]
+        for j, i in self._shifts[1:]:
+            registered = torch.minimum(registered, nearest[margin - j:margin - j + height, margin - i:margin - i + width])
         return torch.nan_to_num(registered, posinf=0.0).cpu().numpy()

@@ -86,3 +86,51 @@ def test_invalid_depth_stays_invalid_and_a_wrong_size_is_refused():
         register(np.ones((10, 10), np.float32))
     with pytest.raises(ValueError, match="no image size"):
         DepthRegistration(Intrinsics(camera.K, 0, 0), camera, np.eye(4))
+
+
+def test_every_kind_of_invalid_point_is_left_out():
+    """Zero, negative, below 1 mm, NaN and +/- infinite depth, and points behind the colour camera,
+    leave no depth in the colour image, wherever the projection would have put them."""
+    camera = pinhole(16, 12, 60.0)
+    register = DepthRegistration(camera, camera, np.eye(4))
+    depth = np.full((12, 16), 2.0, np.float32)
+    bad = {(1, 1): -1.0, (2, 2): -np.inf, (3, 3): 5e-4, (4, 4): np.nextafter(np.float32(1e-3), np.float32(0))}
+    for (row, column), value in bad.items():
+        depth[row, column] = value
+    out = register(depth)
+    for row, column in bad:
+        assert out[row, column] == 0
+    assert np.count_nonzero(out) == 16 * 12 - len(bad)
+    T_behind = np.eye(4)
+    T_behind[2, 3] = -3.0  # the depth camera 3 m behind the colour camera: 2 m depth is behind it
+    assert not register.__class__(camera, camera, T_behind)(np.full((12, 16), 2.0, np.float32)).any()
+
+
+@pytest.mark.parametrize("depth_camera", [pinhole(64, 48, 87.0), pinhole(32, 24, 87.0)], ids=["2x2", "3x3"])
+def test_the_footprint_equals_splatting_every_point(depth_camera):
+    """The z-buffer's min filter over the footprint gives what splatting each point over the
+    footprint and keeping the nearest gives (a per-point loop in float64 as the reference)."""
+    color = pinhole(64, 48, 62.0)
+    register = DepthRegistration(depth_camera, color, T_COLOR_DEPTH)
+    f = register.footprint
+    assert f == int(np.ceil(color.K[0, 0] / depth_camera.K[0, 0]))
+    rng = np.random.default_rng(3)
+    depth = rng.uniform(0.4, 5.0, (depth_camera.height, depth_camera.width)).astype(np.float32)
+    depth[rng.random(depth.shape) < 0.2] = 0.0
+    reference = np.full((color.height, color.width), np.inf)
+    Kd, Kc = depth_camera.K, color.K
+    for v, u in zip(*np.nonzero(depth)):
+        z = float(depth[v, u])
+        point = T_COLOR_DEPTH[:3, :3] @ (z * np.array([(u - Kd[0, 2]) / Kd[0, 0], (v - Kd[1, 2]) / Kd[1, 1], 1.0]))
+        x, y, d = Kc @ (point + T_COLOR_DEPTH[:3, 3])
+        first = np.floor(np.array([x / d, y / d]) + 0.5 - (f - 1) / 2).astype(int)
+        for j in range(f):
+            for i in range(f):
+                column, row = first[0] + i, first[1] + j
+                if 0 <= column < color.width and 0 <= row < color.height:
+                    reference[row, column] = min(reference[row, column], d)
+    reference[np.isinf(reference)] = 0
+    out = register(depth)
+    # float32 against float64: a projection within rounding of a pixel boundary may go either way.
+    assert np.mean(np.abs(out - reference) < 1e-4) > 0.995
+    assert np.count_nonzero(out) == pytest.approx(np.count_nonzero(reference), abs=3)
