@@ -45,6 +45,13 @@ class StreamSettings:
         "color with perception.depth_model_path",
     )
     camera_info_topic: str = _topic("/camera/color/camera_info", "sensor_msgs/CameraInfo of the color camera (K)")
+    depth_info_topic: str = _topic(
+        "",
+        "sensor_msgs/CameraInfo of the depth camera, set when depth_topic carries its own unregistered "
+        "image (e.g. /camera/camera/depth/camera_info): depth is then registered into the color camera "
+        "with both camera_infos and the color <- depth transform from /tf_static (needs tf2_msgs); "
+        "empty = depth is registered to color already",
+    )
     pose_topic: str = _topic(
         "/camera/pose",
         "geometry_msgs/PoseStamped of the camera optical frame in frame_id (nav_msgs/Odometry "

@@ -27,11 +27,8 @@ from reasmory_ros.perception.stage import FrameInputs
 from reasmory_ros.replay.layouts import IMAGE_TYPES, Recognition, recognise
 from reasmory_ros.replay.salvage import Salvage, SalvageError, salvage
 from reasmory_ros.streams.assembler import FrameAssembler
-from reasmory_ros.streams.camera import Intrinsics, intrinsics, stamp_ns
-from reasmory_ros.streams.errors import DecodeError
-from reasmory_ros.streams.images import decode_depth
-from reasmory_ros.streams.registration import DepthRegistration
-from reasmory_ros.streams.tf import TfBuffer, TfError, TfPoses
+from reasmory_ros.streams.camera import stamp_ns
+from reasmory_ros.streams.inputs import COUNTED_AS, StreamInputs
 
 _LOG = logging.getLogger(__name__)
 
@@ -39,8 +36,6 @@ SENSOR_PARTS = ("color", "depth", "camera_info", "pose")
 """Needed in the bag unless a perception plug-in estimates them (depth, pose)."""
 OPTIONAL_PARTS = ("instances", "labels")
 POSE_TYPES = ("geometry_msgs/msg/PoseStamped", "nav_msgs/msg/Odometry")
-TF_WAIT_S = 1.0
-"""Recording time an image waits for tf data covering its stamp before its pose is refused."""
 
 
 class BagError(RuntimeError):
@@ -75,12 +70,12 @@ class BagStream:
     recognition: Recognition = field(default_factory=lambda: Recognition("parameters"))
 
     def __post_init__(self) -> None:
-        self._inputs: _Inputs | None = None
+        self._inputs: StreamInputs | None = None
 
     @property
     def pose_refusals(self) -> dict[str, int]:
         """Images whose pose tf could not give, per reason (extrapolation, gap, ...)."""
-        return {} if self._inputs is None or self._inputs.poses is None else dict(self._inputs.poses.refused)
+        return {} if self._inputs is None else self._inputs.pose_refusals
 
     @property
     def has_instances(self) -> bool:
@@ -92,7 +87,7 @@ class BagStream:
         stream order (FrameInputs where perception estimates depth or pose). A bag that ends in a
         broken record yields what was readable and records why in `truncated` (the frames already
         read are kept)."""
-        self._inputs = _Inputs(self, assembler)
+        self._inputs = StreamInputs(self.settings, assembler)
         yield from self._messages(assembler)
         yield from self._inputs.finish()
         yield from assembler.flush()
@@ -117,11 +112,12 @@ class BagStream:
     def _parts(self) -> dict[str, str]:
         """{topic: part} of every topic read: frame parts, tf topics and the depth camera's info."""
         parts = {topic: part for part, topic in self.topics.items()}
-        if self.settings.streams.pose_source == "tf" or self.recognition.depth_info_topic:
+        depth_info = self.settings.streams.depth_info_topic
+        if self.settings.streams.pose_source == "tf" or depth_info:
             parts.update({topic: "tf_static" if static else "tf"
                           for topic, static in self.recognition.tf_topics.items()})
-        if self.recognition.depth_info_topic:
-            parts[self.recognition.depth_info_topic] = "depth_info"
+        if depth_info:
+            parts[depth_info] = "depth_info"
         return parts
 
     def _salvaged_frames(self, assembler: FrameAssembler) -> Iterator[Frame | FrameInputs]:
@@ -145,10 +141,9 @@ class BagStream:
             header = getattr(msg, "header", None)
             stamp = None if header is None else stamp_ns(header.stamp)
         except Exception as err:  # rosbags raises several types for a corrupt record
-            counted = {"tf": "pose", "tf_static": "pose", "depth_info": "depth"}.get(part, part)
-            assembler.report(counted, "corrupt message", f"cannot deserialize a {msgtype} message on {topic}: {err}")
+            assembler.report(COUNTED_AS.get(part, part), "corrupt message", f"cannot deserialize a {msgtype} message on {topic}: {err}")
             return []
-        return self._inputs.add(part, stamp, msg, bag_time_ns * 1e-9)
+        return self._inputs.add(part, stamp, msg, self.clock.now)
 
 
 def open_bag(path: str | Path, settings: Settings) -> BagStream:
@@ -186,6 +181,10 @@ def open_bag(path: str | Path, settings: Settings) -> BagStream:
     missing = [f"{topics[part]} ({part})" for part in required if part in topics and topics[part] not in available]
     if from_tf and "pose" in required and "/tf" not in recognition.tf_topics:
         missing.append("/tf (pose_source tf)")
+    depth_info = settings.streams.depth_info_topic
+    if depth_info and "depth" in required:
+        missing += [f"{depth_info} (depth_info)"] if depth_info not in available else []
+        missing += [] if recognition.tf_topics else ["/tf_static (the colour <- depth transform, depth_info_topic)"]
     if missing:
         listing = ", ".join(f"{t} [{m}]" for t, m in sorted(available.items())) or "none"
         raise BagError(f"bag {path} lacks the topic(s) {', '.join(missing)}; it has: {listing}. "
@@ -208,82 +207,3 @@ def _color_period(available: dict[str, str], counts: dict[str, int], duration: f
     images = max((counts.get(topic, 0) for topic, msgtype in available.items()
                   if msgtype in IMAGE_TYPES and "depth" not in topic and "instances" not in topic), default=0)
     return duration / (images - 1) if images > 1 and duration > 0 else None
-
-
-class _Inputs:
-    """Routes one bag's messages to the assembler: frame parts as they are, tf into poses, depth
-    through registration where the layout needs it."""
-
-    def __init__(self, stream: BagStream, assembler: FrameAssembler):
-        self._assembler = assembler
-        self._clock = stream.clock
-        streams = stream.settings.streams
-        self.tf = TfBuffer()
-        self.poses = None
-        if streams.pose_source == "tf":
-            self.poses = TfPoses(stream.settings.node.frame_id, streams.camera_frame, pose=self._pose,
-                                 refuse=self._refuse_pose, wait=TF_WAIT_S, buffer=self.tf)
-        self._camera_frame = streams.camera_frame
-        self._register = stream.recognition.depth_info_topic is not None
-        self._color_frame = ""  # the colour camera_info's frame_id: the colour optical frame
-        self._color_info: Intrinsics | None = None
-        self._depth_info: Intrinsics | None = None
-        self._registration: tuple[tuple, DepthRegistration] | None = None
-
-    def add(self, part: str, stamp: int | None, msg, now: float) -> list:
-        if part in ("tf", "tf_static"):
-            if self.poses is not None:
-                return self.poses.add_tf(msg, part == "tf_static", now)
-            for problem in self.tf.add_message(msg, part == "tf_static"):
-                self._assembler.report("depth", "bad transform", problem)
-            return []
-        if part in ("camera_info", "depth_info"):
-            try:
-                info = intrinsics(msg)
-                if part == "depth_info":
-                    self._depth_info = info
-                    return []
-                self._color_info, self._color_frame = info, msg.header.frame_id
-            except DecodeError as err:
-                if part == "depth_info":
-                    self._assembler.report("depth", "depth camera_info", f"depth camera_info refused: {err}")
-                    return []
-        if part == "depth" and self._register:
-            return self._registered_depth(stamp, msg, now)
-        frames = self._assembler.add(part, stamp, msg, received=now)
-        if part == "color" and self.poses is not None:
-            frames += self.poses.request(stamp, msg.header.frame_id, now)
-        elif self.poses is not None:
-            frames += self.poses.update(now)
-        return frames
-
-    def finish(self) -> list:
-        return [] if self.poses is None else self.poses.finish()
-
-    def _pose(self, stamp: int, T) -> list:
-        return self._assembler.add_decoded("pose", stamp, T, received=self._clock.now)
-
-    def _refuse_pose(self, reason: str, message: str) -> None:
-        self._assembler.report("pose", f"tf {reason}", message)
-
-    def _registered_depth(self, stamp: int, msg, now: float) -> list:
-        """Depth registered into the colour camera; a problem costs this depth image only."""
-        try:
-            if self._color_info is None or self._depth_info is None:
-                raise DecodeError("waiting for both camera_infos (colour and depth) to register depth")
-            registration = self._registration_for(stamp, msg.header.frame_id)
-            depth = registration(decode_depth(msg))
-        except (DecodeError, TfError) as err:
-            self._assembler.report("depth", "registration", f"depth image stamped {stamp * 1e-9:.3f} s not "
-                                                            f"registered: {err}")
-            return []
-        return self._assembler.add_decoded("depth", stamp, depth, received=now)
-
-    def _registration_for(self, stamp: int, depth_frame: str) -> DepthRegistration:
-        """The registration of the current calibration (rebuilt only when it changes)."""
-        T = self.tf.lookup(self._camera_frame or self._color_frame, depth_frame, stamp)
-        key = (self._depth_info.K.tobytes(), self._depth_info.width, self._color_info.K.tobytes(),
-               self._color_info.width, T.round(6).tobytes())
-        if self._registration is None or self._registration[0] != key:
-            self._registration = (key, DepthRegistration(self._depth_info, self._color_info, T))
-        return self._registration[1]

@@ -78,12 +78,12 @@ def inspect_bag(path: str | Path, settings: Settings) -> str:
         recognition = stream.recognition
         from_tf = stream.settings.streams.pose_source == "tf"
         uses = (["camera poses: the optical frame in the fixed frame (pose_source tf)"] if from_tf else []) + (
-            ["the depth -> colour extrinsic"] if recognition.depth_info_topic else [])
+            ["the depth -> colour extrinsic"] if stream.settings.streams.depth_info_topic else [])
         for topic in recognition.tf_topics:
             if uses:
                 roles[topic] = "; ".join(uses)
-        if recognition.depth_info_topic:
-            roles[recognition.depth_info_topic] = "depth camera intrinsics: depth is registered to colour here"
+        if stream.settings.streams.depth_info_topic:
+            roles[stream.settings.streams.depth_info_topic] = "depth camera intrinsics: depth is registered to colour here"
         lines.append(f"layout: {recognition.layout}" + (f" (namespace {recognition.namespace})"
                                                          if recognition.namespace else ""))
         for name, value in recognition.changes.items():

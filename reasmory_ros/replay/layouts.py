@@ -72,8 +72,6 @@ class Recognition:
     namespace: str = ""
     changes: dict[str, object] = field(default_factory=dict)
     """Parameter values chosen from the bag (never one the parameters file set)."""
-    depth_info_topic: str | None = None
-    """Set when depth must be registered into the colour camera (the depth camera's info)."""
     tf_topics: dict[str, bool] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -121,9 +119,9 @@ def recognise(topics: dict[str, str], settings: Settings, color_period: float | 
             _, _, layout, namespace, resolved = best
             recognition.layout, recognition.namespace = layout.name, namespace
             depth = resolved["depth"]
-            if depth is None and resolved["raw_depth"] and resolved["depth_info"]:
+            if depth is None and resolved["raw_depth"] and resolved["depth_info"] and "depth_topic" not in explicit:
                 depth = resolved["raw_depth"]
-                recognition.depth_info_topic = resolved["depth_info"]
+                changes["depth_info_topic"] = resolved["depth_info"]
                 recognition.notes.append(f"{depth} is not registered to colour: registered here with "
                                          f"{resolved['depth_info']} and the tf between the two optical frames")
             for part, topic in (("color", resolved["color"]), ("camera_info", resolved["camera_info"]),

@@ -70,7 +70,7 @@ from reasmory_ros.replay.record import RecordError
 from reasmory_ros.replay.rerun_log import RerunLogger
 from reasmory_ros.ros.markers import to_msg
 from reasmory_ros.streams import DropOldestQueue, stamp_ns
-from reasmory_ros.streams.tf import TfPoses
+from reasmory_ros.streams.inputs import StreamInputs
 from reasmory_ros.visual.markers import MarkerFactory, answer_markers, camera_path, marker_array, memory_markers
 from reasmory_ros.visual.messages import Header, Time
 from reasmory_ros.visual.pointcloud import pointcloud2
@@ -222,6 +222,9 @@ class ReasmoryNode(Node):
         if settings.streams.pose_source == "tf" and tf2_ros is None and TFMessage is None:
             raise StartupError("pose_source 'tf' needs tf2_ros or at least tf2_msgs, neither is installed; use "
                                "pose_topic or odometry")
+        if settings.streams.depth_info_topic and TFMessage is None:
+            raise StartupError("depth_info_topic is set (register depth into the colour camera), which needs the "
+                               "colour <- depth transform from /tf_static, but tf2_msgs is not installed")
         return settings
 
     def _check_parameter_update(self, parameters) -> SetParametersResult:
@@ -233,29 +236,22 @@ class ReasmoryNode(Node):
         return SetParametersResult(successful=True)
 
     def _setup_tf(self):
-        """tf2_ros's buffer and listener where installed, else the ROS-free TfPoses fed by our own
-        /tf and /tf_static subscriptions (static ones latched, as tf2's listener subscribes)."""
-        self._tf_refusals: Counter = Counter()
-        self._tf_poses = None
-        if self.settings.streams.pose_source != "tf":
-            return None
-        if tf2_ros is not None:
+        """Poses from tf: tf2_ros's buffer and listener where installed (returned). The stream's
+        ROS-free buffer (the replay's) is fed by our own /tf and /tf_static subscriptions (static
+        ones latched, as tf2's listener subscribes) where it is used: for poses without tf2_ros,
+        and for the colour <- depth transform that registers depth."""
+        self._tf_refusals: Counter = Counter()  # tf2_ros lookups that failed, per reason
+        buffer = None
+        if self.settings.streams.pose_source == "tf" and tf2_ros is not None:
             buffer = tf2_ros.Buffer()
             self._tf_listener = tf2_ros.TransformListener(buffer, self)
-            return buffer
-        self._tf_poses = TfPoses(self.settings.node.frame_id, self.settings.streams.camera_frame,
-                                 pose=lambda stamp, T: self.assembler.add_decoded("pose", stamp, T),
-                                 refuse=lambda reason, message: self.assembler.report("pose", f"tf {reason}", message))
-        self._tf_refusals = self._tf_poses.refused
-        static = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        for topic, is_static, qos in (("/tf", False, QoSProfile(depth=100)), ("/tf_static", True, static)):
-            self.create_subscription(TFMessage, topic, lambda msg, s=is_static: self._on_tf(msg, s), qos)
-        return None
-
-    def _on_tf(self, msg, static: bool) -> None:
-        """tf data into the ROS-free buffer: the images it gives a pose complete their frames."""
-        generation = self._generation
-        self._enqueue(self._tf_poses.add_tf(msg, static, time.monotonic()), generation)
+        self.inputs = StreamInputs(self.settings, self.assembler, tf_poses=buffer is None)
+        if self.inputs.needs_tf:
+            static = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
+                                durability=DurabilityPolicy.TRANSIENT_LOCAL)
+            for part, qos in (("tf", QoSProfile(depth=100)), ("tf_static", static)):
+                self.create_subscription(TFMessage, f"/{part}", lambda msg, part=part: self._on_message(part, msg), qos)
+        return buffer
 
     # --- inputs -------------------------------------------------------------------------------
 
@@ -267,6 +263,8 @@ class ReasmoryNode(Node):
                   ("labels", String)]
         if "depth" not in self.settings.estimated_parts():
             inputs.append(("depth", _image_type(streams.depth_topic)))
+            if streams.depth_info_topic:
+                inputs.append(("depth_info", CameraInfo))
         if self.settings.streams.pose_source in ("pose_topic", "odometry"):
             inputs.append(("pose", Odometry if self.settings.streams.pose_source == "odometry" else PoseStamped))
         return inputs
@@ -292,14 +290,12 @@ class ReasmoryNode(Node):
         The publisher's send time (message info, rclpy >= Iron) pairs labels with their instance
         image even when this node's callbacks run late; without it the callback time is used.
         """
-        stamp = None if part == "labels" else stamp_ns(msg.header.stamp)
+        stamp = stamp_ns(msg.header.stamp) if hasattr(msg, "header") else None  # labels and tf have none
         sent = info.get("source_timestamp") if info else None
         generation = self._generation
-        frames = self.assembler.add(part, stamp, msg, received=sent * 1e-9 if sent else None)
+        frames = self.inputs.add(part, stamp, msg, now=time.monotonic(), received=sent * 1e-9 if sent else None)
         if part == "color" and self._tf_buffer is not None:
             frames += self._pose_from_tf(msg, stamp)
-        elif part == "color" and self._tf_poses is not None:
-            frames += self._tf_poses.request(stamp, msg.header.frame_id, time.monotonic())
         self._enqueue(frames, generation)
 
     def _release_held(self) -> None:
@@ -506,7 +502,7 @@ class ReasmoryNode(Node):
         """Counters of the whole pipeline: what came in, what was integrated, what was lost and why."""
         # pose_refusals: images tf gave no pose for, per reason
         return {**pipeline_status(self.assembler, self.integrator, self.memory, self.queue),
-                "pose_refusals": dict(self._tf_refusals)}
+                "pose_refusals": dict(self._tf_refusals + Counter(self.inputs.pose_refusals))}
 
     def publish_status(self) -> None:
         self.status_pub.publish(String(data=json.dumps(self.status())))

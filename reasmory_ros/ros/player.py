@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 import rclpy
-from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.utilities import remove_ros_args
 from rosbags.highlevel import AnyReader
 from rosbags.typesys import Stores, get_typestore
@@ -24,6 +24,10 @@ from rosgraph_msgs.msg import Clock
 from reasmory_ros.ros.conversions import ConversionError, message_type, time_msg, to_rclpy
 
 WAIT_FOR_SUBSCRIBERS_S = 30.0
+LATCHED_TOPICS = ("/tf_static",)
+"""Published latched, as tf2's static broadcaster does (and `ros2 bag play` from the recorded QoS):
+tf listeners subscribe to them with transient-local durability, which a volatile publisher never matches."""
+LATCHED = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 MATCH_SETTLE_S = 1.0
 
 
@@ -101,7 +105,8 @@ class Player:
                 raise PlayError(f"topic {connection.topic}: {err}") from err
             if connection.topic not in self.publishers:
                 self.publishers[connection.topic] = node.create_publisher(
-                    self.types[connection.topic], connection.topic, qos
+                    self.types[connection.topic], connection.topic,
+                    LATCHED if connection.topic in LATCHED_TOPICS else qos
                 )
         self.clock = node.create_publisher(Clock, "/clock", 10) if clock else None
         self.published: Counter = Counter()

@@ -107,7 +107,8 @@ def test_unregistered_depth_at_another_resolution_and_rate_is_registered(tmp_pat
     truth = write_layout_bag(scene, tmp_path / "bag", 11, "realsense2_camera", width=128, height=96, noise=False,
                              depth_camera=DepthCamera(width=96, height=72, every=2), odometry_rate=500.0)
     stream = open_bag(tmp_path / "bag", Settings())
-    assert stream.recognition.depth_info_topic == "/camera/camera/depth/camera_info"
+    assert stream.settings.streams.depth_info_topic == "/camera/camera/depth/camera_info"
+    assert stream.recognition.changes["depth_info_topic"] == "/camera/camera/depth/camera_info"
     memory, stats = build_memory(tmp_path / "bag", Settings(), progress=False)
     # depth comes with every other colour image: the others have no depth within the tolerance
     assert stats.frames == 6 and stats.assembler["dropped_lacking"] == {"depth": 5}

@@ -1,13 +1,14 @@
 """The node's input variants over DDS: image_transport's compressed colour and compressedDepth
-topics, and the pose_source tf requirements."""
+topics, a driver's recording played live (tf poses, unregistered depth), and what pose_source tf
+and depth registration need."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from reasmory_ros.streams import encode_compressed_color, encode_compressed_depth
@@ -47,9 +48,63 @@ def test_compressed_colour_and_depth_topics_build_frames(recording, harness, sta
     assert status["pose_refusals"] == {}
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tf2_ros") is not None or importlib.util.find_spec("tf2_msgs") is not None,
-                    reason="tf2 is installed here: pose_source tf works")
+def test_a_realsense_recording_with_tf_poses_and_unregistered_depth_builds_the_replays_memory(harness, start_node,
+                                                                                                tmp_path):
+    """A realsense2_camera bag (tf poses only, jpeg colour, the depth camera's own 96 x 72 image at
+    half the colour rate, its camera_info) played over DDS into the node, configured with what the
+    replay recognises in the bag: the node's memory equals the replay's within 2 cm."""
+    from reasmory_interfaces.srv import MemoryFile
+    from reasmory_ros.config.settings import Settings
+    from reasmory_ros.memory import SpatialMemory
+    from reasmory_ros.replay.bag import open_bag
+    from reasmory_ros.replay.pipeline import build_memory
+    from reasmory_ros.sim.drivers import DepthCamera, write_layout_bag
+    from reasmory_ros.sim.layout import generate_scene
+
+    bag = tmp_path / "realsense"
+    write_layout_bag(generate_scene(2), bag, 24, "realsense2_camera", width=128, height=96, noise=False,
+                     depth_camera=DepthCamera(width=96, height=72, every=2), odometry_rate=100.0)
+    recognised = open_bag(bag, Settings()).recognition.changes
+    assert recognised["pose_source"] == "tf" and recognised["depth_info_topic"] == "/camera/camera/depth/camera_info"
+    reference, stats = build_memory(bag, Settings(), progress=False)
+    assert stats.frames == 12 and not stats.assembler["errors"]
+
+    start_node(qos="reliable", queue_size=24, status_rate=4.0, **recognised)
+    harness.wait_status(lambda s: True, timeout=120.0)  # hang guard: the node is up and subscribed
+    played = subprocess.run([sys.executable, "-m", "reasmory_ros.ros.player", str(bag), "--wait-for-subscribers"],
+                            capture_output=True, text=True, timeout=300)
+    assert played.returncode == 0, played.stderr
+    # Depth comes with every other colour image: those 12 frames are built, the others lack depth.
+    status = harness.wait_status(lambda s: s["frames_integrated"] == 12 and s["messages_received"].get("depth") == 12)
+    assert status["errors"] == {} and status["pose_refusals"] == {}, status
+
+    saved = tmp_path / "node_memory.npz"
+    assert harness.call(harness.client(MemoryFile, "save"), MemoryFile.Request(path=str(saved))).success
+    node_memory = SpatialMemory(Settings().memory)
+    node_memory.load(saved)
+    live, replayed = node_memory.snapshot(), reference.snapshot()
+    np.testing.assert_allclose(live.trajectory.poses, replayed.trajectory.poses, atol=0.01)
+    assert len(live.objects) == len(replayed.objects) > 3
+    for obj in replayed.objects:
+        nearest = min(np.linalg.norm(np.asarray(o.center) - np.asarray(obj.center))
+                      for o in live.objects if o.label == obj.label)
+        assert nearest < 0.02, obj.label
+
+
+def _node_without(modules: tuple[str, ...], *params: str) -> subprocess.CompletedProcess:
+    """Start the node in a Python where `modules` cannot be imported (as on a machine without them)."""
+    hide = "; ".join(f"sys.modules[{m!r}] = None" for m in modules)
+    code = f"import sys; {hide}; from reasmory_ros.ros.node import main; sys.exit(main(sys.argv))"
+    args = ["--ros-args", "-p", "device:=cpu"] + [arg for p in params for arg in ("-p", p)]
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+
+
 def test_pose_source_tf_without_tf2_says_what_is_missing():
-    result = subprocess.run([sys.executable, "-m", "reasmory_ros.ros.node", "--ros-args", "-p", "device:=cpu",
-                             "-p", "pose_source:=tf"], capture_output=True, text=True, timeout=120)
+    result = _node_without(("tf2_ros", "tf2_msgs", "tf2_msgs.msg"), "pose_source:=tf")
     assert result.returncode == 1 and "needs tf2_ros or at least tf2_msgs" in result.stderr, result.stderr[-2000:]
+
+
+def test_depth_registration_without_tf2_msgs_says_what_is_missing():
+    result = _node_without(("tf2_ros", "tf2_msgs", "tf2_msgs.msg"), "depth_info_topic:=/camera/depth/camera_info")
+    assert result.returncode == 1 and "depth_info_topic is set" in result.stderr, result.stderr[-2000:]
+    assert "tf2_msgs is not installed" in result.stderr
