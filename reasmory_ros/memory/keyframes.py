@@ -81,13 +81,7 @@ class KeyframeStore(StateBuffers):
         self.rgb[slot] = rgb.index_select(0, pixels).view(h, w, 3)
         depth = torch.from_numpy(frame.depth).to(self.device).view(-1)
         self.depth[slot] = depth.index_select(0, pixels).view(h, w)
-        sx, sy = w / frame.width, h / frame.height
-        K = frame.K.copy()
-        K[0, 0] *= sx
-        K[1, 1] *= sy
-        K[0, 2] = (K[0, 2] + 0.5) * sx - 0.5
-        K[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
-        self.intrinsics[slot] = torch.from_numpy(K).to(self.device)
+        self.intrinsics[slot] = torch.from_numpy(self._intrinsics(frame)).to(self.device)
         self.poses[slot] = pose
         self.frame_index[slot] = frame.index
         self.timestamp[slot] = frame.timestamp
@@ -99,6 +93,22 @@ class KeyframeStore(StateBuffers):
         self.object_samples[slot, :count] = samples[order]
         self.active[slot] = True
         self.version[slot] += 1
+
+    def _intrinsics(self, frame: Frame) -> np.ndarray:
+        """K of the downsampled image: the line through the source pixels actually sampled
+        (floor((i + 0.5) * W / w)), so a keyframe pixel's ray is that of its source pixel. (The
+        pixel-centre convention (c + 0.5) * w / W - 0.5 puts every ray half a source pixel off for
+        a 2:1 reduction: 5 mm at 3 m for 320 -> 160 pixels, enough to bias an alignment of depth
+        to keyframes.)"""
+        K = frame.K.copy()
+        for axis, (size, source) in enumerate(((self.config.keyframe_width, frame.width),
+                                              (self.config.keyframe_height, frame.height))):
+            index = np.arange(size)
+            sampled = np.floor((index + 0.5) * source / size)
+            slope, offset = np.polyfit(index, sampled, 1)
+            K[axis, axis] /= slope
+            K[axis, 2] = (K[axis, 2] - offset) / slope
+        return K
 
     def _pixels(self, height: int, width: int) -> torch.Tensor:
         """Flat index of the source pixel (nearest) of every keyframe pixel, cached per size."""
