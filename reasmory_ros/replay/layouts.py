@@ -114,10 +114,16 @@ def recognise(topics: dict[str, str], settings: Settings, color_period: float | 
     recognition = Recognition("parameters", tf_topics=tf_topics)
     changes: dict[str, object] = {}
     if not all(streams.topic(part) in topics for part in needed):
-        best = max(_candidates(topics), default=None, key=lambda c: c[:2])
+        candidates = sorted(_candidates(topics), key=lambda c: c[:2], reverse=True)
+        best = candidates[0] if candidates else None
         if best is not None:
             _, _, layout, namespace, resolved = best
             recognition.layout, recognition.namespace = layout.name, namespace
+            others = sorted({f"{c[3] or '/'} ({c[2].name})" for c in candidates[1:] if c[3] != namespace})
+            if others:  # a robot with several cameras: say which one was taken and how to pick another
+                recognition.notes.append(f"camera {namespace or '/'} used; the bag has other cameras too: "
+                                         f"{', '.join(others)} (set color_topic, camera_info_topic and depth_topic "
+                                         "to replay one of them)")
             depth = resolved["depth"]
             if depth is None and resolved["raw_depth"] and resolved["depth_info"] and "depth_topic" not in explicit:
                 depth = resolved["raw_depth"]

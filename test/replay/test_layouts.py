@@ -165,3 +165,17 @@ def test_without_tf_static_depth_cannot_be_registered_and_says_why(tmp_path, cap
     assert stats.frames == 0
     assert stats.assembler["errors"]["depth"] == 6 and stats.assembler["pose_refusals"] == {"unknown frame": 6}
     assert "not registered: frame 'camera_color_optical_frame' does not exist in the tf tree" in caplog.text
+
+
+def test_a_bag_with_two_cameras_says_which_it_used_and_how_to_pick_the_other():
+    image, info = "sensor_msgs/msg/Image", "sensor_msgs/msg/CameraInfo"
+    topics = {f"/{side}/{suffix}": msgtype for side in ("front", "rear")
+              for suffix, msgtype in (("color/image_raw", image), ("color/camera_info", info),
+                                      ("aligned_depth_to_color/image_raw", image))}
+    chosen, recognition = recognise({**topics, "/tf": "tf2_msgs/msg/TFMessage"}, Settings(), color_period=0.1)
+    assert recognition.namespace == "/front" and chosen.streams.color_topic == "/front/color/image_raw"
+    note = next(note for note in recognition.notes if "other cameras" in note)
+    assert "/rear (realsense2_camera)" in note and "color_topic" in note
+    # one camera: no such note
+    single = {topic: msgtype for topic, msgtype in topics.items() if topic.startswith("/front")}
+    assert not any("other cameras" in note for note in recognise(single, Settings(), color_period=0.1)[1].notes)
