@@ -12,6 +12,9 @@ footprint x height overlap; Hungarian assignment on IoU, a pair needs IoU >= 0.2
   (`memory.labels.canonical`: "couch" and "sofa" agree);
 - centre error (m) and extent error (relative, mean over length, width and height) of matched
   pairs, and the extent error of objects with thin parts (legs, poles: a part <= 5 cm across).
+
+`misses` explains the recall: each well-seen true object left unmatched, with the memory box that
+overlaps it most and where that box's points lie (on the object, on other objects, elsewhere).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from scipy.spatial import cKDTree
 
 from ..memory.labels import canonical
 from ..memory.snapshot import ObjectRecord
@@ -30,6 +34,9 @@ from ..sim.scene import SceneObject
 MATCH_IOU = 0.25
 THIN_PART = 0.05
 """m. An object has thin parts when one of its parts is at most this wide horizontally."""
+ON_SURFACE = 0.06
+"""m. A memory point farther than this from every true object's surface lies on none (a wall, the
+floor, or a true object displaced by pose drift)."""
 
 
 @dataclass(frozen=True)
@@ -113,10 +120,10 @@ def _has_thin_parts(obj: SceneObject) -> bool:
     return any(min(part.size[0], part.size[1]) <= THIN_PART for part in obj.parts)
 
 
-def object_metrics(objects: Sequence[ObjectRecord], truth: GroundTruth, well_seen_frames: int = 10) -> ObjectMetrics:
-    """Score a memory's objects (a snapshot's `objects`) against the recording's true objects."""
+def _match(objects: Sequence[ObjectRecord], truth: GroundTruth):
+    """(seen true objects, IoU and share of each memory box inside each true box (memory x true),
+    matched memory rows, matched true columns)."""
     seen = [o for o in truth.scene.objects if truth.frames_seen(o.id)]
-    frames_seen = {o.id: len(truth.frames_seen(o.id)) for o in seen}
     iou = np.zeros((len(objects), len(seen)))
     inside = np.zeros_like(iou)
     for i, mem in enumerate(objects):
@@ -127,7 +134,13 @@ def object_metrics(objects: Sequence[ObjectRecord], truth: GroundTruth, well_see
                 inside[i, j] = inter / max(v_mem, 1e-12)
     rows, cols = linear_sum_assignment(-iou) if iou.size else (np.zeros(0, int), np.zeros(0, int))
     good = iou[rows, cols] >= MATCH_IOU
-    rows, cols = rows[good], cols[good]
+    return seen, iou, inside, rows[good], cols[good]
+
+
+def object_metrics(objects: Sequence[ObjectRecord], truth: GroundTruth, well_seen_frames: int = 10) -> ObjectMetrics:
+    """Score a memory's objects (a snapshot's `objects`) against the recording's true objects."""
+    seen, iou, inside, rows, cols = _match(objects, truth)
+    frames_seen = {o.id: len(truth.frames_seen(o.id)) for o in seen}
     matched_true = set(cols.tolist())
     unmatched = np.setdiff1d(np.arange(len(objects)), rows)
     copy_of_matched = (iou[unmatched] >= MATCH_IOU) | (inside[unmatched] >= 0.5)
@@ -158,3 +171,62 @@ def object_metrics(objects: Sequence[ObjectRecord], truth: GroundTruth, well_see
         thin_objects=len(thin),
         thin_extent_error=mean(thin),
     )
+
+
+@dataclass(frozen=True)
+class Miss:
+    """A true object seen in at least `well_seen_frames` frames that no memory object matches.
+
+    nearest_*: the memory object whose box overlaps it most (id -1 and IoU 0 if none does);
+    point_shares: where that object's points lie: the share nearest to each true object's surface
+    (by true id, within ON_SURFACE), and under "none" the share on no true object.
+    """
+
+    true_id: int
+    label: str
+    frames_seen: int
+    true_box: tuple
+    nearest_id: int
+    nearest_label: str
+    nearest_box: tuple | None
+    iou: float
+    point_shares: dict
+
+    def line(self) -> str:
+        def box(b) -> str:
+            c, e, yaw = b
+            return (f"centre ({c[0]:.2f}, {c[1]:.2f}, {c[2]:.2f}) extent ({e[0]:.2f}, {e[1]:.2f}, {e[2]:.2f}) "
+                    f"yaw {np.degrees(yaw):.0f}")
+        head = f"true {self.true_id} {self.label} (seen in {self.frames_seen} frames) {box(self.true_box)}"
+        if self.nearest_box is None:
+            return head + ": no memory box overlaps it"
+        shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in self.point_shares.items())
+        return (f"{head}\n    memory {self.nearest_id} '{self.nearest_label}' IoU {self.iou:.2f} "
+                f"{box(self.nearest_box)}; its points on: {shares}")
+
+
+def misses(objects: Sequence[ObjectRecord], truth: GroundTruth, well_seen_frames: int = 10) -> list[Miss]:
+    """The well-seen true objects that `object_metrics` counts as not recalled, and why."""
+    seen, iou, _, _, cols = _match(objects, truth)
+    trees = [cKDTree(o.points) for o in seen]
+    result = []
+    for j, true in enumerate(seen):
+        frames = len(truth.frames_seen(true.id))
+        if j in set(cols.tolist()) or frames < well_seen_frames:
+            continue
+        best = int(iou[:, j].argmax()) if len(objects) else -1
+        if best < 0 or iou[best, j] == 0:
+            result.append(Miss(true.id, true.label, frames, true.box, -1, "", None, 0.0, {}))
+            continue
+        mem = objects[best]
+        shares: dict = {}
+        if len(mem.points):
+            distance = np.stack([tree.query(mem.points)[0] for tree in trees])
+            owner = np.where(distance.min(axis=0) <= ON_SURFACE, distance.argmin(axis=0), -1)
+            for k in [j] + [k for k in np.unique(owner).tolist() if k not in (j, -1)] + [-1]:
+                share = float(np.mean(owner == k))
+                if share > 0:
+                    shares["none" if k == -1 else f"{seen[k].label} {seen[k].id}"] = share
+        result.append(Miss(true.id, true.label, frames, true.box, mem.id, mem.label,
+                           (mem.center, mem.extent, mem.yaw), float(iou[best, j]), shares))
+    return result

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -13,7 +14,7 @@ from reasmory_ros.config.settings import Settings
 from reasmory_ros.memory.labels import canonical
 from reasmory_ros.memory.snapshot import ObjectRecord
 from reasmory_ros.replay.evaluate import main
-from reasmory_ros.replay.object_metrics import box_overlap, object_metrics
+from reasmory_ros.replay.object_metrics import box_overlap, misses, object_metrics
 from reasmory_ros.replay.pipeline import build_memory
 from reasmory_ros.sim.cli import simulate
 from reasmory_ros.sim.ground_truth import GroundTruth
@@ -76,6 +77,30 @@ def test_metrics_of_hand_made_memories(clean):
     assert third.id not in [r.id for r in records]
     assert m.center_error_m == pytest.approx(0.0, abs=1e-9)
     assert m.extent_error == pytest.approx(0.1 / 3 / (n - 1))
+
+
+def test_misses_say_which_objects_are_missed_and_where_the_nearest_box_lies(clean):
+    truth = GroundTruth.load(clean / "scene.json")
+    seen = [o for o in truth.scene.objects if truth.frames_seen(o.id)]
+    assert misses([_record(o.id, o.label, o.center, o.extent, o.box_yaw) for o in seen], truth, 1) == []
+
+    # The first object's box slid along its length (0.7 lengths: IoU 0.3 / 1.7), its points on its
+    # own surface; the second object kept with the points of the third; the third not kept.
+    first, second, third = seen[:3]
+    c, s = math.cos(first.box_yaw), math.sin(first.box_yaw)
+    slid = _record(1, first.label, first.center + 0.7 * first.extent[0] * np.array([c, s, 0.0]), first.extent,
+                   first.box_yaw)
+    slid = dataclasses.replace(slid, points=first.points[::7])
+    borrowed = dataclasses.replace(_record(2, second.label, second.center, second.extent, second.box_yaw),
+                                   points=third.points[::7])
+    found = {m.true_id: m for m in misses([slid, borrowed, *[_record(o.id, o.label, o.center, o.extent, o.box_yaw)
+                                                             for o in seen[3:]]], truth, 1)}
+    assert set(found) == {first.id, third.id}
+    assert found[first.id].nearest_id == 1 and found[first.id].iou == pytest.approx(0.3 / 1.7)
+    assert found[first.id].point_shares == {f"{first.label} {first.id}": pytest.approx(1.0)}
+    assert "IoU 0.18" in found[first.id].line()
+    if found[third.id].nearest_box is None:
+        assert found[third.id].iou == 0.0 and "no memory box" in found[third.id].line()
 
 
 def test_eval_cli_scores_a_saved_memory_and_refuses_bad_input(clean, tmp_path, capsys):
