@@ -181,6 +181,15 @@ class MemoryConfig:
         "many times as often as inside (and at least twice) is dropped: a mask that bled onto the "
         "surface the object stands on, or merged with a neighbour; 0 switches the test off.",
     )
+    detached_checks: int = setting(
+        2,
+        "Small objects detected in a frame (reservoir at most a quarter full: nearly every surface "
+        "voxel seen is kept) are checked, this many per frame, for detached clusters: reservoir "
+        "points not linked to the object's heaviest cluster through points at most three voxels "
+        "apart are dropped (a mask that bled onto the wall behind, or merged with a neighbour "
+        "that does not touch it); 0 switches the check off.",
+        unit="objects",
+    )
     box_quantile: float = setting(
         0.02,
         "The box footprint spans the [q, 1-q] quantiles of the reservoir along each box axis, "
@@ -363,6 +372,8 @@ class MemoryConfig:
                 raise ValueError(f"MemoryConfig.{name} must lie in [0, 1], got {value!r}")
         if not isinstance(self.mask_miss_ratio, (int, float)) or not 0.0 <= self.mask_miss_ratio < math.inf:
             raise ValueError(f"MemoryConfig.mask_miss_ratio must be a finite number >= 0, got {self.mask_miss_ratio!r}")
+        if not isinstance(self.detached_checks, int) or isinstance(self.detached_checks, bool) or self.detached_checks < 0:
+            raise ValueError(f"MemoryConfig.detached_checks must be an integer >= 0, got {self.detached_checks!r}")
         for name in ("box_quantile", "box_height_quantile"):
             if not 0.0 <= getattr(self, name) < 0.5:
                 raise ValueError(f"MemoryConfig.{name} must lie in [0, 0.5), got {getattr(self, name)}")

@@ -39,6 +39,12 @@ from reasmory_ros.memory.state import StateBuffers
 _NO_PRIORITY = torch.iinfo(torch.int64).max
 _SECOND_HASH_BUCKETS = (1 << 31) - 1
 _SECOND_HASH_PRIMES = (2654435761, 2246822519, 3266489917)
+_DETACHED_FILL = 4
+_DETACHED_LINK = 3.0
+"""The detached-cluster check (_drop_detached) looks at reservoirs at most a quarter full, which
+hold nearly every voxel seen (a voxel is lost to a slot taken by another only about once in eight
+at a quarter full), and links points up to three voxels apart (one or two voxels missing from a
+surface do not cut it)."""
 _MERGE_QUERY_STRIDE = 4
 """Merge checks test every 4th reservoir slot of one object against all of the other's (slots are
 hash-spread, so this is a random quarter of the points): a quarter of the distance work."""
@@ -348,6 +354,7 @@ class ObjectTable(StateBuffers):
         )
         self._add_colors(det_slots.index_select(0, obs.det_of), obs.colors.index_select(0, obs.det_point_index))
         reshaped |= self._check_points(obs, det_slots)
+        reshaped |= self._drop_detached(det_slots.unique())
         touched = seen.nonzero().squeeze(1)
         self.version[touched] += 1
         self._refit(reshaped.nonzero().squeeze(1))
@@ -394,14 +401,66 @@ class ObjectTable(StateBuffers):
         evidence[..., 0] += visible & covered
         evidence[..., 1] += visible & ~covered
         stray = (evidence[..., 1] >= 2) & (evidence[..., 1] > cfg.mask_miss_ratio * evidence[..., 0])
-        evidence[stray] = 0.0
         self.point_evidence[slots] = evidence
-        if bool(stray.any()):
-            self.points[slots] = torch.where(stray[..., None], FAR, points)
-            self.point_priority[slots] = self.point_priority[slots].masked_fill(stray, _NO_PRIORITY)
-            self.point_weight[slots] = self.point_weight[slots].masked_fill(stray, 0.0)
-            reshaped[slots[stray.any(dim=1)]] = True
-        return reshaped
+        return self._drop_points(slots, stray)
+
+    def _drop_detached(self, slots: torch.Tensor) -> torch.Tensor:
+        """Drop the reservoir points of up to detached_checks of these objects that are not linked
+        to the object's heaviest cluster; returns which objects (max_objects,) lost points.
+
+        Only small objects are checked (reservoir at most a quarter full, see _DETACHED_FILL): their
+        reservoir holds nearly every voxel seen, so points of one surface lie within a voxel or
+        two of each other, and a wider gap is a real one (a mask that bled onto the wall behind a
+        bottle, a cup merged with a book beside it). Clusters are the connected components of the
+        graph linking points up to _DETACHED_LINK voxels apart (min-label propagation with pointer
+        jumping); the heaviest by trust weight (see _insert_points) is the object. The work is
+        bounded: detached_checks objects of at most object_points / 4 points each.
+        """
+        cfg = self.config
+        reshaped = torch.zeros(cfg.max_objects, dtype=torch.bool, device=self.device)
+        if cfg.detached_checks == 0 or slots.numel() == 0:
+            return reshaped
+        count = (self.points[slots, :, 0] < FAR / 2).sum(dim=1)
+        slots = slots[(count > 1) & (count * _DETACHED_FILL < cfg.object_points)]
+        if slots.numel() == 0:
+            return reshaped
+        pick = torch.randperm(slots.numel(), generator=self.generator, device=self.device)
+        slots = slots[pick[: cfg.detached_checks]]
+        valid = self.points[slots, :, 0] < FAR / 2
+        # Valid points first, cut to the largest count: the distance work scales with the points held.
+        order = valid.to(torch.int8).argsort(dim=1, descending=True, stable=True)[:, : int(valid.sum(dim=1).max())]
+        valid = valid.gather(1, order)
+        points = self.points[slots].gather(1, order[..., None].expand(-1, -1, 3))
+        size = order.shape[1]
+        index = torch.arange(size, device=self.device)
+        linked = torch.cdist(points, points) <= _DETACHED_LINK * cfg.object_voxel_size
+        linked &= valid[:, :, None] & valid[:, None, :]
+        linked |= index[:, None] == index[None, :]
+        cluster = index.expand(slots.numel(), -1)
+        while True:
+            nearest = torch.where(linked, cluster[:, None, :], size).amin(dim=-1)
+            nearest = nearest.gather(1, nearest)
+            if torch.equal(nearest, cluster):
+                break
+            cluster = nearest
+        weight = self.point_weight[slots].gather(1, order) * valid
+        heaviest = torch.zeros_like(weight).scatter_add_(1, cluster, weight).argmax(dim=1)
+        detached = valid & (cluster != heaviest[:, None])
+        stray = torch.zeros_like(self.point_weight[slots], dtype=torch.bool).scatter_(1, order, detached)
+        return reshaped | self._drop_points(slots, stray)
+
+    def _drop_points(self, slots: torch.Tensor, stray: torch.Tensor) -> torch.Tensor:
+        """Empty reservoir points stray (S, R) of objects `slots` (S,), as never seen (a later view
+        may bring them back, and they must then win their slot again); returns which objects
+        (max_objects,) lost points."""
+        reshaped = torch.zeros(self.config.max_objects, dtype=torch.bool, device=self.device)
+        if not bool(stray.any()):
+            return reshaped
+        self.points[slots] = self.points[slots].masked_fill(stray[..., None], FAR)
+        self.point_priority[slots] = self.point_priority[slots].masked_fill(stray, _NO_PRIORITY)
+        self.point_weight[slots] = self.point_weight[slots].masked_fill(stray, 0.0)
+        self.point_evidence[slots] = self.point_evidence[slots].masked_fill(stray[..., None], 0.0)
+        return reshaped.index_fill_(0, slots[stray.any(dim=1)], True)
 
     def _insert_points(self, slots: torch.Tensor, points: torch.Tensor, depths: torch.Tensor) -> torch.Tensor:
         """Offer points to the slots' reservoirs (distinct-voxel min-hash sample, see module doc).

@@ -59,6 +59,10 @@ def test_config_rejects_bad_values_by_name():
         MemoryConfig(max_objects=4)
     with pytest.raises(ValueError, match="trajectory_capacity"):
         MemoryConfig(trajectory_capacity=3)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="detached_checks"):
+            MemoryConfig(detached_checks=bad)
+    assert MemoryConfig(detached_checks=0).detached_checks == 0
     with pytest.raises(ValueError, match="unknown MemoryConfig fields: colour"):
         MemoryConfig.from_dict({"colour": 1})
     assert MemoryConfig.from_dict(MemoryConfig().to_dict()) == MemoryConfig()
