@@ -7,8 +7,11 @@ parameters and the rule-based planner, score the answers (VSI-Bench MRA / exact 
 and time every question again against the final memory (answer latency excluding any language
 model, cold = first question on a new snapshot, warm = the rest), and score the memory's objects
 against the ground truth (precision, recall, duplicates, labels, box errors). Mode `noisy`
-records with the simulator's detector-noise mode (default `DetectorNoise`). Prints one table per
-seed and the mean over seeds per mode, ready to paste into docs/benchmarks.md.
+records with the simulator's detector-noise mode (default `DetectorNoise`), mode `nodrift` the
+same with the pose drift switched off (what the masks' errors alone cost). Prints one table per
+seed and the mean over seeds per mode, ready to paste into docs/benchmarks.md. --misses lists
+every well-seen object the memory misses, with the memory box nearest to it and where its points
+lie.
 
     python benchmarks/bench_replay.py --seeds 0 --frames 300 --record --rerun
 
@@ -31,7 +34,7 @@ import numpy as np
 from reasmory_ros.config.settings import Settings
 from reasmory_ros.planning import answer_question
 from reasmory_ros.replay.evaluate import evaluate
-from reasmory_ros.replay.object_metrics import object_metrics
+from reasmory_ros.replay.object_metrics import misses, object_metrics
 from reasmory_ros.replay.pipeline import answer_all, answer_record, build_memory, read_questions
 from reasmory_ros.sim.cli import simulate
 from reasmory_ros.sim.ground_truth import GroundTruth
@@ -41,8 +44,9 @@ from reasmory_ros.sim.noise import DetectorNoise
 def recording(cache: Path, seed: int, frames: int, mode: str = "clean") -> Path:
     out = cache / (f"seed{seed}-frames{frames}" + ("" if mode == "clean" else f"-{mode}"))
     if not (out / "questions.jsonl").exists():
-        simulate(out, seed=seed, frames=frames, force=True, progress=True,
-                 detector_noise=DetectorNoise() if mode == "noisy" else None)
+        noise = {"clean": None, "noisy": DetectorNoise(),
+                 "nodrift": DetectorNoise(drift_translation=0.0, drift_yaw=0.0)}[mode]
+        simulate(out, seed=seed, frames=frames, force=True, progress=True, detector_noise=noise)
     return out
 
 
@@ -102,8 +106,11 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3, help="timed passes over the questions")
     parser.add_argument("--cache", type=Path, default=Path(".cache/bench"))
-    parser.add_argument("--modes", nargs="+", choices=("clean", "noisy"), default=["clean"],
-                        help="clean: perfect instances and poses; noisy: the simulator's detector-noise mode")
+    parser.add_argument("--modes", nargs="+", choices=("clean", "noisy", "nodrift"), default=["clean"],
+                        help="clean: perfect instances and poses; noisy: the simulator's detector-noise mode; "
+                             "nodrift: the same without pose drift (the masks' errors alone)")
+    parser.add_argument("--misses", action="store_true",
+                        help="list each object seen in >= 10 frames that the memory misses, and why")
     parser.add_argument("--record", action="store_true", help="measure the cost of replay --record (MCAP)")
     parser.add_argument("--rerun", action="store_true", help="measure the cost of replay --rerun (Rerun)")
     parser.add_argument("--output-repeats", type=int, default=2, help="replays per variant for --record/--rerun")
@@ -129,7 +136,8 @@ def run_mode(args, mode: str) -> str:
         report = evaluate(answers, rows)
         cold, warm = time_answers(rows, snapshot, args.repeats)
         update = np.asarray(stats.update_ms)
-        metrics = object_metrics(snapshot.objects, GroundTruth.load(out / "scene.json"))
+        truth = GroundTruth.load(out / "scene.json")
+        metrics = object_metrics(snapshot.objects, truth)
         print(f"\n## {mode}, seed {seed}: {stats.frames} frames, {len(snapshot.objects)} objects, {len(rows)} questions")
         print(f"replay: {stats.frames / stats.seconds:.1f} frames/s ({stats.realtime_factor:.2f}x real time), "
               f"update p50 {np.percentile(update, 50):.1f} ms p99 {np.percentile(update, 99):.1f} ms")
@@ -137,6 +145,8 @@ def run_mode(args, mode: str) -> str:
               f"{np.percentile(warm, 50):.2f} ms p99 {np.percentile(warm, 99):.2f} ms")
         print(report.table())
         print(metrics.table())
+        if args.misses:
+            print("\n".join(miss.line() for miss in misses(snapshot.objects, truth)) or "no misses")
         if args.record or args.rerun:
             print(output_cost(out / "bag", settings, args.record, args.rerun, args.output_repeats))
         for name, value in metrics.to_json().items():
