@@ -32,8 +32,6 @@ PRESENT, MISSING, REMOVED = 0, 1, 2
 STATUS_NAMES = ("present", "missing", "removed")
 APPEARANCE_CHECKS = 1
 """Newly confirmed objects checked against the keyframes per frame (bounded work)."""
-COLOR_STRIDE = 8
-"""Every 8th detection point feeds the mean colour (a mean needs no more)."""
 
 
 class Lifecycle(StateBuffers):
@@ -54,9 +52,6 @@ class Lifecycle(StateBuffers):
         self.appeared = torch.zeros(n, dtype=torch.bool, device=device)
         self.checked = torch.zeros(n, dtype=torch.bool, device=device)
         self.history_count = torch.zeros(n, **i64)
-        self.color_sum = torch.zeros(n, 3, **f64)
-        """Sum of the detected points' colours (0..1): its chromaticity tells apart two moved objects
-        of one label and size (a red and a blue chair swapping places)."""
         self.history_center = torch.zeros(n, h, 3, dtype=torch.float32, device=device)
         self.history_extent = torch.zeros(n, h, 3, dtype=torch.float32, device=device)
         self.history_yaw = torch.zeros(n, h, dtype=torch.float32, device=device)
@@ -73,10 +68,6 @@ class Lifecycle(StateBuffers):
         self._adopt(objects)
         seen = torch.zeros_like(self.appeared)
         seen[det_slots] = True
-        every = slice(None, None, COLOR_STRIDE)
-        point_slots = det_slots.index_select(0, obs.det_of[every])
-        colors = obs.colors.index_select(0, obs.det_point_index[every]).to(torch.float64) / 255.0
-        self.color_sum.index_add_(0, point_slots, colors)
         confirmed = objects.active & (objects.observations >= self.config.min_object_observations)
         absent, present = self._vote(objects, confirmed & ~seen & ~self.dormant(), frame, obs.pose)
         self._update_status(objects, absent, present | seen, frame.index, frame.timestamp)
@@ -94,7 +85,6 @@ class Lifecycle(StateBuffers):
         self.appeared.masked_fill_(fresh, False)
         self.checked.masked_fill_(fresh, False)
         self.history_count.masked_fill_(fresh, 0)
-        self.color_sum.masked_fill_(fresh[:, None], 0.0)
         self.owner.copy_(objects.ids)
 
     def _vote(self, objects, eligible, frame: Frame, pose) -> tuple[torch.Tensor, torch.Tensor]:
@@ -196,8 +186,10 @@ class Lifecycle(StateBuffers):
         label = objects.label_hist.argmax(dim=1)
         size_r, size_a = diagonal(objects.aabb[removed])[:, None], diagonal(objects.aabb[arrived])[None, :]
         ratio = torch.minimum(size_r, size_a) / torch.maximum(size_r, size_a).clamp(min=1e-6)
-        # Chromaticity (r, g, b) / (r + g + b): the object's hue, blind to how brightly it is lit.
-        color = self.color_sum / self.color_sum.sum(dim=1, keepdim=True).clamp(min=1e-6)
+        # Chromaticity (r, g, b) / (r + g + b) of the colour votes' sums (objects.py): the object's
+        # hue, blind to how brightly it is lit, tells apart a red and a blue chair swapping places.
+        rgb = objects.color_sum.sum(dim=1)
+        color = rgb / rgb.sum(dim=1, keepdim=True).clamp(min=1e-6)
         hue = (color[removed, None] - color[None, arrived]).norm(dim=-1)
         cost = hue + (objects.extent[removed, None] - objects.extent[None, arrived]).norm(dim=-1)
         apart = (objects.center[removed, None, :2] - objects.center[None, arrived, :2]).norm(dim=-1)
@@ -235,7 +227,8 @@ class Lifecycle(StateBuffers):
         self._push(new, objects.center[old], objects.extent[old], objects.yaw[old], frames, times)
         objects.label_hist[new] += objects.label_hist[old]
         objects.observations[new] += objects.observations[old]
-        self.color_sum[new] += self.color_sum[old]
+        objects.color_count[new] += objects.color_count[old]
+        objects.color_sum[new] += objects.color_sum[old]
         self.appeared[new] = False  # it did not appear: it moved here
         objects.release(torch.tensor([old], device=self.device))
         objects.version[new] += 1

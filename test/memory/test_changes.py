@@ -53,6 +53,24 @@ def test_moved_objects_are_one_record_that_remembers_where_they_were(run):
         assert not at(snap.objects, label, old.center), "a ghost stayed at the old place"
 
 
+def test_a_move_needs_the_colour_of_the_object_that_left():
+    """The same recording with move_color_tolerance 0: the colour votes of the object that left and
+    of the one that arrived never agree exactly, so no move is linked (with empty colour sums
+    both would read as one hue and link anyway)."""
+    scene = generate_scene(SEED)
+    history, camera = change_recording(scene, FRAMES, SEED)
+    memory = SpatialMemory(MemoryConfig(pixel_stride=2, move_color_tolerance=0.0))
+    for rendered in render_changes(scene, history, camera, width=WIDTH, height=HEIGHT, seed=SEED):
+        memory.update(rendered.frame)
+    snap = memory.snapshot()
+    assert not any(r.moved for r in snap.objects)
+    placements = history.placements(scene)
+    for oid in history.ids("moved"):
+        label, (old, new) = scene.object(oid).label, placements[oid]
+        assert at(snap.objects, label, new.center), "the moved object is known at its new place"
+        assert at(snap.removed, label, old.center), "and gone from the old one"
+
+
 def test_the_removed_object_is_gone_but_remembered(run):
     scene, history, memory, _ = run
     snap = memory.snapshot()
