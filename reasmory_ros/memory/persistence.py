@@ -20,7 +20,10 @@ import numpy as np
 from reasmory_ros.memory.errors import MemoryFileError
 
 FORMAT = "reasmory-memory"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
+"""4: the lifecycle keeps no colour sums of its own (moves read the objects' colour votes), so a
+build that reads only version 3 is told the file is newer instead of missing an array; the sums in
+older files are ignored."""
 LIFECYCLE_FORMAT = 2
 """First version with object lifecycles and placement histories; version-1 files load with every
 object present and no history."""
