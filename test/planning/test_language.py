@@ -30,6 +30,8 @@ from reasmory_ros.planning.language import (
         ("at frame one hundred and five", [105]),
         ("image 12, then 12 frames in and frame 20/32", [12, 12, 20]),
         ("how far did I move? (frames are numbered from 1, 3 m = 300 cm)", []),
+        ("from the 10th frame to the 40th, and frames 50-60", [10, 40, 50, 60]),
+        ("the 3rd chair of the 2nd room", []),
     ],
 )
 def test_frame_numbers(text, frames):
@@ -39,7 +41,8 @@ def test_frame_numbers(text, frames):
 @pytest.mark.parametrize(
     "text, unit",
     [("in centimeters", "cm"), ("how many metres", "m"), ("in square meters", "m2"), ("area in m²", "m2"),
-     ("in feet", "ft"), ("in square feet", "ft2"), ("how far", None), ("in inches", "in")],
+     ("in feet", "ft"), ("in square feet", "ft2"), ("how far", None), ("in inches", "in"),
+     ("how many chairs? the room is 5 by 4 meters", None), ("what is within 2 m of the sofa, in cm", "cm")],
 )
 def test_requested_unit(text, unit):
     assert requested_unit(text) == unit
@@ -116,6 +119,10 @@ def test_numeric_options_and_turns():
     # English words are never "corrected" into question words, however close they are.
     ("do you know where the bowl is", "do you know where the bowl is"),
     ("what is on top of the desk", "what is on top of the desk"),
+    # ... except right after "how", where one edit from many / much / far is what was meant.
+    ("how mani lamps are there", "how many lamps are there"),
+    ("how fsr is the sofa", "how far is the sofa"),
+    ("how low is the desk", "how low is the desk"),
 ])
 def test_typos_are_corrected_but_real_words_are_kept(text, expected):
     assert correct_typos(text, is_known=lambda word: word in {"sofa", "lamp", "bowl", "desk"}) == expected
