@@ -57,6 +57,7 @@ NON_OBJECT_WORDS = frozenset(
     main primary dominant principal consistent net image images picture pictures photo photos snapshot snapshots
     distinct different individual unique various actual list mention type types kind kinds sort class
     kitchen bedroom bathroom living dining office hallway hall corridor lounge studio home flat building
+    environment surroundings setting furniture label labels labelled labeled called named tagged memory memories map
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
 )
@@ -104,6 +105,9 @@ UNIT_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 
 
+CATEGORY_NOUNS = frozenset("category categories type types kind kinds class classes label".split())
+"""Nouns that make the word before them a category name ('the chair category', 'chair-type')."""
+_CLASSIFIERS = "|".join(sorted(CATEGORY_NOUNS | {"like", "style", "shaped"}))
 IDIOMS: tuple[tuple[str, str], ...] = (
     (r"\bas the crow flies\b", "in a straight line"),
     (r"\b(?:give or take|more or less|ballpark)\b", "approximately"),
@@ -121,6 +125,8 @@ def normalise(text: str) -> str:
     text = re.sub(r"(?<![0-9])\.|\.(?![0-9])", " ", text)
     text = re.sub(r"(?<![a-z0-9])-|-(?![a-z0-9])", " ", text)
     text = re.sub(r"'s\b", "", text)
+    text = re.sub(r"([a-z])\1{2,}", r"\1\1", text)  # "roooom": no English word has a letter three times running
+    text = re.sub(rf"\b([a-z]+)-({_CLASSIFIERS})\b", r"\1 \2", text)  # "chair-type objects"
     for idiom, plain in IDIOMS:
         text = re.sub(idiom, plain, text)
     return re.sub(r"\s+", " ", text.replace("'", " ")).strip()
@@ -194,8 +200,8 @@ _AFTER_WORD = re.compile(
 _BEFORE_WORD = re.compile(
     rf"\b({_ORD}(?:,? (?:and|to|or) (?:the )?{_ORD})*)(?: (?:out )?of (?:the )?(\d+))?"
     rf"(?: (?:sampled|recorded|video|colour|color|camera|uniformly sampled))* {_FRAME_WORD}\b")
-# "12 frames in", "12 frames into the video"
-_FRAMES_IN = re.compile(rf"\b(\d+) {_FRAME_WORD} in(?:to)?\b")
+# "12 frames in", "12 frames into the video"; not a count: "96 frames in total", "32 frames in the video"
+_FRAMES_IN = re.compile(rf"\b(\d+) {_FRAME_WORD} (?:into\b|in\b(?! (?:total|all|the|this|that|a|an|its|it|each|every)\b))")
 # "from the 10th frame to the 40th": an ordinal joined to a frame reference, its frame word left out
 _ELIDED = re.compile(rf"\b(?:and|to|until|till|through|or) (?:the )?(\d+)(?:st|nd|rd|th)\b")
 
@@ -264,11 +270,21 @@ def frame_references(prepared: str) -> list[FrameRef]:
     return found
 
 
+_SECONDS = r"(\d+(?:\.\d+)?) (?:seconds?|secs?|s)\b"
+_MOMENTS = (
+    re.compile(rf"\b(?:at|after|before|since|until|till|to|from|between|and|or|by|around|about|time|timestamp) {_SECONDS}"),
+    re.compile(rf"\b{_SECONDS} (?:in|into|mark)\b"),
+    re.compile(r"\bsecond (\d+(?:\.\d+)?)\b"),
+)
+
+
 def time_points(prepared: str) -> list[float]:
-    """Times in seconds written as 'at 12.5 seconds' / '3 s' / 'second 4'."""
-    values = [float(m.group(1)) for m in re.finditer(r"(\d+(?:\.\d+)?) (?:seconds?|secs?|s)\b", prepared)]
-    values += [float(m.group(1)) for m in re.finditer(r"\bsecond (\d+(?:\.\d+)?)\b", prepared)]
-    return values
+    """Moments in seconds, in order: 'at 12.5 seconds', '3 s in', 'between 2 s and 5 s', 'second 4'.
+
+    A duration is not a moment: 'the 30 s walk', 'it lasts 30 seconds'.
+    """
+    found = {m.start(1): float(m.group(1)) for pattern in _MOMENTS for m in pattern.finditer(prepared)}
+    return [found[k] for k in sorted(found)]
 
 
 def edit_distance(a: str, b: str, limit: int = 2) -> int:

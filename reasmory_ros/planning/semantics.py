@@ -29,6 +29,7 @@ from reasmory_ros.memory import labels as label_words
 from reasmory_ros.planning.base import NotUnderstood, PlanningContext, quoted
 from reasmory_ros.planning.formatting import option_body
 from reasmory_ros.planning.language import (
+    CATEGORY_NOUNS,
     LabelResolver,
     Mention,
     correct_typos,
@@ -49,9 +50,12 @@ _RELATED_TO = re.compile(r"\b(?:on|onto|upon|atop|top|under|beneath|below|undern
                          r"around|behind|front|inside|in|within|between|at|against|by)(?: (?:the|a|an|my|this|that|of|to))*$")
 """Ends the words before an object that the counted things relate to ('things on the', 'items next to the')."""
 _STRAIGHT = re.compile(r"\b(?:straight line|straight-line|displacement|displaced|net)\b")
-_EXCLUDING = re.compile(r"\b(?:excluding|except|except for|other than|not counting|not including|ignoring|leaving out|"
+_EXCLUDING = re.compile(r"\b(?:excluding|exclude|except|except for|other than|not counting|do not count|don t count|"
+                        r"not including|ignoring|ignore|disregard|disregarding|skip|skipping|leave out|leaving out|"
                         r"but not|aside from)(?: (?:the|a|an|any|all))*$")
 """Ends the words before a mention the question leaves out."""
+_LISTING = frozenset({"and", "or", "plus", "also", "as", "well", "the", "a", "an", "any", "all", "of"})
+"""Words that may join the categories one count adds up ('chairs and the stools', 'chairs as well as stools')."""
 _NOW = re.compile(r"\b(?:now|current|currently|present|moment|since|so far|yet|latest|today|still|anymore|last frame|"
                   r"end|ending)\b")
 """Words that put the current camera among the moments a question names ('since frame 10', 'now')."""
@@ -143,6 +147,7 @@ class Reading:
         counted = _GENERIC_COUNTED.search(self.text)
         return counted is not None and any(
             m.resolved and m.start >= len(self.text[:counted.end()].split()) and _RELATED_TO.search(self.before(m, 5))
+            and not set(self.words[m.end:m.end + 1]) & CATEGORY_NOUNS  # "in the chair category"
             for m in self.mentions)
 
     def answer_kinds(self) -> frozenset[str] | None:
@@ -271,8 +276,9 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
     for mention in (m for m in reading.excluded if m.resolved):
         if set(mention.labels) & facts.labels:
             problems.append(f"the question leaves out {quoted(mention.phrase)} but the program uses it")
+    whole = not facts.frames and set(reading.frames) == {1, context.frame_count}  # "across frames 1-96": all of it
     for ref, frame in zip(reading.frame_refs, reading.frames):
-        if frame not in facts.frames:
+        if frame not in facts.frames and not whole:
             problems.append(f"the question names {ref} (stream frame {frame}) but the program does not use it")
     for frame in sorted(set(facts.frames) - set(reading.frames)):
         problems.append(f"the program uses frame {frame}, which the question does not name")
@@ -301,9 +307,13 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
     extreme = "farthest" if reading.wants_farthest() else "nearest"
     if facts.answer_op in {"nearest", "farthest"} and facts.answer_op != extreme:
         problems.append(f"the question asks for the {extreme} object, the program picks the {facts.answer_op}")
-    if facts.answer_op == "count" and "all_objects" not in facts.ops and reading.counts_things_related():
-        # count(on(all_objects(), table)) counts the things on it
-        problems.append("the question counts things related to an object, the program counts the object itself")
+    if facts.answer_op == "count" and "all_objects" not in facts.ops:
+        if reading.counts_things_related():  # count(on(all_objects(), table)) counts the things on it
+            problems.append("the question counts things related to an object, the program counts the object itself")
+        counted = [m for m in reading.included if set(m.labels) & facts.labels]
+        for a, b in zip(counted, counted[1:]):  # "chairs and stools" adds up, "chairs at the desk" does not
+            if a.labels != b.labels and not set(reading.words[a.end:b.start]) <= _LISTING:
+                problems.append(f"the question relates {quoted(a.phrase)} to {quoted(b.phrase)}, the program counts both")
     return problems
 
 

@@ -16,6 +16,7 @@ from reasmory_ros.planning.language import (
     frame_references,
     prepare,
     requested_unit,
+    time_points,
 )
 
 
@@ -32,10 +33,16 @@ from reasmory_ros.planning.language import (
         ("how far did I move? (frames are numbered from 1, 3 m = 300 cm)", []),
         ("from the 10th frame to the 40th, and frames 50-60", [10, 40, 50, 60]),
         ("the 3rd chair of the 2nd room", []),
+        ("the video has 96 frames in total, 12 frames into it", [12]),
     ],
 )
 def test_frame_numbers(text, frames):
     assert [ref.number for ref in frame_references(prepare(text))] == frames
+
+
+def test_time_moments_are_not_durations():
+    assert time_points(prepare("at 12.5 seconds, and 3 s in, between 2 s and 5 s")) == [12.5, 3.0, 2.0, 5.0]
+    assert time_points(prepare("over the 30 s walk, which lasts 30 seconds")) == []
 
 
 @pytest.mark.parametrize(

@@ -177,3 +177,32 @@ def test_a_direction_is_answered_only_when_asked(context):
     problems = _problems(program, "What was the net movement of the camera between frames 20 and 45?", context)
     assert any("does not ask for a direction" in p for p in problems)
     assert not _problems(program, "Which way did the camera move between frames 20 and 45?", context)
+
+
+@pytest.mark.parametrize("question", [
+    "How many objects are in the chair category?",
+    "Count the items in the chair category.",
+    "How many chair-type objects are there?",
+    "How many objects with the label chair does the memory hold?",
+    "How many pieces of furniture are chairs?",
+    "How many chairs are there in the roooom?",
+    "How many chairs are there? Ignore the plant.",
+    "How many chairs are in the room? The video has 100 frames in total.",
+    "Across frames 1 to 100, how many chairs are there?",
+    "How many chairs did the camera see over the 30 s walk?",
+])
+def test_counts_with_categories_notes_and_scopes(planner, context, question):
+    assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
+
+
+def test_a_count_adds_up_listed_categories_only(planner, context):
+    program = planner.interpret("How many chairs as well as plants are there?", None, context).program
+    assert program == 'answer(count(objects(["chair", "plant"])))'
+    problems = _problems('answer(count(objects(["chair", "refrigerator"])))', "How many chairs are around the refrigerator?",
+                         context)
+    assert any("relates 'chairs' to 'refrigerator'" in p for p in problems)
+
+
+def test_part_of_the_recording_is_not_all_of_it(context):
+    problems = _problems('answer(count(objects("chair")))', "Across frames 1 to 50, how many chairs are there?", context)
+    assert any("names frame 50" in p for p in problems)
