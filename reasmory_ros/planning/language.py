@@ -58,6 +58,7 @@ NON_OBJECT_WORDS = frozenset(
     distinct different individual unique various actual list mention type types kind kinds sort class
     kitchen bedroom bathroom living dining office hallway hall corridor lounge studio home flat building
     environment surroundings setting furniture label labels labelled labeled called named tagged memory memories map
+    3d 2d reconstruction reconstructed scan scanned mesh cloud
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
 )
@@ -68,6 +69,15 @@ ASKED_NOUNS = frozenset(
     """
     turn turns step steps action actions length height width size dimension dimensions distance distances
     side sides area extent order direction directions route path answer value count number position gap
+    """.split()
+)
+
+# Where the objects are, never an object: an unknown word right before one of these describes the
+# recording or the place ('the captured scene', 'this indoor space'), it does not name an object.
+SCENE_NOUNS = frozenset(
+    """
+    room rooms scene scenes video videos clip footage recording space apartment house flat home building
+    floor area environment map reconstruction scan mesh cloud sequence
     """.split()
 )
 
@@ -611,6 +621,7 @@ class LabelResolver:
             return []
         relational = end < len(words) and words[end] in ("of", "between")  # 'the middle of', 'the gap between'
         relational |= end < len(words) and words[end] in ASKED_NOUNS  # 'the missing turns'
+        relational |= end < len(words) and words[end] in SCENE_NOUNS  # 'the indoor scene', 'the RGB-D video'
         cued = start > 0 and words[start - 1] in MENTION_CUES and not relational and not _is_number(words[start])
         return [_Gap(" ".join(kept), start, end, cued)]
 

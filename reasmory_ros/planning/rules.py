@@ -19,7 +19,7 @@ from reasmory_ros.planning.base import NotUnderstood, PlanningContext, PlanReque
 from reasmory_ros.planning.everyday import plan_everyday
 from reasmory_ros.planning.intents import IntentRanker, load_bank, shape_of
 from reasmory_ros.planning.language import Embedder, LabelResolver, Mention, default_embedder, prepare
-from reasmory_ros.planning.semantics import UNKNOWN_OBJECT, Reading, check_program
+from reasmory_ros.planning.semantics import COUNT_CUE, UNKNOWN_OBJECT, Reading, check_program
 
 # Role cues: words just before a mention that say what part it plays.
 _STANDPOINT = (r"(?:standing|stand|stood|sitting|sit|am|i m|beginning|begin|start|starting|starts|from|at|by|"
@@ -209,7 +209,7 @@ def _classify(q: Reading) -> str | None:
             return "camera_object_distance"
         elif q.mentions and q.has(_DIRECTION_WORDS):
             return "object_camera_direction"
-    if q.has(r"\bhow many\b|\bnumber of\b|\bcount\b") and not (q.unit or _asks_distance(q)):
+    if q.has(COUNT_CUE) and not (q.unit or _asks_distance(q)):
         return "count"
     scene = r"\b(room|rooms|floor|apartment|house|space|flat)\b"
     if q.has(scene) and q.has(r"\b(size|area|big|large|dimensions|square|m2|ft2|footprint)\b") and not q.mentions:

@@ -74,6 +74,8 @@ _FARTHEST = re.compile(r"\b(?:farthest|furthest|farther|further|most (?:distant|
 """Asking for the far end of a comparison: words, 'most distant', 'least close', 'greatest distance'."""
 
 
+COUNT_CUE = r"\bhow many\b|\bnumber of\b|\bcount\b|\b(?:the|exact|total|a) number\b(?! \d)"
+"""Words that ask for a count ('how many', 'the exact number'; not 'frame number 12')."""
 UNKNOWN_OBJECT = "no object in memory matches"
 """How the check's problem about an unknown object begins (an existence question may name one)."""
 
@@ -165,7 +167,7 @@ class Reading:
             return frozenset({"area"})
         if self.unit:
             return frozenset({"length", "size"})
-        if self.has(r"\bhow many\b|\bnumber of\b|\bcount\b"):
+        if self.has(COUNT_CUE):
             return frozenset({"count"})
         picks = re.search(r"\b(?:closest|nearest|nearer|closer)\b", _CLOSEST_POINT.sub(" ", self.text))
         if self.has(r"\bwhich\b") and (picks or self.wants_farthest()):  # "which has the greatest distance to X"

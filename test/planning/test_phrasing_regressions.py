@@ -190,6 +190,9 @@ def test_a_direction_is_answered_only_when_asked(context):
     "How many chairs are in the room? The video has 100 frames in total.",
     "Across frames 1 to 100, how many chairs are there?",
     "How many chairs did the camera see over the 30 s walk?",
+    "How many chairs are in the captured indoor scene?",
+    "How many chairs do you detect in this 3D scan of the RGB-D video?",
+    "Are there 2 or more chairs? Give the exact number.",
 ])
 def test_counts_with_categories_notes_and_scopes(planner, context, question):
     assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
