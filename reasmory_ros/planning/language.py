@@ -58,7 +58,7 @@ NON_OBJECT_WORDS = frozenset(
     distinct different individual unique various actual list mention type types kind kinds sort class
     kitchen bedroom bathroom living dining office hallway hall corridor lounge studio home flat building
     environment surroundings setting furniture label labels labelled labeled called named tagged memory memories map
-    3d 2d reconstruction reconstructed scan scanned mesh cloud
+    3d 2d reconstruction reconstructed scan scanned mesh cloud ones hidden partly partially fully too
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
 )
@@ -621,7 +621,7 @@ class LabelResolver:
             return []
         relational = end < len(words) and words[end] in ("of", "between")  # 'the middle of', 'the gap between'
         relational |= end < len(words) and words[end] in ASKED_NOUNS  # 'the missing turns'
-        relational |= end < len(words) and words[end] in SCENE_NOUNS  # 'the indoor scene', 'the RGB-D video'
+        relational |= end < len(words) and words[end] in SCENE_NOUNS | {"ones"}  # 'the indoor scene', 'the wooden ones'
         cued = start > 0 and words[start - 1] in MENTION_CUES and not relational and not _is_number(words[start])
         return [_Gap(" ".join(kept), start, end, cued)]
 

@@ -126,7 +126,8 @@ class Reading:
 
     @property
     def unresolved(self) -> list[Mention]:
-        return [m for m in self.mentions if not m.resolved]
+        """Unknown objects the question needs (one it leaves out may be unknown: 'not counting any piano')."""
+        return [m for m in self.included if not m.resolved]
 
     def option_mentions(self) -> list[Mention]:
         """Each option read as one object phrase (for 'which of these objects' questions)."""

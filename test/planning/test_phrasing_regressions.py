@@ -193,6 +193,8 @@ def test_a_direction_is_answered_only_when_asked(context):
     "How many chairs are in the captured indoor scene?",
     "How many chairs do you detect in this 3D scan of the RGB-D video?",
     "Are there 2 or more chairs? Give the exact number.",
+    "How many chairs are there? Count the ones partly hidden too.",
+    "How many chairs are there, not counting any piano?",
 ])
 def test_counts_with_categories_notes_and_scopes(planner, context, question):
     assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
