@@ -54,7 +54,7 @@ _EXCLUDING = re.compile(r"\b(?:excluding|exclude|except|except for|other than|no
                         r"not including|ignoring|ignore|disregard|disregarding|skip|skipping|leave out|leaving out|"
                         r"but not|aside from)(?: (?:the|a|an|any|all))*$")
 """Ends the words before a mention the question leaves out."""
-_LISTING = frozenset({"and", "or", "plus", "also", "as", "well", "the", "a", "an", "any", "all", "of"})
+_LISTING = frozenset({"and", "or", "plus", "also", "as", "well", "including", "the", "a", "an", "any", "all", "of"})
 """Words that may join the categories one count adds up ('chairs and the stools', 'chairs as well as stools')."""
 _NOW = re.compile(r"\b(?:now|current|currently|present|moment|since|so far|yet|latest|today|still|anymore|last frame|"
                   r"end|ending)\b")
