@@ -213,7 +213,7 @@ _BEFORE_WORD = re.compile(
 # "12 frames in", "12 frames into the video"; not a count: "96 frames in total", "32 frames in the video"
 _FRAMES_IN = re.compile(rf"\b(\d+) {_FRAME_WORD} (?:into\b|in\b(?! (?:total|all|the|this|that|a|an|its|it|each|every)\b))")
 # "from the 10th frame to the 40th": an ordinal joined to a frame reference, its frame word left out
-_ELIDED = re.compile(rf"\b(?:and|to|until|till|through|or) (?:the )?(\d+)(?:st|nd|rd|th)\b")
+_ELIDED = re.compile(r"\b(?:and|to|until|till|through|or) (?:the )?(\d+)(?:st|nd|rd|th)\b")
 
 
 @dataclass(frozen=True)
