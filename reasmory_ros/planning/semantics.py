@@ -144,6 +144,12 @@ class Reading:
         """Whether a closest/farthest comparison asks for the farthest ("closest points" is a measure, not a pick)."""
         return _FARTHEST.search(_CLOSEST_POINT.sub(" ", self.text)) is not None
 
+    def spans_recording(self, frame_count: int) -> bool:
+        """Whether the frames named are the whole recording: 'frames 1 to 96' of 96, 'from frame 1 to the end'."""
+        named = set(self.frames)
+        return 1 in named and named <= {1, frame_count} and (
+            frame_count in named or self.has(r"\b(?:to|until|till|through) the (?:end|last)\b"))
+
     def counts_things_related(self) -> bool:
         """Whether generic things are counted by their relation to a named object ('how many things
         are on the table'), not named by it ('how many objects are tables', 'items of the X category')."""
@@ -279,7 +285,7 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
     for mention in (m for m in reading.excluded if m.resolved):
         if set(mention.labels) & facts.labels:
             problems.append(f"the question leaves out {quoted(mention.phrase)} but the program uses it")
-    whole = not facts.frames and set(reading.frames) == {1, context.frame_count}  # "across frames 1-96": all of it
+    whole = not facts.frames and reading.spans_recording(context.frame_count)  # "frames 1-96": all of it
     for ref, frame in zip(reading.frame_refs, reading.frames):
         if frame not in facts.frames and not whole:
             problems.append(f"the question names {ref} (stream frame {frame}) but the program does not use it")

@@ -189,6 +189,7 @@ def test_a_direction_is_answered_only_when_asked(context):
     "How many chairs are there? Ignore the plant.",
     "How many chairs are in the room? The video has 100 frames in total.",
     "Across frames 1 to 100, how many chairs are there?",
+    "How many chairs appear in the video, from the first frame to the last?",
     "How many chairs did the camera see over the 30 s walk?",
     "How many chairs are in the captured indoor scene?",
     "How many chairs do you detect in this 3D scan of the RGB-D video?",
