@@ -59,6 +59,8 @@ NON_OBJECT_WORDS = frozenset(
     kitchen bedroom bathroom living dining office hallway hall corridor lounge studio home flat building
     environment surroundings setting furniture label labels labelled labeled called named tagged memory memories map
     3d 2d reconstruction reconstructed scan scanned mesh cloud ones hidden partly partially fully too
+    question questions word words phrase phrases sentence single using use reply respond response format digit digits
+    integer decimal decimals
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
 )

@@ -66,6 +66,8 @@ _ASKS_DIRECTION = re.compile(r"\b(?:direction|directions|which way|what way|wher
                              r"backwards|front|behind|back|ahead|quadrant|side|relative|up|down|above|below|higher|lower|"
                              r"near|far|nearer|farther|closer|further|heading|orientation|how did)\b")
 """A question without options gets a direction word for an answer only when it asks for one."""
+_COMPARES_COUNT = r"\b(?:(?:more|fewer|less) than|at (?:least|most)|exactly) \d+\b"
+"""'Are there more than 3 chairs?' asks about a count, not only whether there is one."""
 _NOT_LABELS = frozenset({"mode", "unit", "method", "which"})
 _CENTRE = re.compile(r"\b(?:center|centre|centers|centres|middle|middles|center-to-center|centre-to-centre)\b")
 _CLOSEST_POINT = re.compile(r"\b(?:closest|nearest) (?:points?|surfaces?|edges?)\b|\bshortest distance\b")
@@ -313,6 +315,8 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
                         f"{facts.kind or 'value of another kind'}")
     if facts.kind == "direction" and not reading.options and not _ASKS_DIRECTION.search(reading.text):
         problems.append("the question does not ask for a direction, the program answers one")
+    if facts.answer_op == "exists" and reading.has(_COMPARES_COUNT):
+        problems.append("the question compares a number of objects, the program only says whether one exists")
     extreme = "farthest" if reading.wants_farthest() else "nearest"
     if facts.answer_op in {"nearest", "farthest"} and facts.answer_op != extreme:
         problems.append(f"the question asks for the {extreme} object, the program picks the {facts.answer_op}")

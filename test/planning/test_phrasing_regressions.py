@@ -196,6 +196,7 @@ def test_a_direction_is_answered_only_when_asked(context):
     "Are there 2 or more chairs? Give the exact number.",
     "How many chairs are there? Count the ones partly hidden too.",
     "How many chairs are there, not counting any piano?",
+    "How many chairs are in the room? Please answer the question using a single word or phrase.",
 ])
 def test_counts_with_categories_notes_and_scopes(planner, context, question):
     assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
@@ -212,3 +213,9 @@ def test_a_count_adds_up_listed_categories_only(planner, context):
 def test_part_of_the_recording_is_not_all_of_it(context):
     problems = _problems('answer(count(objects("chair")))', "Across frames 1 to 50, how many chairs are there?", context)
     assert any("names frame 50" in p for p in problems)
+
+
+def test_a_count_compared_with_a_number_is_not_an_existence(context):
+    problems = _problems('answer(exists("chair"))', "Are there more than 3 chairs?", context)
+    assert any("compares a number of objects" in p for p in problems)
+    assert not _problems('answer(exists("chair"))', "Is there a chair?", context)
