@@ -263,8 +263,11 @@ def _nearest_any(q, s: _Slots) -> EverydayPlan | None:
 
 def _within(q, s: _Slots) -> EverydayPlan | None:
     ms = s.objects()
-    radius = re.search(r"\bwithin (\d+(?:\.\d+)?) ?(m|meters?|metres?|cm|centimeters?|centimetres?|ft|feet|foot)\b", q.text)
-    if not _need(ms, 1) or not (radius or q.has(r"\b(?:near|around|close to|surrounding|surrounds|nearby|vicinity)\b")):
+    if not _need(ms, 1):
+        return None
+    before = q.before(ms[0], 8)  # the cue goes with the object: "around the sofa", not "around the room"
+    radius = re.search(r"\bwithin (\d+(?:\.\d+)?) ?(m|meters?|metres?|cm|centimeters?|centimetres?|ft|feet|foot)\b", before)
+    if not (radius or re.search(r"\b(?:near|around|close to|surrounding|surrounds|nearby|vicinity)\b", before)):
         return None
     if not q.has(rf"\b(?:what|which|list|anything|how many|name)\b|{_GROUP}"):
         return None

@@ -54,7 +54,13 @@ NON_OBJECT_WORDS = frozenset(
     am has have had having give gives given imagine suppose assume consider tell refer refers
     respect regarding heading along across through throughout against beyond within via during
     once twice even still again ever never kindly exact approximately roughly straight-line
-    main primary dominant principal consistent net image images
+    main primary dominant principal consistent net image images picture pictures photo photos snapshot snapshots
+    distinct different individual unique various actual list mention type types kind kinds sort class
+    kitchen bedroom bathroom living dining office hallway hall corridor lounge studio home flat building
+    environment surroundings setting furniture label labels labelled labeled called named tagged memory memories map
+    3d 2d reconstruction reconstructed scan scanned mesh cloud ones hidden partly partially fully too
+    question questions word words phrase phrases sentence single using use reply respond response format digit digits
+    integer decimal decimals
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
 )
@@ -65,6 +71,15 @@ ASKED_NOUNS = frozenset(
     """
     turn turns step steps action actions length height width size dimension dimensions distance distances
     side sides area extent order direction directions route path answer value count number position gap
+    """.split()
+)
+
+# Where the objects are, never an object: an unknown word right before one of these describes the
+# recording or the place ('the captured scene', 'this indoor space'), it does not name an object.
+SCENE_NOUNS = frozenset(
+    """
+    room rooms scene scenes video videos clip footage recording space apartment house flat home building
+    floor area environment map reconstruction scan mesh cloud sequence
     """.split()
 )
 
@@ -102,15 +117,30 @@ UNIT_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 
 
+CATEGORY_NOUNS = frozenset("category categories type types kind kinds class classes label".split())
+"""Nouns that make the word before them a category name ('the chair category', 'chair-type')."""
+_CLASSIFIERS = "|".join(sorted(CATEGORY_NOUNS | {"like", "style", "shaped"}))
+IDIOMS: tuple[tuple[str, str], ...] = (
+    (r"\bas the crow flies\b", "in a straight line"),
+    (r"\b(?:give or take|more or less|ballpark)\b", "approximately"),
+)
+"""Fixed expressions read as their plain words, so that no word of them passes for an object."""
+
+
 def normalise(text: str) -> str:
     """Lower case, words and numbers separated by single spaces, hyphens inside words kept."""
     text = text.lower().replace("’", "'").replace("²", "2")
+    text = re.sub(r"(\d)\s*[-–—]\s*(?=\d)", r"\1 to ", text)  # "frames 12-40", "frames 12–40": a range
     text = re.sub(r"\b(\d+)\s*/\s*(\d+)\b", r"\1 of \2", text)  # "frame 20/32"
     text = re.sub(r"(\d),(\d{3})", r"\1\2", text)
     text = re.sub(r"[^a-z0-9.\-' ]+", " ", text)
     text = re.sub(r"(?<![0-9])\.|\.(?![0-9])", " ", text)
     text = re.sub(r"(?<![a-z0-9])-|-(?![a-z0-9])", " ", text)
     text = re.sub(r"'s\b", "", text)
+    text = re.sub(r"([a-z])\1{2,}", r"\1\1", text)  # "roooom": no English word has a letter three times running
+    text = re.sub(rf"\b([a-z]+)-({_CLASSIFIERS})\b", r"\1 \2", text)  # "chair-type objects"
+    for idiom, plain in IDIOMS:
+        text = re.sub(idiom, plain, text)
     return re.sub(r"\s+", " ", text.replace("'", " ")).strip()
 
 
@@ -182,8 +212,10 @@ _AFTER_WORD = re.compile(
 _BEFORE_WORD = re.compile(
     rf"\b({_ORD}(?:,? (?:and|to|or) (?:the )?{_ORD})*)(?: (?:out )?of (?:the )?(\d+))?"
     rf"(?: (?:sampled|recorded|video|colour|color|camera|uniformly sampled))* {_FRAME_WORD}\b")
-# "12 frames in", "12 frames into the video"
-_FRAMES_IN = re.compile(rf"\b(\d+) {_FRAME_WORD} in(?:to)?\b")
+# "12 frames in", "12 frames into the video"; not a count: "96 frames in total", "32 frames in the video"
+_FRAMES_IN = re.compile(rf"\b(\d+) {_FRAME_WORD} (?:into\b|in\b(?! (?:total|all|the|this|that|a|an|its|it|each|every)\b))")
+# "from the 10th frame to the 40th": an ordinal joined to a frame reference, its frame word left out
+_ELIDED = re.compile(r"\b(?:and|to|until|till|through|or) (?:the )?(\d+)(?:st|nd|rd|th)\b")
 
 
 @dataclass(frozen=True)
@@ -237,6 +269,10 @@ def frame_references(prepared: str) -> list[FrameRef]:
             found.append(FrameRef(int(number), of, match.span()))
     for match in _FRAMES_IN.finditer(prepared):
         found.append(FrameRef(int(match.group(1)), None, match.span()))
+    for match in _ELIDED.finditer(prepared):
+        if any(ref.span[1] <= match.start() for ref in found) and not any(
+                ref.span[0] <= match.start(1) < ref.span[1] for ref in found):
+            found.append(FrameRef(int(match.group(1)), None, match.span(1)))
     found.sort(key=lambda ref: ref.span[0])
     found = [ref for k, ref in enumerate(found)  # "frames 12 frames in": one reference read twice
              if not any(o.number == ref.number and o.span[1] > ref.span[0] for o in found[:k])]
@@ -246,11 +282,21 @@ def frame_references(prepared: str) -> list[FrameRef]:
     return found
 
 
+_SECONDS = r"(\d+(?:\.\d+)?) (?:seconds?|secs?|s)\b"
+_MOMENTS = (
+    re.compile(rf"\b(?:at|after|before|since|until|till|to|from|between|and|or|by|around|about|time|timestamp) {_SECONDS}"),
+    re.compile(rf"\b{_SECONDS} (?:in|into|mark)\b"),
+    re.compile(r"\bsecond (\d+(?:\.\d+)?)\b"),
+)
+
+
 def time_points(prepared: str) -> list[float]:
-    """Times in seconds written as 'at 12.5 seconds' / '3 s' / 'second 4'."""
-    values = [float(m.group(1)) for m in re.finditer(r"(\d+(?:\.\d+)?) (?:seconds?|secs?|s)\b", prepared)]
-    values += [float(m.group(1)) for m in re.finditer(r"\bsecond (\d+(?:\.\d+)?)\b", prepared)]
-    return values
+    """Moments in seconds, in order: 'at 12.5 seconds', '3 s in', 'between 2 s and 5 s', 'second 4'.
+
+    A duration is not a moment: 'the 30 s walk', 'it lasts 30 seconds'.
+    """
+    found = {m.start(1): float(m.group(1)) for pattern in _MOMENTS for m in pattern.finditer(prepared)}
+    return [found[k] for k in sorted(found)]
 
 
 def edit_distance(a: str, b: str, limit: int = 2) -> int:
@@ -304,6 +350,10 @@ def english_words() -> frozenset[str]:
     return frozenset(line for line in text.split() if line.isalpha() and line.islower())
 
 
+_HOW_WORDS = ("many", "much", "far")
+"""What "how" asks in a count or distance question: a word one edit from one of them after "how" is it."""
+
+
 def correct_typos(prepared: str, is_known: Callable[[str], bool], vocabulary: frozenset[str] = NON_OBJECT_WORDS) -> str:
     """Replace a misspelt question word ('camrea', 'lfet', 'rooom') by the one vocabulary word one
     edit away (two for words of 7+ letters).
@@ -316,6 +366,12 @@ def correct_typos(prepared: str, is_known: Callable[[str], bool], vocabulary: fr
     lexicon = english_words()
     words = prepared.split()
     for k, word in enumerate(words):
+        if k and words[k - 1] == "how" and word not in vocabulary and word.isalpha():
+            # 'how mani', 'how fsr': after "how" even an English word one edit from many/much/far is that word
+            near_how = [v for v in _HOW_WORDS if edit_distance(word, v, 1) <= 1]
+            if len(near_how) == 1:
+                words[k] = near_how[0]
+                continue
         if (len(word) < 3 or not word.isalpha() or word in vocabulary or word in lexicon or _non_object_word(word)
                 or is_known(word)):
             continue
@@ -329,12 +385,19 @@ def correct_typos(prepared: str, is_known: Callable[[str], bool], vocabulary: fr
 
 
 def requested_unit(question: str) -> str | None:
-    """The unit a question asks for ('cm', 'm', 'm2', 'ft', 'in', 'mm', 'ft2'), or None."""
+    """The unit a question asks for ('cm', 'm', 'm2', 'ft', 'in', 'mm', 'ft2'), or None.
+
+    A unit right after a number is a quantity the question states ('the room is 5 by 4 meters',
+    'within 2 m of'), not the unit it asks for.
+    """
     text = prepare(question)
     for pattern, unit in UNIT_PATTERNS:
-        if re.search(pattern, text):
+        if any(not _STATED.search(text, 0, m.start()) for m in re.finditer(pattern, text)):
             return unit
     return None
+
+
+_STATED = re.compile(r"\d(?:\.\d+)? ?$")
 
 
 Embedder = Callable[[list[str]], np.ndarray]
@@ -393,8 +456,8 @@ def _non_object_word(word: str) -> bool:
     """A non-object word itself, its singular, or a past tense of one (five letters or more, so
     that 'bed' and 'shed' are not read as 'be' and 'she')."""
     parts = [part for part in word.split("-") if part]
-    if len(parts) > 1:
-        return all(map(_non_object_word, parts))
+    if len(parts) > 1:  # "straight-line", "2-bedroom"
+        return all(_is_number(part) or _non_object_word(part) for part in parts)
     past = (word[:-1], word[:-2]) if len(word) >= 5 and word.endswith("ed") else ()
     return any(stem in NON_OBJECT_WORDS for stem in (word, label_words.singular(word), *past))
 
@@ -560,6 +623,7 @@ class LabelResolver:
             return []
         relational = end < len(words) and words[end] in ("of", "between")  # 'the middle of', 'the gap between'
         relational |= end < len(words) and words[end] in ASKED_NOUNS  # 'the missing turns'
+        relational |= end < len(words) and words[end] in SCENE_NOUNS | {"ones"}  # 'the indoor scene', 'the wooden ones'
         cued = start > 0 and words[start - 1] in MENTION_CUES and not relational and not _is_number(words[start])
         return [_Gap(" ".join(kept), start, end, cued)]
 

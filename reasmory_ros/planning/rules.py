@@ -19,7 +19,7 @@ from reasmory_ros.planning.base import NotUnderstood, PlanningContext, PlanReque
 from reasmory_ros.planning.everyday import plan_everyday
 from reasmory_ros.planning.intents import IntentRanker, load_bank, shape_of
 from reasmory_ros.planning.language import Embedder, LabelResolver, Mention, default_embedder, prepare
-from reasmory_ros.planning.semantics import UNKNOWN_OBJECT, Reading, check_program
+from reasmory_ros.planning.semantics import COUNT_CUE, UNKNOWN_OBJECT, Reading, check_program
 
 # Role cues: words just before a mention that say what part it plays.
 _STANDPOINT = (r"(?:standing|stand|stood|sitting|sit|am|i m|beginning|begin|start|starting|starts|from|at|by|"
@@ -32,7 +32,8 @@ _REFERENCE = r"(?:to|from|nearest|closest|farthest|furthest|nearer|closer|farthe
 _CAMERA_WORDS = r"\b(?:camera|i|me|my|viewer|filming|recorder|robot|we|us)\b"
 _NOW_WORDS = r"\b(?:now|current|currently|present|at the moment|right now|last frame)\b"
 _DIRECTION_WORDS = r"\b(?:left|right|behind|back|front|ahead|quadrant|which side|where|direction|position|relative)\b"
-_DISTANCE_WORDS = r"\b(?:distance|how far|far|apart|how close|close|away|meters|metres)\b"
+_DISTANCE_WORDS = r"\b(?:distance|how far|far|apart|how close|close|away)\b"
+_LENGTH_UNITS = frozenset({"m", "cm", "mm", "ft", "in"})
 _RELATION_PAIRS = (r"\b(?:near|nearer|closer)(?: or)? (?:far|farther|further)\b|\bleft(?: or)?(?: to)?(?: the)? right\b|"
                    r"\b(?:up|above|higher)(?: or)? (?:down|below|lower|beneath)\b")
 _COMPARE_SIZE = r"\b(?:bigger|biggest|larger|largest|smaller|smallest|tinier|tiniest)\b"
@@ -200,15 +201,15 @@ def _classify(q: Reading) -> str | None:
                 return "camera_direction"
             if q.has(_TRAVEL_WORDS) and not q.has(r"\b(displacement|displaced|straight)\b"):
                 return "camera_travelled"
-            if q.has(_MOVE_WORDS) or q.has(_DISTANCE_WORDS):
+            if q.has(_MOVE_WORDS) or _asks_distance(q):
                 return "camera_displacement"
         elif len({m.labels for m in q.mentions}) >= 2 and q.has(_RELATION_PAIRS):
             return "object_relative_position"
-        elif q.mentions and q.has(_DISTANCE_WORDS):
+        elif q.mentions and _asks_distance(q):
             return "camera_object_distance"
         elif q.mentions and q.has(_DIRECTION_WORDS):
             return "object_camera_direction"
-    if q.has(r"\bhow many\b|\bnumber of\b|\bcount\b") and not (q.unit or q.has(_DISTANCE_WORDS)):
+    if q.has(COUNT_CUE) and not (q.unit or _asks_distance(q)):
         return "count"
     scene = r"\b(room|rooms|floor|apartment|house|space|flat)\b"
     if q.has(scene) and q.has(r"\b(size|area|big|large|dimensions|square|m2|ft2|footprint)\b") and not q.mentions:
@@ -220,7 +221,7 @@ def _classify(q: Reading) -> str | None:
         q.options or q.has(r"\bwhich\b") or len(q.mentions) >= 3
     ):
         return "relative_distance"
-    if q.has(_DISTANCE_WORDS) and len(q.mentions) >= 2:
+    if _asks_distance(q) and len(q.mentions) >= 2:
         return "absolute_distance"
     if q.has(_COMPARE_SIZE) and (q.options or len(q.mentions) >= 2):
         return "size_comparison"
@@ -228,6 +229,11 @@ def _classify(q: Reading) -> str | None:
              r"width|tall|long|wide|big|large)\b") and q.mentions:
         return "object_size"
     return None
+
+
+def _asks_distance(q: Reading) -> bool:
+    """Distance words, or a length unit asked for ('how many meters'; '5 by 4 meters' only states one)."""
+    return q.has(_DISTANCE_WORDS) or q.unit in _LENGTH_UNITS
 
 
 def _require_resolved(q: Reading, mentions: Sequence[Mention], context: PlanningContext) -> None:
@@ -242,7 +248,7 @@ def _objects(q: Reading, context: PlanningContext, need: int, what: str, take_al
     question has fewer than `need`."""
     _require_resolved(q, q.unresolved, context)
     distinct: list[Mention] = []
-    for mention in q.mentions:
+    for mention in q.included:
         if all(mention.labels != d.labels for d in distinct):
             distinct.append(mention)
     if len(distinct) < need:
@@ -354,12 +360,12 @@ def _room_size(q: Reading, context: PlanningContext) -> Interpretation:
 
 def _relative_distance(q: Reading, context: PlanningContext) -> Interpretation:
     _require_resolved(q, q.unresolved, context)
-    reference = _by_role(q, q.mentions, _REFERENCE)
-    if reference is None and q.options and q.has(r"\b(?:to|from) (?:it|that|this one)\b"):
-        # "the desk: which of ... is nearest to it": the one object that is not an option
-        offered = {m.labels for m in q.option_mentions()}
-        others = {m.labels: m for m in q.mentions if m.labels not in offered}
-        reference = next(iter(others.values())) if len(others) == 1 else None
+    # With options, the one object named that is not offered is the reference, wherever it stands
+    # ("the desk is closest to which of these", "nearest neighbour of the desk", "closest to it");
+    # without, the object after "closest to" / "from".
+    offered = {m.labels for m in q.option_mentions()} if q.options else set()
+    others = {m.labels: m for m in q.mentions if m.labels not in offered}
+    reference = next(iter(others.values())) if q.options and len(others) == 1 else _by_role(q, q.mentions, _REFERENCE)
     if reference is None:
         raise NotUnderstood("which object the distances are measured to (expected '... closest to the X')")
     candidates = q.option_mentions() if q.options else [m for m in q.mentions if m is not reference]

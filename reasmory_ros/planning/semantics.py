@@ -29,6 +29,7 @@ from reasmory_ros.memory import labels as label_words
 from reasmory_ros.planning.base import NotUnderstood, PlanningContext, quoted
 from reasmory_ros.planning.formatting import option_body
 from reasmory_ros.planning.language import (
+    CATEGORY_NOUNS,
     LabelResolver,
     Mention,
     correct_typos,
@@ -44,9 +45,29 @@ _DIRECTION_OPTION = re.compile(r"^(?:left|right|back|behind|front|ahead|forward|
 _DIRECTION_WORD_OPS = frozenset({"relative_position"})
 """Operations whose text answer is a direction word (near/far, left/right, up/down)."""
 _TURN_OPTION = re.compile(r"\b(?:go forward|turn left|turn right|turn back)\b")
-_GENERIC_COUNTED = re.compile(r"\b(?:how many|number of|count(?: the| all)?) (?:things|objects|items|stuff|pieces)\b"
-                              r"(?! are (?:there|in))")
-_STRAIGHT = re.compile(r"\b(?:straight line|straight-line|crow flies|displacement|displaced|net)\b")
+_GENERIC_COUNTED = re.compile(r"\b(?:how many|number of|count(?: the| all)?) (?:things|objects|items|stuff|pieces)\b")
+_RELATED_TO = re.compile(r"\b(?:on|onto|upon|atop|top|under|beneath|below|underneath|above|over|near|next|beside|close|"
+                         r"around|behind|front|inside|in|within|between|at|against|by)(?: (?:the|a|an|my|this|that|of|to))*$")
+"""Ends the words before an object that the counted things relate to ('things on the', 'items next to the')."""
+_STRAIGHT = re.compile(r"\b(?:straight line|straight-line|displacement|displaced|net)\b")
+_EXCLUDING = re.compile(r"\b(?:excluding|exclude|except|except for|other than|not counting|do not count|don t count|"
+                        r"not including|ignoring|ignore|disregard|disregarding|skip|skipping|leave out|leaving out|"
+                        r"but not|aside from)(?: (?:the|a|an|any|all))*$")
+"""Ends the words before a mention the question leaves out."""
+_LISTING = frozenset({"and", "or", "plus", "also", "as", "well", "including", "the", "a", "an", "any", "all", "of"})
+"""Words that may join the categories one count adds up ('chairs and the stools', 'chairs as well as stools')."""
+_NOW = re.compile(r"\b(?:now|current|currently|present|moment|since|so far|yet|latest|today|still|anymore|last frame|"
+                  r"end|ending)\b")
+"""Words that put the current camera among the moments a question names ('since frame 10', 'now')."""
+_PATH = re.compile(r"\b(?:walk|walked|walking|travel|travelled|traveled|travelling|traveling|cover|covered|along|path|"
+                   r"trajectory|route|odometry|drive|drove|driven)\b")
+"""Words that ask for the length of the path walked rather than the straight-line displacement."""
+_ASKS_DIRECTION = re.compile(r"\b(?:direction|directions|which way|what way|where|left|right|forward|forwards|backward|"
+                             r"backwards|front|behind|back|ahead|quadrant|side|relative|up|down|above|below|higher|lower|"
+                             r"near|far|nearer|farther|closer|further|heading|orientation|how did)\b")
+"""A question without options gets a direction word for an answer only when it asks for one."""
+_COMPARES_COUNT = r"\b(?:(?:more|fewer|less) than|at (?:least|most)|exactly) \d+\b"
+"""'Are there more than 3 chairs?' asks about a count, not only whether there is one."""
 _NOT_LABELS = frozenset({"mode", "unit", "method", "which"})
 _CENTRE = re.compile(r"\b(?:center|centre|centers|centres|middle|middles|center-to-center|centre-to-centre)\b")
 _CLOSEST_POINT = re.compile(r"\b(?:closest|nearest) (?:points?|surfaces?|edges?)\b|\bshortest distance\b")
@@ -55,6 +76,8 @@ _FARTHEST = re.compile(r"\b(?:farthest|furthest|farther|further|most (?:distant|
 """Asking for the far end of a comparison: words, 'most distant', 'least close', 'greatest distance'."""
 
 
+COUNT_CUE = r"\bhow many\b|\bnumber of\b|\bcount\b|\b(?:the|exact|total|a) number\b(?! \d)"
+"""Words that ask for a count ('how many', 'the exact number'; not 'frame number 12')."""
 UNKNOWN_OBJECT = "no object in memory matches"
 """How the check's problem about an unknown object begins (an existence question may name one)."""
 
@@ -72,6 +95,7 @@ class Reading:
         self.words = self.text.split()
         self.options = [option_body(o) for o in options] if options else []
         self.mentions = resolver.mentions(self.text)
+        self.excluded = self._excluded()
         self.frame_refs = frame_references(self.text)
         try:
             self.frames = [ref.stream_frame(frame_count) for ref in self.frame_refs]
@@ -87,9 +111,25 @@ class Reading:
     def before(self, mention: Mention, n: int = 4) -> str:
         return " ".join(self.words[max(0, mention.start - n) : mention.start])
 
+    def _excluded(self) -> list[Mention]:
+        """Mentions the question leaves out ('excluding the door', 'other than the sofa and the tv')."""
+        out: list[Mention] = []
+        for mention in self.mentions:
+            before = self.before(mention, 4)
+            listed = out and out[-1].end >= mention.start - 3 and re.search(r"\b(?:and|or|nor)(?: the| a| an)?$", before)
+            if _EXCLUDING.search(before) or listed:
+                out.append(mention)
+        return out
+
+    @property
+    def included(self) -> list[Mention]:
+        """The mentions that are not left out."""
+        return [m for m in self.mentions if all(m is not e for e in self.excluded)]
+
     @property
     def unresolved(self) -> list[Mention]:
-        return [m for m in self.mentions if not m.resolved]
+        """Unknown objects the question needs (one it leaves out may be unknown: 'not counting any piano')."""
+        return [m for m in self.included if not m.resolved]
 
     def option_mentions(self) -> list[Mention]:
         """Each option read as one object phrase (for 'which of these objects' questions)."""
@@ -106,6 +146,21 @@ class Reading:
         """Whether a closest/farthest comparison asks for the farthest ("closest points" is a measure, not a pick)."""
         return _FARTHEST.search(_CLOSEST_POINT.sub(" ", self.text)) is not None
 
+    def spans_recording(self, frame_count: int) -> bool:
+        """Whether the frames named are the whole recording: 'frames 1 to 96' of 96, 'from frame 1 to the end'."""
+        named = set(self.frames)
+        return 1 in named and named <= {1, frame_count} and (
+            frame_count in named or self.has(r"\b(?:to|until|till|through) the (?:end|last)\b"))
+
+    def counts_things_related(self) -> bool:
+        """Whether generic things are counted by their relation to a named object ('how many things
+        are on the table'), not named by it ('how many objects are tables', 'items of the X category')."""
+        counted = _GENERIC_COUNTED.search(self.text)
+        return counted is not None and any(
+            m.resolved and m.start >= len(self.text[:counted.end()].split()) and _RELATED_TO.search(self.before(m, 5))
+            and not set(self.words[m.end:m.end + 1]) & CATEGORY_NOUNS  # "in the chair category"
+            for m in self.mentions)
+
     def answer_kinds(self) -> frozenset[str] | None:
         """The kinds of answer the question admits (None: it does not say)."""
         if self.options:
@@ -121,7 +176,7 @@ class Reading:
             return frozenset({"area"})
         if self.unit:
             return frozenset({"length", "size"})
-        if self.has(r"\bhow many\b|\bnumber of\b|\bcount\b"):
+        if self.has(COUNT_CUE):
             return frozenset({"count"})
         picks = re.search(r"\b(?:closest|nearest|nearer|closer)\b", _CLOSEST_POINT.sub(" ", self.text))
         if self.has(r"\bwhich\b") and (picks or self.wants_farthest()):  # "which has the greatest distance to X"
@@ -157,6 +212,7 @@ class ProgramFacts:
     modes: list[str] = field(default_factory=list)
     units: list[str] = field(default_factory=list)
     ops: set[str] = field(default_factory=set)
+    current: bool = False
     kind: str | None = None
     answer_op: str | None = None
 
@@ -182,6 +238,7 @@ def program_facts(typed: dsl.TypedProgram, memory_labels: Sequence[str]) -> Prog
         for arg in node.args + tuple(v for k, v in keywords.items() if k not in _NOT_LABELS):
             for text in _texts(arg):  # any text argument naming memory objects (objects, appearance_order...)
                 facts.labels.update(label_words.resolve(text, memory_labels))
+        facts.current |= node.op == "camera" and any(isinstance(a, TextLit) and a.value == "current" for a in node.args)
         if isinstance(keywords.get("mode"), TextLit):
             facts.modes.append(keywords["mode"].value)
     value = typed.calls[id(typed.answer)].args["value"]
@@ -224,14 +281,20 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
     for mention in reading.unresolved:
         problems.append(f"{UNKNOWN_OBJECT} {quoted(mention.phrase)} (memory has: "
                         f"{', '.join(context.labels) or 'no objects'})")
-    for mention in (m for m in reading.mentions if m.resolved):
+    for mention in (m for m in reading.included if m.resolved):
         if not set(mention.labels) & facts.labels:
             problems.append(f"the question mentions {quoted(mention.phrase)} but the program ignores it")
+    for mention in (m for m in reading.excluded if m.resolved):
+        if set(mention.labels) & facts.labels:
+            problems.append(f"the question leaves out {quoted(mention.phrase)} but the program uses it")
+    whole = not facts.frames and reading.spans_recording(context.frame_count)  # "frames 1-96": all of it
     for ref, frame in zip(reading.frame_refs, reading.frames):
-        if frame not in facts.frames:
+        if frame not in facts.frames and not whole:
             problems.append(f"the question names {ref} (stream frame {frame}) but the program does not use it")
     for frame in sorted(set(facts.frames) - set(reading.frames)):
         problems.append(f"the program uses frame {frame}, which the question does not name")
+    if facts.current and (reading.frames or reading.times) and not _NOW.search(reading.text):
+        problems.append("the question names its moments and 'now' is not one of them, the program uses the current camera")
     if set(reading.times) != set(facts.times):
         problems.append(f"the question names times {reading.times or 'none'}, the program uses {facts.times or 'none'}")
     mode = reading.measure_mode()
@@ -240,18 +303,30 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
                         f"the program uses mode {facts.modes}")
     if _STRAIGHT.search(reading.text) and "travelled" in facts.ops:
         problems.append("the question asks for the straight-line displacement, the program measures the path")
+    elif "travelled" in facts.ops and len(reading.frames) + len(reading.times) >= 2 and not _PATH.search(reading.text):
+        # "how far did the camera move between frame i and frame j" is VSTI-Bench's displacement
+        problems.append("the question asks how far the camera moved between two moments (the straight line), "
+                        "the program measures the path walked")
     if reading.unit and any(u != reading.unit for u in facts.units):
         problems.append(f"the question asks for {reading.unit}, the program converts to {facts.units}")
     kinds = reading.answer_kinds()
     if kinds is not None and facts.kind not in kinds:
         problems.append(f"the question asks for a {' or '.join(sorted(kinds))}, the program answers a "
                         f"{facts.kind or 'value of another kind'}")
+    if facts.kind == "direction" and not reading.options and not _ASKS_DIRECTION.search(reading.text):
+        problems.append("the question does not ask for a direction, the program answers one")
+    if facts.answer_op == "exists" and reading.has(_COMPARES_COUNT):
+        problems.append("the question compares a number of objects, the program only says whether one exists")
     extreme = "farthest" if reading.wants_farthest() else "nearest"
     if facts.answer_op in {"nearest", "farthest"} and facts.answer_op != extreme:
         problems.append(f"the question asks for the {extreme} object, the program picks the {facts.answer_op}")
-    if _GENERIC_COUNTED.search(reading.text) and facts.answer_op == "count" and facts.labels and \
-            "all_objects" not in facts.ops:  # count(on(all_objects(), table)) counts the things on it
-        problems.append("the question counts things related to an object, the program counts the object itself")
+    if facts.answer_op == "count" and "all_objects" not in facts.ops:
+        if reading.counts_things_related():  # count(on(all_objects(), table)) counts the things on it
+            problems.append("the question counts things related to an object, the program counts the object itself")
+        counted = [m for m in reading.included if set(m.labels) & facts.labels]
+        for a, b in zip(counted, counted[1:]):  # "chairs and stools" adds up, "chairs at the desk" does not
+            if a.labels != b.labels and not set(reading.words[a.end:b.start]) <= _LISTING:
+                problems.append(f"the question relates {quoted(a.phrase)} to {quoted(b.phrase)}, the program counts both")
     return problems
 
 

@@ -16,6 +16,7 @@ from reasmory_ros.planning.language import (
     frame_references,
     prepare,
     requested_unit,
+    time_points,
 )
 
 
@@ -30,16 +31,25 @@ from reasmory_ros.planning.language import (
         ("at frame one hundred and five", [105]),
         ("image 12, then 12 frames in and frame 20/32", [12, 12, 20]),
         ("how far did I move? (frames are numbered from 1, 3 m = 300 cm)", []),
+        ("from the 10th frame to the 40th, and frames 50-60", [10, 40, 50, 60]),
+        ("the 3rd chair of the 2nd room", []),
+        ("the video has 96 frames in total, 12 frames into it", [12]),
     ],
 )
 def test_frame_numbers(text, frames):
     assert [ref.number for ref in frame_references(prepare(text))] == frames
 
 
+def test_time_moments_are_not_durations():
+    assert time_points(prepare("at 12.5 seconds, and 3 s in, between 2 s and 5 s")) == [12.5, 3.0, 2.0, 5.0]
+    assert time_points(prepare("over the 30 s walk, which lasts 30 seconds")) == []
+
+
 @pytest.mark.parametrize(
     "text, unit",
     [("in centimeters", "cm"), ("how many metres", "m"), ("in square meters", "m2"), ("area in m²", "m2"),
-     ("in feet", "ft"), ("in square feet", "ft2"), ("how far", None), ("in inches", "in")],
+     ("in feet", "ft"), ("in square feet", "ft2"), ("how far", None), ("in inches", "in"),
+     ("how many chairs? the room is 5 by 4 meters", None), ("what is within 2 m of the sofa, in cm", "cm")],
 )
 def test_requested_unit(text, unit):
     assert requested_unit(text) == unit
@@ -116,6 +126,10 @@ def test_numeric_options_and_turns():
     # English words are never "corrected" into question words, however close they are.
     ("do you know where the bowl is", "do you know where the bowl is"),
     ("what is on top of the desk", "what is on top of the desk"),
+    # ... except right after "how", where one edit from many / much / far is what was meant.
+    ("how mani lamps are there", "how many lamps are there"),
+    ("how fsr is the sofa", "how far is the sofa"),
+    ("how low is the desk", "how low is the desk"),
 ])
 def test_typos_are_corrected_but_real_words_are_kept(text, expected):
     assert correct_typos(text, is_known=lambda word: word in {"sofa", "lamp", "bowl", "desk"}) == expected

@@ -93,3 +93,129 @@ def test_object_to_object_position_binds_a_b_and_the_axis(planner, question, axi
     program = planner.interpret(question, None, context).program
     assert f'axis="{axis}"' in program and "relative_position(a, b, cam" in program
     assert f'a = the(objects("{a}"))' in program and f'b = the(objects("{b}"))' in program
+
+
+# Found by the third batch of tuning phrasings (issue 14: counting, closest-to, camera displacement).
+
+def _reading(question, context, options=None):
+    from reasmory_ros.planning.language import LabelResolver
+    from reasmory_ros.planning.semantics import Reading
+    return Reading(question, options, LabelResolver(context.labels, None), context.frame_count)
+
+
+def _problems(program, question, context, options=None):
+    from reasmory_ros.planning.semantics import check_program
+    return check_program(program, _reading(question, context, options), context)
+
+
+@pytest.mark.parametrize("question", [
+    "How many objects are chairs?",
+    "How many things in the room are chairs?",
+    "How many items of the chair category are there?",
+    "how many distinct chairs are in the kitchen",
+    "How many objects of type chair are in the living room?",
+    "How many chairs are there in this 2-bedroom flat?",
+    "How many chairs are in the picture?",
+    "How mani chairs are there?",
+    "How many chairs are there around the room?",
+    "How many chairs are there? The room is 5 by 4 meters.",
+])
+def test_counted_objects_named_in_new_ways_are_counted(planner, context, question):
+    assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
+
+
+def test_things_related_to_an_object_are_still_not_counted_as_it(context):
+    for question in ("How many things are on the refrigerator?", "How many objects are there next to the plant?"):
+        label = "refrigerator" if "refrigerator" in question else "plant"
+        assert any("counts things related" in p for p in _problems(f'answer(count(objects("{label}")))', question, context))
+
+
+def test_a_left_out_object_is_not_counted(planner, context):
+    question = "How many chairs are there in the room, excluding the refrigerator and the plant?"
+    assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
+    problems = _problems('answer(count(objects(["chair", "refrigerator"])))', question, context)
+    assert any("leaves out 'refrigerator'" in p for p in problems)
+
+
+@pytest.mark.parametrize("question", [
+    "The trash can is closest to which of these: chair, refrigerator or plant?",
+    "Which is the trash can nearest to, chair, refrigerator or plant?",
+    "Nearest neighbour of the trash can: chair, refrigerator or plant?",
+    "Standing by the trash can, which of these is nearest?",
+])
+def test_with_options_the_one_object_not_offered_is_the_reference(planner, context, question):
+    program = planner.interpret(question, ["chair", "refrigerator", "plant"], context).program
+    assert 'reference = the(objects("trash can"))' in program
+    assert 'answer(nearest(objects(["chair", "refrigerator", "plant"]), to=reference' in program
+
+
+@pytest.mark.parametrize("question,frames", [
+    ("How far did the camera move from the 20th frame to the 45th?", (20, 45)),
+    ("How far did the camera move during frames 20-45?", (20, 45)),
+    ("Over frames 20–45, how far did the camera go?", (20, 45)),
+    ("How far did the camera travel from frame 20 to frame 45 as the crow flies?", (20, 45)),
+])
+def test_both_ends_of_a_camera_displacement_are_read(planner, context, question, frames):
+    program = planner.interpret(question, None, context).program
+    assert program == f"answer(displacement(camera(frame={frames[0]}), camera(frame={frames[1]})))"
+
+
+def test_the_current_camera_needs_a_question_that_says_now(context):
+    program = 'answer(displacement(camera(frame=20), camera("current")))'
+    assert any("current camera" in p for p in _problems(program, "How far did the camera move after frame 20?", context))
+    assert not _problems(program, "How far has the camera moved since frame 20?", context)
+
+
+def test_moving_between_two_frames_is_the_straight_line_not_the_path(context):
+    program = "answer(travelled(camera(frame=20), camera(frame=45)))"
+    assert any("path walked" in p for p in _problems(program, "How far did I move between frame 20 and frame 45?", context))
+    assert not _problems(program, "How far did I walk between frame 20 and frame 45?", context)
+
+
+def test_a_direction_is_answered_only_when_asked(context):
+    program = "answer(movement_direction(camera(frame=20), camera(frame=45)))"
+    problems = _problems(program, "What was the net movement of the camera between frames 20 and 45?", context)
+    assert any("does not ask for a direction" in p for p in problems)
+    assert not _problems(program, "Which way did the camera move between frames 20 and 45?", context)
+
+
+@pytest.mark.parametrize("question", [
+    "How many objects are in the chair category?",
+    "Count the items in the chair category.",
+    "How many chair-type objects are there?",
+    "How many objects with the label chair does the memory hold?",
+    "How many pieces of furniture are chairs?",
+    "How many chairs are there in the roooom?",
+    "How many chairs are there? Ignore the plant.",
+    "How many chairs are in the room? The video has 100 frames in total.",
+    "Across frames 1 to 100, how many chairs are there?",
+    "How many chairs appear in the video, from the first frame to the last?",
+    "How many chairs did the camera see over the 30 s walk?",
+    "How many chairs are in the captured indoor scene?",
+    "How many chairs do you detect in this 3D scan of the RGB-D video?",
+    "Are there 2 or more chairs? Give the exact number.",
+    "How many chairs are there? Count the ones partly hidden too.",
+    "How many chairs are there, not counting any piano?",
+    "How many chairs are in the room? Please answer the question using a single word or phrase.",
+])
+def test_counts_with_categories_notes_and_scopes(planner, context, question):
+    assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
+
+
+def test_a_count_adds_up_listed_categories_only(planner, context):
+    for question in ("How many chairs as well as plants are there?", "How many chairs (including plants) are there?"):
+        assert planner.interpret(question, None, context).program == 'answer(count(objects(["chair", "plant"])))'
+    problems = _problems('answer(count(objects(["chair", "refrigerator"])))', "How many chairs are around the refrigerator?",
+                         context)
+    assert any("relates 'chairs' to 'refrigerator'" in p for p in problems)
+
+
+def test_part_of_the_recording_is_not_all_of_it(context):
+    problems = _problems('answer(count(objects("chair")))', "Across frames 1 to 50, how many chairs are there?", context)
+    assert any("names frame 50" in p for p in problems)
+
+
+def test_a_count_compared_with_a_number_is_not_an_existence(context):
+    problems = _problems('answer(exists("chair"))', "Are there more than 3 chairs?", context)
+    assert any("compares a number of objects" in p for p in problems)
+    assert not _problems('answer(exists("chair"))', "Is there a chair?", context)
