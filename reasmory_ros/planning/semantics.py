@@ -76,6 +76,27 @@ _FARTHEST = re.compile(r"\b(?:farthest|furthest|farther|further|most (?:distant|
 """Asking for the far end of a comparison: words, 'most distant', 'least close', 'greatest distance'."""
 
 
+_PLAIN_COUNT_OPS = frozenset({"count", "objects"})
+"""A count program made of these counts every object of its categories: no condition on them."""
+_COUNT_RESTRICTIONS = (
+    ("a comparison", re.compile(r"\b(?!(?:more|less|fewer|other|rather|never|ever|either|neither|whether|"
+                                r"together|over|under|after|later|earlier)\b)[a-z]{3,}er than\b|"
+                                r"\b(?:more|less|over|under|above|below) (?:than )?\d+(?:\.\d+)? ?"
+                                r"(?:m|meters?|metres?|cm|centimeters?|centimetres?|ft|feet|foot|inch|inches)\b")),
+    ("a number of frames", re.compile(r"\b(?:in|across|over|from|on) (?:at least |more than |fewer than |at most |"
+                                      r"exactly |only |just )?(?:\d+|several|many|multiple|different|a few) "
+                                      r"(?:or more |different |separate |distinct )?(?:frames?|images?|views?|shots?|pictures?)\b")),
+    ("a possession", re.compile(r"\b(?:have|has|having|with) (?:\d+|no|only|exactly|at least) (?!frames?\b)[a-z]+")),
+    ("a colour", re.compile(r"\b(?:black|gr[ae]y|white|red|orange|yellow|green|blue|purple|pink|brown)\b")),
+)
+"""Conditions that restrict which objects a count counts ('taller than 1 m', 'in 2 or more frames',
+'with 4 legs', 'red'): a program that counts every object of the category ignores them."""
+_COUNTS_NON_OBJECTS = re.compile(r"\b(?:how many|number of) (?:frames|images|times|seconds|minutes|views|pictures|"
+                                 r"shots|moments)\b|\bnumber of the (?:frame|image|view|picture|shot|moment)\b")
+"""'How many frames show a chair', 'how many times did you see it': a count, but not of objects;
+'the number of the frame where ...' asks which frame."""
+
+
 COUNT_CUE = r"\bhow many\b|\bnumber of\b|\bcount\b|\b(?:the|exact|total|a) number\b(?! \d)"
 """Words that ask for a count ('how many', 'the exact number'; not 'frame number 12')."""
 UNKNOWN_OBJECT = "no object in memory matches"
@@ -183,6 +204,20 @@ class Reading:
             return frozenset({"choice", "order"})
         if self.has(r"\b(?:how far|distance|apart|how close|displacement|displaced|separate|gap)\b"):
             return frozenset({"length"})
+        return None
+
+    def count_restriction(self) -> str | None:
+        """A condition in the question's asking clause (notes after '?' or in brackets are left
+        out) that restricts what is counted, or that counts something other than objects."""
+        asking = len(prepare(re.split(r"[?(\[]", self.raw, maxsplit=1)[0]).split())  # its words lead self.words
+        named = {i for m in self.mentions if m.resolved for i in range(m.start, m.end)}  # 'red chair' may be a label
+        clause = " ".join(w for i, w in enumerate(self.words[:asking]) if i not in named)
+        if _COUNTS_NON_OBJECTS.search(clause):
+            return f"not a count of objects ({quoted(_COUNTS_NON_OBJECTS.search(clause).group(0))})"
+        for kind, pattern in _COUNT_RESTRICTIONS:
+            found = pattern.search(clause)
+            if found:
+                return f"{kind} ({quoted(found.group(0))})"
         return None
 
     def summary(self) -> str:
@@ -320,6 +355,10 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
     extreme = "farthest" if reading.wants_farthest() else "nearest"
     if facts.answer_op in {"nearest", "farthest"} and facts.answer_op != extreme:
         problems.append(f"the question asks for the {extreme} object, the program picks the {facts.answer_op}")
+    restriction = reading.count_restriction() if facts.answer_op == "count" else None
+    if restriction and facts.ops <= _PLAIN_COUNT_OPS | {"answer"}:
+        problems.append(f"the question counts with a condition, {restriction}, the program counts every object "
+                        "of the category")
     if facts.answer_op == "count" and "all_objects" not in facts.ops:
         if reading.counts_things_related():  # count(on(all_objects(), table)) counts the things on it
             problems.append("the question counts things related to an object, the program counts the object itself")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reasmory_ros.planning import PlanningContext, RuleBasedPlanner
+from reasmory_ros.planning.base import NotUnderstood
 
 
 @pytest.fixture(scope="module")
@@ -219,3 +220,31 @@ def test_a_count_compared_with_a_number_is_not_an_existence(context):
     problems = _problems('answer(exists("chair"))', "Are there more than 3 chairs?", context)
     assert any("compares a number of objects" in p for p in problems)
     assert not _problems('answer(exists("chair"))', "Is there a chair?", context)
+
+
+# A count with a condition the program cannot express must not count every object of the category.
+
+@pytest.mark.parametrize("question, condition", [
+    ("How many chairs are taller than 1 meter?", "a comparison ('taller than')"),
+    ("How many chairs are red?", "a colour ('red')"),
+    ("How many chairs have 4 legs?", "a possession ('have 4 legs')"),
+    ("How many chairs appear in 2 or more frames?", "a number of frames"),
+    ("How many chairs were seen in more than one frame?", "a number of frames"),
+    ("How many frames show a chair?", "not a count of objects ('how many frames')"),
+    ("How many times does the camera see the refrigerator?", "not a count of objects ('how many times')"),
+    ("What is the number of the frame where the chair appears first?", ""),  # refused, whichever intent tried
+])
+def test_a_count_with_a_condition_is_refused_naming_it(planner, context, question, condition):
+    with pytest.raises(NotUnderstood) as refused:
+        planner.interpret(question, None, context)
+    assert condition in str(refused.value)
+
+
+@pytest.mark.parametrize("question, program", [
+    ("How many chairs were recorded? (Count each one once, even if it appears in 2 or more frames.)",
+     'answer(count(objects("chair")))'),
+    ("How many plants are in this video?", 'answer(count(objects("plant")))'),
+    ("How many chairs are there in the room?", 'answer(count(objects("chair")))'),
+])
+def test_a_plain_count_and_its_notes_are_still_answered(planner, context, question, program):
+    assert planner.interpret(question, None, context).program == program
