@@ -60,12 +60,24 @@ def surface(value: object) -> np.ndarray:
     return location(value)[None, :]
 
 
+PROBE_POINTS = 64
+"""Points of the smaller set queried first for an upper bound of the closest distance."""
+
+
 def closest_pair(a: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Minimum distance between two point sets and the pair of points realising it."""
+    """Minimum distance between two point sets and the pair of points realising it.
+
+    Exact, but only the points that could beat an upper bound are queried: a few spread points
+    give the bound, and a point farther than it from the other set's bounding box cannot be closer."""
     small, large, swapped = (a, b, False) if len(a) <= len(b) else (b, a, True)
-    distances, index = cKDTree(large).query(small, k=1)
+    tree = cKDTree(large)
+    probe, _ = tree.query(small[:: max(1, len(small) // PROBE_POINTS)], k=1)
+    upper = float(probe.min())
+    box_gap = np.linalg.norm(np.maximum(0.0, np.maximum(large.min(axis=0) - small, small - large.max(axis=0))), axis=1)
+    candidates = np.flatnonzero(box_gap <= upper)  # holds the probe's best point: never empty
+    distances, index = tree.query(small[candidates], k=1, distance_upper_bound=upper * (1 + 1e-9) + 1e-12)
     i = int(np.argmin(distances))
-    p, q = small[i], large[int(index[i])]
+    p, q = small[candidates[i]], large[int(index[i])]
     return float(distances[i]), (q if swapped else p), (p if swapped else q)
 
 
