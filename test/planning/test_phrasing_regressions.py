@@ -120,6 +120,24 @@ def _problems(program, question, context, options=None):
     "How mani chairs are there?",
     "How many chairs are there around the room?",
     "How many chairs are there? The room is 5 by 4 meters.",
+    # categories, notes and scopes (second batch)
+    "How many objects are in the chair category?",
+    "Count the items in the chair category.",
+    "How many chair-type objects are there?",
+    "How many objects with the label chair does the memory hold?",
+    "How many pieces of furniture are chairs?",
+    "How many chairs are there in the roooom?",
+    "How many chairs are there? Ignore the plant.",
+    "How many chairs are in the room? The video has 100 frames in total.",
+    "Across frames 1 to 100, how many chairs are there?",
+    "How many chairs appear in the video, from the first frame to the last?",
+    "How many chairs did the camera see over the 30 s walk?",
+    "How many chairs are in the captured indoor scene?",
+    "How many chairs do you detect in this 3D scan of the RGB-D video?",
+    "Are there 2 or more chairs? Give the exact number.",
+    "How many chairs are there? Count the ones partly hidden too.",
+    "How many chairs are there, not counting any piano?",
+    "How many chairs are in the room? Please answer the question using a single word or phrase.",
 ])
 def test_counted_objects_named_in_new_ways_are_counted(planner, context, question):
     assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
@@ -178,29 +196,6 @@ def test_a_direction_is_answered_only_when_asked(context):
     problems = _problems(program, "What was the net movement of the camera between frames 20 and 45?", context)
     assert any("does not ask for a direction" in p for p in problems)
     assert not _problems(program, "Which way did the camera move between frames 20 and 45?", context)
-
-
-@pytest.mark.parametrize("question", [
-    "How many objects are in the chair category?",
-    "Count the items in the chair category.",
-    "How many chair-type objects are there?",
-    "How many objects with the label chair does the memory hold?",
-    "How many pieces of furniture are chairs?",
-    "How many chairs are there in the roooom?",
-    "How many chairs are there? Ignore the plant.",
-    "How many chairs are in the room? The video has 100 frames in total.",
-    "Across frames 1 to 100, how many chairs are there?",
-    "How many chairs appear in the video, from the first frame to the last?",
-    "How many chairs did the camera see over the 30 s walk?",
-    "How many chairs are in the captured indoor scene?",
-    "How many chairs do you detect in this 3D scan of the RGB-D video?",
-    "Are there 2 or more chairs? Give the exact number.",
-    "How many chairs are there? Count the ones partly hidden too.",
-    "How many chairs are there, not counting any piano?",
-    "How many chairs are in the room? Please answer the question using a single word or phrase.",
-])
-def test_counts_with_categories_notes_and_scopes(planner, context, question):
-    assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
 
 
 def test_a_count_adds_up_listed_categories_only(planner, context):
