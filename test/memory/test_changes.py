@@ -21,6 +21,7 @@ SEED, FRAMES, WIDTH, HEIGHT = 1, 80, 320, 240
 CONFIG = MemoryConfig(pixel_stride=2)  # the default sampling density at half resolution
 NEAR = 0.5  # m, floor-plane distance of a record's box centre to a ground-truth place
 FORMAT_1_FILE = "test/memory/data/memory_format1.npz"
+FORMAT_3_FILE = "test/memory/data/memory_format3.npz"
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +140,20 @@ def test_a_file_saved_before_lifecycles_loads_with_every_object_present():
     scene = generate_scene(1)
     frame = next(iter(render_changes(scene, *change_recording(scene, 2, 1), width=96, height=72)))
     memory.update(frame.frame)  # and it goes on from there
+    assert memory.frame_count == 13
+
+
+def test_a_file_of_format_3_loads_and_goes_on():
+    """memory_format3.npz was written by the memory of format 3 (the lifecycle kept its own colour
+    sums then; they are ignored now): its 12 frames of scene 1 with a small config."""
+    memory = SpatialMemory.from_file(FORMAT_3_FILE)
+    snap = memory.snapshot()
+    assert snap.frame_count == 12
+    assert sorted(r.label for r in snap.objects) == ["cabinet", "cabinet", "door", "refrigerator", "table", "tv"]
+    assert all(r.status == "present" for r in snap.objects)
+    scene = generate_scene(1)
+    frame = next(iter(render_changes(scene, *change_recording(scene, 2, 1), width=96, height=72)))
+    memory.update(frame.frame)
     assert memory.frame_count == 13
 
 
