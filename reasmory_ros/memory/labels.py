@@ -72,6 +72,10 @@ _IRREGULAR = {"shelves": "shelf", "knives": "knife", "people": "person", "mice":
 def _singular_word(word: str) -> str:
     if word in _IRREGULAR:
         return _IRREGULAR[word]
+    # compounds end in an irregular plural: "bookshelves" -> "bookshelf", "toolboxes" -> "toolbox"
+    ending = next((p for p in _IRREGULAR if len(p) >= 5 and word.endswith(p)), None)
+    if ending is not None:
+        return word[: -len(ending)] + _IRREGULAR[ending]
     if len(word) > 3 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 3 and word.endswith(("ches", "shes", "sses", "xes", "zes")):
@@ -87,6 +91,32 @@ def singular(label: str) -> str:
     words = normalise(label).split(" ")
     words[-1] = _singular_word(words[-1])
     return " ".join(words)
+
+
+_PLURAL_IRREGULAR = {singular_: plural_ for plural_, singular_ in _IRREGULAR.items()}
+
+
+def plural(word: str) -> str:
+    """The plural of one English noun ("shelf" -> "shelves", "box" -> "boxes", "chair" -> "chairs")."""
+    if word in _PLURAL_IRREGULAR:
+        return _PLURAL_IRREGULAR[word]
+    if word.endswith(("s", "x", "z", "ch", "sh")):
+        return word + "es"
+    if len(word) > 2 and word.endswith("y") and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    if word.endswith("f"):
+        return word[:-1] + "ves"
+    return word + "s"
+
+
+def synonyms_of(label: str) -> tuple[str, ...]:
+    """The names of the synonym groups `label` belongs to, itself first ("tv" -> tv, television, monitor, ...)."""
+    key = _compact(label)
+    names = [normalise(label)]
+    for group in CANONICAL_GROUPS:
+        if any(_compact(name) == key for name in group):
+            names += [name for name in group if name not in names]
+    return tuple(names)
 
 
 def _compact(label: str) -> str:

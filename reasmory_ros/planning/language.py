@@ -355,12 +355,14 @@ _HOW_WORDS = ("many", "much", "far")
 
 
 def correct_typos(prepared: str, is_known: Callable[[str], bool], vocabulary: frozenset[str] = NON_OBJECT_WORDS) -> str:
-    """Replace a misspelt question word ('camrea', 'lfet', 'rooom') by the one vocabulary word one
-    edit away (two for words of 7+ letters).
+    """Replace a misspelt word ('camrea', 'lfet', 'rooom', 'chiars') by the one vocabulary word one
+    edit away (two for words of 7+ letters; swapping two neighbours is one edit).
 
     Only words that are not English words (`english_words`), that `is_known` rejects (not a memory
-    label) and that have a single closest vocabulary word are changed. Object names are never
-    corrected into other object names: a misspelt object stays unknown and is reported, not guessed.
+    label) and that have a single closest vocabulary word are changed. The vocabulary holds
+    question words and, from the Reading, the words of the memory's own labels: a misspelt object
+    name becomes the one label word it is closest to, and a word as close to two is left alone and
+    reported as unknown, never guessed. A real English word is never changed ('lamps' stays lamps).
     """
     index = _typo_index(vocabulary)
     lexicon = english_words()
@@ -379,7 +381,7 @@ def correct_typos(prepared: str, is_known: Callable[[str], bool], vocabulary: fr
         near = {v for key in _deletes(word, limit) for v in index.get(key, ())}
         scored = sorted((edit_distance(word, v, limit), v) for v in near)
         best = [v for d, v in scored if d == scored[0][0]] if scored and scored[0][0] <= limit else []
-        if len(best) == 1:
+        if best and len({label_words.singular(v) for v in best}) == 1:  # 'chairz': chair or chairs, one word
             words[k] = best[0]
     return " ".join(words)
 
@@ -507,6 +509,17 @@ class LabelResolver:
         self.threshold = threshold
         self.margin = margin
         self._label_vectors: np.ndarray | None = None
+
+    @functools.cached_property
+    def label_words(self) -> frozenset[str]:
+        """Every word of the memory's labels and their synonyms, singular and plural: what a
+        misspelt object name ('chiars', 'cabinents') is corrected into when one is clearly meant."""
+        words = set()
+        for label in self.labels:
+            for name in label_words.synonyms_of(label):
+                for word in label_words.normalise(name).split():
+                    words |= {word, label_words.plural(word)}
+        return frozenset(w for w in words if len(w) >= 3 and w.isalpha())
 
     def resolve(self, phrase: str, allow_embedding: bool = True) -> tuple[tuple[str, ...], str]:
         """(labels, how) for a phrase; labels is empty when nothing matches."""

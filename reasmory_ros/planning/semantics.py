@@ -30,6 +30,7 @@ from reasmory_ros.planning.base import NotUnderstood, PlanningContext, quoted
 from reasmory_ros.planning.formatting import option_body
 from reasmory_ros.planning.language import (
     CATEGORY_NOUNS,
+    NON_OBJECT_WORDS,
     LabelResolver,
     Mention,
     correct_typos,
@@ -112,7 +113,8 @@ class Reading:
 
     def __init__(self, question: str, options: Sequence[str] | None, resolver: LabelResolver, frame_count: int):
         self.raw = question
-        self.text = correct_typos(prepare(question), lambda word: bool(resolver.resolve(word, allow_embedding=False)[0]))
+        self.text = correct_typos(prepare(question), lambda word: bool(resolver.resolve(word, allow_embedding=False)[0]),
+                                  NON_OBJECT_WORDS | resolver.label_words)
         self.words = self.text.split()
         self.options = [option_body(o) for o in options] if options else []
         self.mentions = resolver.mentions(self.text)

@@ -243,3 +243,31 @@ def test_a_count_with_a_condition_is_refused_naming_it(planner, context, questio
 ])
 def test_a_plain_count_and_its_notes_are_still_answered(planner, context, question, program):
     assert planner.interpret(question, None, context).program == program
+
+
+# A misspelt object name is read as the one memory label it is closest to; never guessed between two.
+
+@pytest.fixture
+def furnished():
+    return PlanningContext(label_counts={"chair": 3, "table": 1, "sofa": 1, "cabinet": 2, "bookshelf": 2, "tv": 1,
+                                         "lamp": 1}, frame_count=100)
+
+
+@pytest.mark.parametrize("question, label", [
+    ("How many chiars are there?", "chair"),  # two letters swapped
+    ("how many cabinents are there", "cabinet"),
+    ("How many bookshleves are in the room?", "bookshelf"),  # an irregular plural, misspelt
+    ("How many chairz?", "chair"),  # as close to 'chair' as to 'chairs': one word either way
+    ("How many televsions are there?", "tv"),  # a synonym's words count too
+])
+def test_a_misspelt_object_is_read_as_the_one_label_it_is_closest_to(planner, furnished, question, label):
+    assert planner.interpret(question, None, furnished).program == f'answer(count(objects("{label}")))'
+
+
+@pytest.mark.parametrize("question, unknown", [
+    ("How many tabels are there?", "tabels"),  # one edit from 'tables' and from 'labels': not guessed
+    ("How many camps are there?", "camps"),  # an English word is never changed (here into 'lamps')
+])
+def test_a_word_that_could_be_two_things_or_is_english_stays_unknown(planner, furnished, question, unknown):
+    with pytest.raises(NotUnderstood, match=f"no object in memory matches '{unknown}'"):
+        planner.interpret(question, None, furnished)
