@@ -45,6 +45,9 @@ _DETACHED_LINK = 3.0
 hold nearly every voxel seen (a voxel is lost to a slot taken by another only about once in eight
 at a quarter full), and links points up to three voxels apart (one or two voxels missing from a
 surface do not cut it)."""
+_DETACHED_DENSE = 1.5
+"""Voxels. The check judges only reservoirs whose median nearest-neighbour distance is at most
+this: sampled densely enough that a three-voxel gap is a real one."""
 _MERGE_QUERY_STRIDE = 4
 """Merge checks test every 4th reservoir slot of one object against all of the other's (slots are
 hash-spread, so this is a random quarter of the points): a quarter of the distance work."""
@@ -433,8 +436,16 @@ class ObjectTable(StateBuffers):
         points = self.points[slots].gather(1, order[..., None].expand(-1, -1, 3))
         size = order.shape[1]
         index = torch.arange(size, device=self.device)
-        linked = torch.cdist(points, points) <= _DETACHED_LINK * cfg.object_voxel_size
-        linked &= valid[:, :, None] & valid[:, None, :]
+        distance = torch.cdist(points, points)
+        both = valid[:, :, None] & valid[:, None, :]
+        # Only a densely sampled reservoir is judged (median distance of a point to its nearest
+        # neighbour at most _DETACHED_DENSE voxels): a large object seen from afar or at a coarse
+        # pixel stride holds points several voxels apart on one surface, and cutting it there split
+        # a desk in two.
+        neighbour = torch.where(both & (index[:, None] != index[None, :]), distance, float("inf")).amin(dim=-1)
+        spacing = torch.where(valid & neighbour.isfinite(), neighbour, float("nan")).nanmedian(dim=1).values
+        dense = spacing <= _DETACHED_DENSE * cfg.object_voxel_size  # NaN (one point) is not
+        linked = (distance <= _DETACHED_LINK * cfg.object_voxel_size) & both
         linked |= index[:, None] == index[None, :]
         cluster = index.expand(slots.numel(), -1)
         while True:
@@ -445,7 +456,7 @@ class ObjectTable(StateBuffers):
             cluster = nearest
         weight = self.point_weight[slots].gather(1, order) * valid
         heaviest = torch.zeros_like(weight).scatter_add_(1, cluster, weight).argmax(dim=1)
-        detached = valid & (cluster != heaviest[:, None])
+        detached = valid & (cluster != heaviest[:, None]) & dense[:, None]
         stray = torch.zeros_like(self.point_weight[slots], dtype=torch.bool).scatter_(1, order, detached)
         return reshaped | self._drop_points(slots, stray)
 
