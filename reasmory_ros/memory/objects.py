@@ -458,7 +458,7 @@ class ObjectTable(StateBuffers):
         heaviest = torch.zeros_like(weight).scatter_add_(1, cluster, weight).argmax(dim=1)
         detached = valid & (cluster != heaviest[:, None]) & dense[:, None]
         stray = torch.zeros_like(self.point_weight[slots], dtype=torch.bool).scatter_(1, order, detached)
-        return reshaped | self._drop_points(slots, stray)
+        return self._drop_points(slots, stray)
 
     def _drop_points(self, slots: torch.Tensor, stray: torch.Tensor) -> torch.Tensor:
         """Empty reservoir points stray (S, R) of objects `slots` (S,), as never seen (a later view
