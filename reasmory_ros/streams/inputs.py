@@ -133,14 +133,11 @@ class StreamInputs:
                 if missing:
                     raise DecodeError(f"no {missing} received yet")
                 registration = self._registration_for(stamp, msg.header.frame_id)
-            except (UnknownFrameError, DisconnectedError, ExtrapolationError, DecodeError) as err:
-                more_may_come = not isinstance(err, ExtrapolationError) or err.future
+            except (DecodeError, TfError, ValueError) as err:  # ValueError: a camera_info without an image size
+                more_may_come = isinstance(err, (DecodeError, UnknownFrameError, DisconnectedError)) or (
+                    isinstance(err, ExtrapolationError) and err.future)
                 if more_may_come and not final:
                     break
-                self._unregistered.popleft()
-                self._refuse_depth(stamp, str(err))
-                continue
-            except (TfError, ValueError) as err:  # ValueError: a camera_info without an image size
                 self._unregistered.popleft()
                 self._refuse_depth(stamp, str(err))
                 continue
