@@ -373,14 +373,9 @@ def _relative_distance(q: Reading, context: PlanningContext) -> Interpretation:
     candidates = [m for m in candidates if m.labels != reference.labels]
     if not candidates:
         raise NotUnderstood("which objects to compare (give options or name them)")
-    farthest = q.wants_farthest()
-    mode = _mode(q)
     prog = _Program()
     ref = prog.bind("reference", _one(reference, context))
-    labels = "[" + ", ".join(_literal(m.query) for m in candidates) + "]"
-    op = "farthest" if farthest else "nearest"
-    program = prog.answer(f"{op}(objects({labels}), to={ref}, mode={_literal(mode)})")
-    which = "farthest from" if farthest else "closest to"
+    program, which = _extreme(q, prog, candidates, ref)
     return Interpretation("relative_distance", program, None, f"The {{answer}} is {which} the {reference.phrase}.")
 
 
@@ -389,14 +384,20 @@ def _camera_relative_distance(q: Reading, context: PlanningContext) -> Interpret
     _require_resolved(q, q.unresolved, context)
     candidates = q.option_mentions() if q.options else _objects(q, context, 2, "a comparison", take_all=True)
     _require_resolved(q, candidates, context)
-    farthest = q.wants_farthest()
     prog = _Program()
     cam = prog.bind("cam", _camera(q, 0))
+    program, which = _extreme(q, prog, candidates, cam)
+    return Interpretation("camera_relative_distance", program, None, f"The {{answer}} is {which} the camera {_when(q)}.")
+
+
+def _extreme(q: Reading, prog: _Program, candidates: Sequence[Mention], to: str) -> tuple[str, str]:
+    """The program answering which candidate is nearest `to` (farthest, if asked) and how the
+    answer says it."""
+    farthest = q.wants_farthest()
     labels = "[" + ", ".join(_literal(m.query) for m in candidates) + "]"
     op = "farthest" if farthest else "nearest"
-    program = prog.answer(f"{op}(objects({labels}), to={cam}, mode={_literal(_mode(q))})")
-    which = "farthest from" if farthest else "closest to"
-    return Interpretation("camera_relative_distance", program, None, f"The {{answer}} is {which} the camera {_when(q)}.")
+    program = prog.answer(f"{op}(objects({labels}), to={to}, mode={_literal(_mode(q))})")
+    return program, "farthest from" if farthest else "closest to"
 
 
 def _relative_direction(q: Reading, context: PlanningContext) -> Interpretation:
