@@ -276,7 +276,8 @@ class MemoryConfig:
     move_min_distance: float = setting(
         0.5,
         "A removed object and one that appeared are linked as a move only if their box centres "
-        "are at least this far apart in the floor plane.",
+        "are at least this far apart in the floor plane; closer, a newer compatible object is the "
+        "removed one found again (drift or a nudge), not a move.",
         unit="m",
     )
     move_window: int = setting(

@@ -13,7 +13,11 @@ Per frame (fixed work, see absence.py):
 - an object that appeared, compatible in label and size with a removed one, elsewhere, and first
   seen after the removed one was last seen, is that object *moved*: the removed row's placements
   move into the new row's placement history (placement_history entries, oldest dropped first)
-  and the removed row is freed. Its old id is renamed to the new one everywhere.
+  and the removed row is freed. Its old id is renamed to the new one everywhere;
+- a new object compatible with a removed one but closer than move_min_distance to it is that
+  object *found again* a little off (odometry drift put its surface beside the reservoir, so the
+  old record was seen through and the new one looked like an arrival): the new record takes the
+  old one's first sighting and votes, and neither a move nor an appearance is recorded.
 """
 
 from __future__ import annotations
@@ -180,7 +184,7 @@ class Lifecycle(StateBuffers):
         cfg = self.config
         empty = torch.zeros(0, dtype=torch.int64, device=self.device)
         removed = (objects.active & self.dormant()).nonzero().squeeze(1)
-        arrived = (confirmed & self.appeared & ~self.dormant()).nonzero().squeeze(1)
+        arrived = (confirmed & ~self.dormant()).nonzero().squeeze(1)
         if removed.numel() == 0 or arrived.numel() == 0:
             return empty, empty
         label = objects.label_hist.argmax(dim=1)
@@ -194,8 +198,9 @@ class Lifecycle(StateBuffers):
         cost = hue + (objects.extent[removed, None] - objects.extent[None, arrived]).norm(dim=-1)
         apart = (objects.center[removed, None, :2] - objects.center[None, arrived, :2]).norm(dim=-1)
         first = objects.first_frame[arrived][None, :]
+        near = apart < cfg.move_min_distance
         ok = (label[removed][:, None] == label[arrived][None, :]) & (ratio >= cfg.move_size_ratio)
-        ok &= (apart >= cfg.move_min_distance) & (hue <= cfg.move_color_tolerance)
+        ok &= (near | self.appeared[arrived][None, :]) & (hue <= cfg.move_color_tolerance)
         ok &= first > objects.last_frame[removed][:, None]
         ok &= (first - self.missing_frame[removed][:, None]).abs() <= cfg.move_window
         if not bool(ok.any()):
@@ -211,20 +216,25 @@ class Lifecycle(StateBuffers):
             r, a = int(removed[i]), int(arrived[j])
             old_ids.append(int(objects.ids[r]))
             new_ids.append(int(objects.ids[a]))
-            self._fold(objects, r, a)
+            self._fold(objects, r, a, moved=not bool(near[i, j]))
         return (torch.tensor(old_ids, dtype=torch.int64, device=self.device),
                 torch.tensor(new_ids, dtype=torch.int64, device=self.device))
 
-    def _fold(self, objects: ObjectTable, old: int, new: int) -> None:
-        """The object in row `old` now stands where row `new` is: `new` takes its history."""
+    def _fold(self, objects: ObjectTable, old: int, new: int, moved: bool) -> None:
+        """The object in row `old` now stands where row `new` is: `new` takes its history, and
+        the old placement as one more when it `moved` (else it was found again where it was)."""
         h = self.config.placement_history
         count = int(self.history_count[old])
         for i in range(max(0, count - h), count):
             self._push(new, self.history_center[old, i % h], self.history_extent[old, i % h],
                        self.history_yaw[old, i % h], self.history_frames[old, i % h], self.history_times[old, i % h])
-        frames = torch.stack([objects.first_frame[old], objects.last_frame[old]])
-        times = torch.stack([objects.first_time[old], objects.last_time[old]])
-        self._push(new, objects.center[old], objects.extent[old], objects.yaw[old], frames, times)
+        if moved:
+            frames = torch.stack([objects.first_frame[old], objects.last_frame[old]])
+            times = torch.stack([objects.first_time[old], objects.last_time[old]])
+            self._push(new, objects.center[old], objects.extent[old], objects.yaw[old], frames, times)
+        else:
+            objects.first_frame[new] = objects.first_frame[old]
+            objects.first_time[new] = objects.first_time[old]
         objects.label_hist[new] += objects.label_hist[old]
         objects.observations[new] += objects.observations[old]
         objects.color_count[new] += objects.color_count[old]

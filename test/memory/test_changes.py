@@ -7,19 +7,22 @@ found, so an unchanged object it holds and the tracking memory lost is a false c
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from reasmory_ros.memory import MemoryConfig, MemoryFileError, SpatialMemory
 from reasmory_ros.memory.persistence import FORMAT_VERSION
 from reasmory_ros.sim import generate_scene
-from reasmory_ros.sim.changes import change_recording, render_changes
+from reasmory_ros.sim.changes import MOVABLE, Change, ChangeHistory, change_camera, change_recording, render_changes
 
 pytestmark = pytest.mark.slow
 
 SEED, FRAMES, WIDTH, HEIGHT = 1, 80, 320, 240
 CONFIG = MemoryConfig(pixel_stride=2)  # the default sampling density at half resolution
 NEAR = 0.5  # m, floor-plane distance of a record's box centre to a ground-truth place
+NUDGE = 0.3  # m, less than the default move_min_distance: not a move
 FORMAT_1_FILE = "test/memory/data/memory_format1.npz"
 FORMAT_3_FILE = "test/memory/data/memory_format3.npz"
 
@@ -176,3 +179,26 @@ def test_a_newer_format_is_refused_clearly(tmp_path):
             dst.writestr(item, data)
     with pytest.raises(MemoryFileError, match=f"format_version {FORMAT_VERSION + 1}, newer"):
         SpatialMemory.from_file(path)
+
+
+def test_an_object_found_again_a_little_off_is_one_record_that_never_moved():
+    """Odometry drift (or a nudge) puts an object's surface beside its record: the record is seen
+    through and removed, and the object looks newly arrived a few decimetres away. It is the same
+    object found again: one record, first seen in the first loop, neither moved nor appeared, and
+    nothing left behind among the removed."""
+    scene = generate_scene(SEED)
+    centre = np.array([(scene.room.xmin + scene.room.xmax) / 2, (scene.room.ymin + scene.room.ymax) / 2])
+    movable = [o for o in scene.objects if o.label in MOVABLE and not any(c.parent == o.id for c in scene.objects)]
+    obj = min(movable, key=lambda o: np.linalg.norm(o.position[:2] - centre))
+    towards = (centre - obj.position[:2]) / np.linalg.norm(centre - obj.position[:2])
+    nudged = dataclasses.replace(obj, position=obj.position + np.r_[NUDGE * towards, 0.0])
+    history = ChangeHistory(loops=2, frames_per_loop=FRAMES, changes=(Change(1, "moved", nudged),))
+    memory = SpatialMemory(CONFIG)
+    for rendered in render_changes(scene, history, change_camera(scene, history, SEED), width=WIDTH,
+                                   height=HEIGHT, seed=SEED):
+        memory.update(rendered.frame)
+    snap = memory.snapshot()
+    (record,) = at(snap.objects, obj.label, nudged.center)
+    assert not record.moved and not record.appeared
+    assert record.first_seen_frame < FRAMES
+    assert not at(snap.removed, obj.label, obj.center)
