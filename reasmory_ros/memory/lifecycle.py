@@ -235,10 +235,7 @@ class Lifecycle(StateBuffers):
         else:
             objects.first_frame[new] = objects.first_frame[old]
             objects.first_time[new] = objects.first_time[old]
-        objects.label_hist[new] += objects.label_hist[old]
-        objects.observations[new] += objects.observations[old]
-        objects.color_count[new] += objects.color_count[old]
-        objects.color_sum[new] += objects.color_sum[old]
+        objects.pool_votes(new, old)
         self.appeared[new] = False  # it did not appear: it moved here
         objects.release(torch.tensor([old], device=self.device))
         objects.version[new] += 1

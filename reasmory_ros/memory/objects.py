@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from reasmory_ros.memory.colors import COLOR_BINS, color_bins
@@ -127,6 +128,10 @@ class ObjectTable(StateBuffers):
         """Per reservoir point: views whose mask of the object covered it, and views that saw
         its surface outside every mask of the object (see _check_points)."""
         self.label_hist = torch.zeros(n, config.max_labels, **f32)
+        self.label_first_frame = torch.full((n, config.max_labels), -1, **i64)
+        self.label_first_time = torch.zeros(n, config.max_labels, **f64)
+        """Frame (-1: never) and time at which each label was first given to the object: a record
+        that merged masks or look-alike votes made of two things remembers when each was seen."""
         self.center = torch.zeros(n, 3, **f32)
         self.extent = torch.zeros(n, 3, **f32)
         self.yaw = torch.zeros(n, **f32)
@@ -180,8 +185,14 @@ class ObjectTable(StateBuffers):
 
     def load_state(self, arrays, scalars) -> None:
         # Files saved before colours were kept: colours start unknown and fill in as objects are seen.
+        # Files saved before per-label sightings: each label an object carries dates from its first
+        # sighting.
+        carried = np.asarray(arrays.get("label_hist", self.label_hist.cpu().numpy())) > 0
         arrays = {"color_count": self.color_count.cpu().numpy() * 0,
-                  "color_sum": self.color_sum.cpu().numpy() * 0, **arrays}
+                  "color_sum": self.color_sum.cpu().numpy() * 0,
+                  "label_first_frame": np.where(carried, np.asarray(arrays.get("first_frame", -1))[..., None], -1),
+                  "label_first_time": np.where(carried, np.asarray(arrays.get("first_time", 0.0))[..., None], 0.0),
+                  **arrays}
         super().load_state(arrays, scalars)
         if len(self.labels) > self.config.max_labels or not all(isinstance(x, str) for x in self.labels):
             raise ValueError("label vocabulary is not a list of at most max_labels strings")
@@ -329,6 +340,8 @@ class ObjectTable(StateBuffers):
         self.point_weight[slots] = 0.0
         self.point_evidence[slots] = 0.0
         self.label_hist[slots] = 0.0
+        self.label_first_frame[slots] = -1
+        self.label_first_time[slots] = 0.0
         self.observations[slots] = 0
         self.best_keyframe[slots] = -1
         self.best_keyframe_points[slots] = 0
@@ -345,11 +358,11 @@ class ObjectTable(StateBuffers):
         self.last_frame[seen] = frame_index
         self.last_time[seen] = timestamp
         labelled = obs.det_labels >= 0
-        self.label_hist.index_put_(
-            (det_slots[labelled], obs.det_labels[labelled]),
-            torch.ones(int(labelled.sum()), device=self.device),
-            accumulate=True,
-        )
+        rows, labels = det_slots[labelled], obs.det_labels[labelled]
+        self.label_hist.index_put_((rows, labels), torch.ones(rows.numel(), device=self.device), accumulate=True)
+        first = self.label_first_frame[rows, labels] < 0
+        self.label_first_frame[rows[first], labels[first]] = frame_index
+        self.label_first_time[rows[first], labels[first]] = timestamp
         reshaped = self._insert_points(
             det_slots.index_select(0, obs.det_of),
             obs.points.index_select(0, obs.det_point_index),
@@ -585,13 +598,22 @@ class ObjectTable(StateBuffers):
             )
         return merges
 
-    def _merge(self, keep: torch.Tensor, drop: torch.Tensor) -> Merges:
-        """Fold objects `drop` into `keep` (slot lists, no slot twice)."""
-        merges = Merges(drop, keep, self.ids[drop].clone(), self.ids[keep].clone())
+    def pool_votes(self, keep: torch.Tensor | int, drop: torch.Tensor | int) -> None:
+        """Add the label and colour votes and the sightings of objects `drop` to `keep` (each
+        label keeps its earliest first sighting): one object seen as two records."""
         self.label_hist[keep] += self.label_hist[drop]
+        earlier = (self.label_first_frame[drop] >= 0) & (
+            (self.label_first_frame[keep] < 0) | (self.label_first_frame[drop] < self.label_first_frame[keep]))
+        self.label_first_frame[keep] = torch.where(earlier, self.label_first_frame[drop], self.label_first_frame[keep])
+        self.label_first_time[keep] = torch.where(earlier, self.label_first_time[drop], self.label_first_time[keep])
         self.color_count[keep] += self.color_count[drop]
         self.color_sum[keep] += self.color_sum[drop]
         self.observations[keep] += self.observations[drop]
+
+    def _merge(self, keep: torch.Tensor, drop: torch.Tensor) -> Merges:
+        """Fold objects `drop` into `keep` (slot lists, no slot twice)."""
+        merges = Merges(drop, keep, self.ids[drop].clone(), self.ids[keep].clone())
+        self.pool_votes(keep, drop)
         earlier = self.first_frame[drop] < self.first_frame[keep]
         self.first_frame[keep] = torch.where(earlier, self.first_frame[drop], self.first_frame[keep])
         self.first_time[keep] = torch.where(earlier, self.first_time[drop], self.first_time[keep])

@@ -71,6 +71,10 @@ class ObjectRecord:
     placed_time: float = -1.0
     appeared: bool = False
     """Its place was seen empty before it was first seen: it was brought in during the stream."""
+    first_called: dict[str, tuple[int, float]] = field(default_factory=dict)
+    """Every category holding at least min_label_share of the object's label votes (its own
+    label included), with the frame and time the detector first called it so: a record that
+    merged masks made of a chair and a desk says when the chair was first seen."""
 
     @property
     def moved(self) -> bool:

@@ -21,6 +21,7 @@ from reasmory_ros.memory.errors import MemoryFileError
 from reasmory_ros.memory.frame import Frame
 from reasmory_ros.memory.geometry import FAR, resolve_device
 from reasmory_ros.memory.keyframes import KeyframeStore
+from reasmory_ros.memory.labels import canonical
 from reasmory_ros.memory.lifecycle import STATUS_NAMES, Lifecycle
 from reasmory_ros.memory.objects import ObjectTable
 from reasmory_ros.memory.observation import UNKNOWN_LABEL, Observer
@@ -233,7 +234,7 @@ class SpatialMemory:
                 for name in (
                     "ids", "label_hist", "center", "extent", "yaw", "points", "first_frame",
                     "first_time", "last_frame", "last_time", "observations", "best_keyframe", "centroid",
-                    "color_count", "color_sum",
+                    "color_count", "color_sum", "label_first_frame", "label_first_time",
                 )
             }
             life = self._parts.lifecycle
@@ -279,7 +280,19 @@ class SpatialMemory:
             appeared=bool(rows["appeared"][row]),
             color=color,
             color_rgb=_readonly(color_rgb),
+            first_called=self._first_called(hist, rows["label_first_frame"][row], rows["label_first_time"][row]),
         )
+
+    def _first_called(self, hist: np.ndarray, frames: np.ndarray, times: np.ndarray) -> dict[str, tuple[int, float]]:
+        """Categories with at least min_label_share of the votes -> (frame, time) first given."""
+        votes: dict[str, float] = {}
+        first: dict[str, tuple[int, float]] = {}
+        for i in np.flatnonzero(hist):
+            name = canonical(self._parts.objects.labels[i])
+            votes[name] = votes.get(name, 0.0) + float(hist[i])
+            first[name] = min(first.get(name, (int(frames[i]), float(times[i]))), (int(frames[i]), float(times[i])))
+        share = self.config.min_label_share * float(hist.sum())
+        return {name: first[name] for name in votes if votes[name] >= share}
 
     def _keyframe_records(self, shown_ids: set[int]) -> tuple[Keyframe, ...]:
         """Keyframes in frame order; their object ids limited to the objects in the snapshot."""

@@ -204,6 +204,21 @@ def test_appearance_order_uses_earliest_instance_and_keeps_asked_words(snapshot)
     assert order == ["couch", "plant", "television", "chairs"]
 
 
+def test_appearance_order_takes_a_label_the_detector_gave_to_another_record(snapshot):
+    """A chair whose first views went into the couch's record (one mask over both) was first
+    called a chair right after the couch was first seen: that sighting counts for "chairs"."""
+    couch = next(o for o in snapshot.objects if o.label == "sofa")
+    early = (couch.first_seen_frame + 1, couch.first_seen_time + 0.1)
+    assert early < min((o.first_seen_frame, o.first_seen_time) for o in snapshot.objects
+                       if o.label in ("chair", "plant", "tv"))
+    merged = dataclasses.replace(couch, first_called={"sofa": (couch.first_seen_frame, couch.first_seen_time),
+                                                      "chair": early})
+    objects = tuple(merged if o is couch else o for o in snapshot.objects)
+    order = value('answer(appearance_order(["chairs", "television", "couch", "plant"]))',
+                  dataclasses.replace(snapshot, objects=objects))
+    assert order == ["couch", "chairs", "plant", "television"]
+
+
 def test_camera_motion(snapshot):
     positions, _ = camera_positions()
     moved = value("answer(displacement(camera(frame=10), camera(frame=80)))", snapshot)

@@ -6,10 +6,11 @@ import dataclasses
 from collections import Counter
 
 import numpy as np
+import pytest
 import torch
 
 from reasmory_ros.memory import MemoryConfig, SpatialMemory
-from reasmory_ros.memory.objects import Merges
+from reasmory_ros.memory.objects import Merges, ObjectTable
 
 from .conftest import ROOM_OBJECTS
 
@@ -128,3 +129,20 @@ def test_merge_chains_resolve_to_the_last_survivor():
     assert chain.drop_slots.tolist() == [1, 2, 4]
     assert chain.keep_slots.tolist() == [3, 3, 5]
     assert chain.keep_ids.tolist() == [103, 103, 105]
+
+
+def test_pooled_votes_keep_each_labels_earliest_sighting():
+    """Two records of one object folded together: votes add up, each label keeps the earlier of
+    its two first sightings, and a label only one of them carried keeps that one's."""
+    config = MemoryConfig(max_objects=4, max_instances_per_frame=4, max_labels=4)
+    table = ObjectTable(config, torch.device("cpu"), torch.Generator())
+    table.label_hist[0, :3] = torch.tensor([5.0, 0.0, 2.0])
+    table.label_hist[1, :3] = torch.tensor([1.0, 3.0, 4.0])
+    table.label_first_frame[0, :3] = torch.tensor([10, -1, 40])
+    table.label_first_frame[1, :3] = torch.tensor([20, 7, 30])
+    table.label_first_time[0, :3] = torch.tensor([1.0, 0.0, 4.0])
+    table.label_first_time[1, :3] = torch.tensor([2.0, 0.7, 3.0])
+    table.pool_votes(0, 1)
+    assert table.label_hist[0, :3].tolist() == [6.0, 3.0, 6.0]
+    assert table.label_first_frame[0, :4].tolist() == [10, 7, 30, -1]
+    assert table.label_first_time[0, :3].tolist() == pytest.approx([1.0, 0.7, 3.0])

@@ -154,6 +154,8 @@ def test_a_file_of_format_3_loads_and_goes_on():
     assert snap.frame_count == 12
     assert sorted(r.label for r in snap.objects) == ["cabinet", "cabinet", "door", "refrigerator", "table", "tv"]
     assert all(r.status == "present" for r in snap.objects)
+    # Saved before per-label sightings: every label a record carries dates from its first sighting.
+    assert all(set(r.first_called.values()) == {(r.first_seen_frame, r.first_seen_time)} for r in snap.objects)
     scene = generate_scene(1)
     frame = next(iter(render_changes(scene, *change_recording(scene, 2, 1), width=96, height=72)))
     memory.update(frame.frame)

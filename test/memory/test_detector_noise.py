@@ -214,3 +214,25 @@ def test_a_large_object_sampled_coarsely_is_not_split_by_the_detached_check():
             memory.update(frame)
         counts = memory.snapshot().label_counts()
         assert {label: counts.get(label, 0) for label in truth} == truth, (checks, counts)
+
+
+def test_each_category_an_object_is_often_called_keeps_its_first_sighting(room_scan):
+    """The detector calls the cabinet a refrigerator in the first 12 frames and a cabinet after
+    (a dresser once): one record, filed as a cabinet, that remembers when each name was first
+    given. A name given in one frame only (under min_label_share of the votes) is not listed."""
+    def name(k: int, label: str) -> str:
+        if label != "cabinet":
+            return label
+        return "refrigerator" if k < 12 else "dresser" if k == 20 else "cabinet"
+
+    frames = [dataclasses.replace(f, labels={i: name(k, v) for i, v in f.labels.items()})
+              for k, f in enumerate(room_scan)]
+    snapshot = _scan(frames)
+    cabinet = next(o for o in ROOM_OBJECTS if o.label == "cabinet")
+    (record,) = _near(snapshot.objects, cabinet)
+    assert record.label == "cabinet" and "dresser" in record.label_histogram
+    assert set(record.first_called) == {"cabinet", "refrigerator"}
+    shown = [k for k, f in enumerate(frames) if {"refrigerator", "cabinet"} & set(f.labels.values())]
+    assert record.first_called["refrigerator"] == (record.first_seen_frame, record.first_seen_time)
+    assert record.first_called["refrigerator"][0] == shown[0] < 12
+    assert record.first_called["cabinet"][0] == min(k for k in shown if k >= 12)

@@ -102,13 +102,17 @@ def first_seen_op(ctx: ExecContext, object):
            check=lambda args, ctx: check_labels(args, ctx, "labels"),
            params=[Param("labels", (list_of(TEXT),), "labels to order")],
            doc="The given labels ordered by when they were first seen: the first-seen frame of "
-               "each label's earliest instance (ties keep the given order).")
+               "each label's earliest instance, or the frame where the detector first gave the "
+               "label to an object it often calls so (a chair merged into a desk's record) when "
+               "that is earlier (ties keep the given order).")
 def appearance_order_op(ctx: ExecContext, labels):
     resolved = resolve_labels(tuple(labels), {o.label for o in ctx.snapshot.objects})
     earliest = {}
     for query in labels:
-        instances = [o for o in ctx.snapshot.objects if o.label in resolved[query]]
-        earliest[query] = min((o.first_seen_frame, o.first_seen_time) for o in instances)
+        sightings = [(o.first_seen_frame, o.first_seen_time) for o in ctx.snapshot.objects if o.label in resolved[query]]
+        sightings += [seen for o in ctx.snapshot.objects for name, seen in o.first_called.items()
+                      if name in resolved[query] and name != o.label]
+        earliest[query] = min(sightings)
     return tuple(sorted(labels, key=lambda q: earliest[q]))
 
 
