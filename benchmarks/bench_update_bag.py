@@ -37,7 +37,7 @@ def main() -> None:
     frames = list(stream.frames(pipeline.assembler))  # decoded as the replay does
     wall, cpu = [], []
     for _ in range(args.repeats):
-        memory = SpatialMemory(settings.memory, device="cpu")
+        memory = SpatialMemory(settings.memory, device="cpu", label_embedder=pipeline.memory.label_embedder)
         for frame in frames:
             w, c = time.perf_counter(), time.process_time()
             memory.update(frame)

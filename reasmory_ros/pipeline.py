@@ -14,9 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from reasmory_ros.config.settings import Settings
+from reasmory_ros.memory.labels import CANONICAL_GROUPS, normalise
 from reasmory_ros.memory.spatial_memory import SpatialMemory
 from reasmory_ros.perception import PerceptionPipeline
 from reasmory_ros.perception.config import PerceptionConfig
+from reasmory_ros.planning.language import default_embedder
 from reasmory_ros.streams.assembler import FrameAssembler
 from reasmory_ros.streams.integrator import LATENCY_WINDOW, FrameIntegrator
 
@@ -50,7 +52,10 @@ class Pipeline:
         """
         apply_torch_threads(settings.compute.torch_threads)
         try:
-            memory = SpatialMemory(settings.memory, device=settings.compute.device)
+            embedder = default_embedder() if settings.memory.label_similarity > 0 else None
+            if embedder is not None:  # the first call warms the model up (~0.5 s): here, not in the frame loop
+                embedder([normalise(word) for group in CANONICAL_GROUPS for word in group])
+            memory = SpatialMemory(settings.memory, device=settings.compute.device, label_embedder=embedder)
         except (ValueError, RuntimeError) as err:  # e.g. cuda asked for but absent
             raise PipelineError(f"cannot create the memory: {err}") from err
         config = settings.perception_config(str(memory.device))

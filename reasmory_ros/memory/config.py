@@ -149,6 +149,14 @@ class MemoryConfig:
         0.2,
         "Share of an object's label histogram the detection's label needs to count as agreeing.",
     )
+    label_similarity: float = setting(
+        0.8,
+        "A detector word outside the synonym table is filed under the existing category whose "
+        "name its sentence embedding (the packaged MiniLM, when installed) matches with at least "
+        "this cosine, and by 0.05 more than any other ('office chair' -> chair, 'sofa bed' -> "
+        "sofa); measured synonyms score 0.2-0.96 and different categories up to 0.73, so only "
+        "clear cases join; 0 switches it off.",
+    )
     box_containment: float = setting(
         0.6,
         "Same-label detections/objects whose (margin-grown) boxes overlap by this fraction of the"
@@ -366,7 +374,7 @@ class MemoryConfig:
                 raise ValueError(f"MemoryConfig.{name} must be a positive number, got {value!r}")
         fractions = ("min_overlap", "label_overlap", "label_size_ratio", "min_label_share", "depth_edge_share",
                      "box_containment", "merge_overlap", "absence_depth_ratio", "absence_fraction",
-                     "move_size_ratio", "move_color_tolerance")
+                     "move_size_ratio", "move_color_tolerance", "label_similarity")
         for name in fractions:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:

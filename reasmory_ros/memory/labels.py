@@ -139,6 +139,12 @@ _CANONICAL = {_compact(word): group[0] for group in reversed(CANONICAL_GROUPS) f
 """Compact form -> canonical word (reversed: a word in two groups takes the first group's)."""
 
 
+def in_synonym_table(label: str) -> bool:
+    """Whether the word belongs to a synonym group: the table, not an embedding, decides its
+    category."""
+    return _compact(label) in _CANONICAL
+
+
 @functools.lru_cache(maxsize=4096)
 def canonical(label: str) -> str:
     """The one name of a category, whatever a detector called it: the head word of its synonym

@@ -15,6 +15,7 @@ votes; the detector's words stay in the object's histogram as aliases.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +34,7 @@ from reasmory_ros.memory.geometry import (
     transform_points,
     voxel_keys,
 )
-from reasmory_ros.memory.labels import canonical
+from reasmory_ros.memory.labels import canonical, in_synonym_table, normalise
 from reasmory_ros.memory.observation import Observation
 from reasmory_ros.memory.state import StateBuffers
 
@@ -102,19 +103,29 @@ class ObjectChanges:
     evicted: torch.Tensor
 
 
+LabelEmbedder = Callable[[Sequence[str]], np.ndarray]
+"""Texts -> (n, d) unit sentence embeddings (the planner's packaged MiniLM)."""
+_SIMILARITY_MARGIN = 0.05
+"""A word joins a category by embedding only this much more similar to it than to any other."""
+
+
 class ObjectTable(StateBuffers):
     SCALARS = ("labels", "sweep_cursor")
 
-    def __init__(self, config: MemoryConfig, device: torch.device, generator: torch.Generator):
+    def __init__(self, config: MemoryConfig, device: torch.device, generator: torch.Generator,
+                 label_embedder: LabelEmbedder | None = None):
         n, r = config.max_objects, config.object_points
         self.config = config
         self.device = device
         self.generator = generator
+        self.label_embedder = label_embedder if config.label_similarity > 0 else None
         self.labels: list[str] = []
         self.sweep_cursor = 0
         self._label_ids: dict[str, int] = {}
-        self._category = torch.arange(config.max_labels, dtype=torch.int64, device=device)
-        """Vocabulary index -> index of the first vocabulary word of its canonical category."""
+        self._vectors: dict[int, np.ndarray] = {}
+        self.category = torch.arange(config.max_labels, dtype=torch.int64, device=device)
+        """Vocabulary index -> vocabulary index naming its category (the first word with its
+        canonical name, or the category an embedding filed a word outside the table under)."""
         i64 = dict(dtype=torch.int64, device=device)
         f32 = dict(dtype=torch.float32, device=device)
         f64 = dict(dtype=torch.float64, device=device)
@@ -165,30 +176,73 @@ class ObjectTable(StateBuffers):
 
     def _register_category(self, index: int) -> None:
         """File vocabulary word `index` under the category of the first word with its canonical
-        name (a new word: rare, so the scan of the vocabulary does not matter)."""
+        name; a word that founds a category is matched by embedding (`_file_by_embedding`). A new
+        word is rare, so the scans of the vocabulary do not matter."""
+        first = self._first_of_category(index)
+        self.category[index] = self.category[first]  # a plural of a word filed by embedding follows it
+        if first == index and self.label_embedder is not None:
+            self._file_by_embedding(index)
+
+    def _first_of_category(self, index: int) -> int:
+        """The first vocabulary word with the canonical name of word `index`."""
         name = canonical(self.labels[index])
-        first = next(i for i, label in enumerate(self.labels) if canonical(label) == name)
-        self._category[index] = first
+        return next(i for i, label in enumerate(self.labels) if canonical(label) == name)
+
+    def _file_by_embedding(self, index: int) -> None:
+        """A new word outside the synonym table joins the category it clearly resembles; a new
+        table word takes over the categories founded by resembling words outside the table.
+        Table words never move: the table keeps look-alikes (chair, armchair) apart."""
+        heads = [i for i in range(len(self.labels)) if i != index and int(self.category[i]) == i]
+        tabled = in_synonym_table(self.labels[index])
+        if not heads or (tabled and all(in_synonym_table(self.labels[h]) for h in heads)):
+            return  # nothing to compare: no model call
+        missing = [i for i in [index, *heads] if i not in self._vectors]
+        for i, vector in zip(missing, self.label_embedder([normalise(self.labels[i]) for i in missing])):
+            self._vectors[i] = np.asarray(vector, dtype=np.float64)
+        if not tabled:
+            best = self._clear_winner(index, heads)
+            if best is not None:
+                self.category[index] = best
+            return
+        for head in heads:
+            if not in_synonym_table(self.labels[head]) and self._clear_winner(head, [h for h in heads + [index] if h != head]) == index:
+                self.category[self.category == head] = index
+                self.version += 1  # every record's label and aliases are read again
+
+    def _clear_winner(self, index: int, candidates: list[int]) -> int | None:
+        """The candidate whose embedding is at least label_similarity close to word `index` and
+        _SIMILARITY_MARGIN closer than every other candidate, else None."""
+        scores = sorted(((float(self._vectors[index] @ self._vectors[c]), c) for c in candidates), reverse=True)
+        best, winner = scores[0]
+        runner_up = scores[1][0] if len(scores) > 1 else -1.0
+        if best >= self.config.label_similarity and best - runner_up >= _SIMILARITY_MARGIN:
+            return winner
+        return None
 
     def categories(self, hist: torch.Tensor) -> torch.Tensor:
         """Label histograms (..., max_labels) summed per category: each category's votes sit at
         its first word's index, zeros elsewhere."""
-        return torch.zeros_like(hist).index_add_(-1, self._category, hist)
+        return torch.zeros_like(hist).index_add_(-1, self.category, hist)
 
     def category_name(self, hist_row) -> str | None:
         """Canonical name of the category with the most votes in one histogram row (numpy or
-        torch), None for an empty histogram."""
-        votes = self.categories(torch.as_tensor(hist_row, device=self.device))
+        torch), None for an empty histogram: the name of its most voted word (words an embedding
+        filed together have names of their own; a synonym group shares one)."""
+        hist = torch.as_tensor(hist_row, device=self.device)
+        votes = self.categories(hist)
         if not bool(votes.any()):
             return None
-        return canonical(self.labels[int(votes.argmax())])
+        members = torch.where(self.category == votes.argmax(), hist, -1)
+        return canonical(self.labels[int(members.argmax())])
 
     def load_state(self, arrays, scalars) -> None:
         # Files saved before colours were kept: colours start unknown and fill in as objects are seen.
         # Files saved before per-label sightings: each label an object carries dates from its first
         # sighting.
         carried = np.asarray(arrays.get("label_hist", self.label_hist.cpu().numpy())) > 0
-        arrays = {"color_count": self.color_count.cpu().numpy() * 0,
+        filed = "category" in arrays
+        arrays = {"category": self.category.cpu().numpy(),
+                  "color_count": self.color_count.cpu().numpy() * 0,
                   "color_sum": self.color_sum.cpu().numpy() * 0,
                   "label_first_frame": np.where(carried, np.asarray(arrays.get("first_frame", -1))[..., None], -1),
                   "label_first_time": np.where(carried, np.asarray(arrays.get("first_time", 0.0))[..., None], 0.0),
@@ -199,9 +253,13 @@ class ObjectTable(StateBuffers):
         if not 0 <= self.sweep_cursor < self.config.max_objects:
             raise ValueError(f"sweep cursor {self.sweep_cursor} out of range")
         self._label_ids = {label: i for i, label in enumerate(self.labels)}
-        self._category = torch.arange(self.config.max_labels, dtype=torch.int64, device=self.device)
-        for index in range(len(self.labels)):
-            self._register_category(index)
+        self._vectors = {}
+        if not filed:  # saved before words were filed by embedding: the table's categories
+            for index in range(len(self.labels)):
+                self.category[index] = self.category[self._first_of_category(index)]
+        heads = self.category[: len(self.labels)]
+        if bool(((heads < 0) | (heads >= len(self.labels))).any()) or not bool((self.category[heads] == heads).all()):
+            raise ValueError("label categories do not point at words of the vocabulary that head their category")
 
     def supported(self) -> torch.Tensor:
         """(max_objects,) objects that may be shown and answered about: seen in at least
@@ -299,7 +357,7 @@ class ObjectTable(StateBuffers):
     def _label_agreement(self, slots: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """(D, k): whether detection d's category has min_label_share of candidate slots[d, k]."""
         hist = self.categories(self.label_hist[slots])
-        category = self._category[labels.clamp(min=0)][:, None].expand_as(slots)
+        category = self.category[labels.clamp(min=0)][:, None].expand_as(slots)
         share = hist.gather(-1, category[..., None]).squeeze(-1)
         return (share >= self.config.min_label_share * hist.sum(-1)) & (labels >= 0)[:, None]
 

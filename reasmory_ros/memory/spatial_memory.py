@@ -21,9 +21,8 @@ from reasmory_ros.memory.errors import MemoryFileError
 from reasmory_ros.memory.frame import Frame
 from reasmory_ros.memory.geometry import FAR, resolve_device
 from reasmory_ros.memory.keyframes import KeyframeStore
-from reasmory_ros.memory.labels import canonical
 from reasmory_ros.memory.lifecycle import STATUS_NAMES, Lifecycle
-from reasmory_ros.memory.objects import ObjectTable
+from reasmory_ros.memory.objects import LabelEmbedder, ObjectTable
 from reasmory_ros.memory.observation import UNKNOWN_LABEL, Observer
 from reasmory_ros.memory.persistence import (
     LIFECYCLE_FORMAT,
@@ -69,12 +68,12 @@ class UpdateStats:
 class _Parts:
     """All state of one memory, built together so that `load` can swap it in one assignment."""
 
-    def __init__(self, config: MemoryConfig, device: torch.device):
+    def __init__(self, config: MemoryConfig, device: torch.device, label_embedder: LabelEmbedder | None = None):
         self.config = config
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(_SEED)
         self.observer = Observer(config, device, self.generator)
-        self.objects = ObjectTable(config, device, self.generator)
+        self.objects = ObjectTable(config, device, self.generator, label_embedder)
         self.keyframes = KeyframeStore(config, device)
         self.trajectory = TrajectoryStore(config, device)
         self.scene_map = VoxelMap(config, device)
@@ -96,14 +95,17 @@ class SpatialMemory:
 
     Every buffer is allocated here from `config`; `update` never allocates state, so its cost and
     `allocated_bytes()` stay flat however long the stream runs. device: "cpu", "cuda[:n]" or
-    "auto" (cuda when available).
+    "auto" (cuda when available). label_embedder: files detector words outside the synonym table
+    under the category they clearly resemble (`MemoryConfig.label_similarity`); None: the table only.
     """
 
-    def __init__(self, config: MemoryConfig | None = None, device: str | torch.device = "cpu"):
+    def __init__(self, config: MemoryConfig | None = None, device: str | torch.device = "cpu",
+                 label_embedder: LabelEmbedder | None = None):
         self.config = config or MemoryConfig()
         self.device = resolve_device(device)
+        self.label_embedder = label_embedder
         self._lock = threading.RLock()
-        self._parts = _Parts(self.config, self.device)
+        self._parts = _Parts(self.config, self.device, label_embedder)
         self._reset_caches()
 
     def _reset_caches(self) -> None:
@@ -181,7 +183,7 @@ class SpatialMemory:
     def reset(self) -> None:
         """Forget everything (fresh buffers of the same configuration)."""
         with self._lock:
-            self._parts = _Parts(self.config, self.device)
+            self._parts = _Parts(self.config, self.device, self.label_embedder)
             self._reset_caches()
 
     # --- reading --------------------------------------------------------------------------------
@@ -285,14 +287,16 @@ class SpatialMemory:
 
     def _first_called(self, hist: np.ndarray, frames: np.ndarray, times: np.ndarray) -> dict[str, tuple[int, float]]:
         """Categories with at least min_label_share of the votes -> (frame, time) first given."""
-        votes: dict[str, float] = {}
-        first: dict[str, tuple[int, float]] = {}
-        for i in np.flatnonzero(hist):
-            name = canonical(self._parts.objects.labels[i])
-            votes[name] = votes.get(name, 0.0) + float(hist[i])
-            first[name] = min(first.get(name, (int(frames[i]), float(times[i]))), (int(frames[i]), float(times[i])))
+        table = self._parts.objects
+        category = table.category.cpu().numpy()
         share = self.config.min_label_share * float(hist.sum())
-        return {name: first[name] for name in votes if votes[name] >= share}
+        called = {}
+        for head in np.unique(category[np.flatnonzero(hist)]):
+            members = np.flatnonzero((category == head) & (hist > 0))
+            if hist[members].sum() >= share:
+                first = min((int(frames[i]), float(times[i])) for i in members)
+                called[table.category_name(np.where(category == head, hist, 0))] = first
+        return called
 
     def _keyframe_records(self, shown_ids: set[int]) -> tuple[Keyframe, ...]:
         """Keyframes in frame order; their object ids limited to the objects in the snapshot."""
@@ -347,7 +351,7 @@ class SpatialMemory:
         Everything is read and checked into fresh buffers first; on any defect MemoryFileError is
         raised and this memory is left untouched.
         """
-        parts = _read_parts(path, self.device)
+        parts = _read_parts(path, self.device, self.label_embedder)
         with self._lock:
             self.config = parts.config
             self._parts = parts
@@ -358,19 +362,20 @@ class SpatialMemory:
         """A new memory restored from a file."""
         memory = cls.__new__(cls)
         memory.device = resolve_device(device)
+        memory.label_embedder = None
         memory._lock = threading.RLock()
-        memory._parts = _read_parts(path, memory.device)
+        memory._parts = _read_parts(path, memory.device, None)
         memory.config = memory._parts.config
         memory._reset_caches()
         return memory
 
 
-def _read_parts(path: str | os.PathLike, device: torch.device) -> _Parts:
+def _read_parts(path: str | os.PathLike, device: torch.device, label_embedder: LabelEmbedder | None) -> _Parts:
     """A complete memory state read from a file into fresh buffers; MemoryFileError on defects."""
     header, arrays = read_memory_file(path)
     try:
         config = MemoryConfig.from_dict(header["config"])
-        parts = _Parts(config, device)
+        parts = _Parts(config, device, label_embedder)
         for name, part in parts.components().items():
             if name == "lifecycle" and header["format_version"] < LIFECYCLE_FORMAT:
                 continue  # saved before lifecycles: every object present, never moved

@@ -13,6 +13,7 @@ import pytest
 from reasmory_ros.config.settings import Settings
 from reasmory_ros.dsl import DslError, run
 from reasmory_ros.memory import MemoryConfig, SpatialMemory
+from reasmory_ros.planning.language import default_embedder
 from reasmory_ros.replay.object_metrics import object_metrics
 from reasmory_ros.replay.pipeline import build_memory
 from reasmory_ros.sim.cli import simulate
@@ -236,3 +237,63 @@ def test_each_category_an_object_is_often_called_keeps_its_first_sighting(room_s
     assert record.first_called["refrigerator"] == (record.first_seen_frame, record.first_seen_time)
     assert record.first_called["refrigerator"][0] == shown[0] < 12
     assert record.first_called["cabinet"][0] == min(k for k in shown if k >= 12)
+
+
+def _relabelled(frames, words: dict[str, tuple[str, ...]]) -> list:
+    """Each detection of a category called by the category's words in turn, frame by frame."""
+    return [dataclasses.replace(f, labels={i: words[v][k % len(words[v])] if v in words else v
+                                           for i, v in f.labels.items()})
+            for k, f in enumerate(frames)]
+
+
+def test_a_word_outside_the_synonym_table_joins_the_category_it_clearly_names(room_scan):
+    """Half the chair detections say "office chair", a word the synonym table lacks. With the
+    packaged sentence embedder (cosine 0.87 to "chair") it joins the chair category and stays an
+    alias; without it (label_similarity 0) the two words are two categories. Whichever word
+    comes first, the category is named by its most voted word."""
+    embedder = default_embedder()
+    assert embedder is not None, "the packaged MiniLM embedder is part of the requirements"
+    for words in (("chair", "office chair", "chair"), ("office chair", "chair", "chair")):
+        frames = _relabelled(room_scan, {"chair": words})
+        memory = SpatialMemory(MemoryConfig(), label_embedder=embedder)
+        for frame in frames:
+            memory.update(frame)
+        snapshot = memory.snapshot()
+        assert sorted(snapshot.label_counts()) == ["box", "cabinet", "chair", "sofa", "table"], words
+        assert snapshot.label_counts()["chair"] == 2
+        chairs = [o for o in snapshot.objects if o.label == "chair"]
+        assert all("office chair" in o.label_histogram and set(o.first_called) == {"chair"} for o in chairs)
+    table_only = SpatialMemory(MemoryConfig(label_similarity=0.0), label_embedder=embedder)
+    for frame in _relabelled(room_scan, {"chair": ("office chair", "chair", "chair")}):
+        table_only.update(frame)
+    objects = table_only._parts.objects
+    assert len(set(objects.category[: len(objects.labels)].tolist())) == len(objects.labels)
+
+
+def test_look_alikes_and_unrelated_words_keep_their_own_categories(room_scan):
+    """Words the embedder finds only somewhat alike stay apart: "armchair" (0.73 to chair, and a
+    synonym-table word: never moved), "stool" for the box, "carton" for the cabinet (a synonym
+    at 0.42 that the embedder cannot tell: left alone rather than guessed)."""
+    frames = _relabelled(room_scan, {"box": ("box", "stool"), "cabinet": ("cabinet", "carton"),
+                                     "sofa": ("sofa", "armchair")})
+    memory = SpatialMemory(MemoryConfig(), label_embedder=default_embedder())
+    for frame in frames:
+        memory.update(frame)
+    objects = memory._parts.objects
+    category = {word: int(objects.category[i]) for i, word in enumerate(objects.labels)}
+    assert len({category[w] for w in ("box", "stool", "cabinet", "carton", "sofa", "armchair", "chair")}) == 7
+
+
+def test_a_table_word_seen_later_takes_over_the_category_a_resembling_word_founded(room_scan):
+    """The sofa is a "sofa bed" (outside the table) in the first 20 frames and a "sofa" after:
+    when "sofa" arrives, the category "sofa bed" founded joins it, and the record is one sofa."""
+    frames = [dataclasses.replace(f, labels={i: ("sofa bed" if k < 20 else "sofa") if v == "sofa" else v
+                                             for i, v in f.labels.items()}) for k, f in enumerate(room_scan)]
+    memory = SpatialMemory(MemoryConfig(), label_embedder=default_embedder())
+    for k, frame in enumerate(frames):
+        memory.update(frame)
+        if k == 19:
+            assert [o.label for o in memory.snapshot().objects].count("sofa bed") == 1
+    (sofa,) = [o for o in memory.snapshot().objects if "sofa bed" in o.label_histogram]
+    assert sofa.label == "sofa" and set(sofa.first_called) == {"sofa"}
+    assert sofa.first_called["sofa"][0] < 20, "the category's first sighting is the sofa bed's"

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from reasmory_ros.memory import MemoryConfig, MemoryFileError, SpatialMemory, SpatialMemoryError
+from reasmory_ros.planning.language import default_embedder
 
 CONFIG = MemoryConfig(pixel_stride=2, max_objects=32, max_keyframes=8, map_capacity=16384)
 
@@ -108,11 +109,15 @@ def test_bad_files_raise_and_leave_memory_untouched(saved, room_scan, tmp_path):
     def overfull_trajectory(header):
         header["scalars"]["trajectory"]["count"] = 10**6
 
+    def category_of_no_word(arrays):
+        arrays["objects/category"][0] = CONFIG.max_labels - 1  # past the vocabulary
+
     variants = list(_corrupt_variants(data)) + [
         ("newer version", _rewritten(path, edit_header=newer)),
         ("arrays of another capacity", _rewritten(path, edit_header=wrong_capacity)),
         ("missing array", _rewritten(path, edit_arrays=missing)),
         ("counters out of range", _rewritten(path, edit_header=overfull_trajectory)),
+        ("label category out of the vocabulary", _rewritten(path, edit_arrays=category_of_no_word)),
         ("not a memory file", _rewritten(path, edit_header=lambda h: h.update(format="other"))),
     ]
     for name, content in variants:
@@ -164,3 +169,17 @@ def test_save_replaces_atomically(saved, tmp_path):
     assert zipfile.is_zipfile(target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["memory.npz"]
     assert SpatialMemory.from_file(target).frame_count == memory.frame_count
+
+
+def test_words_filed_by_embedding_stay_filed_in_a_file_read_without_the_embedder(room_scan, tmp_path):
+    """The categories are saved: a memory that filed "office chair" under chair with the packaged
+    embedder reads back the same labels, aliases and first sightings where no embedder is given
+    (a snapshot for a CLI, an evaluation)."""
+    memory = SpatialMemory(CONFIG, label_embedder=default_embedder())
+    for k, frame in enumerate(room_scan[:20]):
+        memory.update(dataclasses.replace(frame, labels={
+            i: ("office chair" if k % 3 == 1 and v == "chair" else v) for i, v in frame.labels.items()}))
+    memory.save(tmp_path / "filed.npz")
+    loaded = SpatialMemory.from_file(tmp_path / "filed.npz")
+    assert_same_snapshot(memory.snapshot(), loaded.snapshot())
+    assert {o.label for o in loaded.snapshot().objects if "office chair" in o.label_histogram} == {"chair"}
