@@ -215,9 +215,10 @@ class MemoryConfig:
     )
     min_object_observations: int = setting(
         2,
-        "Objects seen in fewer frames, or in one frame only, are kept but not shown in "
-        "snapshots, so no answer counts them (detector flicker, one-frame false positives and "
-        "splits).",
+        "Objects seen in fewer frames, or in one frame only, or whose category was given fewer "
+        "times, are kept but not shown in snapshots, so no answer counts them (detector "
+        "flicker, one-frame false positives and splits, false positives that agree on no "
+        "label).",
         unit="frames",
     )
     max_labels: int = setting(

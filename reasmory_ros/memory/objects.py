@@ -264,10 +264,13 @@ class ObjectTable(StateBuffers):
     def supported(self) -> torch.Tensor:
         """(max_objects,) objects that may be shown and answered about: seen in at least
         min_object_observations frames, and in two different frames at least (several detections
-        of one frame, e.g. a split mask, never make an object; nor does a one-frame false positive)."""
-        return self.active & (self.observations >= self.config.min_object_observations) & (
+        of one frame, e.g. a split mask, never make an object; nor does a one-frame false positive),
+        with one category given that many times (two false positives on one patch of wall, a
+        "shelf" and a "rug", agree on no category)."""
+        seen = self.active & (self.observations >= self.config.min_object_observations) & (
             self.last_frame > self.first_frame
         )
+        return seen & (self.categories(self.label_hist).amax(dim=1) >= self.config.min_object_observations)
 
     # --- per frame ------------------------------------------------------------------------------
 
