@@ -60,7 +60,8 @@ NON_OBJECT_WORDS = frozenset(
     environment surroundings setting furniture label labels labelled labeled called named tagged memory memories map
     3d 2d reconstruction reconstructed scan scanned mesh cloud ones hidden partly partially fully too
     question questions word words phrase phrases sentence single using use reply respond response format digit digits
-    integer decimal decimals
+    integer decimal decimals guess guesses idea clue notion walkthrough walkthroughs tour exist exists existing
+    unit units piece pieces set sets knowledge inventory same
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
 )
@@ -71,6 +72,7 @@ ASKED_NOUNS = frozenset(
     """
     turn turns step steps action actions length height width size dimension dimensions distance distances
     side sides area extent order direction directions route path answer value count number position gap
+    estimate estimates guess guesses
     """.split()
 )
 
@@ -79,7 +81,7 @@ ASKED_NOUNS = frozenset(
 SCENE_NOUNS = frozenset(
     """
     room rooms scene scenes video videos clip footage recording space apartment house flat home building
-    floor area environment map reconstruction scan mesh cloud sequence
+    floor area environment map reconstruction scan mesh cloud sequence walkthrough walkthroughs tour
     """.split()
 )
 
@@ -399,7 +401,7 @@ def requested_unit(question: str) -> str | None:
     return None
 
 
-_STATED = re.compile(r"\d(?:\.\d+)? ?$")
+_STATED = re.compile(r"\d(?:\.\d+)? ?(?:(?:square|sq|cubic) )?$")
 
 
 Embedder = Callable[[list[str]], np.ndarray]

@@ -34,6 +34,7 @@ from reasmory_ros.planning.language import (
     LabelResolver,
     Mention,
     correct_typos,
+    could_name_object,
     frame_references,
     prepare,
     requested_unit,
@@ -46,6 +47,7 @@ _DIRECTION_OPTION = re.compile(r"^(?:left|right|back|behind|front|ahead|forward|
 _DIRECTION_WORD_OPS = frozenset({"relative_position"})
 """Operations whose text answer is a direction word (near/far, left/right, up/down)."""
 _TURN_OPTION = re.compile(r"\b(?:go forward|turn left|turn right|turn back)\b")
+_GENERIC_NOUN = re.compile(r"\b(?:things|objects|items|stuff|pieces)\b")
 _GENERIC_COUNTED = re.compile(r"\b(?:how many|number of|count(?: the| all)?) (?:things|objects|items|stuff|pieces)\b")
 _RELATED_TO = re.compile(r"\b(?:on|onto|upon|atop|top|under|beneath|below|underneath|above|over|near|next|beside|close|"
                          r"around|behind|front|inside|in|within|between|at|against|by)(?: (?:the|a|an|my|this|that|of|to))*$")
@@ -88,10 +90,28 @@ _COUNT_RESTRICTIONS = (
                                       r"exactly |only |just )?(?:\d+|several|many|multiple|different|a few) "
                                       r"(?:or more |different |separate |distinct )?(?:frames?|images?|views?|shots?|pictures?)\b")),
     ("a possession", re.compile(r"\b(?:have|has|having|with) (?:\d+|no|only|exactly|at least) (?!frames?\b)[a-z]+")),
-    ("a colour", re.compile(r"\b(?:black|gr[ae]y|white|red|orange|yellow|green|blue|purple|pink|brown)\b")),
+    ("a colour", re.compile(r"\b(?:black|gr[ae]y|white|red|orange|yellow|green|blue|purple|pink|brown)\b"
+                            r"(?! (?:room|rooms|walls?|floor|house|apartment|flat|kitchen|bedroom|office|scene|space)\b)")),
+    ("a size", re.compile(r"\b\d+(?:\.\d+)? ?(?:m|meters?|metres?|cm|centimeters?|centimetres?|ft|feet|foot|inch|inches) "
+                          r"(?:tall|high|wide|long|deep|across|in (?:size|height|length|width|diameter))\b")),
+    ("a number of sightings", re.compile(r"\b(?:seen|saw|see|visible|appear|appears|appeared|shown|spotted) (?:only |just )?"
+                                         r"(?:twice|more than once|(?:\d+|several|many|multiple) times)\b")),
+    ("a grouping", re.compile(r"\bper (?!cent\b)[a-z]+|\b(?:in|on|at|for) each (?!one\b|time\b)[a-z]+")),
+    ("a part of the recording", re.compile(r"\b(?:in|during|within|over|across|throughout) the (?:first|last|final|initial|"
+                                           r"opening|closing|\d+(?:st|nd|rd|th)) (?:\d+ )?(?:frames?|images?|views?|"
+                                           r"seconds?|minutes?|half|third|quarter|part)\b")),
+    ("a change", re.compile(r"\b(?:were|was|have been|has been|got|been) (?:moved|removed|relocated|added|displaced|"
+                            r"rearranged|taken away|taken out|brought in)\b|\b(?:disappeared|went missing|are missing|"
+                            r"is missing|are gone|is gone)\b")),
 )
 """Conditions that restrict which objects a count counts ('taller than 1 m', 'in 2 or more frames',
-'with 4 legs', 'red'): a program that counts every object of the category ignores them."""
+'with 4 legs', 'red', 'in the first 10 frames', 'were moved'): a program that counts every object
+of the category ignores them."""
+_HAVING = re.compile(r"\b(?:with|without|having|(?:that|which|who) (?:have|has|had)) (?:(?:a|an|the|some|any|no|\d+) )*"
+                     r"([a-z][a-z\-]*)")
+"""'chairs with armrests', 'tables that have drawers': a part or property the counted objects must have."""
+_COPULA_END = re.compile(r"\b(?:are|is|were|was) (?:(?:a|an|the|all|only) )*([a-z][a-z\-]*)$")
+"""'how many objects in the room are bins': the word that closes the asking clause after a copula."""
 _COUNTS_NON_OBJECTS = re.compile(r"\b(?:how many|number of) (?:frames|images|times|seconds|minutes|views|pictures|"
                                  r"shots|moments)\b|\bnumber of the (?:frame|image|view|picture|shot|moment)\b")
 """'How many frames show a chair', 'how many times did you see it': a count, but not of objects;
@@ -127,6 +147,7 @@ class Reading:
         self.times = time_points(self.text)
         self.unit = requested_unit(question)
         self.resolver = resolver
+        self.frame_count = frame_count
 
     def has(self, pattern: str) -> bool:
         return re.search(pattern, self.text) is not None
@@ -208,19 +229,36 @@ class Reading:
             return frozenset({"length"})
         return None
 
+    def _asking_clause(self) -> list[str]:
+        """The words of the asking clause: notes after '?', in brackets or in a sentence of their own are left out."""
+        first = re.split(r"[?!(\[]|\.\s+(?=[A-Z])", self.raw, maxsplit=1)[0]
+        return self.words[:len(prepare(first).split())]  # they lead self.words
+
     def count_restriction(self) -> str | None:
-        """A condition in the question's asking clause (notes after '?' or in brackets are left
-        out) that restricts what is counted, or that counts something other than objects."""
-        asking = len(prepare(re.split(r"[?(\[]", self.raw, maxsplit=1)[0]).split())  # its words lead self.words
+        """A condition in the question's asking clause that restricts what is counted, or that
+        counts something other than objects."""
         named = {i for m in self.mentions if m.resolved for i in range(m.start, m.end)}  # 'red chair' may be a label
-        clause = " ".join(w for i, w in enumerate(self.words[:asking]) if i not in named)
+        clause = " ".join(w for i, w in enumerate(self._asking_clause()) if i not in named)
         if _COUNTS_NON_OBJECTS.search(clause):
             return f"not a count of objects ({quoted(_COUNTS_NON_OBJECTS.search(clause).group(0))})"
         for kind, pattern in _COUNT_RESTRICTIONS:
             found = pattern.search(clause)
+            if found and kind == "a number of frames" and _whole_recording(found.group(0), self.frame_count):
+                continue  # "across 96 frames" of a 96-frame recording: all of it
             if found:
                 return f"{kind} ({quoted(found.group(0))})"
+        having = _HAVING.search(clause)
+        if having and could_name_object(having.group(1)):  # not 'with the camera', 'with respect to'
+            return f"a part or property ({quoted(having.group(0))})"
         return None
+
+    def counted_category(self) -> str | None:
+        """An unknown plural noun that names what generic things are counted as ('how many objects
+        are bins'), which a count of all objects would ignore."""
+        clause = " ".join(self._asking_clause())
+        found = _COPULA_END.search(clause) if _GENERIC_NOUN.search(clause) else None
+        word = found.group(1) if found else ""
+        return word if word and could_name_object(word) and label_words.singular(word) != word else None
 
     def summary(self) -> str:
         """What was understood, for an error message."""
@@ -361,14 +399,36 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
     if restriction and facts.ops <= _PLAIN_COUNT_OPS | {"answer"}:
         problems.append(f"the question counts with a condition, {restriction}, the program counts every object "
                         "of the category")
+    if facts.answer_op == "count" and facts.ops <= {"count", "all_objects", "answer"} and reading.counted_category():
+        problems.append(f"the question counts {quoted(reading.counted_category())}, which names no object in memory; "
+                        "the program counts every object")
     if facts.answer_op == "count" and "all_objects" not in facts.ops:
+        for m in reading.included:  # "chair legs": a singular label before an unknown plural noun counts its parts
+            head = reading.words[m.end] if m.end < len(reading.words) else ""
+            if m.resolved and _singular(m.phrase) and could_name_object(head) and not _singular(head):
+                problems.append(f"the question counts {quoted(m.phrase + ' ' + head)}, the program counts "
+                                f"{quoted(m.phrase)}")
         if reading.counts_things_related():  # count(on(all_objects(), table)) counts the things on it
             problems.append("the question counts things related to an object, the program counts the object itself")
         counted = [m for m in reading.included if set(m.labels) & facts.labels]
         for a, b in zip(counted, counted[1:]):  # "chairs and stools" adds up, "chairs at the desk" does not
             if a.labels != b.labels and not set(reading.words[a.end:b.start]) <= _LISTING:
                 problems.append(f"the question relates {quoted(a.phrase)} to {quoted(b.phrase)}, the program counts both")
+            elif a.end == b.start and _singular(a.phrase):
+                # "cabinet doors": a singular noun before another names a kind or part of it, not a listing
+                problems.append(f"the question counts {quoted(a.phrase + ' ' + b.phrase)}, the program counts "
+                                f"{quoted(a.phrase)} and {quoted(b.phrase)} separately")
     return problems
+
+
+def _whole_recording(phrase: str, frame_count: int) -> bool:
+    """Whether 'in N frames' names at least every frame of the recording (a description, not a condition)."""
+    number = re.search(r"\b\d+\b", phrase)
+    return number is not None and int(number.group(0)) >= frame_count > 0
+
+
+def _singular(phrase: str) -> bool:
+    return label_words.singular(phrase) == label_words.normalise(phrase)
 
 
 def check_program(program: str | dsl.TypedProgram, reading: Reading, context: PlanningContext) -> list[str]:

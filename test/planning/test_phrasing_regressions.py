@@ -271,3 +271,71 @@ def test_a_misspelt_object_is_read_as_the_one_label_it_is_closest_to(planner, fu
 def test_a_word_that_could_be_two_things_or_is_english_stays_unknown(planner, furnished, question, unknown):
     with pytest.raises(NotUnderstood, match=f"no object in memory matches '{unknown}'"):
         planner.interpret(question, None, furnished)
+
+
+# Issue 14, third batch of counting phrasings: asides and notes that are not objects, conditions a
+# plain count would ignore, and descriptions of the recording or the room that are not conditions.
+
+@pytest.mark.parametrize("question", [
+    "Any idea how many chairs are in the room?",  # 'idea' after 'any' is not an object
+    "How many chairs are in the room? Give your best estimate.",  # a word before 'estimate' modifies it
+    "How many chairs are in the room? My guess is 3.",
+    "How many chairs are there in the walkthrough?",  # a word for the recording
+    "How many chairs are there, to your knowledge?",
+    "How many chairs are in the video? The same chair seen twice counts once.",  # 'the same'
+    "How many chairs are in the room. Answer with one word.",  # a note in a sentence of its own
+    "How many chairs are in the 20 square meter room?",  # a stated area, not the unit asked
+    "How many chairs appear across 100 frames?",  # every frame of the 100-frame recording
+    "How many chairs are in the white room?",  # the colour of the room, not of the chairs
+    "How many chairs are there? Each one counts once, even when seen in several frames.",  # an everyday cue in a note
+])
+def test_asides_and_descriptions_leave_a_plain_count(planner, context, question):
+    assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
+
+
+@pytest.mark.parametrize("question, condition", [
+    ("How many chairs did you see in the first 10 frames?", "a part of the recording"),
+    ("How many chairs were moved?", "a change"),
+    ("How many chairs with armrests are there?", "a part or property"),
+    ("How many chairs are 2 m tall?", "a size"),
+    ("How many chairs were seen twice?", "a number of sightings"),
+    ("How many chairs are there per room?", "a grouping"),
+    ("How many chair legs are there?", "counts 'chair legs'"),
+])
+def test_a_count_with_a_condition_or_of_something_else_is_refused(planner, context, question, condition):
+    with pytest.raises(NotUnderstood) as refused:
+        planner.interpret(question, None, context)
+    assert condition in str(refused.value)
+
+
+def test_a_noun_before_a_label_names_a_part_not_a_second_category(planner):
+    kitchen = PlanningContext(label_counts={"cabinet": 3, "door": 1}, frame_count=100)
+    with pytest.raises(NotUnderstood, match="counts 'cabinet doors'"):
+        planner.interpret("How many cabinet doors are there?", None, kitchen)
+    program = planner.interpret("How many cabinets and doors are there?", None, kitchen).program
+    assert program == 'answer(count(objects(["cabinet", "door"])))'
+
+
+def test_an_everyday_question_keeps_its_own_refusal(planner, context):
+    """The fallback to the intents is only for questions that say what they ask ('how many')."""
+    with pytest.raises(NotUnderstood, match="there are 3 objects matching 'chair'"):
+        planner.interpret("Where is the chair?", None, context)
+
+
+def test_a_stated_area_is_not_the_unit_asked():
+    from reasmory_ros.planning.language import requested_unit
+    assert requested_unit("How many chairs are in the 20 square meter room?") is None
+    assert requested_unit("How big is the 20 square meter room in square feet?") == "ft2"
+
+
+def test_counting_every_object_for_an_unknown_category_fails_the_check(planner, context):
+    """'How many objects are bins' was answered with the number of all objects."""
+    from reasmory_ros.planning.language import LabelResolver
+    from reasmory_ros.planning.semantics import Reading, check_program
+    question = "How many objects in the scene are bins?"
+    reading = Reading(question, None, LabelResolver(context.labels, None), context.frame_count)
+    assert any("counts 'bins'" in p for p in check_program("answer(count(all_objects()))", reading, context))
+    with pytest.raises(NotUnderstood):
+        planner.interpret(question, None, context)
+    plain = Reading("How many objects are there in total?", None, LabelResolver(context.labels, None), 100)
+    assert not check_program("answer(count(all_objects()))", plain, context)
