@@ -32,7 +32,7 @@ _REFERENCE = r"(?:to|from|nearest|closest|farthest|furthest|nearer|closer|farthe
 _CAMERA_WORDS = r"\b(?:camera|i|me|my|viewer|filming|recorder|robot|we|us)\b"
 _NOW_WORDS = r"\b(?:now|current|currently|present|at the moment|right now|last frame)\b"
 _DIRECTION_WORDS = r"\b(?:left|right|behind|back|front|ahead|quadrant|which side|where|direction|position|relative)\b"
-_DISTANCE_WORDS = r"\b(?:distance|how far|far|apart|how close|close|away)\b"
+_DISTANCE_WORDS = r"\b(?:distance|how far|far|apart(?! from)|how close|close|away)\b"
 _LENGTH_UNITS = frozenset({"m", "cm", "mm", "ft", "in"})
 _RELATION_PAIRS = (r"\b(?:near|nearer|closer)(?: or)? (?:far|farther|further)\b|\bleft(?: or)?(?: to)?(?: the)? right\b|"
                    r"\b(?:up|above|higher)(?: or)? (?:down|below|lower|beneath)\b")

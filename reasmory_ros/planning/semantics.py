@@ -55,7 +55,8 @@ _RELATED_TO = re.compile(r"\b(?:on|onto|upon|atop|top|under|beneath|below|undern
 _STRAIGHT = re.compile(r"\b(?:straight line|straight-line|displacement|displaced|net)\b")
 _EXCLUDING = re.compile(r"\b(?:excluding|exclude|except|except for|other than|not counting|do not count|don t count|"
                         r"not including|ignoring|ignore|disregard|disregarding|skip|skipping|leave out|leaving out|"
-                        r"but not|aside from)(?: (?:the|a|an|any|all))*$")
+                        r"but not|aside from|apart from|besides|without counting|without including|leaving aside|"
+                        r"setting aside|omitting|omit|barring|excepting|save for)(?: (?:the|a|an|any|all))*$")
 """Ends the words before a mention the question leaves out."""
 _LISTING = frozenset({"and", "or", "plus", "also", "as", "well", "including", "the", "a", "an", "any", "all", "of"})
 """Words that may join the categories one count adds up ('chairs and the stools', 'chairs as well as stools')."""
@@ -107,7 +108,7 @@ _COUNT_RESTRICTIONS = (
 """Conditions that restrict which objects a count counts ('taller than 1 m', 'in 2 or more frames',
 'with 4 legs', 'red', 'in the first 10 frames', 'were moved'): a program that counts every object
 of the category ignores them."""
-_HAVING = re.compile(r"\b(?:with|without|having|(?:that|which|who) (?:have|has|had)) (?:(?:a|an|the|some|any|no|\d+) )*"
+_HAVING = re.compile(r"\b(?:with|without(?! counting| including)|having|(?:that|which|who) (?:have|has|had)) (?:(?:a|an|the|some|any|no|\d+) )*"
                      r"([a-z][a-z\-]*)")
 """'chairs with armrests', 'tables that have drawers': a part or property the counted objects must have."""
 _COPULA_END = re.compile(r"\b(?:are|is|were|was) (?:(?:a|an|the|all|only) )*([a-z][a-z\-]*)$")
@@ -250,6 +251,16 @@ class Reading:
         having = _HAVING.search(clause)
         if having and could_name_object(having.group(1)):  # not 'with the camera', 'with respect to'
             return f"a part or property ({quoted(having.group(0))})"
+        return None
+
+    def counted_mention(self) -> Mention | None:
+        """The object right after 'how many' / 'number of' ('how many chairs are near the desk'):
+        what is counted, unless generic things are ('how many objects are near the chair')."""
+        for cue in re.finditer(r"\b(?:how many|number of)(?: the)? ", self.text):
+            start = len(self.text[:cue.end()].split())
+            found = next((m for m in self.mentions if m.start == start and m.resolved), None)
+            if found is not None:
+                return found
         return None
 
     def counted_category(self) -> str | None:
@@ -402,6 +413,9 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
     if facts.answer_op == "count" and facts.ops <= {"count", "all_objects", "answer"} and reading.counted_category():
         problems.append(f"the question counts {quoted(reading.counted_category())}, which names no object in memory; "
                         "the program counts every object")
+    counted = reading.counted_mention() if facts.answer_op == "count" and "all_objects" in facts.ops else None
+    if counted is not None:  # "after looking around, how many chairs": not the objects around a chair
+        problems.append(f"the question counts {quoted(counted.phrase)}, the program counts other objects")
     if facts.answer_op == "count" and "all_objects" not in facts.ops:
         for m in reading.included:  # "chair legs": a singular label before an unknown plural noun counts its parts
             head = reading.words[m.end] if m.end < len(reading.words) else ""

@@ -288,6 +288,11 @@ def test_a_word_that_could_be_two_things_or_is_english_stays_unknown(planner, fu
     "How many chairs appear across 100 frames?",  # every frame of the 100-frame recording
     "How many chairs are in the white room?",  # the colour of the room, not of the chairs
     "How many chairs are there? Each one counts once, even when seen in several frames.",  # an everyday cue in a note
+    "How many chairs are there, apart from the fireplace?",  # left out, so it may be unknown
+    "How many chairs are there besides the piano?",
+    "How many chairs are there without counting the piano?",  # not 'with/without <a part>'
+    "Based on your observations, how many chairs do you see in the vid?",
+    "After looking around, how many chairs did you find?",  # 'around' is not about the chairs
 ])
 def test_asides_and_descriptions_leave_a_plain_count(planner, context, question):
     assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
@@ -339,3 +344,16 @@ def test_counting_every_object_for_an_unknown_category_fails_the_check(planner, 
         planner.interpret(question, None, context)
     plain = Reading("How many objects are there in total?", None, LabelResolver(context.labels, None), 100)
     assert not check_program("answer(count(all_objects()))", plain, context)
+
+
+def test_a_count_of_a_category_is_not_a_count_of_the_objects_near_it(context):
+    """'Suppose you walk around the room: how many chairs will you see?' was the number of objects
+    near a chair; the check holds for every planner."""
+    from reasmory_ros.planning.language import LabelResolver
+    from reasmory_ros.planning.semantics import Reading, check_program
+    near = 'x = the(objects("refrigerator"))\nanswer(count(filter(all_objects(), near=x)))'
+    resolver = LabelResolver(context.labels, None)
+    walk = Reading("After walking around, how many refrigerators did you see?", None, resolver, 100)
+    assert any("counts 'refrigerators'" in p for p in check_program(near, walk, context))
+    things = Reading("How many objects are around the refrigerator?", None, resolver, 100)
+    assert not check_program(near, things, context)
