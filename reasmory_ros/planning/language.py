@@ -352,6 +352,12 @@ def english_words() -> frozenset[str]:
     return frozenset(line for line in text.split() if line.isalpha() and line.islower())
 
 
+NOUN_WORDS = SCENE_NOUNS | ASKED_NOUNS | CATEGORY_NOUNS | frozenset(
+    "object objects item items thing things instance instances piece pieces label labels frame frames image images "
+    "picture pictures photo photos snapshot snapshots camera cameras robot person viewer observer question questions "
+    "word words".split())
+"""The question's own nouns; with the memory's label words, what a misspelt word after a determiner can be."""
+_NOUN_SLOT = frozenset("the a an this that these those my your our its their each every any many of".split())
 _HOW_WORDS = ("many", "much", "far")
 """What "how" asks in a count or distance question: a word one edit from one of them after "how" is it."""
 
@@ -383,6 +389,11 @@ def correct_typos(prepared: str, is_known: Callable[[str], bool], vocabulary: fr
         near = {v for key in _deletes(word, limit) for v in index.get(key, ())}
         scored = sorted((edit_distance(word, v, limit), v) for v in near)
         best = [v for d, v in scored if d == scored[0][0]] if scored and scored[0][0] <= limit else []
+        if k and words[k - 1] in _NOUN_SLOT and len({label_words.singular(v) for v in best}) > 1:
+            # after 'the', 'this', 'many' a noun is meant: 'the sceen' is the scene, not 'seen'
+            best = [v for v in best if v in NOUN_WORDS or v not in NON_OBJECT_WORDS]
+            if best and set(best) <= SCENE_NOUNS:  # 'the houe': house or home, both only say where
+                best = best[:1]
         if best and len({label_words.singular(v) for v in best}) == 1:  # 'chairz': chair or chairs, one word
             words[k] = best[0]
     return " ".join(words)

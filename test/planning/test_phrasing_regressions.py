@@ -357,3 +357,22 @@ def test_a_count_of_a_category_is_not_a_count_of_the_objects_near_it(context):
     assert any("counts 'refrigerators'" in p for p in check_program(near, walk, context))
     things = Reading("How many objects are around the refrigerator?", None, resolver, 100)
     assert not check_program(near, things, context)
+
+
+@pytest.mark.parametrize("typo, word", [
+    ("How many chairs are in the sceen?", "scene"),  # scene or seen: after 'the', the noun
+    ("How many chairs appear in the ideo?", "video"),  # video or idea: 'idea' is no noun of the question
+    ("How many thigs are chairs?", "things"),  # after 'many'
+    ("How many chairs are in the houe?", "home"),  # house or home: both only say where (the first is taken)
+])
+def test_a_misspelt_word_after_a_determiner_is_read_as_the_noun(planner, context, typo, word):
+    from reasmory_ros.planning.language import LabelResolver
+    from reasmory_ros.planning.semantics import Reading
+    reading = Reading(typo, None, LabelResolver(context.labels, None), context.frame_count)
+    assert word in reading.words
+    assert planner.interpret(typo, None, context).program == 'answer(count(objects("chair")))'
+
+
+def test_a_misspelt_word_between_two_verbs_stays_unknown():
+    from reasmory_ros.planning.language import correct_typos
+    assert correct_typos("i sceen it", lambda w: False) == "i sceen it"  # scene or seen, no determiner
