@@ -376,6 +376,10 @@ def correct_typos(prepared: str, is_known: Callable[[str], bool], vocabulary: fr
     lexicon = english_words()
     words = prepared.split()
     for k, word in enumerate(words):
+        if (k + 1 < len(words) and words[k + 1] in _HOW_WORDS and word not in vocabulary and word.isalpha()
+                and edit_distance(word, "how", 1) <= 1):  # 'hw many', 'hwo many', 'ow far'
+            words[k] = "how"
+            continue
         if k and words[k - 1] == "how" and word not in vocabulary and word.isalpha():
             # 'how mani', 'how fsr': after "how" even an English word one edit from many/much/far is that word
             near_how = [v for v in _HOW_WORDS if edit_distance(word, v, 1) <= 1]
@@ -389,6 +393,10 @@ def correct_typos(prepared: str, is_known: Callable[[str], bool], vocabulary: fr
         near = {v for key in _deletes(word, limit) for v in index.get(key, ())}
         scored = sorted((edit_distance(word, v, limit), v) for v in near)
         best = [v for d, v in scored if d == scored[0][0]] if scored and scored[0][0] <= limit else []
+        following = words[k + 1] if k + 1 < len(words) else ""
+        if len(best) > 1 and (following in NOUN_WORDS or following in vocabulary - NON_OBJECT_WORDS
+                              or (following.isalpha() and is_known(following))):
+            best = [v for v in best if v in _NOUN_SLOT] or best  # before a noun: 'hte chair' is 'the chair'
         if k and words[k - 1] in _NOUN_SLOT and len({label_words.singular(v) for v in best}) > 1:
             # after 'the', 'this', 'many' a noun is meant: 'the sceen' is the scene, not 'seen'
             best = [v for v in best if v in NOUN_WORDS or v not in NON_OBJECT_WORDS]

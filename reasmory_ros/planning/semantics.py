@@ -403,6 +403,8 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
         problems.append("the question does not ask for a direction, the program answers one")
     if facts.answer_op == "exists" and reading.has(_COMPARES_COUNT):
         problems.append("the question compares a number of objects, the program only says whether one exists")
+    elif facts.answer_op == "exists" and reading.has(r"\b(?:many|number)\b"):  # 'hw many chairs did you notice'
+        problems.append("the question asks for a number, the program only says whether an object exists")
     extreme = "farthest" if reading.wants_farthest() else "nearest"
     if facts.answer_op in {"nearest", "farthest"} and facts.answer_op != extreme:
         problems.append(f"the question asks for the {extreme} object, the program picks the {facts.answer_op}")

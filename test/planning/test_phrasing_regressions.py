@@ -376,3 +376,27 @@ def test_a_misspelt_word_after_a_determiner_is_read_as_the_noun(planner, context
 def test_a_misspelt_word_between_two_verbs_stays_unknown():
     from reasmory_ros.planning.language import correct_typos
     assert correct_typos("i sceen it", lambda w: False) == "i sceen it"  # scene or seen, no determiner
+
+
+@pytest.mark.parametrize("question", [
+    "Hw many chairs did you notice overall?",  # was `exists("chair")`: 'yes'
+    "Hwo many chairs did you see?",
+    "ow many chairs are there?",
+    "How many instances of hte chair category are present?",  # the, not he: a determiner before a noun
+])
+def test_a_misspelt_how_or_the_still_counts(planner, context, question):
+    assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
+
+
+def test_an_existence_answer_never_answers_how_many(context):
+    from reasmory_ros.planning.language import LabelResolver
+    from reasmory_ros.planning.semantics import Reading, check_program
+    reading = Reading("Hw many chairs did you notice?", None, LabelResolver(context.labels, None), 100)
+    assert any("asks for a number" in p for p in check_program('answer(exists("chair"))', reading, context))
+
+
+def test_a_typo_as_close_to_a_label_word_as_to_a_scene_word_stays_unknown(planner):
+    """'sceen' is one edit from 'scene' and from 'screen' (a tv synonym): not guessed."""
+    with_tv = PlanningContext(label_counts={"chair": 2, "tv": 1}, frame_count=100)
+    with pytest.raises(NotUnderstood, match="'sceen'"):
+        planner.interpret("How many chairs are in the sceen?", None, with_tv)
