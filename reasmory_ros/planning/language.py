@@ -61,7 +61,7 @@ NON_OBJECT_WORDS = frozenset(
     3d 2d reconstruction reconstructed scan scanned mesh cloud ones hidden partly partially fully too
     question questions word words phrase phrases sentence single using use reply respond response format digit digits
     integer decimal decimals guess guesses idea clue notion walkthrough walkthroughs tour exist exists existing
-    unit units piece pieces knowledge inventory same vid vids observation observations
+    unit units piece pieces knowledge inventory same such vid vids observation observations
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
 )

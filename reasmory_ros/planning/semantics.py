@@ -421,7 +421,8 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
     if facts.answer_op == "count" and "all_objects" not in facts.ops:
         for m in reading.included:  # "chair legs": a singular label before an unknown plural noun counts its parts
             head = reading.words[m.end] if m.end < len(reading.words) else ""
-            if m.resolved and _singular(m.phrase) and could_name_object(head) and not _singular(head):
+            named = any(o.start == m.end for o in reading.mentions)  # 'chair/chairs', 'cabinet doors': see below
+            if m.resolved and _singular(m.phrase) and could_name_object(head) and not _singular(head) and not named:
                 problems.append(f"the question counts {quoted(m.phrase + ' ' + head)}, the program counts "
                                 f"{quoted(m.phrase)}")
         if reading.counts_things_related():  # count(on(all_objects(), table)) counts the things on it
@@ -430,7 +431,7 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
         for a, b in zip(counted, counted[1:]):  # "chairs and stools" adds up, "chairs at the desk" does not
             if a.labels != b.labels and not set(reading.words[a.end:b.start]) <= _LISTING:
                 problems.append(f"the question relates {quoted(a.phrase)} to {quoted(b.phrase)}, the program counts both")
-            elif a.end == b.start and _singular(a.phrase):
+            elif a.labels != b.labels and a.end == b.start and _singular(a.phrase):
                 # "cabinet doors": a singular noun before another names a kind or part of it, not a listing
                 problems.append(f"the question counts {quoted(a.phrase + ' ' + b.phrase)}, the program counts "
                                 f"{quoted(a.phrase)} and {quoted(b.phrase)} separately")

@@ -293,6 +293,8 @@ def test_a_word_that_could_be_two_things_or_is_english_stays_unknown(planner, fu
     "How many chairs are there without counting the piano?",  # not 'with/without <a part>'
     "Based on your observations, how many chairs do you see in the vid?",
     "After looking around, how many chairs did you find?",  # 'around' is not about the chairs
+    "How many chair/chairs are there?",  # one label twice is not a part of it
+    "How many such chairs are there?",
 ])
 def test_asides_and_descriptions_leave_a_plain_count(planner, context, question):
     assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
