@@ -108,7 +108,7 @@ _COUNT_RESTRICTIONS = (
 """Conditions that restrict which objects a count counts ('taller than 1 m', 'in 2 or more frames',
 'with 4 legs', 'red', 'in the first 10 frames', 'were moved'): a program that counts every object
 of the category ignores them."""
-_HAVING = re.compile(r"\b(?:with|without(?! counting| including)|having|(?:that|which|who) (?:have|has|had)) (?:(?:a|an|the|some|any|no|\d+) )*"
+_HAVING = re.compile(r"\b(?:with|without(?! (?:double )?(?:counting|including))|having|(?:that|which|who) (?:have|has|had)) (?:(?:a|an|the|some|any|no|\d+) )*"
                      r"([a-z][a-z\-]*)")
 """'chairs with armrests', 'tables that have drawers': a part or property the counted objects must have."""
 _COPULA_END = re.compile(r"\b(?:are|is|were|was) (?:(?:a|an|the|all|only) )*([a-z][a-z\-]*)$")

@@ -295,6 +295,8 @@ def test_a_word_that_could_be_two_things_or_is_english_stays_unknown(planner, fu
     "After looking around, how many chairs did you find?",  # 'around' is not about the chairs
     "How many chair/chairs are there?",  # one label twice is not a part of it
     "How many such chairs are there?",
+    "How many physical chairs are there?",
+    "How many chairs are there without double counting?",  # not 'without <a part>'
 ])
 def test_asides_and_descriptions_leave_a_plain_count(planner, context, question):
     assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
@@ -304,6 +306,7 @@ def test_asides_and_descriptions_leave_a_plain_count(planner, context, question)
     ("How many chairs did you see in the first 10 frames?", "a part of the recording"),
     ("How many chairs were moved?", "a change"),
     ("How many chairs with armrests are there?", "a part or property"),
+    ("How many chairs without cushions are there?", "a part or property"),
     ("How many chairs are 2 m tall?", "a size"),
     ("How many chairs were seen twice?", "a number of sightings"),
     ("How many chairs are there per room?", "a grouping"),
