@@ -62,7 +62,7 @@ NON_OBJECT_WORDS = frozenset(
     question questions word words phrase phrases sentence single using use reply respond response format digit digits
     integer decimal decimals guess guesses idea clue notion walkthrough walkthroughs tour exist exists existing
     unit units piece pieces knowledge inventory same such vid vids observation observations
-    physical real genuine duplicate duplicates
+    physical real genuine duplicate duplicates colour colours color colors reasoning explanation work
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
 )
