@@ -63,6 +63,7 @@ NON_OBJECT_WORDS = frozenset(
     integer decimal decimals guess guesses idea clue notion walkthrough walkthroughs tour exist exists existing
     unit units piece pieces knowledge inventory same such vid vids observation observations
     physical real genuine duplicate duplicates colour colours color colors reasoning explanation work
+    sensor sensors scanner scanners eye eyes capture captures
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
 )
@@ -83,6 +84,7 @@ SCENE_NOUNS = frozenset(
     """
     room rooms scene scenes video videos clip footage recording space apartment house flat home building
     floor area environment map reconstruction scan mesh cloud sequence walkthrough walkthroughs tour
+    frames images views pictures snapshots
     """.split()
 )
 

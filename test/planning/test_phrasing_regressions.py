@@ -299,6 +299,8 @@ def test_a_word_that_could_be_two_things_or_is_english_stays_unknown(planner, fu
     "How many chairs are there without double counting?",  # not 'without <a part>'
     "How many chairs are there? Explain your reasoning.",
     "How many chairs are there? They can be of any colour.",  # a note, not a colour condition
+    "How many chairs are present in the captured frames?",  # a word describing the frames
+    "How many chairs did the sensor see?",
 ])
 def test_asides_and_descriptions_leave_a_plain_count(planner, context, question):
     assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
