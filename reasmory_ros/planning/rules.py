@@ -187,12 +187,12 @@ class RuleBasedPlanner:
             best = ranked[0][1]
             if best >= MIN_SCORE:
                 found = [name for name, score in ranked if score >= best - MARGIN]
-        change = _classify_change(q)  # change questions: cue words no exemplar of the bank has yet
-        if change is not None:
-            return [change]
         cue = _classify(q)
         if cue is not None and cue not in found:
             found.append(cue)
+        change = _classify_change(q)  # change questions: cue words no exemplar of the bank has yet
+        if change is not None:  # first; the others only when the question says what it asks ("how many ... still")
+            return [change] + (found if q.answer_kinds() is not None else [])
         return found
 
 

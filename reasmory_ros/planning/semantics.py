@@ -244,8 +244,9 @@ class Reading:
             return f"not a count of objects ({quoted(_COUNTS_NON_OBJECTS.search(clause).group(0))})"
         for kind, pattern in _COUNT_RESTRICTIONS:
             found = pattern.search(clause)
-            if found and kind == "a number of frames" and _whole_recording(found.group(0), self.frame_count):
-                continue  # "across 96 frames" of a 96-frame recording: all of it
+            if found and kind in ("a number of frames", "a part of the recording") and _whole_recording(
+                    found.group(0), self.frame_count):
+                continue  # "across 96 frames" of a 96-frame recording, "in at least 1 frame": all of it
             if found:
                 return f"{kind} ({quoted(found.group(0))})"
         having = _HAVING.search(clause)
@@ -439,7 +440,10 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
 
 
 def _whole_recording(phrase: str, frame_count: int) -> bool:
-    """Whether 'in N frames' names at least every frame of the recording (a description, not a condition)."""
+    """Whether 'in N frames' names every frame of the recording or any one of them ('in at least
+    1 frame'): a description, not a condition."""
+    if re.search(r"\b(?:at least 1|1 or more) (?:frame|image|view|shot|picture)", phrase):
+        return True
     number = re.search(r"\b\d+\b", phrase)
     return number is not None and int(number.group(0)) >= frame_count > 0
 

@@ -301,6 +301,10 @@ def test_a_word_that_could_be_two_things_or_is_english_stays_unknown(planner, fu
     "How many chairs are there? They can be of any colour.",  # a note, not a colour condition
     "How many chairs are present in the captured frames?",  # a word describing the frames
     "How many chairs did the sensor see?",
+    "How many chairs appear in at least one frame?",  # any frame: all of them
+    "How many chairs are visible in one or more frames?",
+    "How many chairs appear in the first 100 frames?",  # every frame of the 100-frame recording
+    "How many chairs are still there?",  # a change cue, but the question asks how many
 ])
 def test_asides_and_descriptions_leave_a_plain_count(planner, context, question):
     assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
@@ -308,6 +312,7 @@ def test_asides_and_descriptions_leave_a_plain_count(planner, context, question)
 
 @pytest.mark.parametrize("question, condition", [
     ("How many chairs did you see in the first 10 frames?", "a part of the recording"),
+    ("How many chairs appear in at least 2 frames?", "a number of frames"),
     ("How many chairs were moved?", "a change"),
     ("How many chairs with armrests are there?", "a part or property"),
     ("How many chairs without cushions are there?", "a part or property"),
