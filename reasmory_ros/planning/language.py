@@ -416,7 +416,7 @@ def requested_unit(question: str) -> str | None:
     A unit right after a number is a quantity the question states ('the room is 5 by 4 meters',
     'within 2 m of'), not the unit it asks for.
     """
-    text = prepare(question)
+    text = prepare(question).replace("-", " ")  # "the 60-square-metre flat" states its area too
     for pattern, unit in UNIT_PATTERNS:
         if any(not _STATED.search(text, 0, m.start()) for m in re.finditer(pattern, text)):
             return unit

@@ -345,6 +345,9 @@ def test_a_stated_area_is_not_the_unit_asked():
     from reasmory_ros.planning.language import requested_unit
     assert requested_unit("How many chairs are in the 20 square meter room?") is None
     assert requested_unit("How big is the 20 square meter room in square feet?") == "ft2"
+    assert requested_unit("How many chairs are in this 60-square-metre flat?") is None  # hyphenated, still stated
+    assert requested_unit("How many chairs are in the 4-metre-wide room?") is None
+    assert requested_unit("How far is the chair from the 2-m-tall plant, in centimetres?") == "cm"
 
 
 def test_counting_every_object_for_an_unknown_category_fails_the_check(planner, context):
