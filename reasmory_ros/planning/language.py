@@ -64,6 +64,9 @@ NON_OBJECT_WORDS = frozenset(
     unit units piece pieces knowledge inventory same such vid vids observation observations
     physical real genuine duplicate duplicates colour colours color colors reasoning explanation work
     sensor sensors scanner scanners eye eyes capture captures
+    study library garage basement attic loft nursery pantry lobby classroom workshop lab laboratory workspace
+    den cabin interior residence dwelling cellar foyer porch balcony patio gym playroom suite dorm nook premises
+    property
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
 )
@@ -85,6 +88,9 @@ SCENE_NOUNS = frozenset(
     room rooms scene scenes video videos clip footage recording space apartment house flat home building
     floor area environment map reconstruction scan mesh cloud sequence walkthrough walkthroughs tour
     frames images views pictures snapshots
+    kitchen bedroom bathroom office hallway hall corridor lounge studio study library garage basement attic
+    loft nursery pantry lobby classroom workshop lab laboratory workspace den cabin interior residence dwelling
+    cellar foyer porch balcony patio gym playroom suite dorm corner nook premises property place location
     """.split()
 )
 

@@ -305,6 +305,9 @@ def test_a_word_that_could_be_two_things_or_is_english_stays_unknown(planner, fu
     "How many chairs are visible in one or more frames?",
     "How many chairs appear in the first 100 frames?",  # every frame of the 100-frame recording
     "How many chairs are still there?",  # a change cue, but the question asks how many
+    "How many chairs are in the study?",  # a room's name says where, like 'the kitchen'
+    "How many chairs are in the master bedroom?",  # a word before a room's name describes it
+    "How many chairs are in the reading corner?",
 ])
 def test_asides_and_descriptions_leave_a_plain_count(planner, context, question):
     assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
