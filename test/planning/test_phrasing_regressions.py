@@ -420,3 +420,20 @@ def test_a_typo_as_close_to_a_label_word_as_to_a_scene_word_stays_unknown(planne
     with_tv = PlanningContext(label_counts={"chair": 2, "tv": 1}, frame_count=100)
     with pytest.raises(NotUnderstood, match="'sceen'"):
         planner.interpret("How many chairs are in the sceen?", None, with_tv)
+
+
+@pytest.mark.parametrize("question, label", [
+    ("How many bookshelves are there?", "bookshelf"), ("How many book shelves are there?", "bookshelf"),
+    ("How many bookcases are there?", "bookshelf"), ("How many shelves are there?", "shelf"),
+    ("How many benches are there?", "bench"), ("How many boxes are in the room?", "box"),
+    ("How many couches are there?", "sofa"), ("How many sofas and couches are there?", "sofa"),
+    ("How many TVs are there?", "tv"), ("How many tv's are there?", "tv"), ("How many televisions are there?", "tv"),
+    ("How many monitors are there?", "tv"), ("How many TV sets are there?", "tv"),
+    ("How many potted plants are there?", "plant"), ("How many houseplants are there?", "plant"),
+    ("How many trash bins are there?", "trash can"), ("how many trashcans r there", "trash can"),
+    ("How many garbage cans are there?", "trash can"), ("How many cushions are there?", "pillow"),
+])
+def test_irregular_and_compound_plurals_and_synonyms_count_their_label(planner, question, label):
+    home = PlanningContext(label_counts={"bookshelf": 2, "bench": 1, "box": 3, "sofa": 1, "tv": 2, "plant": 2,
+                                         "trash can": 1, "pillow": 4, "shelf": 1}, frame_count=100)
+    assert planner.interpret(question, None, home).program == f'answer(count(objects("{label}")))'
