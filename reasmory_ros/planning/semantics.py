@@ -162,6 +162,9 @@ class Reading:
         for mention in self.mentions:
             before = self.before(mention, 4)
             listed = out and out[-1].end >= mention.start - 3 and re.search(r"\b(?:and|or|nor)(?: the| a| an)?$", before)
+            after = " ".join(self.words[mention.end:mention.end + 3])
+            if re.match(r"(?:twice|again|more than once|double)\b", after):  # "not counting any chair twice"
+                continue
             if _EXCLUDING.search(before) or listed:
                 out.append(mention)
         return out
@@ -231,8 +234,8 @@ class Reading:
         return None
 
     def _asking_clause(self) -> list[str]:
-        """The words of the asking clause: notes after '?', in brackets or in a sentence of their own are left out."""
-        first = re.split(r"[?!(\[]|\.\s+(?=[A-Z])", self.raw, maxsplit=1)[0]
+        """The words of the asking clause: notes after '?' or ';', in brackets or in a sentence of their own are left out."""
+        first = re.split(r"[?!;(\[]|\.\s+(?=[A-Z])", self.raw, maxsplit=1)[0]
         return self.words[:len(prepare(first).split())]  # they lead self.words
 
     def count_restriction(self) -> str | None:

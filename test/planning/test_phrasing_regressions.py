@@ -308,6 +308,8 @@ def test_a_word_that_could_be_two_things_or_is_english_stays_unknown(planner, fu
     "How many chairs are in the study?",  # a room's name says where, like 'the kitchen'
     "How many chairs are in the master bedroom?",  # a word before a room's name describes it
     "How many chairs are in the reading corner?",
+    "Count the chairs; count a chair seen in several frames only once.",  # a note after ';'
+    "How many chairs are there, not counting any chair twice?",  # not counting it twice is not leaving it out
 ])
 def test_asides_and_descriptions_leave_a_plain_count(planner, context, question):
     assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
