@@ -108,6 +108,10 @@ _COUNT_RESTRICTIONS = (
 """Conditions that restrict which objects a count counts ('taller than 1 m', 'in 2 or more frames',
 'with 4 legs', 'red', 'in the first 10 frames', 'were moved'): a program that counts every object
 of the category ignores them."""
+_CONCESSION = re.compile(r"\b(?:even if|even when|even though|even those|even ones|even the|regardless|no matter|"
+                         r"whether|including|inclusive of)\b")
+"""What follows widens a count rather than restricting it ('even if it appears in 2 or more frames',
+'including ones seen in only 2 frames', 'regardless of how many frames')."""
 _HAVING = re.compile(r"\b(?:with|without(?! (?:double )?(?:counting|including))|having|(?:that|which|who) (?:have|has|had)) (?:(?:a|an|the|some|any|no|\d+) )*"
                      r"([a-z][a-z\-]*)")
 """'chairs with armrests', 'tables that have drawers': a part or property the counted objects must have."""
@@ -243,6 +247,7 @@ class Reading:
         counts something other than objects."""
         named = {i for m in self.mentions if m.resolved for i in range(m.start, m.end)}  # 'red chair' may be a label
         clause = " ".join(w for i, w in enumerate(self._asking_clause()) if i not in named)
+        clause = _CONCESSION.split(clause, maxsplit=1)[0]  # "each once, even if it appears in 2 or more frames"
         if _COUNTS_NON_OBJECTS.search(clause):
             return f"not a count of objects ({quoted(_COUNTS_NON_OBJECTS.search(clause).group(0))})"
         for kind, pattern in _COUNT_RESTRICTIONS:
