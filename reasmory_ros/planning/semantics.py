@@ -112,7 +112,7 @@ _CONCESSION = re.compile(r"\b(?:even if|even when|even though|even those|even on
                          r"whether|including|inclusive of)\b")
 """What follows widens a count rather than restricting it ('even if it appears in 2 or more frames',
 'including ones seen in only 2 frames', 'regardless of how many frames')."""
-_HAVING = re.compile(r"\b(?:with|without(?! (?:double )?(?:counting|including))|having|(?:that|which|who) (?:have|has|had)) (?:(?:a|an|the|some|any|no|\d+) )*"
+_HAVING = re.compile(r"\b(?:with|without(?! (?:double )?[a-z]+ing\b)|having|(?:that|which|who) (?:have|has|had)) (?:(?:a|an|the|some|any|no|\d+) )*"
                      r"([a-z][a-z\-]*)")
 """'chairs with armrests', 'tables that have drawers': a part or property the counted objects must have."""
 _COPULA_END = re.compile(r"\b(?:are|is|were|was) (?:(?:a|an|the|all|only) )*([a-z][a-z\-]*)$")

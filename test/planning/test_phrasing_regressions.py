@@ -297,6 +297,7 @@ def test_a_word_that_could_be_two_things_or_is_english_stays_unknown(planner, fu
     "How many such chairs are there?",
     "How many physical chairs are there?",
     "How many chairs are there without double counting?",  # not 'without <a part>'
+    "Based only on the recording, and without guessing, how many chairs are there?",
     "How many chairs are there? Explain your reasoning.",
     "How many chairs are there? They can be of any colour.",  # a note, not a colour condition
     "How many chairs are present in the captured frames?",  # a word describing the frames
