@@ -224,6 +224,8 @@ class Reading:
             if all("," in b for b in bodies):
                 return frozenset({"order"})
             return frozenset({"choice", "order"})  # "which did you see first?" takes an order's head
+        if self.counted_mention() is not None:  # "how many chairs ...? Ignore sizes in cm": objects, not a unit
+            return frozenset({"count"})
         if self.unit in AREA_UNITS:
             return frozenset({"area"})
         if self.unit:

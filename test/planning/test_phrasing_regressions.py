@@ -444,3 +444,16 @@ def test_irregular_and_compound_plurals_and_synonyms_count_their_label(planner, 
     home = PlanningContext(label_counts={"bookshelf": 2, "bench": 1, "box": 3, "sofa": 1, "tv": 2, "plant": 2,
                                          "trash can": 1, "pillow": 4, "shelf": 1}, frame_count=100)
     assert planner.interpret(question, None, home).program == f'answer(count(objects("{label}")))'
+
+
+def test_how_many_objects_is_a_count_whatever_unit_a_note_names(context):
+    """'How many bowls are there? Ignore sizes in cm.' was answered with the bowl's size."""
+    from reasmory_ros.planning.language import LabelResolver
+    from reasmory_ros.planning.semantics import Reading, check_program
+    resolver = LabelResolver(context.labels, None)
+    size = 'x = the(objects("refrigerator"))\nanswer(longest_dimension(x))'
+    noted = Reading("How many refrigerators are there? Ignore sizes in cm.", None, resolver, 100)
+    assert any("asks for a count" in p for p in check_program(size, noted, context))
+    assert not check_program('answer(count(objects("refrigerator")))', noted, context)
+    length = Reading("How many cm long is the refrigerator?", None, resolver, 100)
+    assert not check_program('x = the(objects("refrigerator"))\nanswer(size(x).length)', length, context)
