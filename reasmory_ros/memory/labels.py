@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 
 CANONICAL_GROUPS: tuple[tuple[str, ...], ...] = (
-    ("tv", "television", "monitor", "tv monitor", "tv screen", "computer monitor"),
+    ("tv", "television", "monitor", "tv monitor", "tv screen", "computer monitor", "tv set", "television set"),
     ("sofa", "couch", "settee"),
     ("refrigerator", "fridge"),
     ("trash can", "trash bin", "garbage can", "garbage bin", "wastebasket", "waste bin",

@@ -60,7 +60,13 @@ NON_OBJECT_WORDS = frozenset(
     environment surroundings setting furniture label labels labelled labeled called named tagged memory memories map
     3d 2d reconstruction reconstructed scan scanned mesh cloud ones hidden partly partially fully too
     question questions word words phrase phrases sentence single using use reply respond response format digit digits
-    integer decimal decimals
+    integer decimal decimals guess guesses idea clue notion walkthrough walkthroughs tour exist exists existing
+    unit units piece pieces knowledge inventory same such vid vids observation observations
+    physical real genuine duplicate duplicates colour colours color colors reasoning explanation work
+    sensor sensors scanner scanners eye eyes capture captures
+    study library garage basement attic loft nursery pantry lobby classroom workshop lab laboratory workspace
+    den cabin interior residence dwelling cellar foyer porch balcony patio gym playroom suite dorm nook premises
+    property
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
 )
@@ -71,6 +77,7 @@ ASKED_NOUNS = frozenset(
     """
     turn turns step steps action actions length height width size dimension dimensions distance distances
     side sides area extent order direction directions route path answer value count number position gap
+    estimate estimates guess guesses
     """.split()
 )
 
@@ -79,7 +86,11 @@ ASKED_NOUNS = frozenset(
 SCENE_NOUNS = frozenset(
     """
     room rooms scene scenes video videos clip footage recording space apartment house flat home building
-    floor area environment map reconstruction scan mesh cloud sequence
+    floor area environment map reconstruction scan mesh cloud sequence walkthrough walkthroughs tour
+    frames images views pictures snapshots
+    kitchen bedroom bathroom office hallway hall corridor lounge studio study library garage basement attic
+    loft nursery pantry lobby classroom workshop lab laboratory workspace den cabin interior residence dwelling
+    cellar foyer porch balcony patio gym playroom suite dorm corner nook premises property place location
     """.split()
 )
 
@@ -350,6 +361,12 @@ def english_words() -> frozenset[str]:
     return frozenset(line for line in text.split() if line.isalpha() and line.islower())
 
 
+NOUN_WORDS = SCENE_NOUNS | ASKED_NOUNS | CATEGORY_NOUNS | frozenset(
+    "object objects item items thing things instance instances piece pieces label labels frame frames image images "
+    "picture pictures photo photos snapshot snapshots camera cameras robot person viewer observer question questions "
+    "word words".split())
+"""The question's own nouns; with the memory's label words, what a misspelt word after a determiner can be."""
+_NOUN_SLOT = frozenset("the a an this that these those my your our its their each every any many of".split())
 _HOW_WORDS = ("many", "much", "far")
 """What "how" asks in a count or distance question: a word one edit from one of them after "how" is it."""
 
@@ -368,6 +385,10 @@ def correct_typos(prepared: str, is_known: Callable[[str], bool], vocabulary: fr
     lexicon = english_words()
     words = prepared.split()
     for k, word in enumerate(words):
+        if (k + 1 < len(words) and words[k + 1] in _HOW_WORDS and word not in vocabulary and word.isalpha()
+                and edit_distance(word, "how", 1) <= 1):  # 'hw many', 'hwo many', 'ow far'
+            words[k] = "how"
+            continue
         if k and words[k - 1] == "how" and word not in vocabulary and word.isalpha():
             # 'how mani', 'how fsr': after "how" even an English word one edit from many/much/far is that word
             near_how = [v for v in _HOW_WORDS if edit_distance(word, v, 1) <= 1]
@@ -381,6 +402,15 @@ def correct_typos(prepared: str, is_known: Callable[[str], bool], vocabulary: fr
         near = {v for key in _deletes(word, limit) for v in index.get(key, ())}
         scored = sorted((edit_distance(word, v, limit), v) for v in near)
         best = [v for d, v in scored if d == scored[0][0]] if scored and scored[0][0] <= limit else []
+        following = words[k + 1] if k + 1 < len(words) else ""
+        if len(best) > 1 and (following in NOUN_WORDS or following in vocabulary - NON_OBJECT_WORDS
+                              or (following.isalpha() and is_known(following))):
+            best = [v for v in best if v in _NOUN_SLOT] or best  # before a noun: 'hte chair' is 'the chair'
+        if k and words[k - 1] in _NOUN_SLOT and len({label_words.singular(v) for v in best}) > 1:
+            # after 'the', 'this', 'many' a noun is meant: 'the sceen' is the scene, not 'seen'
+            best = [v for v in best if v in NOUN_WORDS or v not in NON_OBJECT_WORDS]
+            if best and set(best) <= SCENE_NOUNS:  # 'the houe': house or home, both only say where
+                best = best[:1]
         if best and len({label_words.singular(v) for v in best}) == 1:  # 'chairz': chair or chairs, one word
             words[k] = best[0]
     return " ".join(words)
@@ -392,14 +422,14 @@ def requested_unit(question: str) -> str | None:
     A unit right after a number is a quantity the question states ('the room is 5 by 4 meters',
     'within 2 m of'), not the unit it asks for.
     """
-    text = prepare(question)
+    text = prepare(question).replace("-", " ")  # "the 60-square-metre flat" states its area too
     for pattern, unit in UNIT_PATTERNS:
         if any(not _STATED.search(text, 0, m.start()) for m in re.finditer(pattern, text)):
             return unit
     return None
 
 
-_STATED = re.compile(r"\d(?:\.\d+)? ?$")
+_STATED = re.compile(r"\d(?:\.\d+)? ?(?:(?:square|sq|cubic) )?$")
 
 
 Embedder = Callable[[list[str]], np.ndarray]

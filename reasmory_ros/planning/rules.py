@@ -32,7 +32,7 @@ _REFERENCE = r"(?:to|from|nearest|closest|farthest|furthest|nearer|closer|farthe
 _CAMERA_WORDS = r"\b(?:camera|i|me|my|viewer|filming|recorder|robot|we|us)\b"
 _NOW_WORDS = r"\b(?:now|current|currently|present|at the moment|right now|last frame)\b"
 _DIRECTION_WORDS = r"\b(?:left|right|behind|back|front|ahead|quadrant|which side|where|direction|position|relative)\b"
-_DISTANCE_WORDS = r"\b(?:distance|how far|far|apart|how close|close|away)\b"
+_DISTANCE_WORDS = r"\b(?:distance|how far|far|apart(?! from)|how close|close|away)\b"
 _LENGTH_UNITS = frozenset({"m", "cm", "mm", "ft", "in"})
 _RELATION_PAIRS = (r"\b(?:near|nearer|closer)(?: or)? (?:far|farther|further)\b|\bleft(?: or)?(?: to)?(?: the)? right\b|"
                    r"\b(?:up|above|higher)(?: or)? (?:down|below|lower|beneath)\b")
@@ -137,9 +137,17 @@ class RuleBasedPlanner:
         intent failed.
         """
         q = reading or self.read(question, options, context)
+        refusal = None  # an everyday intent's refusal, said when no other intent fits either
         # Change questions first: "where is the chair now?" asks about a move, not a location.
         if _classify_change(q) is None:
-            everyday = plan_everyday(q, context)  # where / near / on / which is bigger / when seen ... (everyday.py)
+            try:  # where / near / on / which is bigger / when seen ... (everyday.py)
+                everyday = plan_everyday(q, context)
+            except NotUnderstood as err:
+                # Its cue may sit in a note ("how many? even when seen twice"): a question that says
+                # what kind of answer it wants is left to the intents; any other keeps this refusal.
+                if q.answer_kinds() is None:
+                    raise
+                everyday, refusal = None, err
             # The semantic check holds here too ("the separation between X and Y in feet" is a length,
             # not the objects between them), except for unknown objects: "is there a piano?" asks
             # exactly that. A plan that fails it leaves the question to the intents.
@@ -147,6 +155,8 @@ class RuleBasedPlanner:
                                              if not p.startswith(UNKNOWN_OBJECT)]:
                 return Interpretation(everyday.intent, everyday.program, everyday.unit, everyday.sentence)
         candidates = self.candidates(q)
+        if not candidates and refusal is not None:
+            raise refusal
         if not candidates:
             raise NotUnderstood(
                 f"could not tell what is asked in {quoted(question)} (understood: {q.summary()}): expected a count, "
@@ -163,6 +173,8 @@ class RuleBasedPlanner:
             if not problems:
                 return interpretation
             failures.append(f"{intent}: " + "; ".join(problems))
+        if refusal is not None:
+            raise refusal
         raise NotUnderstood(f"could not tell what is asked in {quoted(question)}: tried {' / '.join(candidates)}, "
                             "none fits "
                             f"(understood: {q.summary()}): " + " | ".join(failures))
@@ -175,12 +187,12 @@ class RuleBasedPlanner:
             best = ranked[0][1]
             if best >= MIN_SCORE:
                 found = [name for name, score in ranked if score >= best - MARGIN]
-        change = _classify_change(q)  # change questions: cue words no exemplar of the bank has yet
-        if change is not None:
-            return [change]
         cue = _classify(q)
         if cue is not None and cue not in found:
             found.append(cue)
+        change = _classify_change(q)  # change questions: cue words no exemplar of the bank has yet
+        if change is not None:  # first; the others only when the question says what it asks ("how many ... still")
+            return [change] + (found if q.answer_kinds() is not None else [])
         return found
 
 

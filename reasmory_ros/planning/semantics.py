@@ -34,6 +34,7 @@ from reasmory_ros.planning.language import (
     LabelResolver,
     Mention,
     correct_typos,
+    could_name_object,
     frame_references,
     prepare,
     requested_unit,
@@ -46,6 +47,7 @@ _DIRECTION_OPTION = re.compile(r"^(?:left|right|back|behind|front|ahead|forward|
 _DIRECTION_WORD_OPS = frozenset({"relative_position"})
 """Operations whose text answer is a direction word (near/far, left/right, up/down)."""
 _TURN_OPTION = re.compile(r"\b(?:go forward|turn left|turn right|turn back)\b")
+_GENERIC_NOUN = re.compile(r"\b(?:things|objects|items|stuff|pieces)\b")
 _GENERIC_COUNTED = re.compile(r"\b(?:how many|number of|count(?: the| all)?) (?:things|objects|items|stuff|pieces)\b")
 _RELATED_TO = re.compile(r"\b(?:on|onto|upon|atop|top|under|beneath|below|underneath|above|over|near|next|beside|close|"
                          r"around|behind|front|inside|in|within|between|at|against|by)(?: (?:the|a|an|my|this|that|of|to))*$")
@@ -53,7 +55,8 @@ _RELATED_TO = re.compile(r"\b(?:on|onto|upon|atop|top|under|beneath|below|undern
 _STRAIGHT = re.compile(r"\b(?:straight line|straight-line|displacement|displaced|net)\b")
 _EXCLUDING = re.compile(r"\b(?:excluding|exclude|except|except for|other than|not counting|do not count|don t count|"
                         r"not including|ignoring|ignore|disregard|disregarding|skip|skipping|leave out|leaving out|"
-                        r"but not|aside from)(?: (?:the|a|an|any|all))*$")
+                        r"but not|aside from|apart from|besides|without counting|without including|leaving aside|"
+                        r"setting aside|omitting|omit|barring|excepting|save for)(?: (?:the|a|an|any|all))*$")
 """Ends the words before a mention the question leaves out."""
 _LISTING = frozenset({"and", "or", "plus", "also", "as", "well", "including", "the", "a", "an", "any", "all", "of"})
 """Words that may join the categories one count adds up ('chairs and the stools', 'chairs as well as stools')."""
@@ -88,10 +91,32 @@ _COUNT_RESTRICTIONS = (
                                       r"exactly |only |just )?(?:\d+|several|many|multiple|different|a few) "
                                       r"(?:or more |different |separate |distinct )?(?:frames?|images?|views?|shots?|pictures?)\b")),
     ("a possession", re.compile(r"\b(?:have|has|having|with) (?:\d+|no|only|exactly|at least) (?!frames?\b)[a-z]+")),
-    ("a colour", re.compile(r"\b(?:black|gr[ae]y|white|red|orange|yellow|green|blue|purple|pink|brown)\b")),
+    ("a colour", re.compile(r"\b(?:black|gr[ae]y|white|red|orange|yellow|green|blue|purple|pink|brown)\b"
+                            r"(?! (?:room|rooms|walls?|floor|house|apartment|flat|kitchen|bedroom|office|scene|space)\b)")),
+    ("a size", re.compile(r"\b\d+(?:\.\d+)? ?(?:m|meters?|metres?|cm|centimeters?|centimetres?|ft|feet|foot|inch|inches) "
+                          r"(?:tall|high|wide|long|deep|across|in (?:size|height|length|width|diameter))\b")),
+    ("a number of sightings", re.compile(r"\b(?:seen|saw|see|visible|appear|appears|appeared|shown|spotted) (?:only |just )?"
+                                         r"(?:twice|more than once|(?:\d+|several|many|multiple) times)\b")),
+    ("a grouping", re.compile(r"\bper (?!cent\b)[a-z]+|\b(?:in|on|at|for) each (?!one\b|time\b)[a-z]+")),
+    ("a part of the recording", re.compile(r"\b(?:in|during|within|over|across|throughout) the (?:first|last|final|initial|"
+                                           r"opening|closing|\d+(?:st|nd|rd|th)) (?:\d+ )?(?:frames?|images?|views?|"
+                                           r"seconds?|minutes?|half|third|quarter|part)\b")),
+    ("a change", re.compile(r"\b(?:were|was|have been|has been|got|been) (?:moved|removed|relocated|added|displaced|"
+                            r"rearranged|taken away|taken out|brought in)\b|\b(?:disappeared|went missing|are missing|"
+                            r"is missing|are gone|is gone)\b")),
 )
 """Conditions that restrict which objects a count counts ('taller than 1 m', 'in 2 or more frames',
-'with 4 legs', 'red'): a program that counts every object of the category ignores them."""
+'with 4 legs', 'red', 'in the first 10 frames', 'were moved'): a program that counts every object
+of the category ignores them."""
+_CONCESSION = re.compile(r"\b(?:even if|even when|even though|even those|even ones|even the|regardless|no matter|"
+                         r"whether|including|inclusive of)\b")
+"""What follows widens a count rather than restricting it ('even if it appears in 2 or more frames',
+'including ones seen in only 2 frames', 'regardless of how many frames')."""
+_HAVING = re.compile(r"\b(?:with|without(?! (?:double )?[a-z]+ing\b)|having|(?:that|which|who) (?:have|has|had)) (?:(?:a|an|the|some|any|no|\d+) )*"
+                     r"([a-z][a-z\-]*)")
+"""'chairs with armrests', 'tables that have drawers': a part or property the counted objects must have."""
+_COPULA_END = re.compile(r"\b(?:are|is|were|was) (?:(?:a|an|the|all|only) )*([a-z][a-z\-]*)$")
+"""'how many objects in the room are bins': the word that closes the asking clause after a copula."""
 _COUNTS_NON_OBJECTS = re.compile(r"\b(?:how many|number of) (?:frames|images|times|seconds|minutes|views|pictures|"
                                  r"shots|moments)\b|\bnumber of the (?:frame|image|view|picture|shot|moment)\b")
 """'How many frames show a chair', 'how many times did you see it': a count, but not of objects;
@@ -127,6 +152,7 @@ class Reading:
         self.times = time_points(self.text)
         self.unit = requested_unit(question)
         self.resolver = resolver
+        self.frame_count = frame_count
 
     def has(self, pattern: str) -> bool:
         return re.search(pattern, self.text) is not None
@@ -140,6 +166,9 @@ class Reading:
         for mention in self.mentions:
             before = self.before(mention, 4)
             listed = out and out[-1].end >= mention.start - 3 and re.search(r"\b(?:and|or|nor)(?: the| a| an)?$", before)
+            after = " ".join(self.words[mention.end:mention.end + 3])
+            if re.match(r"(?:twice|again|more than once|double)\b", after):  # "not counting any chair twice"
+                continue
             if _EXCLUDING.search(before) or listed:
                 out.append(mention)
         return out
@@ -195,6 +224,8 @@ class Reading:
             if all("," in b for b in bodies):
                 return frozenset({"order"})
             return frozenset({"choice", "order"})  # "which did you see first?" takes an order's head
+        if self.counted_mention() is not None:  # "how many chairs ...? Ignore sizes in cm": objects, not a unit
+            return frozenset({"count"})
         if self.unit in AREA_UNITS:
             return frozenset({"area"})
         if self.unit:
@@ -208,19 +239,48 @@ class Reading:
             return frozenset({"length"})
         return None
 
+    def _asking_clause(self) -> list[str]:
+        """The words of the asking clause: notes after '?' or ';', in brackets or in a sentence of their own are left out."""
+        first = re.split(r"[?!;(\[]|\.\s+(?=[A-Z])", self.raw, maxsplit=1)[0]
+        return self.words[:len(prepare(first).split())]  # they lead self.words
+
     def count_restriction(self) -> str | None:
-        """A condition in the question's asking clause (notes after '?' or in brackets are left
-        out) that restricts what is counted, or that counts something other than objects."""
-        asking = len(prepare(re.split(r"[?(\[]", self.raw, maxsplit=1)[0]).split())  # its words lead self.words
+        """A condition in the question's asking clause that restricts what is counted, or that
+        counts something other than objects."""
         named = {i for m in self.mentions if m.resolved for i in range(m.start, m.end)}  # 'red chair' may be a label
-        clause = " ".join(w for i, w in enumerate(self.words[:asking]) if i not in named)
+        clause = " ".join(w for i, w in enumerate(self._asking_clause()) if i not in named)
+        clause = _CONCESSION.split(clause, maxsplit=1)[0]  # "each once, even if it appears in 2 or more frames"
         if _COUNTS_NON_OBJECTS.search(clause):
             return f"not a count of objects ({quoted(_COUNTS_NON_OBJECTS.search(clause).group(0))})"
         for kind, pattern in _COUNT_RESTRICTIONS:
             found = pattern.search(clause)
+            if found and kind in ("a number of frames", "a part of the recording") and _whole_recording(
+                    found.group(0), self.frame_count):
+                continue  # "across 96 frames" of a 96-frame recording, "in at least 1 frame": all of it
             if found:
                 return f"{kind} ({quoted(found.group(0))})"
+        having = _HAVING.search(clause)
+        if having and could_name_object(having.group(1)):  # not 'with the camera', 'with respect to'
+            return f"a part or property ({quoted(having.group(0))})"
         return None
+
+    def counted_mention(self) -> Mention | None:
+        """The object right after 'how many' / 'number of' ('how many chairs are near the desk'):
+        what is counted, unless generic things are ('how many objects are near the chair')."""
+        for cue in re.finditer(r"\b(?:how many|number of)(?: the)? ", self.text):
+            start = len(self.text[:cue.end()].split())
+            found = next((m for m in self.mentions if m.start == start and m.resolved), None)
+            if found is not None:
+                return found
+        return None
+
+    def counted_category(self) -> str | None:
+        """An unknown plural noun that names what generic things are counted as ('how many objects
+        are bins'), which a count of all objects would ignore."""
+        clause = " ".join(self._asking_clause())
+        found = _COPULA_END.search(clause) if _GENERIC_NOUN.search(clause) else None
+        word = found.group(1) if found else ""
+        return word if word and could_name_object(word) and label_words.singular(word) != word else None
 
     def summary(self) -> str:
         """What was understood, for an error message."""
@@ -354,6 +414,8 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
         problems.append("the question does not ask for a direction, the program answers one")
     if facts.answer_op == "exists" and reading.has(_COMPARES_COUNT):
         problems.append("the question compares a number of objects, the program only says whether one exists")
+    elif facts.answer_op == "exists" and reading.has(r"\b(?:many|number)\b"):  # 'hw many chairs did you notice'
+        problems.append("the question asks for a number, the program only says whether an object exists")
     extreme = "farthest" if reading.wants_farthest() else "nearest"
     if facts.answer_op in {"nearest", "farthest"} and facts.answer_op != extreme:
         problems.append(f"the question asks for the {extreme} object, the program picks the {facts.answer_op}")
@@ -361,14 +423,43 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
     if restriction and facts.ops <= _PLAIN_COUNT_OPS | {"answer"}:
         problems.append(f"the question counts with a condition, {restriction}, the program counts every object "
                         "of the category")
+    if facts.answer_op == "count" and facts.ops <= {"count", "all_objects", "answer"} and reading.counted_category():
+        problems.append(f"the question counts {quoted(reading.counted_category())}, which names no object in memory; "
+                        "the program counts every object")
+    counted = reading.counted_mention() if facts.answer_op == "count" and "all_objects" in facts.ops else None
+    if counted is not None:  # "after looking around, how many chairs": not the objects around a chair
+        problems.append(f"the question counts {quoted(counted.phrase)}, the program counts other objects")
     if facts.answer_op == "count" and "all_objects" not in facts.ops:
+        for m in reading.included:  # "chair legs": a singular label before an unknown plural noun counts its parts
+            head = reading.words[m.end] if m.end < len(reading.words) else ""
+            named = any(o.start == m.end for o in reading.mentions)  # 'chair/chairs', 'cabinet doors': see below
+            if m.resolved and _singular(m.phrase) and could_name_object(head) and not _singular(head) and not named:
+                problems.append(f"the question counts {quoted(m.phrase + ' ' + head)}, the program counts "
+                                f"{quoted(m.phrase)}")
         if reading.counts_things_related():  # count(on(all_objects(), table)) counts the things on it
             problems.append("the question counts things related to an object, the program counts the object itself")
         counted = [m for m in reading.included if set(m.labels) & facts.labels]
         for a, b in zip(counted, counted[1:]):  # "chairs and stools" adds up, "chairs at the desk" does not
             if a.labels != b.labels and not set(reading.words[a.end:b.start]) <= _LISTING:
                 problems.append(f"the question relates {quoted(a.phrase)} to {quoted(b.phrase)}, the program counts both")
+            elif a.labels != b.labels and a.end == b.start and _singular(a.phrase):
+                # "cabinet doors": a singular noun before another names a kind or part of it, not a listing
+                problems.append(f"the question counts {quoted(a.phrase + ' ' + b.phrase)}, the program counts "
+                                f"{quoted(a.phrase)} and {quoted(b.phrase)} separately")
     return problems
+
+
+def _whole_recording(phrase: str, frame_count: int) -> bool:
+    """Whether 'in N frames' names every frame of the recording or any one of them ('in at least
+    1 frame'): a description, not a condition."""
+    if re.search(r"\b(?:at least 1|1 or more) (?:frame|image|view|shot|picture)", phrase):
+        return True
+    number = re.search(r"\b\d+\b", phrase)
+    return number is not None and int(number.group(0)) >= frame_count > 0
+
+
+def _singular(phrase: str) -> bool:
+    return label_words.singular(phrase) == label_words.normalise(phrase)
 
 
 def check_program(program: str | dsl.TypedProgram, reading: Reading, context: PlanningContext) -> list[str]:
