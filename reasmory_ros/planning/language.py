@@ -67,6 +67,8 @@ NON_OBJECT_WORDS = frozenset(
     study library garage basement attic loft nursery pantry lobby classroom workshop lab laboratory workspace
     den cabin interior residence dwelling cellar foyer porch balcony patio gym playroom suite dorm nook premises
     property
+    someone somebody anyone anybody everyone everybody
+    plan plans itinerary instructions blanks navigation step steps
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
 )
@@ -119,7 +121,7 @@ _SCALE_ORDINALS = {"hundredth": 100, "thousandth": 1000}
 # Requested units: a pattern over the normalised question and the unit code the formatter uses.
 UNIT_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"\b(square|sq) (meters?|metres?|m)\b|\bm2\b|m²", "m2"),
-    (r"\b(square|sq) (feet|foot|ft)\b|\bft2\b", "ft2"),
+    (r"\b(square|sq) (feet|foot|ft)\b|\bft2\b|\bsquare footage\b", "ft2"),
     (r"\b(centimeters?|centimetres?|cm)\b", "cm"),
     (r"\b(millimeters?|millimetres?|mm)\b", "mm"),
     (r"\b(feet|foot|ft)\b", "ft"),
@@ -395,6 +397,15 @@ def correct_typos(prepared: str, is_known: Callable[[str], bool], vocabulary: fr
             if len(near_how) == 1:
                 words[k] = near_how[0]
                 continue
+        if (_in_place_phrase(words, k) and len(word) >= 3 and word.isalpha() and word not in vocabulary
+                and not is_known(word)):
+            # 'in the rom', 'throughout the vide': a place is meant, so a word one edit from scene nouns
+            # and from no object name is one of them, even an English word (rom, hose); scene nouns
+            # only say where, so any of them will do
+            near = {v for v in (vocabulary - NON_OBJECT_WORDS) | SCENE_NOUNS if edit_distance(word, v, 1) <= 1}
+            if near and near <= SCENE_NOUNS:
+                words[k] = min(near)
+                continue
         if (len(word) < 3 or not word.isalpha() or word in vocabulary or word in lexicon or _non_object_word(word)
                 or is_known(word)):
             continue
@@ -414,6 +425,16 @@ def correct_typos(prepared: str, is_known: Callable[[str], bool], vocabulary: fr
         if best and len({label_words.singular(v) for v in best}) == 1:  # 'chairz': chair or chairs, one word
             words[k] = best[0]
     return " ".join(words)
+
+
+_PLACE_PREPOSITIONS = frozenset("in inside within throughout across around through".split())
+
+
+def _in_place_phrase(words: list[str], k: int) -> bool:
+    """Whether word k follows 'in the', 'across this', 'throughout the', or 'this' anywhere ('the
+    size of this rom'): where something is, or the recording itself."""
+    return k >= 1 and (words[k - 1] == "this" or (k >= 2 and words[k - 1] in _NOUN_SLOT
+                                                   and words[k - 2] in _PLACE_PREPOSITIONS))
 
 
 def requested_unit(question: str) -> str | None:

@@ -24,8 +24,10 @@ from reasmory_ros.planning.semantics import COUNT_CUE, UNKNOWN_OBJECT, Reading, 
 # Role cues: words just before a mention that say what part it plays.
 _STANDPOINT = (r"(?:standing|stand|stood|sitting|sit|am|i m|beginning|begin|start|starting|starts|from|at|by|"
                r"beside|next to)")
-_FACING = r"(?:facing|face|faces|looking|look|looks|toward|towards|turned to)"
-_DESTINATION = r"(?:navigate|navigating|go|get|reach|walk|move|head|heading|arrive|destination|goal|to)"
+_FACING = r"(?:facing|face|faces|looking|look|looks|toward|towards|turned to|oriented|pointed|pointing)"
+_AHEAD = re.compile(r"^(?:is |are )?(?:straight |right |directly |dead )?(?:ahead|in front)(?: of (?:me|you|us|him|her|them))?\b")
+"""Role cue after a mention: 'with the door straight ahead', 'the tv in front of me' is what one faces."""
+_DESTINATION = r"(?:navigate|navigating|go|get|reach|walk|move|head|heading|arrive|destination|goal|to|end up)"
 _VIA = r"(?:until|via|past|passing|through|by way of|then)"
 _REFERENCE = r"(?:to|from|nearest|closest|farthest|furthest|nearer|closer|farther|further)"
 
@@ -295,6 +297,21 @@ def _pair(a: Mention, b: Mention, context: PlanningContext, prog: _Program) -> t
     return prog.bind("a", _one(a, context, near=second)), second
 
 
+def _facing(q: Reading, mentions: Sequence[Mention]) -> Mention | None:
+    """What one faces: 'facing the X', or 'the X straight ahead / in front of me'."""
+    return _by_role(q, mentions, _FACING) or next(
+        (m for m in mentions if _AHEAD.match(" ".join(q.words[m.end:m.end + 6]))), None)
+
+
+def _in_prose(q: Reading, mentions: Sequence[Mention]) -> list[Mention]:
+    """The mentions before a numbered plan ('1 go forward until the X ...'): the plan's stops are
+    the route's legs, not its goal."""
+    text = " ".join(q.words)
+    found = re.search(r"\b1 go forward until\b", text)
+    first_step = len(text[:found.start()].split()) if found else len(q.words)
+    return [m for m in mentions if m.start < first_step]
+
+
 def _by_role(q: Reading, mentions: Sequence[Mention], cue: str) -> Mention | None:
     """The first mention whose preceding words end with the role cue (articles allowed between)."""
     pattern = re.compile(rf"\b{cue}(?: (?:the|a|an|my|this|that|to|at|by|of|until|forward))*$")
@@ -415,7 +432,7 @@ def _extreme(q: Reading, prog: _Program, candidates: Sequence[Mention], to: str)
 def _relative_direction(q: Reading, context: PlanningContext) -> Interpretation:
     _require_resolved(q, q.unresolved, context)
     stand = _by_role(q, q.mentions, _STANDPOINT)
-    facing = _by_role(q, [m for m in q.mentions if m is not stand], _FACING)
+    facing = _facing(q, [m for m in q.mentions if m is not stand])
     if stand is None or facing is None:
         missing = "where you stand ('standing by the X')" if stand is None else "what you face ('facing the Y')"
         raise NotUnderstood(f"a direction question needs {missing}")
@@ -437,9 +454,9 @@ def _relative_direction(q: Reading, context: PlanningContext) -> Interpretation:
 def _route(q: Reading, context: PlanningContext) -> Interpretation:
     _require_resolved(q, q.unresolved, context)
     start = _by_role(q, q.mentions, _STANDPOINT)
-    facing = _by_role(q, [m for m in q.mentions if m is not start], _FACING)
+    facing = _facing(q, [m for m in q.mentions if m is not start])
     rest = [m for m in q.mentions if m is not start and m is not facing]
-    goal = _by_role(q, rest, _DESTINATION)
+    goal = _by_role(q, _in_prose(q, rest), _DESTINATION) or _by_role(q, rest, _DESTINATION)
     if start is None or goal is None:
         raise NotUnderstood("a route needs where it starts ('beginning at the X') and where it goes ('to the Y')")
     via = [m for m in rest if m.labels not in (goal.labels, start.labels) and _by_role(q, [m], _VIA)]

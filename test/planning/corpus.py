@@ -126,6 +126,11 @@ def _tags(template: str) -> tuple[set[str], str]:
     return tags, template
 
 
+def _in_unit(tags: set[str], metres: float, default: str = "m") -> float:
+    """A length in the unit a template's tag asks ([m], [cm] or [ft]; else the type's default)."""
+    return metres * UNIT_SCALE[next((u for u in ("m", "cm", "ft") if u in tags), default)]
+
+
 def _listing(items: list[str]) -> str:
     return ", ".join(items[:-1]) + f" or {items[-1]}" if len(items) > 1 else items[0]
 
@@ -164,13 +169,11 @@ class Filler:
         value = float(np.linalg.norm(a.center - b.center)) if "center" in tags else a.distance_to(b)
         if value < 0.3:
             return None
-        unit = next((u for u in ("cm", "ft") if u in tags), "m")
-        return text.format(a=a.label, b=b.label), value * UNIT_SCALE[unit], None
+        return text.format(a=a.label, b=b.label), _in_unit(tags, value), None
 
     def _object_size_estimation(self, tags, text, q):
         (a,) = (self.obj(i) for i in q.meta["objects"])
-        scale = 0.01 if "m" in tags else 1.0
-        return text.format(a=a.label), q.answer * scale, None
+        return text.format(a=a.label), _in_unit(tags, q.answer / 100, default="cm"), None
 
     def _room_size_estimation(self, tags, text, q):
         unit = "ft2" if "ft2" in tags else "m2"
@@ -204,13 +207,12 @@ class Filler:
 
     def _camera_displacement(self, tags, text, q):
         i, j = q.meta["frames"]
-        unit = next((u for u in ("cm", "ft") if u in tags), "m")
-        return text.format(**_frames(i, j)), q.answer * UNIT_SCALE[unit], None
+        return text.format(**_frames(i, j)), _in_unit(tags, q.answer), None
 
     def _camera_object_distance(self, tags, text, q):
         (a,) = (self.obj(i) for i in q.meta["objects"])
         (i,) = q.meta["frames"]
-        return text.format(a=a.label, **_frames(i)), q.answer, None
+        return text.format(a=a.label, **_frames(i)), _in_unit(tags, q.answer), None
 
     def _camera_movement_direction(self, tags, text, q):
         i, j = q.meta["frames"]
