@@ -210,8 +210,9 @@ def _read_number(words: Sequence[str], start: int) -> tuple[int, bool, int]:
 
 
 def prepare(text: str) -> str:
-    """The form every matcher reads: normalised, number words as digits, '20th' kept as ordinal."""
-    return numbers_to_digits(normalise(text))
+    """The form every matcher reads: normalised, number words as digits, '20th' kept as ordinal,
+    'm^2' written m2."""
+    return numbers_to_digits(normalise(text.replace("^2", "2")))
 
 
 _FRAME_WORD = r"(?:frames?|images?|pictures?|snapshots?|views?)"

@@ -24,7 +24,7 @@ from reasmory_ros.planning.semantics import COUNT_CUE, UNKNOWN_OBJECT, Reading, 
 # Role cues: words just before a mention that say what part it plays.
 _STANDPOINT = (r"(?:standing|stand|stood|sitting|sit|am|i m|beginning|begin|start|starting|starts|from|at|by|"
                r"beside|next to)")
-_FACING = r"(?:facing|face|faces|looking|look|looks|toward|towards|turned to|oriented|pointed|pointing)"
+_FACING = r"(?:facing|face|faces|faced|looking|look|looks|toward|towards|turned to|oriented|pointed|pointing)"
 _AHEAD = re.compile(r"^(?:is |are )?(?:straight |right |directly |dead )?(?:ahead|in front)(?: of (?:me|you|us|him|her|them))?\b")
 """Role cue after a mention: 'with the door straight ahead', 'the tv in front of me' is what one faces."""
 _DESTINATION = r"(?:navigate|navigating|go|get|reach|walk|move|head|heading|arrive|destination|goal|to|end up)"

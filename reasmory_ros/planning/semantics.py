@@ -60,6 +60,8 @@ _EXCLUDING = re.compile(r"\b(?:excluding|exclude|except|except for|other than|no
 """Ends the words before a mention the question leaves out."""
 _LISTING = frozenset({"and", "or", "plus", "also", "as", "well", "including", "the", "a", "an", "any", "all", "of"})
 """Words that may join the categories one count adds up ('chairs and the stools', 'chairs as well as stools')."""
+_TWO_MOMENT_OPS = frozenset({"movement_direction", "displacement", "travelled"})
+"""Operations that compare the camera at two moments."""
 _NOW = re.compile(r"\b(?:now|current|currently|present|moment|since|so far|yet|latest|today|still|anymore|last frame|"
                   r"end|ending)\b")
 """Words that put the current camera among the moments a question names ('since frame 10', 'now')."""
@@ -150,7 +152,7 @@ class Reading:
         except ValueError as err:
             raise NotUnderstood(str(err)) from None
         self.times = time_points(self.text)
-        self.unit = requested_unit(question)
+        self.unit = requested_unit(self.text) or requested_unit(question)  # 'sqare meters' corrected first
         self.resolver = resolver
         self.frame_count = frame_count
 
@@ -310,6 +312,8 @@ class ProgramFacts:
     units: list[str] = field(default_factory=list)
     ops: set[str] = field(default_factory=set)
     current: bool = False
+    moments: set[str] = field(default_factory=set)
+    """The distinct camera(...) calls: the moments the program looks at."""
     kind: str | None = None
     answer_op: str | None = None
 
@@ -336,11 +340,18 @@ def program_facts(typed: dsl.TypedProgram, memory_labels: Sequence[str]) -> Prog
             for text in _texts(arg):  # any text argument naming memory objects (objects, appearance_order...)
                 facts.labels.update(label_words.resolve(text, memory_labels))
         facts.current |= node.op == "camera" and any(isinstance(a, TextLit) and a.value == "current" for a in node.args)
+        if node.op == "camera":
+            facts.moments.add(repr(([_value(a) for a in node.args], sorted((k, _value(v)) for k, v in keywords.items()))))
         if isinstance(keywords.get("mode"), TextLit):
             facts.modes.append(keywords["mode"].value)
     value = typed.calls[id(typed.answer)].args["value"]
     facts.kind, facts.answer_op = _kind(value, typed, assigned)
     return facts
+
+
+def _value(node: Node) -> object:
+    """A literal's value, a name's name: what a node says, wherever it stands in the text."""
+    return getattr(node, "value", getattr(node, "name", type(node).__name__))
 
 
 def _texts(node: Node | None) -> list[str]:
@@ -404,6 +415,8 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
         # "how far did the camera move between frame i and frame j" is VSTI-Bench's displacement
         problems.append("the question asks how far the camera moved between two moments (the straight line), "
                         "the program measures the path walked")
+    if facts.ops & _TWO_MOMENT_OPS and len(facts.moments) < 2:  # 'cam motion 49->61': its frames were not read
+        problems.append("the program compares the camera at one moment with itself: the question's moments were not read")
     if reading.unit and any(u != reading.unit for u in facts.units):
         problems.append(f"the question asks for {reading.unit}, the program converts to {facts.units}")
     kinds = reading.answer_kinds()

@@ -531,3 +531,24 @@ def test_square_footage_asks_square_feet(ranked, room):
 def test_this_and_a_misspelt_scene_noun_is_the_recording(ranked, room):
     assert ranked.interpret("What is the size of this rom, in square meters?", None, room).program == \
         "answer(room_area())"
+
+
+def test_two_moments_it_could_not_read_are_refused_not_compared_with_themselves(ranked, room):
+    """'cam motion 49->61' was answered by comparing the current camera with itself."""
+    with pytest.raises(NotUnderstood, match="one moment with itself"):
+        ranked.interpret("cam motion 49->61: fwd/back/left/right?", None, room)
+
+
+@pytest.mark.parametrize("question", [
+    "Do you know the area of the floor of this room? Please answer in m^2.",
+    "how many sqare meters is this room's floor",  # the unit is read after the typo is corrected
+])
+def test_square_metres_written_otherwise(ranked, room, question):
+    interpretation = ranked.interpret(question, None, room)
+    assert interpretation.program == "answer(room_area())" and interpretation.unit == "m2"
+
+
+def test_faced_is_what_one_faces(ranked, room):
+    program = ranked.interpret("Do you know whether the vase would be on my left or right if I stood at the door "
+                               "and faced the cabinet?", None, room).program
+    assert 'standpoint = the(objects("door"))' in program and 'facing = the(objects("cabinet"))' in program
