@@ -432,10 +432,9 @@ _PLACE_PREPOSITIONS = frozenset("in inside within throughout across around throu
 
 
 def _in_place_phrase(words: list[str], k: int) -> bool:
-    """Whether word k follows 'in the', 'across this', 'throughout the', or 'this' anywhere ('the
-    size of this rom'): where something is, or the recording itself."""
-    return k >= 1 and (words[k - 1] == "this" or (k >= 2 and words[k - 1] in _NOUN_SLOT
-                                                   and words[k - 2] in _PLACE_PREPOSITIONS))
+    """Whether word k follows 'in the', 'across this', 'throughout the' ...: where something is
+    ('how big is this hose' may ask about an object the memory lacks, so 'this' alone is not)."""
+    return k >= 2 and words[k - 1] in _NOUN_SLOT and words[k - 2] in _PLACE_PREPOSITIONS
 
 
 def requested_unit(question: str) -> str | None:
