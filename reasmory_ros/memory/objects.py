@@ -221,7 +221,7 @@ class ObjectTable(StateBuffers):
 
     def categories(self, hist: torch.Tensor) -> torch.Tensor:
         """Label histograms (..., max_labels) summed per category: each category's votes sit at
-        its first word's index, zeros elsewhere."""
+        its head word's index (`category`), zeros elsewhere."""
         return torch.zeros_like(hist).index_add_(-1, self.category, hist)
 
     def category_name(self, hist_row) -> str | None:
