@@ -236,7 +236,7 @@ class Lifecycle(StateBuffers):
             objects.first_frame[new] = objects.first_frame[old]
             objects.first_time[new] = objects.first_time[old]
         objects.pool_votes(new, old)
-        self.appeared[new] = False  # it did not appear: it moved here
+        self.appeared[new] = False  # it did not appear: it moved here, or was here all along
         objects.release(torch.tensor([old], device=self.device))
         objects.version[new] += 1
 

@@ -245,11 +245,12 @@ class SpatialMemory:
                 for name in ("status", "missing_frame", "missing_time", "appeared", "history_count",
                              "history_center", "history_extent", "history_yaw", "history_frames", "history_times")
             })
+            category = table.category.cpu().numpy()
             for row, slot in enumerate(stale):
-                self._object_cache[slot] = (versions[slot], self._object_record(rows, row))
+                self._object_cache[slot] = (versions[slot], self._object_record(rows, row, category))
         return tuple(sorted((cache[s][1] for s in shown_slots), key=lambda obj: obj.id))
 
-    def _object_record(self, rows: dict[str, np.ndarray], row: int) -> ObjectRecord:
+    def _object_record(self, rows: dict[str, np.ndarray], row: int, category: np.ndarray) -> ObjectRecord:
         labels = self._parts.objects.labels
         hist = rows["label_hist"][row]
         points = rows["points"][row]
@@ -282,13 +283,14 @@ class SpatialMemory:
             appeared=bool(rows["appeared"][row]),
             color=color,
             color_rgb=_readonly(color_rgb),
-            first_called=self._first_called(hist, rows["label_first_frame"][row], rows["label_first_time"][row]),
+            first_called=self._first_called(hist, category, rows["label_first_frame"][row], rows["label_first_time"][row]),
         )
 
-    def _first_called(self, hist: np.ndarray, frames: np.ndarray, times: np.ndarray) -> dict[str, tuple[int, float]]:
-        """Categories with at least min_label_share of the votes -> (frame, time) first given."""
+    def _first_called(self, hist: np.ndarray, category: np.ndarray, frames: np.ndarray,
+                      times: np.ndarray) -> dict[str, tuple[int, float]]:
+        """Categories (category: each word's head, ObjectTable.category) with at least
+        min_label_share of the votes -> (frame, time) first given."""
         table = self._parts.objects
-        category = table.category.cpu().numpy()
         share = self.config.min_label_share * float(hist.sum())
         called = {}
         for head in np.unique(category[np.flatnonzero(hist)]):

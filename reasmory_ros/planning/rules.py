@@ -306,9 +306,8 @@ def _facing(q: Reading, mentions: Sequence[Mention]) -> Mention | None:
 def _in_prose(q: Reading, mentions: Sequence[Mention]) -> list[Mention]:
     """The mentions before a numbered plan ('1 go forward until the X ...'): the plan's stops are
     the route's legs, not its goal."""
-    text = " ".join(q.words)
-    found = re.search(r"\b1 go forward until\b", text)
-    first_step = len(text[:found.start()].split()) if found else len(q.words)
+    found = re.search(r"\b1 go forward until\b", q.text)
+    first_step = len(q.text[:found.start()].split()) if found else len(q.words)
     return [m for m in mentions if m.start < first_step]
 
 
