@@ -160,5 +160,7 @@ def _run_attempt(attempt, result, snapshot, options, interpretation, question, r
     result.program, result.planner, result.dsl_answer = attempt.program, attempt.planner, dsl_answer
     shown = formatted.display
     result.text = interpretation.sentence.format(answer=shown) if by_rules else f"Answer: {shown}."
+    if reading.aside:
+        result.text += f" (Not objects in memory, read as context: {', '.join(repr(m.phrase) for m in reading.aside)}.)"
     result.ok, result.error = True, None
     return True

@@ -67,7 +67,7 @@ NON_OBJECT_WORDS = frozenset(
     study library garage basement attic loft nursery pantry lobby classroom workshop lab laboratory workspace
     den cabin interior residence dwelling cellar foyer porch balcony patio gym playroom suite dorm nook premises
     property
-    someone somebody anyone anybody everyone everybody
+    someone somebody anyone anybody everyone everybody agent user operator visitor
     plan plans itinerary instructions blanks navigation step steps
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
@@ -136,13 +136,29 @@ _CLASSIFIERS = "|".join(sorted(CATEGORY_NOUNS | {"like", "style", "shaped"}))
 IDIOMS: tuple[tuple[str, str], ...] = (
     (r"\bas the crow flies\b", "in a straight line"),
     (r"\b(?:give or take|more or less|ballpark)\b", "approximately"),
+    (r"\b(left|right)-hand(?:ed)?\b", r"\1"),
+    (r"\bin (?:the )?direction of\b", "toward"),
 )
 """Fixed expressions read as their plain words, so that no word of them passes for an object."""
+ABBREVIATIONS = {
+    "cam": "camera", "cams": "cameras", "disp": "displacement", "dist": "distance", "pos": "position",
+    "posn": "position", "hdg": "heading", "fwd": "forward", "bwd": "backward", "approx": "approximately",
+    "pls": "please", "plz": "please", "dims": "dimensions", "dim": "dimension", "obj": "object",
+    "objs": "objects", "img": "image", "imgs": "images", "pic": "picture", "pics": "pictures",
+    "len": "length", "nr": "number", "num": "number", "qty": "quantity", "est": "estimate",
+    "dest": "destination",
+}
+"""Operator shorthand read as the word it stands for ('cam disp', 'dist chair to door'). Short
+forms of object names are not here: the typo reader and the memory's labels handle those."""
+_QUADRANTS = {"fl": "front-left", "fr": "front-right", "bl": "back-left", "br": "back-right"}
+"""Quadrant initials, read as quadrants only when two or more of them are listed ('FL/FR/BL/BR')."""
 
 
 def normalise(text: str) -> str:
     """Lower case, words and numbers separated by single spaces, hyphens inside words kept."""
     text = text.lower().replace("’", "'").replace("²", "2")
+    text = re.sub(r"\s*(?:->|=>|→|-to-)\s*", " to ", text)  # "frames 24->29", "cam-to-desk": from one to the other
+    text = re.sub(r"\bw/(?=\s|[a-z])", "with ", text).replace("@", " at ")
     text = re.sub(r"(\d)\s*[-–—]\s*(?=\d)", r"\1 to ", text)  # "frames 12-40", "frames 12–40": a range
     text = re.sub(r"\b(\d+)\s*/\s*(\d+)\b", r"\1 of \2", text)  # "frame 20/32"
     text = re.sub(r"(\d),(\d{3})", r"\1\2", text)
@@ -154,7 +170,9 @@ def normalise(text: str) -> str:
     text = re.sub(rf"\b([a-z]+)-({_CLASSIFIERS})\b", r"\1 \2", text)  # "chair-type objects"
     for idiom, plain in IDIOMS:
         text = re.sub(idiom, plain, text)
-    return re.sub(r"\s+", " ", text.replace("'", " ")).strip()
+    words = text.replace("'", " ").split()
+    quadrants = len(set(words) & _QUADRANTS.keys()) >= 2
+    return " ".join(ABBREVIATIONS.get(w) or (_QUADRANTS.get(w, w) if quadrants else w) for w in words)
 
 
 def numbers_to_digits(text: str) -> str:
@@ -441,16 +459,18 @@ def requested_unit(question: str) -> str | None:
     """The unit a question asks for ('cm', 'm', 'm2', 'ft', 'in', 'mm', 'ft2'), or None.
 
     A unit right after a number is a quantity the question states ('the room is 5 by 4 meters',
-    'within 2 m of'), not the unit it asks for.
+    'within 2 m of'), not the unit it asks for, unless the number is a frame's ('at frame 67, cm').
     """
     text = prepare(question).replace("-", " ")  # "the 60-square-metre flat" states its area too
     for pattern, unit in UNIT_PATTERNS:
-        if any(not _STATED.search(text, 0, m.start()) for m in re.finditer(pattern, text)):
+        if any(not _STATED.search(text, 0, m.start()) or _FRAME_NUMBER.search(text, 0, m.start())
+               for m in re.finditer(pattern, text)):
             return unit
     return None
 
 
 _STATED = re.compile(r"\d(?:\.\d+)? ?(?:(?:square|sq|cubic) )?$")
+_FRAME_NUMBER = re.compile(rf"\b{_FRAME_WORD} (?:number )?\d+ $")
 
 
 Embedder = Callable[[list[str]], np.ndarray]
@@ -686,8 +706,10 @@ class LabelResolver:
         if not kept or not could_name_object(" ".join(kept)):
             return []
         relational = end < len(words) and words[end] in ("of", "between")  # 'the middle of', 'the gap between'
-        relational |= end < len(words) and words[end] in ASKED_NOUNS  # 'the missing turns'
-        relational |= end < len(words) and words[end] in SCENE_NOUNS | {"ones"}  # 'the indoor scene', 'the wooden ones'
+        following = label_words.singular(words[end]) if end < len(words) else ""
+        relational |= following in ASKED_NOUNS  # 'the missing turns'
+        relational |= following in SCENE_NOUNS | {"one"}  # 'the indoor scene', 'the wooden ones'
+        relational |= _non_object_word(kept[-1])  # 'the empty places': its head noun names no object
         cued = start > 0 and words[start - 1] in MENTION_CUES and not relational and not _is_number(words[start])
         return [_Gap(" ".join(kept), start, end, cued)]
 

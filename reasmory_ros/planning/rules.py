@@ -23,11 +23,16 @@ from reasmory_ros.planning.semantics import COUNT_CUE, UNKNOWN_OBJECT, Reading, 
 
 # Role cues: words just before a mention that say what part it plays.
 _STANDPOINT = (r"(?:standing|stand|stood|sitting|sit|am|i m|beginning|begin|start|starting|starts|from|at|by|"
-               r"beside|next to)")
-_FACING = r"(?:facing|face|faces|faced|looking|look|looks|toward|towards|turned to|oriented|pointed|pointing)"
-_AHEAD = re.compile(r"^(?:is |are )?(?:straight |right |directly |dead )?(?:ahead|in front)(?: of (?:me|you|us|him|her|them))?\b")
+               r"beside|next to|position|positioned|located)")
+_FACING = (r"(?:facing|face|faces|faced|looking|look|looks|toward|towards|turned to|oriented|pointed|pointing|"
+           r"heading(?! to| for| into| over))")  # 'heading the door' faces it; 'heading to the door' goes there
+_AHEAD = re.compile(r"^(?:is |are )?(?:straight |right |directly |dead )?(?:ahead|in front)(?: of (?:me|you|us|him|her|them))?\b(?!-)")
 """Role cue after a mention: 'with the door straight ahead', 'the tv in front of me' is what one faces."""
-_DESTINATION = r"(?:navigate|navigating|go|get|reach|walk|move|head|heading|arrive|destination|goal|to|end up)"
+_DESTINATION = (r"(?:navigate|navigating|go|get|reach|walk|move|head|heading|arrive|arrives|destination|goal|to|"
+                r"end up|ends up|ends|ending|finish|finishes|finishing)")
+_GOAL_AFTER = re.compile(r"^(?:is|will be) (?:where (?:i|we|you|it|the robot) (?:need|needs|want|wants|have|has|must|"
+                         r"should|am going|are going|is going) to (?:go|get|be|end up|arrive|reach)|"
+                         r"(?:my|our|your|the) (?:goal|destination|target))\b")
 _VIA = r"(?:until|via|past|passing|through|by way of|then)"
 _REFERENCE = r"(?:to|from|nearest|closest|farthest|furthest|nearer|closer|farther|further)"
 
@@ -229,7 +234,7 @@ def _classify(q: Reading) -> str | None:
     if q.has(scene) and q.has(r"\b(size|area|big|large|dimensions|square|m2|ft2|footprint)\b") and not q.mentions:
         return "room_size"
     sides = r"\b(left|right|behind|back-left|back-right|front-left|front-right|quadrant|where|which side)\b"
-    if q.has(sides) and q.has(r"\b(standing|stand|facing|face|looking|sitting)\b"):
+    if q.has(sides) and q.has(r"\b(standing|stand|facing|face|looking|sitting|heading)\b"):
         return "relative_direction"
     if (q.has(r"\b(closest|nearest|nearer|closer)\b") or q.wants_farthest()) and (
         q.options or q.has(r"\bwhich\b") or len(q.mentions) >= 3
@@ -303,17 +308,20 @@ def _facing(q: Reading, mentions: Sequence[Mention]) -> Mention | None:
         (m for m in mentions if _AHEAD.match(" ".join(q.words[m.end:m.end + 6]))), None)
 
 
-def _in_prose(q: Reading, mentions: Sequence[Mention]) -> list[Mention]:
-    """The mentions before a numbered plan ('1 go forward until the X ...'): the plan's stops are
-    the route's legs, not its goal."""
-    found = re.search(r"\b1 go forward until\b", q.text)
-    first_step = len(q.text[:found.start()].split()) if found else len(q.words)
-    return [m for m in mentions if m.start < first_step]
+def _plan_stops(q: Reading) -> list[Mention]:
+    """The objects a numbered plan walks to ('1 go forward until the X 2 ...'), in order. They are
+    the route's legs wherever the plan stands in the question, and the last is where it ends."""
+    return [m for m in q.mentions if re.search(r"\bgo forward until(?: the| a| an)?$", q.before(m, 5))]
+
+
+def _goal_after(q: Reading, mentions: Sequence[Mention]) -> Mention | None:
+    """A destination named before its cue: 'the door is where I need to go', 'the sofa is my goal'."""
+    return next((m for m in mentions if _GOAL_AFTER.match(" ".join(q.words[m.end:m.end + 8]))), None)
 
 
 def _by_role(q: Reading, mentions: Sequence[Mention], cue: str) -> Mention | None:
     """The first mention whose preceding words end with the role cue (articles allowed between)."""
-    pattern = re.compile(rf"\b{cue}(?: (?:the|a|an|my|this|that|to|at|by|of|until|forward))*$")
+    pattern = re.compile(rf"\b{cue}(?: (?:the|a|an|my|this|that|to|at|by|of|until|forward|on|in|place|spot))*$")
     for mention in mentions:
         if pattern.search(q.before(mention, 6)):
             return mention
@@ -452,12 +460,17 @@ def _relative_direction(q: Reading, context: PlanningContext) -> Interpretation:
 
 def _route(q: Reading, context: PlanningContext) -> Interpretation:
     _require_resolved(q, q.unresolved, context)
-    start = _by_role(q, q.mentions, _STANDPOINT)
-    facing = _facing(q, [m for m in q.mentions if m is not start])
+    plan = _plan_stops(q)
+    prose = [m for m in q.mentions if all(m is not stop for stop in plan)]
+    start = _by_role(q, prose, _STANDPOINT)
+    facing = _facing(q, [m for m in prose if m is not start])
     rest = [m for m in q.mentions if m is not start and m is not facing]
-    goal = _by_role(q, _in_prose(q, rest), _DESTINATION) or _by_role(q, rest, _DESTINATION)
+    told = [m for m in prose if m is not start and m is not facing]
+    goal = _by_role(q, told, _DESTINATION) or _goal_after(q, told) or (plan[-1] if plan else None)
     if start is None or goal is None:
         raise NotUnderstood("a route needs where it starts ('beginning at the X') and where it goes ('to the Y')")
+    if plan and goal.labels != plan[-1].labels:
+        raise NotUnderstood(f"the route goes to the {goal.phrase} but its plan ends at the {plan[-1].phrase}")
     via = [m for m in rest if m.labels not in (goal.labels, start.labels) and _by_role(q, [m], _VIA)]
     prog = _Program()
     origin = prog.bind("start", _one(start, context))

@@ -52,7 +52,7 @@ _GENERIC_COUNTED = re.compile(r"\b(?:how many|number of|count(?: the| all)?) (?:
 _RELATED_TO = re.compile(r"\b(?:on|onto|upon|atop|top|under|beneath|below|underneath|above|over|near|next|beside|close|"
                          r"around|behind|front|inside|in|within|between|at|against|by)(?: (?:the|a|an|my|this|that|of|to))*$")
 """Ends the words before an object that the counted things relate to ('things on the', 'items next to the')."""
-_STRAIGHT = re.compile(r"\b(?:straight line|straight-line|displacement|displaced|net)\b")
+_STRAIGHT = re.compile(r"\b(?:straight line|straight-line|displacement|displaced|net|direct|directly|beeline)\b")
 _EXCLUDING = re.compile(r"\b(?:excluding|exclude|except|except for|other than|not counting|do not count|don t count|"
                         r"not including|ignoring|ignore|disregard|disregarding|skip|skipping|leave out|leaving out|"
                         r"but not|aside from|apart from|besides|without counting|without including|leaving aside|"
@@ -68,6 +68,9 @@ _NOW = re.compile(r"\b(?:now|current|currently|present|moment|since|so far|yet|l
 _PATH = re.compile(r"\b(?:walk|walked|walking|travel|travelled|traveled|travelling|traveling|cover|covered|along|path|"
                    r"trajectory|route|odometry|drive|drove|driven)\b")
 """Words that ask for the length of the path walked rather than the straight-line displacement."""
+_NOT_PATH = re.compile(r"\b(?:not|rather than|instead of|never mind|ignoring|ignore)(?: \w+){0,3}? "
+                       r"(?:path|trajectory|route|walked|travelled|traveled)\b")
+"""'Direct distance, not the path': a path word the question rules out."""
 _ASKS_DIRECTION = re.compile(r"\b(?:direction|directions|which way|what way|where|left|right|forward|forwards|backward|"
                              r"backwards|front|behind|back|ahead|quadrant|side|relative|up|down|above|below|higher|lower|"
                              r"near|far|nearer|farther|closer|further|heading|orientation|how did)\b")
@@ -125,6 +128,10 @@ _COUNTS_NON_OBJECTS = re.compile(r"\b(?:how many|number of) (?:frames|images|tim
 'the number of the frame where ...' asks which frame."""
 
 
+_POINTS_BACK = re.compile(r"it|its|itself|they|them|their|theirs|these|those|one|ones")
+"""Words by which a question refers to something named before it."""
+
+
 COUNT_CUE = r"\bhow many\b|\bnumber of\b|\bcount\b|\b(?:the|exact|total|a) number\b(?! \d)"
 """Words that ask for a count ('how many', 'the exact number'; not 'frame number 12')."""
 UNKNOWN_OBJECT = "no object in memory matches"
@@ -144,7 +151,9 @@ class Reading:
                                   NON_OBJECT_WORDS | resolver.label_words)
         self.words = self.text.split()
         self.options = [option_body(o) for o in options] if options else []
-        self.mentions = resolver.mentions(self.text)
+        found = resolver.mentions(self.text)
+        self.aside = self._context_only(found)
+        self.mentions = [m for m in found if all(m is not a for a in self.aside)]
         self.excluded = self._excluded()
         self.frame_refs = frame_references(self.text)
         try:
@@ -174,6 +183,21 @@ class Reading:
             if _EXCLUDING.search(before) or listed:
                 out.append(mention)
         return out
+
+    def _context_only(self, mentions: list[Mention]) -> list[Mention]:
+        """Unknown words in a statement before the question ('My flatmate asked me to check. How
+        many books are there?'): context, set aside and reported. Not when the question points
+        back to them with a pronoun ('... a cover for the door. What is its size?': 'its' may be
+        the unknown one); 'they' after objects of the question's own sentence points to those."""
+        sentences = re.split(r"(?<=[.!?])\s+", self.raw.strip())
+        asking = next((k for k, sentence in enumerate(sentences) if sentence.rstrip().endswith("?")), len(sentences) - 1)
+        if asking == 0:
+            return []
+        context_words = len(prepare(" ".join(sentences[:asking])).split())  # they lead self.words
+        back = next((k for k in range(context_words, len(self.words)) if _POINTS_BACK.fullmatch(self.words[k])), None)
+        if back is not None and not any(m.resolved and context_words <= m.start < back for m in mentions):
+            return []
+        return [m for m in mentions if m.end <= context_words and not m.resolved]
 
     @property
     def included(self) -> list[Mention]:
@@ -292,6 +316,8 @@ class Reading:
             parts.append("objects " + ", ".join(f"{m.phrase!r} -> {'/'.join(m.labels)}" for m in bound))
         if self.unresolved:
             parts.append("unknown objects " + ", ".join(repr(m.phrase) for m in self.unresolved))
+        if self.aside:
+            parts.append("set aside as context " + ", ".join(repr(m.phrase) for m in self.aside))
         if self.frame_refs:
             parts.append("frames " + ", ".join(f"{ref} (stream frame {f})" for ref, f in zip(self.frame_refs, self.frames)))
         if self.times:
@@ -409,7 +435,7 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
     if mode is not None and any(m != mode for m in facts.modes):
         problems.append(f"the question measures between {'centres' if mode == 'center' else 'closest points'}, "
                         f"the program uses mode {facts.modes}")
-    if _STRAIGHT.search(reading.text) and "travelled" in facts.ops:
+    if (_STRAIGHT.search(reading.text) or _NOT_PATH.search(reading.text)) and "travelled" in facts.ops:
         problems.append("the question asks for the straight-line displacement, the program measures the path")
     elif "travelled" in facts.ops and len(reading.frames) + len(reading.times) >= 2 and not _PATH.search(reading.text):
         # "how far did the camera move between frame i and frame j" is VSTI-Bench's displacement
