@@ -19,6 +19,19 @@ import numpy as np
 
 from reasmory_ros.memory import labels as label_words
 
+PERSON_WORDS = frozenset(
+    """
+    person persons people man men woman women boy boys girl girls baby child children kid kids son daughter
+    mother mom mum father dad parent parents sister brother grandma grandpa grandmother grandfather aunt uncle
+    cousin family wife husband partner friend friends buddy mate flatmate flatmates roommate roommates
+    housemate housemates neighbour neighbours neighbor neighbors guest guests colleague colleagues coworker
+    coworkers co-worker co-workers boss manager supervisor team client clients customer customers tourist
+    tourists landlord landlady tenant tenants owner owners teacher student students painter painters cleaner
+    cleaners mover movers assistant engineer technician nurse doctor patient helper
+    """.split()
+)
+"""People a question may mention in passing ('my flatmate asked ...'): never an object of the memory."""
+
 # Words that never name an object: question words, spatial and measurement vocabulary, scene words.
 NON_OBJECT_WORDS = frozenset(
     """
@@ -68,10 +81,13 @@ NON_OBJECT_WORDS = frozenset(
     den cabin interior residence dwelling cellar foyer porch balcony patio gym playroom suite dorm nook premises
     property
     someone somebody anyone anybody everyone everybody agent user operator visitor
+    him her his hers us ours yours mine myself yourself himself herself ourselves themselves
+    thanks thank cheers regards query queries candidate candidates reference references return returns output input expected
     plan plans itinerary instructions blanks navigation step steps
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
-)
+) | PERSON_WORDS
+
 
 # What a question asks about, never an object: an unknown word right before one of these modifies it
 # ('the missing turns', 'the greatest length', 'the exact distance'), it does not name an object.
@@ -709,7 +725,7 @@ class LabelResolver:
         following = label_words.singular(words[end]) if end < len(words) else ""
         relational |= following in ASKED_NOUNS  # 'the missing turns'
         relational |= following in SCENE_NOUNS | {"one"}  # 'the indoor scene', 'the wooden ones'
-        relational |= _non_object_word(kept[-1])  # 'the empty places': its head noun names no object
+        relational |= label_words.singular(kept[-1]) in ASKED_NOUNS | SCENE_NOUNS  # 'the empty places': no object
         cued = start > 0 and words[start - 1] in MENTION_CUES and not relational and not _is_number(words[start])
         return [_Gap(" ".join(kept), start, end, cued)]
 

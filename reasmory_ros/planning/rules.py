@@ -24,17 +24,21 @@ from reasmory_ros.planning.semantics import COUNT_CUE, UNKNOWN_OBJECT, Reading, 
 # Role cues: words just before a mention that say what part it plays.
 _STANDPOINT = (r"(?:standing|stand|stood|sitting|sit|am|i m|beginning|begin|start|starting|starts|from|at|by|"
                r"beside|next to|position|positioned|located)")
-_FACING = (r"(?:facing|face|faces|faced|looking|look|looks|toward|towards|turned to|oriented|pointed|pointing|"
+_FACING = (r"(?:facing|face|faces|faced|looking|look|looks|looked|toward|towards|turned to|oriented|pointed|pointing|"
            r"heading(?! to| for| into| over))")  # 'heading the door' faces it; 'heading to the door' goes there
-_AHEAD = re.compile(r"^(?:is |are )?(?:straight |right |directly |dead )?(?:ahead|in front)(?: of (?:me|you|us|him|her|them))?\b(?!-)")
-"""Role cue after a mention: 'with the door straight ahead', 'the tv in front of me' is what one faces."""
+# Role cues after a mention: 'the door straight ahead', 'the chair is where I stand', 'the sofa is my goal'.
+_WHO = r"(?:i|we|you|he|she|they|it|the robot|the person)"
+_AHEAD = re.compile(r"^(?:is |are )?(?:(?:straight |right |directly |dead )?(?:ahead|in front)(?: of (?:me|you|us|him|"
+                    rf"her|them))?\b(?!-)|what {_WHO} (?:face|faces|am facing|are facing|is facing|look at|looks at|see ahead)\b)")
+_STANDING_AFTER = re.compile(rf"^is (?:where {_WHO} (?:stand|stands|am|are|is|sit|sits|start|starts)|"
+                             r"(?:my|our|your|the) (?:position|location|standpoint|spot|starting point))\b")
 _DESTINATION = (r"(?:navigate|navigating|go|get|reach|walk|move|head|heading|arrive|arrives|destination|goal|to|"
                 r"end up|ends up|ends|ending|finish|finishes|finishing)")
-_GOAL_AFTER = re.compile(r"^(?:is|will be) (?:where (?:i|we|you|it|the robot) (?:need|needs|want|wants|have|has|must|"
+_GOAL_AFTER = re.compile(rf"^(?:is|will be) (?:where {_WHO} (?:need|needs|want|wants|have|has|must|"
                          r"should|am going|are going|is going) to (?:go|get|be|end up|arrive|reach)|"
                          r"(?:my|our|your|the) (?:goal|destination|target))\b")
 _VIA = r"(?:until|via|past|passing|through|by way of|then)"
-_REFERENCE = r"(?:to|from|nearest|closest|farthest|furthest|nearer|closer|farther|further)"
+_REFERENCE = r"(?:to|from|nearest|closest|farthest|furthest|nearer|closer|farther|further|reference)"
 
 _CAMERA_WORDS = r"\b(?:camera|i|me|my|viewer|filming|recorder|robot|we|us)\b"
 _NOW_WORDS = r"\b(?:now|current|currently|present|at the moment|right now|last frame)\b"
@@ -302,10 +306,19 @@ def _pair(a: Mention, b: Mention, context: PlanningContext, prog: _Program) -> t
     return prog.bind("a", _one(a, context, near=second)), second
 
 
+def _standpoint(q: Reading, mentions: Sequence[Mention]) -> Mention | None:
+    """Where one stands: 'standing by the X', or 'the X is where I stand / my position'."""
+    return _by_role(q, mentions, _STANDPOINT) or _role_after(q, mentions, _STANDING_AFTER)
+
+
 def _facing(q: Reading, mentions: Sequence[Mention]) -> Mention | None:
-    """What one faces: 'facing the X', or 'the X straight ahead / in front of me'."""
-    return _by_role(q, mentions, _FACING) or next(
-        (m for m in mentions if _AHEAD.match(" ".join(q.words[m.end:m.end + 6]))), None)
+    """What one faces: 'facing the X', or 'the X straight ahead / in front of me / is what I face'."""
+    return _by_role(q, mentions, _FACING) or _role_after(q, mentions, _AHEAD)
+
+
+def _role_after(q: Reading, mentions: Sequence[Mention], cue: re.Pattern) -> Mention | None:
+    """The first mention that the words after it give a role."""
+    return next((m for m in mentions if cue.match(" ".join(q.words[m.end:m.end + 8]))), None)
 
 
 def _plan_stops(q: Reading) -> list[Mention]:
@@ -314,14 +327,10 @@ def _plan_stops(q: Reading) -> list[Mention]:
     return [m for m in q.mentions if re.search(r"\bgo forward until(?: the| a| an)?$", q.before(m, 5))]
 
 
-def _goal_after(q: Reading, mentions: Sequence[Mention]) -> Mention | None:
-    """A destination named before its cue: 'the door is where I need to go', 'the sofa is my goal'."""
-    return next((m for m in mentions if _GOAL_AFTER.match(" ".join(q.words[m.end:m.end + 8]))), None)
-
-
 def _by_role(q: Reading, mentions: Sequence[Mention], cue: str) -> Mention | None:
     """The first mention whose preceding words end with the role cue (articles allowed between)."""
-    pattern = re.compile(rf"\b{cue}(?: (?:the|a|an|my|this|that|to|at|by|of|until|forward|on|in|place|spot))*$")
+    pattern = re.compile(rf"\b{cue}(?: (?:the|a|an|my|this|that|to|at|by|of|until|forward|on|in|place|spot|near|"
+                         rf"close|right|just))*$")
     for mention in mentions:
         if pattern.search(q.before(mention, 6)):
             return mention
@@ -438,7 +447,7 @@ def _extreme(q: Reading, prog: _Program, candidates: Sequence[Mention], to: str)
 
 def _relative_direction(q: Reading, context: PlanningContext) -> Interpretation:
     _require_resolved(q, q.unresolved, context)
-    stand = _by_role(q, q.mentions, _STANDPOINT)
+    stand = _standpoint(q, q.mentions)
     facing = _facing(q, [m for m in q.mentions if m is not stand])
     if stand is None or facing is None:
         missing = "where you stand ('standing by the X')" if stand is None else "what you face ('facing the Y')"
@@ -462,11 +471,11 @@ def _route(q: Reading, context: PlanningContext) -> Interpretation:
     _require_resolved(q, q.unresolved, context)
     plan = _plan_stops(q)
     prose = [m for m in q.mentions if all(m is not stop for stop in plan)]
-    start = _by_role(q, prose, _STANDPOINT)
+    start = _standpoint(q, prose)
     facing = _facing(q, [m for m in prose if m is not start])
     rest = [m for m in q.mentions if m is not start and m is not facing]
     told = [m for m in prose if m is not start and m is not facing]
-    goal = _by_role(q, told, _DESTINATION) or _goal_after(q, told) or (plan[-1] if plan else None)
+    goal = _by_role(q, told, _DESTINATION) or _role_after(q, told, _GOAL_AFTER) or (plan[-1] if plan else None)
     if start is None or goal is None:
         raise NotUnderstood("a route needs where it starts ('beginning at the X') and where it goes ('to the Y')")
     if plan and goal.labels != plan[-1].labels:

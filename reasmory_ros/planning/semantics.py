@@ -75,6 +75,10 @@ _ASKS_DIRECTION = re.compile(r"\b(?:direction|directions|which way|what way|wher
                              r"backwards|front|behind|back|ahead|quadrant|side|relative|up|down|above|below|higher|lower|"
                              r"near|far|nearer|farther|closer|further|heading|orientation|how did)\b")
 """A question without options gets a direction word for an answer only when it asks for one."""
+_ASKS_SEPARATION = re.compile(r"\b(?:distance|distances|far|farther|further|apart|close|closer|away|between|gap|"
+                              r"separat\w*|spacing|from)\b")
+"""Words without which a question does not ask for the distance between two objects ('how big is
+it' after naming a chair and a door asks a size)."""
 _COMPARES_COUNT = r"\b(?:(?:more|fewer|less) than|at (?:least|most)|exactly) \d+\b"
 """'Are there more than 3 chairs?' asks about a count, not only whether there is one."""
 _NOT_LABELS = frozenset({"mode", "unit", "method", "which"})
@@ -128,8 +132,9 @@ _COUNTS_NON_OBJECTS = re.compile(r"\b(?:how many|number of) (?:frames|images|tim
 'the number of the frame where ...' asks which frame."""
 
 
-_POINTS_BACK = re.compile(r"it|its|itself|they|them|their|theirs|these|those|one|ones")
-"""Words by which a question refers to something named before it."""
+_POINTS_BACK = {"it": False, "its": False, "itself": False, "one": False, "they": True, "them": True, "their": True,
+                "theirs": True, "these": True, "those": True, "ones": True}
+"""Words by which a question refers to something named before it: whether they stand for a plural."""
 
 
 COUNT_CUE = r"\bhow many\b|\bnumber of\b|\bcount\b|\b(?:the|exact|total|a) number\b(?! \d)"
@@ -185,19 +190,26 @@ class Reading:
         return out
 
     def _context_only(self, mentions: list[Mention]) -> list[Mention]:
-        """Unknown words in a statement before the question ('My flatmate asked me to check. How
-        many books are there?'): context, set aside and reported. Not when the question points
-        back to them with a pronoun ('... a cover for the door. What is its size?': 'its' may be
-        the unknown one); 'they' after objects of the question's own sentence points to those."""
-        sentences = re.split(r"(?<=[.!?])\s+", self.raw.strip())
+        """Unknown words in a statement before the question ('My renovation is next week. How many
+        chairs are there?', '..., so how many chairs are there?'): context, set aside and reported.
+
+        Not an unknown word a pronoun of the question may point back to: one of its number ('a
+        cover for the door. What is its size?': 'its' may be the cover; 'them' is not one
+        renovation), with no object of the question's own sentence before the pronoun ('the
+        chair and the desk: which do they ...')."""
+        sentences = re.split(r"(?<=[.!?;])\s+|,\s+(?=(?:and )?(?:so|therefore|thus|hence)\b)", self.raw.strip())
         asking = next((k for k, sentence in enumerate(sentences) if sentence.rstrip().endswith("?")), len(sentences) - 1)
         if asking == 0:
             return []
         context_words = len(prepare(" ".join(sentences[:asking])).split())  # they lead self.words
-        back = next((k for k in range(context_words, len(self.words)) if _POINTS_BACK.fullmatch(self.words[k])), None)
-        if back is not None and not any(m.resolved and context_words <= m.start < back for m in mentions):
-            return []
-        return [m for m in mentions if m.end <= context_words and not m.resolved]
+        unknown = [m for m in mentions if m.end <= context_words and not m.resolved]
+        for k in range(context_words, len(self.words)):
+            plural = _POINTS_BACK.get(self.words[k])
+            if plural is None or any(m.resolved and context_words <= m.start < k for m in mentions):
+                continue
+            if any(_singular(m.phrase) != plural for m in unknown):
+                return []
+        return unknown
 
     @property
     def included(self) -> list[Mention]:
@@ -263,6 +275,8 @@ class Reading:
             return frozenset({"choice", "order"})
         if self.has(r"\b(?:how far|distance|apart|how close|displacement|displaced|separate|gap)\b"):
             return frozenset({"length"})
+        if self.has(r"\bhow (?:big|large|tall|wide|high|deep|small)\b") and not self.has(r"\bwhich\b"):
+            return frozenset({"length", "size", "area"})  # a measure, not which object is biggest
         return None
 
     def _asking_clause(self) -> list[str]:
@@ -449,6 +463,8 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
     if kinds is not None and facts.kind not in kinds:
         problems.append(f"the question asks for a {' or '.join(sorted(kinds))}, the program answers a "
                         f"{facts.kind or 'value of another kind'}")
+    if facts.answer_op == "distance" and not facts.moments and not _ASKS_SEPARATION.search(reading.text):
+        problems.append("the question does not ask how far apart two objects are, the program measures a distance")
     if facts.kind == "direction" and not reading.options and not _ASKS_DIRECTION.search(reading.text):
         problems.append("the question does not ask for a direction, the program answers one")
     if facts.answer_op == "exists" and reading.has(_COMPARES_COUNT):
