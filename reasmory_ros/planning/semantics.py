@@ -132,6 +132,8 @@ _COUNTS_NON_OBJECTS = re.compile(r"\b(?:how many|number of) (?:frames|images|tim
 'the number of the frame where ...' asks which frame."""
 
 
+_PURPOSE = re.compile(r"^(?:for|as part of|regarding|concerning)\b[^,:;.?!]{1,60},", re.IGNORECASE)
+"""A leading phrase that says why the question is asked ('For the contents inventory, ...')."""
 _POINTS_BACK = {"it": False, "its": False, "itself": False, "one": False, "they": True, "them": True, "their": True,
                 "theirs": True, "these": True, "those": True, "ones": True}
 """Words by which a question refers to something named before it: whether they stand for a plural."""
@@ -197,7 +199,8 @@ class Reading:
         cover for the door. What is its size?': 'its' may be the cover; 'them' is not one
         renovation), with no object of the question's own sentence before the pronoun ('the
         chair and the desk: which do they ...')."""
-        sentences = re.split(r"(?<=[.!?;])\s+|,\s+(?=(?:and )?(?:so|therefore|thus|hence)\b)", self.raw.strip())
+        raw = _PURPOSE.sub(r"\g<0>. ", self.raw.strip(), count=1)  # 'For the insurance report, please ...'
+        sentences = re.split(r"(?<=[.!?;:])\s+|,\s+(?=(?:and )?(?:so|therefore|thus|hence)\b)", raw)
         asking = next((k for k, sentence in enumerate(sentences) if sentence.rstrip().endswith("?")), len(sentences) - 1)
         if asking == 0:
             return []
@@ -463,6 +466,8 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
     if kinds is not None and facts.kind not in kinds:
         problems.append(f"the question asks for a {' or '.join(sorted(kinds))}, the program answers a "
                         f"{facts.kind or 'value of another kind'}")
+    if facts.answer_op in {"largest", "smallest"} and not reading.options and not reading.has(r"\b(?:which|what)\b"):
+        problems.append("the question does not ask which object, the program picks one")
     if facts.answer_op == "distance" and not facts.moments and not _ASKS_SEPARATION.search(reading.text):
         problems.append("the question does not ask how far apart two objects are, the program measures a distance")
     if facts.kind == "direction" and not reading.options and not _ASKS_DIRECTION.search(reading.text):

@@ -688,3 +688,25 @@ def test_an_engineers_query_names_the_reference(ranked, room):
     program = ranked.interpret("Query: candidates = chair, vase, door; reference = table. Return the candidate whose "
                                "centre is farthest from the centre of the reference.", None, room).program
     assert program.startswith('reference = the(objects("table"))') and "farthest(" in program and 'mode="center"' in program
+
+
+@pytest.mark.parametrize("question", [
+    "For the contents inventory, please state how many chairs are present in the room.",
+    "Documenting for a claim: what is the total number of chairs in the room?",
+    "Do the needful and count the chairs in this room.",
+])
+def test_a_leading_purpose_or_label_is_context(ranked, room, question):
+    assert ranked.interpret(question, None, room).program == 'answer(count(objects("chair")))'
+
+
+def test_a_guess_to_check_is_not_an_object(ranked, room):
+    program = ranked.interpret("I think the vase is on the right when you stand at the cabinet facing the door. Is that "
+                               "correct, or is it on the left?", None, room).program
+    assert 'standpoint = the(objects("cabinet"))' in program and 'target = the(objects("vase"))' in program
+
+
+def test_how_long_an_objects_longest_side_is_never_which_object_is_largest(ranked, room):
+    """It was answered 'chair', the larger of the chair and the door of the sentence before."""
+    with pytest.raises(NotUnderstood):
+        ranked.interpret("Suppose a robot has to carry the chair through a door. Approximately how long is the chair's "
+                         "longest dimension?", None, room)
