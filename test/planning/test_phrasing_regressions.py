@@ -501,8 +501,20 @@ def room():
     "I'm next to the cabinet with the door ahead of me. Is the vase ahead and to the left or behind and to the right?",
     "The vase: front-left, front-right, back-left or back-right, from the viewpoint of someone at the cabinet "
     "facing the door?",
+    "pos cabinet, heading door. vase: left/right?",
+    "pos cabinet, heading door. vase quadrant? (FL/FR/BL/BR)",
+    "Would the vase be found on the left-hand or right-hand side of a person who stands at the cabinet facing in "
+    "the direction of the door?",
+    "If the cabinet is where I stand and the door is what I face, on which side is the vase, left or right?",
+    "If the cabinet is my position and the door is in front of me, is the vase to the left, to the right, or in back?",
+    "Which side would the vase be on, left or right, if I stood at the cabinet and looked at the door?",
+    "I'm a tourist standing near the cabinet, and I'm looking at the door. Is the vase on my left or right?",
+    "The person I'm helping is at the cabinet and faces the door. Is the vase in front of her or behind her, and on "
+    "her left or her right? Answer as front-left, front-right, back-left or back-right.",
 ])
-def test_what_one_faces_may_come_after_it_or_be_said_by_someone(ranked, room, question):
+def test_where_one_stands_and_what_one_faces_in_other_wordings(ranked, room, question):
+    """Roles said after the object ('the door straight ahead', 'the cabinet is where I stand'), in
+    shorthand ('pos cabinet, heading door') or of someone else."""
     program = ranked.interpret(question, None, room).program
     assert 'standpoint = the(objects("cabinet"))' in program and 'facing = the(objects("door"))' in program
     assert 'target = the(objects("vase"))' in program
@@ -515,10 +527,22 @@ def test_what_one_faces_may_come_after_it_or_be_said_by_someone(ranked, room, qu
     "actions in the plan below. 1. Go forward until the door 2. [please fill in] 3. Go forward until the table",
     "Starting at the trash can and facing the door, how do I get to the table? Complete the turns in these steps: "
     "1. Go forward until the door 2. [please fill in] 3. Go forward until the table",
+    "Here is a route with missing turns: 1. Go forward until the door 2. [please fill in] 3. Go forward until the "
+    "table It starts at the trash can, facing the door, and ends at the table. What are the missing turns?",
+    "The table is where I need to go. Right now I'm at the trash can, facing the door. Complete the turns in: "
+    "1. Go forward until the door 2. [please fill in] 3. Go forward until the table",
+    "route pls: start @ trash can facing door, dest. table. fill blanks w/ turn left/right/back: 1. Go forward "
+    "until the door 2. [please fill in] 3. Go forward until the table",
+    "Considering a navigation task in which the agent starts at the trash can, initially facing the door, and must "
+    "arrive at the table, which turning actions should be placed in the blanks of the following plan? 1. Go "
+    "forward until the door 2. [please fill in] 3. Go forward until the table",
+    "I stand at the trash can with my face to the door. Which turns I must do in the empty places? 1. Go forward "
+    "until the door 2. [please fill in] 3. Go forward until the table",
 ])
-def test_a_routes_goal_is_said_before_its_numbered_plan(ranked, room, question):
-    """The plan's 'go forward until the door' is a leg, not the goal: the goal was 'answer left'
-    for the first wording ('end up at' was no destination cue)."""
+def test_a_routes_numbered_plan_is_its_legs_wherever_it_stands(ranked, room, question):
+    """The plan's 'go forward until the door' is a leg, not the goal: the door was taken for the goal
+    when the prose named the goal with 'end up at', after the plan, in shorthand ('dest. table')
+    or before its cue ('the table is where I need to go'); a plan alone ends at its goal."""
     program = ranked.interpret(question, None, room).program
     assert 'start = the(objects("trash can"))' in program and 'goal = the(objects("table"))' in program
     assert 'facing = the(objects("door"))' in program
@@ -577,44 +601,11 @@ def test_a_unit_after_a_frame_number_is_asked_not_stated(ranked, room):
     assert 'objects("vase")' in interpretation.program
 
 
-@pytest.mark.parametrize("question", [
-    "pos cabinet, heading door. vase: left/right?",
-    "pos cabinet, heading door. vase quadrant? (FL/FR/BL/BR)",
-    "Would the vase be found on the left-hand or right-hand side of a person who stands at the cabinet facing in "
-    "the direction of the door?",
-])
-def test_position_and_heading_are_where_one_stands_and_what_one_faces(ranked, room, question):
-    program = ranked.interpret(question, None, room).program
-    assert 'standpoint = the(objects("cabinet"))' in program and 'facing = the(objects("door"))' in program
-    assert 'target = the(objects("vase"))' in program
-
-
 def test_a_quadrant_word_is_not_what_one_faces(ranked, room):
     """'The vase is in front-left ... of me': 'in front' of a quadrant made the vase what one faces."""
     with pytest.raises(NotUnderstood, match="what you face"):
         ranked.interpret("I stand on the place of the cabinet and my face goes to the door. The vase is in "
                          "front-left, front-right, back-left or back-right of me?", None, room)
-
-
-@pytest.mark.parametrize("question", [
-    "Here is a route with missing turns: 1. Go forward until the door 2. [please fill in] 3. Go forward until the "
-    "table It starts at the trash can, facing the door, and ends at the table. What are the missing turns?",
-    "The table is where I need to go. Right now I'm at the trash can, facing the door. Complete the turns in: "
-    "1. Go forward until the door 2. [please fill in] 3. Go forward until the table",
-    "route pls: start @ trash can facing door, dest. table. fill blanks w/ turn left/right/back: 1. Go forward "
-    "until the door 2. [please fill in] 3. Go forward until the table",
-    "Considering a navigation task in which the agent starts at the trash can, initially facing the door, and must "
-    "arrive at the table, which turning actions should be placed in the blanks of the following plan? 1. Go "
-    "forward until the door 2. [please fill in] 3. Go forward until the table",
-    "I stand at the trash can with my face to the door. Which turns I must do in the empty places? 1. Go forward "
-    "until the door 2. [please fill in] 3. Go forward until the table",
-])
-def test_a_routes_plan_is_its_legs_wherever_it_stands(ranked, room, question):
-    """The plan's first stop (the door) was taken for the goal when the prose named it after the
-    plan, before its cue, or in shorthand; a plan alone ends at its goal."""
-    program = ranked.interpret(question, None, room).program
-    assert 'start = the(objects("trash can"))' in program and 'goal = the(objects("table"))' in program
-    assert 'facing = the(objects("door"))' in program
 
 
 def test_a_goal_the_plan_does_not_end_at_is_refused(ranked, room):
@@ -658,20 +649,6 @@ def test_an_answer_says_which_words_it_read_as_context(snapshot):
     result = answer_question("My renovation starts soon. How many chairs are there?", None, snapshot)
     assert result.ok and result.answer == 3
     assert "'renovation starts soon'" in result.text
-
-
-@pytest.mark.parametrize("question", [
-    "If the cabinet is where I stand and the door is what I face, on which side is the vase, left or right?",
-    "If the cabinet is my position and the door is in front of me, is the vase to the left, to the right, or in back?",
-    "Which side would the vase be on, left or right, if I stood at the cabinet and looked at the door?",
-    "I'm a tourist standing near the cabinet, and I'm looking at the door. Is the vase on my left or right?",
-    "The person I'm helping is at the cabinet and faces the door. Is the vase in front of her or behind her, and on "
-    "her left or her right? Answer as front-left, front-right, back-left or back-right.",
-])
-def test_where_one_stands_and_faces_said_after_the_object_or_of_someone_else(ranked, room, question):
-    program = ranked.interpret(question, None, room).program
-    assert 'standpoint = the(objects("cabinet"))' in program and 'facing = the(objects("door"))' in program
-    assert 'target = the(objects("vase"))' in program
 
 
 @pytest.mark.parametrize("question", [
