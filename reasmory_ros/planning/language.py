@@ -82,7 +82,7 @@ NON_OBJECT_WORDS = frozenset(
     property
     someone somebody anyone anybody everyone everybody agent user operator visitor
     him her his hers us ours yours mine myself yourself himself herself ourselves themselves
-    correct incorrect wrong true false sure accurate
+    correct incorrect wrong true false sure accurate said aforementioned wait rephrase sorry mean actually
     thanks thank cheers regards query queries candidate candidates reference references return returns output input expected
     plan plans itinerary instructions blanks navigation step steps
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
@@ -155,6 +155,7 @@ IDIOMS: tuple[tuple[str, str], ...] = (
     (r"\b(?:give or take|more or less|ballpark)\b", "approximately"),
     (r"\b(left|right)-hand(?:ed)?\b", r"\1"),
     (r"\bdo the needful\b", "please"),
+    (r"\blet (?:me|us)\b", "please"),
     (r"\bin (?:the )?direction of\b", "toward"),
 )
 """Fixed expressions read as their plain words, so that no word of them passes for an object."""

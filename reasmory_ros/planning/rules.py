@@ -25,11 +25,12 @@ from reasmory_ros.planning.semantics import COUNT_CUE, UNKNOWN_OBJECT, Reading, 
 _STANDPOINT = (r"(?:standing|stand|stood|sitting|sit|am|i m|beginning|begin|start|starting|starts|from|at|by|"
                r"beside|next to|position|positioned|located)")
 _FACING = (r"(?:facing|face|faces|faced|looking|look|looks|looked|toward|towards|turned to|oriented|pointed|pointing|"
+           r"gazing|gaze|gazes|staring|stare|stares|watching|eyes|eyes fixed|gaze fixed|"
            r"heading(?! to| for| into| over))")  # 'heading the door' faces it; 'heading to the door' goes there
 # Role cues after a mention: 'the door straight ahead', 'the chair is where I stand', 'the sofa is my goal'.
 _WHO = r"(?:i|we|you|he|she|they|it|the robot|the person)"
 _AHEAD = re.compile(r"^(?:is |are )?(?:(?:straight |right |directly |dead )?(?:ahead|in front)(?: of (?:me|you|us|him|"
-                    rf"her|them))?\b(?!-)|what {_WHO} (?:face|faces|am facing|are facing|is facing|look at|looks at|see ahead)\b)")
+                    rf"her|them))?\b(?!-)|before (?:my|your|his|her|our|their) eyes\b|what {_WHO} (?:face|faces|am facing|are facing|is facing|look at|looks at|see ahead)\b)")
 _STANDING_AFTER = re.compile(rf"^is (?:where {_WHO} (?:stand|stands|am|are|is|sit|sits|start|starts)|"
                              r"(?:my|our|your|the) (?:position|location|standpoint|spot|starting point))\b")
 _DESTINATION = (r"(?:navigate|navigating|go|get|reach|walk|move|head|heading|arrive|arrives|destination|goal|to|"
@@ -330,7 +331,7 @@ def _plan_stops(q: Reading) -> list[Mention]:
 def _by_role(q: Reading, mentions: Sequence[Mention], cue: str) -> Mention | None:
     """The first mention whose preceding words end with the role cue (articles allowed between)."""
     pattern = re.compile(rf"\b{cue}(?: (?:the|a|an|my|this|that|to|at|by|of|until|forward|on|in|place|spot|near|"
-                         rf"close|right|just))*$")
+                         rf"close|right|just|where))*$")
     for mention in mentions:
         if pattern.search(q.before(mention, 6)):
             return mention

@@ -205,7 +205,7 @@ class Reading:
         if asking == 0:
             return []
         context_words = len(prepare(" ".join(sentences[:asking])).split())  # they lead self.words
-        unknown = [m for m in mentions if m.end <= context_words and not m.resolved]
+        unknown = [m for m in mentions if m.start < context_words and not m.resolved]  # 'doubt, state' is one run
         for k in range(context_words, len(self.words)):
             plural = _POINTS_BACK.get(self.words[k])
             if plural is None or any(m.resolved and context_words <= m.start < k for m in mentions):

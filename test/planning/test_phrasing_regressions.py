@@ -511,6 +511,12 @@ def room():
     "I'm a tourist standing near the cabinet, and I'm looking at the door. Is the vase on my left or right?",
     "The person I'm helping is at the cabinet and faces the door. Is the vase in front of her or behind her, and on "
     "her left or her right? Answer as front-left, front-right, back-left or back-right.",
+    "Facing the door from where the cabinet is, is the vase to the left or the right?",
+    "You stand beside the cabinet, your gaze fixed on the door. Does the vase lie to your left or to your right?",
+    "You stand at the cabinet, eyes on the door. Is the vase on your left, on your right, or behind you?",
+    "Standing where the cabinet is, the door before my eyes, is the vase left, right or behind?",
+    "Assume an observer at the cabinet oriented toward the door. State whether the vase is located front-left, "
+    "front-right, back-left, or back-right of said observer.",
 ])
 def test_where_one_stands_and_what_one_faces_in_other_wordings(ranked, room, question):
     """Roles said after the object ('the door straight ahead', 'the cabinet is where I stand'), in
@@ -671,6 +677,8 @@ def test_an_engineers_query_names_the_reference(ranked, room):
     "For the contents inventory, please state how many chairs are present in the room.",
     "Documenting for a claim: what is the total number of chairs in the room?",
     "Do the needful and count the chairs in this room.",
+    "For the avoidance of doubt, state the total number of chairs present in the room.",  # 'doubt state': one run
+    "how many - wait, let me rephrase - what is the total number of chairs in the room?",
 ])
 def test_a_leading_purpose_or_label_is_context(ranked, room, question):
     assert ranked.interpret(question, None, room).program == 'answer(count(objects("chair")))'
