@@ -82,7 +82,7 @@ NON_OBJECT_WORDS = frozenset(
     property
     someone somebody anyone anybody everyone everybody agent user operator visitor
     him her his hers us ours yours mine myself yourself himself herself ourselves themselves
-    correct incorrect wrong true false sure accurate said aforementioned wait rephrase sorry mean actually
+    headcount tally correct incorrect wrong true false sure accurate said aforementioned wait rephrase sorry mean actually
     thanks thank cheers regards query queries candidate candidates reference references return returns output input expected
     plan plans itinerary instructions blanks navigation step steps
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
@@ -173,12 +173,16 @@ _QUADRANTS = {"fl": "front-left", "fr": "front-right", "bl": "back-left", "br": 
 """Quadrant initials, read as quadrants only when two or more of them are listed ('FL/FR/BL/BR')."""
 
 
+_FRAME_WORD = r"(?:frames?|images?|pictures?|snapshots?|views?)"
+
+
 def normalise(text: str) -> str:
     """Lower case, words and numbers separated by single spaces, hyphens inside words kept."""
     text = text.lower().replace("’", "'").replace("²", "2")
     text = re.sub(r"\s*(?:->|=>|→|-to-)\s*", " to ", text)  # "frames 24->29", "cam-to-desk": from one to the other
     text = re.sub(r"\bw/(?=\s|[a-z])", "with ", text).replace("@", " at ")
     text = re.sub(r"(\d)\s*[-–—]\s*(?=\d)", r"\1 to ", text)  # "frames 12-40", "frames 12–40": a range
+    text = re.sub(rf"\b(\d+ {_FRAME_WORD}) in\s*[,;:]", r"\1 into ", text)  # "79 frames in, the bowl ..."
     text = re.sub(r"\b(\d+)\s*/\s*(\d+)\b", r"\1 of \2", text)  # "frame 20/32"
     text = re.sub(r"(\d),(\d{3})", r"\1\2", text)
     text = re.sub(r"[^a-z0-9.\-' ]+", " ", text)
@@ -252,7 +256,6 @@ def prepare(text: str) -> str:
     return numbers_to_digits(normalise(text.replace("^2", "2")))
 
 
-_FRAME_WORD = r"(?:frames?|images?|pictures?|snapshots?|views?)"
 _ORD = r"\d+(?:st|nd|rd|th)"
 _OF_TOTAL = re.compile(r"^ (?:out )?of (?:the |all |a total of )?(\d+)\b")
 # "frame 12", "frames 10 and 40", "image number 3", "frames 5 to 9"
@@ -634,7 +637,7 @@ class LabelResolver:
         with many unknown words costs one model run, not one per word."""
         unique = list(dict.fromkeys(phrases))
         found: dict[str, tuple[tuple[str, ...], str]] = dict.fromkeys(unique, ((), ""))
-        unique = [phrase for phrase in unique if could_name_object(phrase)]
+        unique = [phrase for phrase in unique if could_name_object(phrase) and not self._verb_of_label(phrase)]
         if not unique or self.embedder is None or not self.labels:
             return found
         if self._label_vectors is None:
@@ -648,6 +651,14 @@ class LabelResolver:
             if best >= self.threshold and best - runner_up >= self.margin:
                 found[phrase] = (self.labels[int(order[0])],), f"embedding {best:.2f}"
         return found
+
+    def _verb_of_label(self, phrase: str) -> bool:
+        """'planted', 'shelving', 'booked': a verb made from a label word, which the embedder finds
+        close to the label ('he is planted at the desk' names no plant)."""
+        word = phrase.split()[-1]
+        stems = [word[:-len(end)] for end in ("ed", "ing") if word.endswith(end) and len(word) > len(end) + 2]
+        return any(stem in self.label_words or stem + "e" in self.label_words or
+                   (len(stem) > 2 and stem[-1] == stem[-2] and stem[:-1] in self.label_words) for stem in stems)
 
     def mentions(self, prepared: str, max_words: int = 4) -> list[Mention]:
         """Object mentions in a prepared question, left to right.

@@ -25,12 +25,12 @@ from reasmory_ros.planning.semantics import COUNT_CUE, UNKNOWN_OBJECT, Reading, 
 _STANDPOINT = (r"(?:standing|stand|stood|sitting|sit|am|i m|beginning|begin|start|starting|starts|from|at|by|"
                r"beside|next to|position|positioned|located)")
 _FACING = (r"(?:facing|face|faces|faced|looking|look|looks|looked|toward|towards|turned to|oriented|pointed|pointing|"
-           r"gazing|gaze|gazes|staring|stare|stares|watching|eyes|eyes fixed|gaze fixed|"
+           r"gazing|gaze|gazes|staring|stare|stares|watching|(?:eyes|gaze)(?: fixed| locked| glued)?|"
            r"heading(?! to| for| into| over))")  # 'heading the door' faces it; 'heading to the door' goes there
 # Role cues after a mention: 'the door straight ahead', 'the chair is where I stand', 'the sofa is my goal'.
 _WHO = r"(?:i|we|you|he|she|they|it|the robot|the person)"
 _AHEAD = re.compile(r"^(?:is |are )?(?:(?:straight |right |directly |dead )?(?:ahead|in front)(?: of (?:me|you|us|him|"
-                    rf"her|them))?\b(?!-)|before (?:my|your|his|her|our|their) eyes\b|what {_WHO} (?:face|faces|am facing|are facing|is facing|look at|looks at|see ahead)\b)")
+                    rf"her|them))?\b(?!-)|before (?:my|your|his|her|our|their) eyes\b|is (?:being )?faced\b|what {_WHO} (?:face|faces|am facing|are facing|is facing|look at|looks at|see ahead)\b)")
 _STANDING_AFTER = re.compile(rf"^is (?:where {_WHO} (?:stand|stands|am|are|is|sit|sits|start|starts)|"
                              r"(?:my|our|your|the) (?:position|location|standpoint|spot|starting point))\b")
 _DESTINATION = (r"(?:navigate|navigating|go|get|reach|walk|move|head|heading|arrive|arrives|destination|goal|to|"
@@ -501,8 +501,11 @@ def _blank_slots(q: Reading) -> tuple[int, ...] | None:
 
     Each 'go forward until' ends a leg; a blank before the k-th leg is the turn at its start,
     which is turns[k] of the DSL's route (one instruction at the start and at each via stop).
+    The plan starts at its last step 1: a request numbered '1) start at ... 3) fill in the
+    blanks' before it is not part of it.
     """
-    steps = re.findall(r"\b\d+ (?:please )?fill in\b|\bgo forward until\b", q.text)
+    starts = list(re.finditer(r"\b1 (?:go forward until|(?:please )?fill in)\b", q.text))
+    steps = re.findall(r"\b\d+ (?:please )?fill in\b|\bgo forward until\b", q.text[starts[-1].start() if starts else 0:])
     slots, leg = [], 0
     for step in steps:
         if step == "go forward until":

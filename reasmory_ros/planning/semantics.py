@@ -139,7 +139,7 @@ _POINTS_BACK = {"it": False, "its": False, "itself": False, "one": False, "they"
 """Words by which a question refers to something named before it: whether they stand for a plural."""
 
 
-COUNT_CUE = r"\bhow many\b|\bnumber of\b|\bcount\b|\b(?:the|exact|total|a) number\b(?! \d)"
+COUNT_CUE = r"\bhow many\b|\bnumber of\b|\bcount\b|\b(?:headcount|tally)\b|\b(?:the|exact|total|a) number\b(?! \d)"
 """Words that ask for a count ('how many', 'the exact number'; not 'frame number 12')."""
 UNKNOWN_OBJECT = "no object in memory matches"
 """How the check's problem about an unknown object begins (an existence question may name one)."""
@@ -278,7 +278,8 @@ class Reading:
             return frozenset({"choice", "order"})
         if self.has(r"\b(?:how far|distance|apart|how close|displacement|displaced|separate|gap)\b"):
             return frozenset({"length"})
-        if self.has(r"\bhow (?:big|large|tall|wide|high|deep|small)\b") and not self.has(r"\bwhich\b"):
+        if (self.has(r"\bhow (?:big|large|tall|wide|high|deep|small)\b|\b(?:length|size|dimension|dimensions|height|"
+                     r"width)\b") and not self.has(r"\b(?:which|time|duration|seconds|minutes|view|visible)\b")):
             return frozenset({"length", "size", "area"})  # a measure, not which object is biggest
         return None
 

@@ -517,6 +517,8 @@ def room():
     "Standing where the cabinet is, the door before my eyes, is the vase left, right or behind?",
     "Assume an observer at the cabinet oriented toward the door. State whether the vase is located front-left, "
     "front-right, back-left, or back-right of said observer.",
+    "He's planted at the cabinet, eyes locked on the door. Is the vase off to his left or his right?",  # not a plant
+    "When the door is faced from the cabinet, is the vase seen on the left or on the right?",
 ])
 def test_where_one_stands_and_what_one_faces_in_other_wordings(ranked, room, question):
     """Roles said after the object ('the door straight ahead', 'the cabinet is where I stand'), in
@@ -679,6 +681,7 @@ def test_an_engineers_query_names_the_reference(ranked, room):
     "Do the needful and count the chairs in this room.",
     "For the avoidance of doubt, state the total number of chairs present in the room.",  # 'doubt state': one run
     "how many - wait, let me rephrase - what is the total number of chairs in the room?",
+    "what's the headcount on chairs in here",
 ])
 def test_a_leading_purpose_or_label_is_context(ranked, room, question):
     assert ranked.interpret(question, None, room).program == 'answer(count(objects("chair")))'
@@ -695,3 +698,27 @@ def test_how_long_an_objects_longest_side_is_never_which_object_is_largest(ranke
     with pytest.raises(NotUnderstood):
         ranked.interpret("Suppose a robot has to carry the chair through a door. Approximately how long is the chair's "
                          "longest dimension?", None, room)
+
+
+def test_frames_in_before_a_comma_is_a_frame(ranked, room):
+    """'79 frames in, the vase is ...' was read as no frame ('12 frames in the video' is a count)
+    and answered from the current camera."""
+    program = ranked.interpret("79 frames in, the vase is how many meters from the camera (nearest point)?", None,
+                               room).program
+    assert "camera(frame=79)" in program and 'camera("current")' not in program
+
+
+def test_a_size_question_after_a_place_is_not_what_is_next_to_it(ranked, room):
+    """'I'm standing next to the cabinet. What's the length of its longest dimension?' listed the
+    objects next to the cabinet: a length is asked."""
+    interpretation = ranked.interpret("I'm standing next to the cabinet in this room. What's the length of its longest "
+                                      "dimension?", None, room)
+    assert "next_to" not in interpretation.program and 'objects("cabinet")' in interpretation.program
+
+
+def test_a_numbered_request_before_the_plan_is_not_part_of_it(ranked, room):
+    """'3) fill in the blank turns' was read as a blank of the plan: the answer filled the wrong step."""
+    interpretation = ranked.interpret("1) start at the trash can facing the door 2) head to the table 3) fill in the "
+                                      "blank turns in: 1. Go forward until the door 2. [please fill in] 3. Go forward "
+                                      "until the table", None, room)
+    assert interpretation.turn_slots == (1,) and 'goal = the(objects("table"))' in interpretation.program
