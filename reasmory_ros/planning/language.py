@@ -27,7 +27,8 @@ PERSON_WORDS = frozenset(
     housemate housemates neighbour neighbours neighbor neighbors guest guests colleague colleagues coworker
     coworkers co-worker co-workers boss manager supervisor team client clients customer customers tourist
     tourists landlord landlady tenant tenants owner owners teacher student students painter painters cleaner
-    cleaners mover movers assistant engineer technician nurse doctor patient helper
+    cleaners mover movers assistant engineer technician nurse doctor patient helper architect journalist designer
+    contractor plumber electrician carpenter inspector assessor surveyor realtor salesperson guide
     """.split()
 )
 """People a question may mention in passing ('my flatmate asked ...'): never an object of the memory."""

@@ -23,8 +23,8 @@ from reasmory_ros.planning.semantics import COUNT_CUE, UNKNOWN_OBJECT, Reading, 
 
 # Role cues: words just before a mention that say what part it plays.
 _STANDPOINT = (r"(?:standing|stand|stood|sitting|sit|am|i m|beginning|begin|start|starting|starts|from|at|by|"
-               r"beside|next to|position|positioned|located)")
-_FACING = (r"(?:facing|face|faces|faced|looking|look|looks|looked|toward|towards|turned to|oriented|pointed|pointing|"
+               r"beside|next to|position|position is|positioned|located)")
+_FACING = (r"(?:facing|face|faces|faced|looking|look|looks|looked|toward|towards|turned to|oriented|pointed|pointing|points|"
            r"gazing|gaze|gazes|staring|stare|stares|watching|(?:eyes|gaze)(?: fixed| locked| glued)?|"
            r"heading(?! to| for| into| over))")  # 'heading the door' faces it; 'heading to the door' goes there
 # Role cues after a mention: 'the door straight ahead', 'the chair is where I stand', 'the sofa is my goal'.
@@ -331,7 +331,7 @@ def _plan_stops(q: Reading) -> list[Mention]:
 def _by_role(q: Reading, mentions: Sequence[Mention], cue: str) -> Mention | None:
     """The first mention whose preceding words end with the role cue (articles allowed between)."""
     pattern = re.compile(rf"\b{cue}(?: (?:the|a|an|my|this|that|to|at|by|of|until|forward|on|in|place|spot|near|"
-                         rf"close|right|just|where))*$")
+                         rf"close|right|just|where|directly|straight))*$")
     for mention in mentions:
         if pattern.search(q.before(mention, 6)):
             return mention

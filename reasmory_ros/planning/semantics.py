@@ -192,27 +192,27 @@ class Reading:
         return out
 
     def _context_only(self, mentions: list[Mention]) -> list[Mention]:
-        """Unknown words in a statement before the question ('My renovation is next week. How many
-        chairs are there?', '..., so how many chairs are there?'): context, set aside and reported.
+        """Unknown words in a statement before or after the question ('My renovation is next
+        week. How many chairs are there?', '... - how many chairs are there?', 'How many chairs are
+        there? I want to stick an asset label on each one.'): context, set aside and reported.
 
-        Not an unknown word a pronoun of the question may point back to: one of its number ('a
-        cover for the door. What is its size?': 'its' may be the cover; 'them' is not one
-        renovation), with no object of the question's own sentence before the pronoun ('the
-        chair and the desk: which do they ...')."""
+        Not when the question has a pronoun with no object of its own sentence before it that
+        may point to them: one of their number before the question ('a cover for the door. What
+        is its size?': 'its' may be the cover; 'them' is not one renovation), any after it."""
         raw = _PURPOSE.sub(r"\g<0>. ", self.raw.strip(), count=1)  # 'For the insurance report, please ...'
-        sentences = re.split(r"(?<=[.!?;:])\s+|,\s+(?=(?:and )?(?:so|therefore|thus|hence)\b)", raw)
+        sentences = re.split(r"(?<=[.!?;:])\s+|(?<!\d)\s+[-–—]+\s+(?!\d)|,\s+(?=(?:and )?(?:so|therefore|thus|hence)\b)", raw)
         asking = next((k for k, sentence in enumerate(sentences) if sentence.rstrip().endswith("?")), len(sentences) - 1)
-        if asking == 0:
-            return []
-        context_words = len(prepare(" ".join(sentences[:asking])).split())  # they lead self.words
-        unknown = [m for m in mentions if m.start < context_words and not m.resolved]  # 'doubt, state' is one run
-        for k in range(context_words, len(self.words)):
+        start, end = (len(prepare(" ".join(sentences[:k])).split()) for k in (asking, asking + 1))  # they lead self.words
+        before = [m for m in mentions if m.start < start and not m.resolved]  # 'doubt, state' is one run
+        after = [m for m in mentions if m.start >= end and not m.resolved]
+        for k in range(start, end):
             plural = _POINTS_BACK.get(self.words[k])
-            if plural is None or any(m.resolved and context_words <= m.start < k for m in mentions):
+            if plural is None or any(m.resolved and start <= m.start < k for m in mentions):
                 continue
-            if any(_singular(m.phrase) != plural for m in unknown):
-                return []
-        return unknown
+            after = []
+            if any(_singular(m.phrase) != plural for m in before):
+                before = []
+        return before + after
 
     @property
     def included(self) -> list[Mention]:

@@ -519,6 +519,8 @@ def room():
     "front-right, back-left, or back-right of said observer.",
     "He's planted at the cabinet, eyes locked on the door. Is the vase off to his left or his right?",  # not a plant
     "When the door is faced from the cabinet, is the vase seen on the left or on the right?",
+    "Assume your position is the cabinet and your heading points to the door. Is the vase on the left or right?",
+    "If you were at the cabinet looking directly at the door, which side would the vase be on, left or right?",
 ])
 def test_where_one_stands_and_what_one_faces_in_other_wordings(ranked, room, question):
     """Roles said after the object ('the door straight ahead', 'the cabinet is where I stand'), in
@@ -646,6 +648,7 @@ def test_unknown_words_in_a_statement_before_the_question_are_context(ranked, ro
 @pytest.mark.parametrize("question", [
     "I'm thinking of buying a cover for the vase. What's its longest dimension, in centimetres?",
     "I want a hose like the one by the vase. How far is it from the door?",
+    "How far is it from the door? It is the hose by the vase.",
 ])
 def test_a_pronoun_that_may_point_to_the_unknown_word_keeps_it(ranked, room, question):
     """'its' may be the cover's: the unknown word is not set aside, and the question is refused."""
@@ -682,6 +685,9 @@ def test_an_engineers_query_names_the_reference(ranked, room):
     "For the avoidance of doubt, state the total number of chairs present in the room.",  # 'doubt state': one run
     "how many - wait, let me rephrase - what is the total number of chairs in the room?",
     "what's the headcount on chairs in here",
+    "My daughter and I are playing a counting game - how many chairs are there altogether?",
+    "How many chairs are there? I want to stick an asset label on each one.",  # a note after the question
+    "As an architect I need the number of chairs for the drawings. How many are there?",
 ])
 def test_a_leading_purpose_or_label_is_context(ranked, room, question):
     assert ranked.interpret(question, None, room).program == 'answer(count(objects("chair")))'
