@@ -29,8 +29,10 @@ _FACING = (r"(?:facing|face|faces|faced|looking|look|looks|looked|toward|towards
            r"heading(?! to| for| into| over))")  # 'heading the door' faces it; 'heading to the door' goes there
 # Role cues after a mention: 'the door straight ahead', 'the chair is where I stand', 'the sofa is my goal'.
 _WHO = r"(?:i|we|you|he|she|they|it|the robot|the person)"
-_AHEAD = re.compile(r"^(?:is |are )?(?:(?:straight |right |directly |dead )?(?:ahead|in front)(?: of (?:me|you|us|him|"
-                    rf"her|them))?\b(?!-)|before (?:my|your|his|her|our|their) eyes\b|is (?:being )?faced\b|what {_WHO} (?:face|faces|am facing|are facing|is facing|look at|looks at|see ahead)\b)")
+_AHEAD = re.compile(r"^(?:is |are )?(?:(?:straight |right |directly |dead )?(?:ahead|in front)"
+                    r"(?: of (?:me|you|us|him|her|them))?\b(?!-)"
+                    r"|before (?:my|your|his|her|our|their) eyes\b|is (?:being )?faced\b"
+                    rf"|what {_WHO} (?:face|faces|am facing|are facing|is facing|look at|looks at|see ahead)\b)")
 _STANDING_AFTER = re.compile(rf"^is (?:where {_WHO} (?:stand|stands|am|are|is|sit|sits|start|starts)|"
                              r"(?:my|our|your|the) (?:position|location|standpoint|spot|starting point))\b")
 _DESTINATION = (r"(?:navigate|navigating|go|get|reach|walk|move|head|heading|arrive|arrives|destination|goal|to|"
