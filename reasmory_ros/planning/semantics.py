@@ -134,6 +134,9 @@ _COUNTS_NON_OBJECTS = re.compile(r"\b(?:how many|number of) (?:frames|images|tim
 
 _PURPOSE = re.compile(r"^(?:for|as part of|regarding|concerning)\b[^,:;.?!]{1,60},", re.IGNORECASE)
 """A leading phrase that says why the question is asked ('For the contents inventory, ...')."""
+_ASKS = re.compile(r"^\W*(?:\w+ )?(?:how|what|which|where|when|who|is|are|does|do|can|could|would|will|count|tell|"
+                   r"give|state|list|estimate|measure|find|name|report|record)\b", re.IGNORECASE)
+"""A sentence that asks or requests, its verb first or after one word ('Please count ...')."""
 _POINTS_BACK = {"it": False, "its": False, "itself": False, "one": False, "they": True, "them": True, "their": True,
                 "theirs": True, "these": True, "those": True, "ones": True}
 """Words by which a question refers to something named before it: whether they stand for a plural."""
@@ -201,7 +204,9 @@ class Reading:
         is its size?': 'its' may be the cover; 'them' is not one renovation), any after it."""
         raw = _PURPOSE.sub(r"\g<0>. ", self.raw.strip(), count=1)  # 'For the insurance report, please ...'
         sentences = re.split(r"(?<=[.!?;:])\s+|(?<!\d)\s+[-–—]+\s+(?!\d)|,\s+(?=(?:and )?(?:so|therefore|thus|hence)\b)", raw)
-        asking = next((k for k, sentence in enumerate(sentences) if sentence.rstrip().endswith("?")), len(sentences) - 1)
+        asking = next((k for k, sentence in enumerate(sentences) if sentence.rstrip().endswith("?")), None)
+        if asking is None:  # no question mark: the first sentence that asks ('Please count the books. My son ...')
+            asking = next((k for k, sentence in enumerate(sentences) if _ASKS.match(sentence)), len(sentences) - 1)
         start, end = (len(prepare(" ".join(sentences[:k])).split()) for k in (asking, asking + 1))  # they lead self.words
         before = [m for m in mentions if m.start < start and not m.resolved]  # 'doubt, state' is one run
         after = [m for m in mentions if m.start >= end and not m.resolved]

@@ -688,6 +688,7 @@ def test_an_engineers_query_names_the_reference(ranked, room):
     "My daughter and I are playing a counting game - how many chairs are there altogether?",
     "How many chairs are there? I want to stick an asset label on each one.",  # a note after the question
     "As an architect I need the number of chairs for the drawings. How many are there?",
+    "Please count the chairs in this room. My 7-year-old wants to know how many there are.",  # no question mark
 ])
 def test_a_leading_purpose_or_label_is_context(ranked, room, question):
     assert ranked.interpret(question, None, room).program == 'answer(count(objects("chair")))'
