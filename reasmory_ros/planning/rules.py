@@ -23,7 +23,7 @@ from reasmory_ros.planning.semantics import COUNT_CUE, UNKNOWN_OBJECT, Reading, 
 
 # Role cues: words just before a mention that say what part it plays.
 _STANDPOINT = (r"(?:standing|stand|stood|sitting|sit|am|i m|beginning|begin|start|starting|starts|from|at|by|"
-               r"beside|next to|position|position is|positioned|located)")
+               r"beside|next to|position|position is|positioned|located|starting point|start point)")
 _FACING = (r"(?:facing|face|faces|faced|looking|look|looks|looked|toward|towards|turned to|oriented|pointed|pointing|points|"
            r"gazing|gaze|gazes|staring|stare|stares|watching|(?:eyes|gaze)(?: fixed| locked| glued)?|"
            r"heading(?! to| for| into| over))")  # 'heading the door' faces it; 'heading to the door' goes there
@@ -35,7 +35,7 @@ _AHEAD = re.compile(r"^(?:is |are )?(?:(?:straight |right |directly |dead )?(?:a
                     rf"|what {_WHO} (?:face|faces|am facing|are facing|is facing|look at|looks at|see ahead)\b)")
 _STANDING_AFTER = re.compile(rf"^is (?:where {_WHO} (?:stand|stands|am|are|is|sit|sits|start|starts)|"
                              r"(?:my|our|your|the) (?:position|location|standpoint|spot|starting point))\b")
-_DESTINATION = (r"(?:navigate|navigating|go|get|reach|walk|move|head|heading|arrive|arrives|destination|goal|to|"
+_DESTINATION = (r"(?:navigate|navigating|go|get|reach|walk|move|head|heading|arrive|arrives|destination|goal|target|to|"
                 r"end up|ends up|ends|ending|finish|finishes|finishing)")
 _GOAL_AFTER = re.compile(rf"^(?:is|will be) (?:where {_WHO} (?:need|needs|want|wants|have|has|must|"
                          r"should|am going|are going|is going) to (?:go|get|be|end up|arrive|reach)|"

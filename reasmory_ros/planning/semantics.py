@@ -137,6 +137,12 @@ _PURPOSE = re.compile(r"^(?:for|as part of|regarding|concerning)\b[^,:;.?!]{1,60
 _ASKS = re.compile(r"^\W*(?:\w+ )?(?:how|what|which|where|when|who|is|are|does|do|can|could|would|will|count|tell|"
                    r"give|state|list|estimate|measure|find|name|report|record)\b", re.IGNORECASE)
 """A sentence that asks or requests, its verb first or after one word ('Please count ...')."""
+_MEANT_FOR = re.compile(r"\b(?:ordering|order|buying|buy|purchasing|purchase|getting|get|making|make|building|build|"
+                        r"need|needs|want|wants|shopping for|looking for|designing|design|sewing|sew)"
+                        r"(?: (?:a|an|some|new|custom))*$")
+_FOR_WORDS = frozenset({"for the", "for my", "for our", "for this", "for that"})
+"""'I'm ordering a cover for the desk. What is its size?': a thing still to be had, for an object of
+memory, is not what the question's pronoun points to (it does not exist to be measured)."""
 _POINTS_BACK = {"it": False, "its": False, "itself": False, "one": False, "they": True, "them": True, "their": True,
                 "theirs": True, "these": True, "those": True, "ones": True}
 """Words by which a question refers to something named before it: whether they stand for a plural."""
@@ -200,24 +206,32 @@ class Reading:
         there? I want to stick an asset label on each one.'): context, set aside and reported.
 
         Not when the question has a pronoun with no object of its own sentence before it that
-        may point to them: one of their number before the question ('a cover for the door. What
-        is its size?': 'its' may be the cover; 'them' is not one renovation), any after it."""
+        may point to them: one of their number before the question ('I bought a cover for the door.
+        What is its size?': 'its' may be the cover; 'them' is not one renovation), any after it. A
+        thing still to be had for an object of memory ('I'm ordering a cover for the door. What is
+        its size?') cannot be measured: the pronoun is the object's."""
         raw = _PURPOSE.sub(r"\g<0>. ", self.raw.strip(), count=1)  # 'For the insurance report, please ...'
-        sentences = re.split(r"(?<=[.!?;:])\s+|(?<!\d)\s+[-–—]+\s+(?!\d)|,\s+(?=(?:and )?(?:so|therefore|thus|hence)\b)", raw)
+        sentences = re.split(r"(?<=[.!?;:])\s+|(?<!\d)\s+[-–—]+\s+(?!\d)|,\s+(?=(?:and )?(?:so|therefore|thus|hence)\b)"
+                             r"|,\s+(?=(?i:i|we|my|our)\b)", raw)  # '..., I have a box that is 120 cm long'
         asking = next((k for k, sentence in enumerate(sentences) if sentence.rstrip().endswith("?")), None)
         if asking is None:  # no question mark: the first sentence that asks ('Please count the books. My son ...')
             asking = next((k for k, sentence in enumerate(sentences) if _ASKS.match(sentence)), len(sentences) - 1)
         start, end = (len(prepare(" ".join(sentences[:k])).split()) for k in (asking, asking + 1))  # they lead self.words
         before = [m for m in mentions if m.start < start and not m.resolved]  # 'doubt, state' is one run
         after = [m for m in mentions if m.start >= end and not m.resolved]
+        meant_for = [m for m in before if _MEANT_FOR.search(self.before(m, 4)) and self._for_an_object(m, mentions)]
         for k in range(start, end):
             plural = _POINTS_BACK.get(self.words[k])
             if plural is None or any(m.resolved and start <= m.start < k for m in mentions):
                 continue
             after = []
-            if any(_singular(m.phrase) != plural for m in before):
-                before = []
+            if any(_singular(m.phrase) != plural for m in before if m not in meant_for):
+                before = meant_for
         return before + after
+
+    def _for_an_object(self, mention: Mention, mentions: list[Mention]) -> bool:
+        """Whether 'for the' and an object of memory follow it: 'a cover for the desk'."""
+        return any(m.resolved and " ".join(self.words[mention.end:m.start]) in _FOR_WORDS for m in mentions)
 
     @property
     def included(self) -> list[Mention]:

@@ -646,12 +646,13 @@ def test_unknown_words_in_a_statement_before_the_question_are_context(ranked, ro
 
 
 @pytest.mark.parametrize("question", [
-    "I'm thinking of buying a cover for the vase. What's its longest dimension, in centimetres?",
+    "I bought a cover for the vase. What's its longest dimension, in centimetres?",
     "I want a hose like the one by the vase. How far is it from the door?",
     "How far is it from the door? It is the hose by the vase.",
 ])
 def test_a_pronoun_that_may_point_to_the_unknown_word_keeps_it(ranked, room, question):
-    """'its' may be the cover's: the unknown word is not set aside, and the question is refused."""
+    """'its' may be the cover's (it exists: it was bought): the unknown word is not set aside, and the
+    question is refused."""
     with pytest.raises(NotUnderstood, match="no object in memory matches"):
         ranked.interpret(question, None, room)
 
@@ -729,3 +730,20 @@ def test_a_numbered_request_before_the_plan_is_not_part_of_it(ranked, room):
                                       "blank turns in: 1. Go forward until the door 2. [please fill in] 3. Go forward "
                                       "until the table", None, room)
     assert interpretation.turn_slots == (1,) and 'goal = the(objects("table"))' in interpretation.program
+
+
+@pytest.mark.parametrize("question", [
+    "I'm ordering a cover for the vase. What's its longest dimension in cm?",
+    "I'm thinking of buying a box for the vase, so how long is it along its longest dimension?",
+])
+def test_a_thing_still_to_be_had_for_an_object_is_context(ranked, room, question):
+    """A cover being ordered for the vase cannot be measured: 'its' is the vase's."""
+    reading = ranked.read(question, None, room)
+    assert [m.phrase for m in reading.aside] in (["cover"], ["box"])
+    assert ranked.interpret(question, None, room, reading).program == 'x = the(objects("vase"))\nanswer(longest_dimension(x))'
+
+
+def test_a_clause_after_a_comma_with_its_own_subject_is_a_note(ranked, room):
+    program = ranked.interpret("Estimate the longest dimension of the vase please, I have a box that is 120 cm long.",
+                               None, room).program
+    assert program == 'x = the(objects("vase"))\nanswer(longest_dimension(x))'
