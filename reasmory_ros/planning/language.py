@@ -83,7 +83,7 @@ NON_OBJECT_WORDS = frozenset(
     property
     someone somebody anyone anybody everyone everybody agent user operator visitor
     him her his hers us ours yours mine myself yourself himself herself ourselves themselves
-    buy buying bought purchase purchasing purchased ordering ordered shopping sewing
+    figure figures buy buying bought purchase purchasing purchased ordering ordered shopping sewing
     headcount tally correct incorrect wrong true false sure accurate said aforementioned wait rephrase sorry mean actually
     thanks thank cheers regards query queries candidate candidates reference references return returns output input expected
     plan plans itinerary instructions blanks navigation step steps
@@ -98,7 +98,7 @@ ASKED_NOUNS = frozenset(
     """
     turn turns step steps action actions length height width size dimension dimensions distance distances
     side sides area extent order direction directions route path answer value count number position gap
-    estimate estimates guess guesses
+    estimate estimates guess guesses figure figures
     """.split()
 )
 

@@ -169,7 +169,12 @@ class Reading:
         self.options = [option_body(o) for o in options] if options else []
         found = resolver.mentions(self.text)
         self.aside = self._context_only(found)
-        self.mentions = [m for m in found if all(m is not a for a in self.aside)]
+        self.modifiers = {m.phrase: n for m, n in zip(found, found[1:])
+                          if not m.resolved and n.resolved and m.end == n.start and all(m is not a for a in self.aside)}
+        """Unknown words right before an object of memory ('the lone desk', 'the old chairs'): they
+        describe it, and the semantic check allows them only where they cannot change the answer."""
+        self.mentions = [m for m in found if all(m is not a for a in self.aside) and
+                         not (m.phrase in self.modifiers and not m.resolved)]
         self.excluded = self._excluded()
         self.frame_refs = frame_references(self.text)
         try:
@@ -353,6 +358,8 @@ class Reading:
             parts.append("objects " + ", ".join(f"{m.phrase!r} -> {'/'.join(m.labels)}" for m in bound))
         if self.unresolved:
             parts.append("unknown objects " + ", ".join(repr(m.phrase) for m in self.unresolved))
+        if self.modifiers:
+            parts.append("describing words " + ", ".join(f"{w!r} ({n.phrase!r})" for w, n in self.modifiers.items()))
         if self.aside:
             parts.append("set aside as context " + ", ".join(repr(m.phrase) for m in self.aside))
         if self.frame_refs:
@@ -458,6 +465,11 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
     for mention in (m for m in reading.excluded if m.resolved):
         if set(mention.labels) & facts.labels:
             problems.append(f"the question leaves out {quoted(mention.phrase)} but the program uses it")
+    for word, described in reading.modifiers.items():
+        held = sum(context.label_counts.get(label, 0) for label in described.labels)
+        if facts.answer_op == "count" or held != 1:  # 'how many old chairs'; 'the old chair' of three
+            problems.append(f"the question picks {quoted(described.phrase)} by {quoted(word)}, which the memory "
+                            f"cannot tell ({held} in memory)")
     whole = not facts.frames and reading.spans_recording(context.frame_count)  # "frames 1-96": all of it
     for ref, frame in zip(reading.frame_refs, reading.frames):
         if frame not in facts.frames and not whole:

@@ -747,3 +747,24 @@ def test_a_clause_after_a_comma_with_its_own_subject_is_a_note(ranked, room):
     program = ranked.interpret("Estimate the longest dimension of the vase please, I have a box that is 120 cm long.",
                                None, room).program
     assert program == 'x = the(objects("vase"))\nanswer(longest_dimension(x))'
+
+
+def test_a_describing_word_before_the_only_such_object_is_allowed(ranked, room):
+    """'the lone desk', 'the old desk': the word cannot change which desk when memory holds one."""
+    program = ranked.interpret("The lone desk in the house - how many meters is it along its longest side?", None,
+                               room).program
+    assert program == 'x = the(objects("desk"))\nanswer(longest_dimension(x))'
+
+
+@pytest.mark.parametrize("question", [
+    "How many old chairs are there?",  # a count the word may restrict
+    "How far is the old chair from the trash can?",  # one of three chairs, picked by a word memory cannot check
+])
+def test_a_describing_word_that_may_change_the_answer_is_refused(ranked, context, question):
+    with pytest.raises(NotUnderstood, match="by 'old', which the memory cannot tell"):
+        ranked.interpret(question, None, context)
+
+
+def test_the_answer_says_how_it_read_a_describing_word(snapshot):
+    result = answer_question("How tall is the old sofa?", None, snapshot)
+    assert result.ok and "'old' read as describing the sofa" in result.text
