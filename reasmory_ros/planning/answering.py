@@ -162,7 +162,7 @@ def _run_attempt(attempt, result, snapshot, options, interpretation, question, r
     result.text = interpretation.sentence.format(answer=shown) if by_rules else f"Answer: {shown}."
     if reading.aside:
         result.text += f" (Not objects in memory, read as context: {', '.join(repr(m.phrase) for m in reading.aside)}.)"
-    for word, described in reading.modifiers.items():
-        result.text += f" ({word!r} read as describing the {described.phrase}, the only one in memory.)"
+    for word, described in reading.modifiers:
+        result.text += f" ({word.phrase!r} read as describing the {described.phrase}, the only one in memory.)"
     result.ok, result.error = True, None
     return True

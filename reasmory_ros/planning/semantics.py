@@ -169,12 +169,12 @@ class Reading:
         self.options = [option_body(o) for o in options] if options else []
         found = resolver.mentions(self.text)
         self.aside = self._context_only(found)
-        self.modifiers = {m.phrase: n for m, n in zip(found, found[1:])
-                          if not m.resolved and n.resolved and m.end == n.start and all(m is not a for a in self.aside)}
-        """Unknown words right before an object of memory ('the lone desk', 'the old chairs'): they
-        describe it, and the semantic check allows them only where they cannot change the answer."""
+        self.modifiers = [(m, n) for m, n in zip(found, found[1:])
+                          if not m.resolved and n.resolved and m.end == n.start and all(m is not a for a in self.aside)]
+        """(word, object) pairs: unknown words right before an object of memory ('the lone desk', 'the
+        old chairs') describe it; the semantic check allows them only where they cannot change the answer."""
         self.mentions = [m for m in found if all(m is not a for a in self.aside) and
-                         not (m.phrase in self.modifiers and not m.resolved)]
+                         all(m is not word for word, _ in self.modifiers)]
         self.excluded = self._excluded()
         self.frame_refs = frame_references(self.text)
         try:
@@ -359,7 +359,7 @@ class Reading:
         if self.unresolved:
             parts.append("unknown objects " + ", ".join(repr(m.phrase) for m in self.unresolved))
         if self.modifiers:
-            parts.append("describing words " + ", ".join(f"{w!r} ({n.phrase!r})" for w, n in self.modifiers.items()))
+            parts.append("describing words " + ", ".join(f"{w.phrase!r} ({n.phrase!r})" for w, n in self.modifiers))
         if self.aside:
             parts.append("set aside as context " + ", ".join(repr(m.phrase) for m in self.aside))
         if self.frame_refs:
@@ -465,10 +465,10 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
     for mention in (m for m in reading.excluded if m.resolved):
         if set(mention.labels) & facts.labels:
             problems.append(f"the question leaves out {quoted(mention.phrase)} but the program uses it")
-    for word, described in reading.modifiers.items():
+    for word, described in reading.modifiers:
         held = sum(context.label_counts.get(label, 0) for label in described.labels)
         if facts.answer_op == "count" or held != 1:  # 'how many old chairs'; 'the old chair' of three
-            problems.append(f"the question picks {quoted(described.phrase)} by {quoted(word)}, which the memory "
+            problems.append(f"the question picks {quoted(described.phrase)} by {quoted(word.phrase)}, which the memory "
                             f"cannot tell ({held} in memory)")
     whole = not facts.frames and reading.spans_recording(context.frame_count)  # "frames 1-96": all of it
     for ref, frame in zip(reading.frame_refs, reading.frames):
