@@ -168,6 +168,7 @@ class Reading:
         self.words = self.text.split()
         self.options = [option_body(o) for o in options] if options else []
         found = resolver.mentions(self.text)
+        self._asking, self._asking_words = self._asking_sentence()
         self.aside = self._context_only(found)
         self.modifiers = [(m, n) for m, n in zip(found, found[1:])
                           if not m.resolved and n.resolved and m.end == n.start and all(m is not a for a in self.aside)]
@@ -205,6 +206,19 @@ class Reading:
                 out.append(mention)
         return out
 
+    def _asking_sentence(self) -> tuple[str, range]:
+        """The sentence that asks (the first with a question mark, or without one the first that
+        asks or requests) and the indices of its words in self.words. What comes before or after
+        it (a preamble, a purpose phrase, a label before a colon, a dashed aside, a note) does not."""
+        raw = _PURPOSE.sub(r"\g<0>. ", self.raw.strip(), count=1)  # 'For the insurance report, please ...'
+        sentences = re.split(r"(?<=[.!?;:])\s+|(?<!\d)\s+[-–—]+\s+(?!\d)|,\s+(?=(?:and )?(?:so|therefore|thus|hence)\b)"
+                             r"|,\s+(?=(?i:i|we|my|our)\b)", raw)  # '..., I have a box that is 120 cm long'
+        asking = next((k for k, sentence in enumerate(sentences) if sentence.rstrip().endswith("?")), None)
+        if asking is None:  # no question mark: the first sentence that asks ('Please count the books. My son ...')
+            asking = next((k for k, sentence in enumerate(sentences) if _ASKS.match(sentence)), len(sentences) - 1)
+        start, end = (len(prepare(" ".join(sentences[:k])).split()) for k in (asking, asking + 1))  # they lead self.words
+        return sentences[asking], range(start, end)
+
     def _context_only(self, mentions: list[Mention]) -> list[Mention]:
         """Unknown words in a statement before or after the question ('My renovation is next
         week. How many chairs are there?', '... - how many chairs are there?', 'How many chairs are
@@ -215,13 +229,7 @@ class Reading:
         What is its size?': 'its' may be the cover; 'them' is not one renovation), any after it. A
         thing still to be had for an object of memory ('I'm ordering a cover for the door. What is
         its size?') cannot be measured: the pronoun is the object's."""
-        raw = _PURPOSE.sub(r"\g<0>. ", self.raw.strip(), count=1)  # 'For the insurance report, please ...'
-        sentences = re.split(r"(?<=[.!?;:])\s+|(?<!\d)\s+[-–—]+\s+(?!\d)|,\s+(?=(?:and )?(?:so|therefore|thus|hence)\b)"
-                             r"|,\s+(?=(?i:i|we|my|our)\b)", raw)  # '..., I have a box that is 120 cm long'
-        asking = next((k for k, sentence in enumerate(sentences) if sentence.rstrip().endswith("?")), None)
-        if asking is None:  # no question mark: the first sentence that asks ('Please count the books. My son ...')
-            asking = next((k for k, sentence in enumerate(sentences) if _ASKS.match(sentence)), len(sentences) - 1)
-        start, end = (len(prepare(" ".join(sentences[:k])).split()) for k in (asking, asking + 1))  # they lead self.words
+        start, end = self._asking_words.start, self._asking_words.stop
         before = [m for m in mentions if m.start < start and not m.resolved]  # 'doubt, state' is one run
         after = [m for m in mentions if m.start >= end and not m.resolved]
         meant_for = [m for m in before if _MEANT_FOR.search(self.before(m, 4)) and self._for_an_object(m, mentions)]
@@ -307,16 +315,18 @@ class Reading:
             return frozenset({"length", "size", "area"})  # a measure, not which object is biggest
         return None
 
-    def _asking_clause(self) -> list[str]:
-        """The words of the asking clause: notes after '?' or ';', in brackets or in a sentence of their own are left out."""
-        first = re.split(r"[?!;(\[]|\.\s+(?=[A-Z])", self.raw, maxsplit=1)[0]
-        return self.words[:len(prepare(first).split())]  # they lead self.words
+    def _asking_clause(self) -> range:
+        """The indices of the asking clause's words: the asking sentence (`_asking_sentence`) up
+        to a bracket, ';' or '!'; the sentences around it and notes in brackets are left out."""
+        first = re.split(r"[?!;(\[]|\.\s+(?=[A-Z])", self._asking, maxsplit=1)[0]
+        start = self._asking_words.start
+        return range(start, start + len(prepare(first).split()))
 
     def count_restriction(self) -> str | None:
         """A condition in the question's asking clause that restricts what is counted, or that
         counts something other than objects."""
         named = {i for m in self.mentions if m.resolved for i in range(m.start, m.end)}  # 'red chair' may be a label
-        clause = " ".join(w for i, w in enumerate(self._asking_clause()) if i not in named)
+        clause = " ".join(self.words[i] for i in self._asking_clause() if i not in named)
         clause = _CONCESSION.split(clause, maxsplit=1)[0]  # "each once, even if it appears in 2 or more frames"
         if _COUNTS_NON_OBJECTS.search(clause):
             return f"not a count of objects ({quoted(_COUNTS_NON_OBJECTS.search(clause).group(0))})"
@@ -345,7 +355,7 @@ class Reading:
     def counted_category(self) -> str | None:
         """An unknown plural noun that names what generic things are counted as ('how many objects
         are bins'), which a count of all objects would ignore."""
-        clause = " ".join(self._asking_clause())
+        clause = " ".join(self.words[i] for i in self._asking_clause())
         found = _COPULA_END.search(clause) if _GENERIC_NOUN.search(clause) else None
         word = found.group(1) if found else ""
         return word if word and could_name_object(word) and label_words.singular(word) != word else None

@@ -768,3 +768,14 @@ def test_a_describing_word_that_may_change_the_answer_is_refused(ranked, context
 def test_the_answer_says_how_it_read_a_describing_word(snapshot):
     result = answer_question("How tall is the old sofa?", None, snapshot)
     assert result.ok and "'old' read as describing the sofa" in result.text
+
+
+@pytest.mark.parametrize("question, condition", [
+    ("I am doing an inventory. How many chairs are taller than 1 m?", "taller than"),
+    ("My renovation starts soon. How many chairs are red?", "red"),
+])
+def test_a_count_condition_is_read_in_the_asking_sentence_not_the_preamble(planner, context, question, condition):
+    """Once a preamble's unknown words were set aside, the condition check read the preamble as the
+    asking clause and these were answered with every chair."""
+    with pytest.raises(NotUnderstood, match=condition):
+        planner.interpret(question, None, context)
