@@ -25,7 +25,7 @@ from reasmory_ros.planning.semantics import COUNT_CUE, UNKNOWN_OBJECT, Reading, 
 _STANDPOINT = (r"(?:standing|stand|stood|sitting|sit|am|i m|beginning|begin|start|starting|starts|from|at|by|"
                r"beside|next to|position|position is|positioned|located|starting point|start point)")
 _FACING = (r"(?:facing|face|faces|faced|looking|look|looks|looked|toward|towards|turned to|oriented|pointed|pointing|points|"
-           r"gazing|gaze|gazes|staring|stare|stares|watching|(?:eyes|gaze)(?: fixed| locked| glued)?|"
+           r"gazing|gazes|staring|stare|stares|watching|(?:eyes|gaze)(?: fixed| locked| glued)?|"
            r"heading(?! to| for| into| over))")  # 'heading the door' faces it; 'heading to the door' goes there
 # Role cues after a mention: 'the door straight ahead', 'the chair is where I stand', 'the sofa is my goal'.
 _WHO = r"(?:i|we|you|he|she|they|it|the robot|the person)"
