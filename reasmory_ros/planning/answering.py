@@ -28,7 +28,7 @@ from reasmory_ros.planning.base import (
 from reasmory_ros.planning.formatting import answer_fields, format_answer
 from reasmory_ros.planning.language import requested_unit
 from reasmory_ros.planning.rules import Interpretation, RuleBasedPlanner
-from reasmory_ros.planning.semantics import Reading, check, program_facts
+from reasmory_ros.planning.semantics import Reading, check, context_objects, program_facts
 
 MAX_QUESTION_CHARS = 2000
 """Longer questions are refused before any planner reads them (bounded work per question; the
@@ -132,8 +132,9 @@ def _run_attempt(attempt, result, snapshot, options, interpretation, question, r
     """
     try:
         typed = dsl.check(attempt.program, snapshot)
+        facts = program_facts(typed, context.labels)
         if interpretation is None or attempt.program != interpretation.program:
-            problems = check(reading, program_facts(typed, context.labels), context)
+            problems = check(reading, facts, context)
             if problems:
                 raise SemanticError("; ".join(problems))
         dsl_answer = dsl.execute(typed, snapshot)
@@ -162,6 +163,9 @@ def _run_attempt(attempt, result, snapshot, options, interpretation, question, r
     result.text = interpretation.sentence.format(answer=shown) if by_rules else f"Answer: {shown}."
     if reading.aside:
         result.text += f" (Not objects in memory, read as context: {', '.join(repr(m.phrase) for m in reading.aside)}.)"
+    context_only = context_objects(reading, facts)
+    if context_only:
+        result.text += f" (Named around the question, read as context: {', '.join(repr(m.phrase) for m in context_only)}.)"
     for word, described in reading.modifiers:
         result.text += f" ({word.phrase!r} read as describing the {described.phrase}, the only one in memory.)"
     result.ok, result.error = True, None

@@ -87,6 +87,9 @@ NON_OBJECT_WORDS = frozenset(
     headcount tally correct incorrect wrong true false sure accurate said aforementioned wait rephrase sorry mean actually
     thanks thank cheers regards query queries candidate candidates reference references return returns output input expected
     plan plans itinerary instructions blanks navigation step steps
+    layout arrangement design project renovation remodel budget quote report claim assessment appraisal inspection
+    audit survey delivery schedule deadline task job homework assignment quiz exam checklist purpose reason
+    insurance appointment meeting
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
 ) | PERSON_WORDS
@@ -406,10 +409,12 @@ def english_words() -> frozenset[str]:
     return frozenset(line for line in text.split() if line.isalpha() and line.islower())
 
 
-NOUN_WORDS = SCENE_NOUNS | ASKED_NOUNS | CATEGORY_NOUNS | frozenset(
+TALK_NOUNS = frozenset("question questions query queries word words camera cameras robot person viewer observer".split())
+"""The question's words for itself and for who films: an unknown word right before one describes
+it ('the basic question', 'the handheld camera'), it does not name an object."""
+NOUN_WORDS = SCENE_NOUNS | ASKED_NOUNS | CATEGORY_NOUNS | TALK_NOUNS | frozenset(
     "object objects item items thing things instance instances piece pieces label labels frame frames image images "
-    "picture pictures photo photos snapshot snapshots camera cameras robot person viewer observer question questions "
-    "word words".split())
+    "picture pictures photo photos snapshot snapshots".split())
 """The question's own nouns; with the memory's label words, what a misspelt word after a determiner can be."""
 _NOUN_SLOT = frozenset("the a an this that these those my your our its their each every any many of".split())
 _HOW_WORDS = ("many", "much", "far")
@@ -740,7 +745,7 @@ class LabelResolver:
         relational = end < len(words) and words[end] in ("of", "between")  # 'the middle of', 'the gap between'
         following = label_words.singular(words[end]) if end < len(words) else ""
         relational |= following in ASKED_NOUNS  # 'the missing turns'
-        relational |= following in SCENE_NOUNS | {"one"}  # 'the indoor scene', 'the wooden ones'
+        relational |= following in SCENE_NOUNS | TALK_NOUNS | {"one"}  # 'the indoor scene', 'the basic question', 'the wooden ones'
         relational |= label_words.singular(kept[-1]) in ASKED_NOUNS | SCENE_NOUNS  # 'the empty places': no object
         cued = start > 0 and words[start - 1] in MENTION_CUES and not relational and not _is_number(words[start])
         return [_Gap(" ".join(kept), start, end, cued)]

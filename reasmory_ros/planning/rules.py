@@ -380,7 +380,13 @@ _SIZE_MEASURES = (
 
 def _object_size(q: Reading, context: PlanningContext) -> Interpretation:
     (target,) = _objects(q, context, 1, "a size")
-    expr, words = next(((e, w) for pattern, e, w in _SIZE_MEASURES if q.has(pattern)), _SIZE_MEASURES[0][1:])
+    named = [(e, w) for pattern, e, w in _SIZE_MEASURES if q.has(pattern)]
+    expr, words = named[0] if named else _SIZE_MEASURES[0][1:]
+    if len(named) > 1 and named[0] != _SIZE_MEASURES[0][1:]:
+        if not q.has(r"\bor\b"):  # "the length and height": two answers, not one
+            raise NotUnderstood(f"the question asks for the {' and the '.join(w for _, w in named)} at once; "
+                                "ask for one measure")
+        expr, words = _SIZE_MEASURES[0][1:]  # "how tall or wide is it at most": the largest of those named
     prog = _Program()
     x = prog.bind("x", _one(target, context))
     program = prog.answer(expr.format(x=x))

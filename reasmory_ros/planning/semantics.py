@@ -131,6 +131,9 @@ _COUNTS_NON_OBJECTS = re.compile(r"\b(?:how many|number of) (?:frames|images|tim
 """'How many frames show a chair', 'how many times did you see it': a count, but not of objects;
 'the number of the frame where ...' asks which frame."""
 
+_EACH_ONCE = re.compile(r"\b(?:count|counting|counted|counts)(?: (?:each|every|any|a|the|distinct|unique|different|"
+                        r"individual|separate|1|object|item|thing|of them))+ (?:only |just )?once\b")
+"""'how many times does a bowl show up, counting each distinct one only once': objects after all."""
 
 _PURPOSE = re.compile(r"^(?:for|as part of|regarding|concerning)\b[^,:;.?!]{1,60},", re.IGNORECASE)
 """A leading phrase that says why the question is asked ('For the contents inventory, ...')."""
@@ -143,6 +146,12 @@ _MEANT_FOR = re.compile(r"\b(?:ordering|order|buying|buy|purchasing|purchase|get
 _FOR_WORDS = frozenset({"for the", "for my", "for our", "for this", "for that"})
 """'I'm ordering a cover for the desk. What is its size?': a thing still to be had, for an object of
 memory, is not what the question's pronoun points to (it does not exist to be measured)."""
+_GENERIC_PLACE = re.compile(r"\b(?:through|into|onto|in|on|under|over|next to|beside|near|past|around|behind|across|"
+                            r"from|to|by|against|inside|between) (?:a|an|another|any|some)$")
+"""Ends the words before an object named in general, not one pointed back to ('through a door')."""
+_ONE_OBJECT_MEASURE_OPS = frozenset({"objects", "the", "size", "longest_dimension", "height", "volume", "footprint",
+                                     "to_unit", "answer"})
+"""A program made only of these measures one object picked by the(...), which must be unique."""
 _POINTS_BACK = {"it": False, "its": False, "itself": False, "one": False, "they": True, "them": True, "their": True,
                 "theirs": True, "these": True, "those": True, "ones": True}
 """Words by which a question refers to something named before it: whether they stand for a plural."""
@@ -168,7 +177,7 @@ class Reading:
         self.words = self.text.split()
         self.options = [option_body(o) for o in options] if options else []
         found = resolver.mentions(self.text)
-        self._asking, self._asking_words = self._asking_sentence()
+        self._asking, self._asking_words, self._other_questions = self._asking_sentence()
         self.aside = self._context_only(found)
         self.modifiers = [(m, n) for m, n in zip(found, found[1:])
                           if not m.resolved and n.resolved and m.end == n.start and all(m is not a for a in self.aside)]
@@ -206,18 +215,21 @@ class Reading:
                 out.append(mention)
         return out
 
-    def _asking_sentence(self) -> tuple[str, range]:
+    def _asking_sentence(self) -> tuple[str, range, list[range]]:
         """The sentence that asks (the first with a question mark, or without one the first that
-        asks or requests) and the indices of its words in self.words. What comes before or after
-        it (a preamble, a purpose phrase, a label before a colon, a dashed aside, a note) does not."""
+        asks or requests), the indices of its words in self.words, and those of any later question.
+        What comes before or after it (a preamble, a purpose phrase, a label before a colon, a dashed
+        aside, a note) does not ask."""
         raw = _PURPOSE.sub(r"\g<0>. ", self.raw.strip(), count=1)  # 'For the insurance report, please ...'
         sentences = re.split(r"(?<=[.!?;:])\s+|(?<!\d)\s+[-–—]+\s+(?!\d)|,\s+(?=(?:and )?(?:so|therefore|thus|hence)\b)"
                              r"|,\s+(?=(?i:i|we|my|our)\b)", raw)  # '..., I have a box that is 120 cm long'
         asking = next((k for k, sentence in enumerate(sentences) if sentence.rstrip().endswith("?")), None)
         if asking is None:  # no question mark: the first sentence that asks ('Please count the books. My son ...')
             asking = next((k for k, sentence in enumerate(sentences) if _ASKS.match(sentence)), len(sentences) - 1)
-        start, end = (len(prepare(" ".join(sentences[:k])).split()) for k in (asking, asking + 1))  # they lead self.words
-        return sentences[asking], range(start, end)
+        bounds = [len(prepare(" ".join(sentences[:n])).split()) for n in range(len(sentences) + 1)]  # they lead self.words
+        words = [range(a, b) for a, b in zip(bounds, bounds[1:])]
+        others = [words[k] for k, sentence in enumerate(sentences) if k != asking and sentence.rstrip().endswith("?")]
+        return sentences[asking], words[asking], others
 
     def _context_only(self, mentions: list[Mention]) -> list[Mention]:
         """Unknown words in a statement before or after the question ('My renovation is next
@@ -245,6 +257,22 @@ class Reading:
     def _for_an_object(self, mention: Mention, mentions: list[Mention]) -> bool:
         """Whether 'for the' and an object of memory follow it: 'a cover for the desk'."""
         return any(m.resolved and " ".join(self.words[mention.end:m.start]) in _FOR_WORDS for m in mentions)
+
+    @property
+    def outside(self) -> list[Mention]:
+        """Objects of memory named only outside the asking sentence ('How long is the chair? I want
+        it through my door.'), when that sentence names its own object and points back to none; or,
+        when it points back, those after a preposition and 'a' ('We carry the desk through a door.
+        What is its size?': a door in general), if exactly one other object is left to point to."""
+        start, end = self._asking_words.start, self._asking_words.stop
+        own = [m for m in self.mentions if m.resolved and start <= m.start < end]
+        points_back = any(self.words[k] in _POINTS_BACK and not any(m.start < k for m in own) for k in range(start, end))
+        asked = [range(start, end), *self._other_questions]  # 'How big is the chair? And the desk?' asks twice
+        named = [m for m in self.included if m.resolved and not any(m.start in r for r in asked)]
+        if own and not points_back:
+            return named
+        generic = [m for m in named if _GENERIC_PLACE.search(self.before(m, 3))]
+        return generic if points_back and not own and len(named) - len(generic) == 1 else []
 
     @property
     def included(self) -> list[Mention]:
@@ -328,8 +356,9 @@ class Reading:
         named = {i for m in self.mentions if m.resolved for i in range(m.start, m.end)}  # 'red chair' may be a label
         clause = " ".join(self.words[i] for i in self._asking_clause() if i not in named)
         clause = _CONCESSION.split(clause, maxsplit=1)[0]  # "each once, even if it appears in 2 or more frames"
-        if _COUNTS_NON_OBJECTS.search(clause):
-            return f"not a count of objects ({quoted(_COUNTS_NON_OBJECTS.search(clause).group(0))})"
+        non_objects = _COUNTS_NON_OBJECTS.search(clause)
+        if non_objects and not (non_objects.group(0).endswith("times") and _EACH_ONCE.search(clause)):
+            return f"not a count of objects ({quoted(non_objects.group(0))})"
         for kind, pattern in _COUNT_RESTRICTIONS:
             found = pattern.search(clause)
             if found and kind in ("a number of frames", "a part of the recording") and _whole_recording(
@@ -463,13 +492,24 @@ def _kind(node: Node, typed: dsl.TypedProgram, assigned: dict[str, Node]) -> tup
     return {"m": "length", "m2": "area", "": "count" if op == "count" else None}.get(unit), op
 
 
+def context_objects(reading: Reading, facts: ProgramFacts) -> list[Mention]:
+    """Objects named around the question that a program measuring one object may leave out ('How
+    long is the chair? I'd like to know if it fits through my door.'): the asking sentence names the
+    object measured, and the DSL's the(...) refuses it when it is not the only one, so an object
+    named outside cannot change the answer. The answer says it was read as context."""
+    if not facts.ops <= _ONE_OBJECT_MEASURE_OPS or len(facts.labels) != 1:
+        return []
+    return [m for m in reading.outside if not set(m.labels) & facts.labels]
+
+
 def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> list[str]:
     """What the program gets wrong about the question; empty when it answers what was asked."""
     problems = []
     for mention in reading.unresolved:
         problems.append(f"{UNKNOWN_OBJECT} {quoted(mention.phrase)} (memory has: "
                         f"{', '.join(context.labels) or 'no objects'})")
-    for mention in (m for m in reading.included if m.resolved):
+    context_only = context_objects(reading, facts)
+    for mention in (m for m in reading.included if m.resolved and all(m is not c for c in context_only)):
         if not set(mention.labels) & facts.labels:
             problems.append(f"the question mentions {quoted(mention.phrase)} but the program ignores it")
     for mention in (m for m in reading.excluded if m.resolved):
