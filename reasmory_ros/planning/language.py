@@ -89,7 +89,7 @@ NON_OBJECT_WORDS = frozenset(
     plan plans itinerary instructions blanks navigation step steps
     layout arrangement design project renovation remodel budget quote report claim assessment appraisal inspection
     audit survey delivery schedule deadline task job homework assignment quiz exam checklist purpose reason
-    insurance appointment meeting
+    insurance appointment meeting own
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
 ) | PERSON_WORDS
@@ -101,7 +101,7 @@ ASKED_NOUNS = frozenset(
     """
     turn turns step steps action actions length height width size dimension dimensions distance distances
     side sides area extent order direction directions route path answer value count number position gap
-    estimate estimates guess guesses figure figures
+    estimate estimates guess guesses figure figures quantity
     """.split()
 )
 

@@ -269,12 +269,13 @@ def _require_resolved(q: Reading, mentions: Sequence[Mention], context: Planning
             raise NotUnderstood(f"no object in memory matches {quoted(mention.phrase)}; memory has: {held}")
 
 
-def _objects(q: Reading, context: PlanningContext, need: int, what: str, take_all: bool = False) -> list[Mention]:
-    """The first `need` distinct resolved mentions (all with `take_all`); NotUnderstood when the
-    question has fewer than `need`."""
+def _objects(q: Reading, context: PlanningContext, need: int, what: str, take_all: bool = False,
+             skip: Sequence[Mention] = ()) -> list[Mention]:
+    """The first `need` distinct resolved mentions (all with `take_all`), not those in `skip`;
+    NotUnderstood when the question has fewer than `need`."""
     _require_resolved(q, q.unresolved, context)
     distinct: list[Mention] = []
-    for mention in q.included:
+    for mention in (m for m in q.included if all(m is not s for s in skip)):
         if all(mention.labels != d.labels for d in distinct):
             distinct.append(mention)
     if len(distinct) < need:
@@ -379,7 +380,7 @@ _SIZE_MEASURES = (
 
 
 def _object_size(q: Reading, context: PlanningContext) -> Interpretation:
-    (target,) = _objects(q, context, 1, "a size")
+    (target,) = _objects(q, context, 1, "a size", skip=q.outside)  # 'I've got 2 m shelves. How long is the door?'
     named = [(e, w) for pattern, e, w in _SIZE_MEASURES if q.has(pattern)]
     expr, words = named[0] if named else _SIZE_MEASURES[0][1:]
     if len(named) > 1 and named[0] != _SIZE_MEASURES[0][1:]:

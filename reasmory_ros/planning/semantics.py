@@ -79,6 +79,9 @@ _ASKS_SEPARATION = re.compile(r"\b(?:distance|distances|far|farther|further|apar
                               r"separat\w*|spacing|from)\b")
 """Words without which a question does not ask for the distance between two objects ('how big is
 it' after naming a chair and a door asks a size)."""
+_ASKS_MEASURE = re.compile(r"\bhow (?:tall|high|big|large|wide|long)\b|\b(?:height|size|width|length|dimensions?)\b")
+"""Words that ask an object's own measure: an asking sentence with them and no separation word
+asks no distance, whatever the sentence before it says."""
 _COMPARES_COUNT = r"\b(?:(?:more|fewer|less) than|at (?:least|most)|exactly) \d+\b"
 """'Are there more than 3 chairs?' asks about a count, not only whether there is one."""
 _NOT_LABELS = frozenset({"mode", "unit", "method", "which"})
@@ -146,9 +149,12 @@ _MEANT_FOR = re.compile(r"\b(?:ordering|order|buying|buy|purchasing|purchase|get
 _FOR_WORDS = frozenset({"for the", "for my", "for our", "for this", "for that"})
 """'I'm ordering a cover for the desk. What is its size?': a thing still to be had, for an object of
 memory, is not what the question's pronoun points to (it does not exist to be measured)."""
-_GENERIC_PLACE = re.compile(r"\b(?:through|into|onto|in|on|under|over|next to|beside|near|past|around|behind|across|"
-                            r"from|to|by|against|inside|between) (?:a|an|another|any|some)$")
-"""Ends the words before an object named in general, not one pointed back to ('through a door')."""
+_OBLIQUE = re.compile(r"\b(?:through|into|onto|in|on|under|over|next to|beside|near|past|around|behind|across|from|"
+                      r"to|by|against|inside|between|of|at|with|for)(?: (?:a|an|another|any|some|the|my|our|your|his|her|"
+                      r"their|this|that))?$")
+"""Ends the words before an object named after a preposition ('through a door', 'in the boot of
+my hatchback'): less salient than a subject or a direct object, so a pronoun of the question
+points to one of those first ('The chair is by the door. How tall is it?': the chair)."""
 _ONE_OBJECT_MEASURE_OPS = frozenset({"objects", "the", "size", "longest_dimension", "height", "volume", "footprint",
                                      "to_unit", "answer"})
 """A program made only of these measures one object picked by the(...), which must be unique."""
@@ -157,7 +163,7 @@ _POINTS_BACK = {"it": False, "its": False, "itself": False, "one": False, "they"
 """Words by which a question refers to something named before it: whether they stand for a plural."""
 
 
-COUNT_CUE = r"\bhow many\b|\bnumber of\b|\bcount\b|\b(?:headcount|tally)\b|\b(?:the|exact|total|a) number\b(?! \d)"
+COUNT_CUE = r"\bhow many\b|\bnumber of\b|\bcount\b|\b(?:headcount|tally|quantity)\b|\b(?:the|exact|total|a) number\b(?! \d)"
 """Words that ask for a count ('how many', 'the exact number'; not 'frame number 12')."""
 UNKNOWN_OBJECT = "no object in memory matches"
 """How the check's problem about an unknown object begins (an existence question may name one)."""
@@ -250,9 +256,19 @@ class Reading:
             if plural is None or any(m.resolved and start <= m.start < k for m in mentions):
                 continue
             after = []
-            if any(_singular(m.phrase) != plural for m in before if m not in meant_for):
+            salient = any(m.resolved and m.start < start and _singular(m.phrase) != plural and not self._oblique(m)
+                          for m in mentions)  # 'whether the door fits in the boot of my hatchback': the door
+            if any(_singular(m.phrase) != plural for m in before if m not in meant_for and not (salient and self._oblique(m))):
                 before = meant_for
         return before + after
+
+    @property
+    def asking_text(self) -> str:
+        """The asking sentence, prepared."""
+        return " ".join(self.words[i] for i in self._asking_words)
+
+    def _oblique(self, mention: Mention) -> bool:
+        return _OBLIQUE.search(self.before(mention, 3)) is not None
 
     def _for_an_object(self, mention: Mention, mentions: list[Mention]) -> bool:
         """Whether 'for the' and an object of memory follow it: 'a cover for the desk'."""
@@ -262,8 +278,8 @@ class Reading:
     def outside(self) -> list[Mention]:
         """Objects of memory named only outside the asking sentence ('How long is the chair? I want
         it through my door.'), when that sentence names its own object and points back to none; or,
-        when it points back, those after a preposition and 'a' ('We carry the desk through a door.
-        What is its size?': a door in general), if exactly one other object is left to point to."""
+        when it points back, those after a preposition ('We carry the desk through a door. What is
+        its size?'), if exactly one other object is left to point to."""
         start, end = self._asking_words.start, self._asking_words.stop
         own = [m for m in self.mentions if m.resolved and start <= m.start < end]
         points_back = any(self.words[k] in _POINTS_BACK and not any(m.start < k for m in own) for k in range(start, end))
@@ -271,8 +287,8 @@ class Reading:
         named = [m for m in self.included if m.resolved and not any(m.start in r for r in asked)]
         if own and not points_back:
             return named
-        generic = [m for m in named if _GENERIC_PLACE.search(self.before(m, 3))]
-        return generic if points_back and not own and len(named) - len(generic) == 1 else []
+        oblique = [m for m in named if self._oblique(m)]
+        return oblique if points_back and not own and len(named) - len(oblique) == 1 else []
 
     @property
     def included(self) -> list[Mention]:
@@ -550,7 +566,9 @@ def check(reading: Reading, facts: ProgramFacts, context: PlanningContext) -> li
                         f"{facts.kind or 'value of another kind'}")
     if facts.answer_op in {"largest", "smallest"} and not reading.options and not reading.has(r"\b(?:which|what)\b"):
         problems.append("the question does not ask which object, the program picks one")
-    if facts.answer_op == "distance" and not facts.moments and not _ASKS_SEPARATION.search(reading.text):
+    asks_separation = _ASKS_SEPARATION.search(reading.text) and not (  # 'I walked from the door to the desk.
+        _ASKS_MEASURE.search(reading.asking_text) and not _ASKS_SEPARATION.search(reading.asking_text))  # How tall is it?'
+    if facts.answer_op == "distance" and not facts.moments and not asks_separation:
         problems.append("the question does not ask how far apart two objects are, the program measures a distance")
     if facts.kind == "direction" and not reading.options and not _ASKS_DIRECTION.search(reading.text):
         problems.append("the question does not ask for a direction, the program answers one")
