@@ -19,6 +19,15 @@ import numpy as np
 
 from reasmory_ros.memory import labels as label_words
 
+PURPOSE_NOUNS = frozenset(
+    """
+    layout arrangement design project renovation remodel budget quote report claim assessment appraisal inspection
+    audit survey delivery schedule deadline task job homework assignment quiz exam checklist purpose reason
+    insurance appointment meeting listing inventory
+    """.split()
+)
+"""What the asker is doing, never an object ('for the insurance report', 'planning the layout'):
+an unknown word right before one describes it ('a rental listing', 'a complete inventory')."""
 PERSON_WORDS = frozenset(
     """
     person persons people man men woman women boy boys girl girls baby child children kid kids son daughter
@@ -87,12 +96,10 @@ NON_OBJECT_WORDS = frozenset(
     headcount tally correct incorrect wrong true false sure accurate said aforementioned wait rephrase sorry mean actually
     thanks thank cheers regards query queries candidate candidates reference references return returns output input expected
     plan plans itinerary instructions blanks navigation step steps
-    layout arrangement design project renovation remodel budget quote report claim assessment appraisal inspection
-    audit survey delivery schedule deadline task job homework assignment quiz exam checklist purpose reason
-    insurance appointment meeting own
+    own everything anything something nothing chamber
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
-) | PERSON_WORDS
+) | PERSON_WORDS | PURPOSE_NOUNS
 
 
 # What a question asks about, never an object: an unknown word right before one of these modifies it
@@ -114,7 +121,7 @@ SCENE_NOUNS = frozenset(
     frames images views pictures snapshots
     kitchen bedroom bathroom office hallway hall corridor lounge studio study library garage basement attic
     loft nursery pantry lobby classroom workshop lab laboratory workspace den cabin interior residence dwelling
-    cellar foyer porch balcony patio gym playroom suite dorm corner nook premises property place location
+    cellar foyer porch balcony patio gym playroom suite dorm corner nook premises property place location chamber
     """.split()
 )
 
@@ -744,11 +751,18 @@ class LabelResolver:
             return []
         relational = end < len(words) and words[end] in ("of", "between")  # 'the middle of', 'the gap between'
         following = label_words.singular(words[end]) if end < len(words) else ""
-        relational |= following in ASKED_NOUNS  # 'the missing turns'
-        relational |= following in SCENE_NOUNS | TALK_NOUNS | {"one"}  # 'the indoor scene', 'the basic question', 'the wooden ones'
+        relational |= following == "one" or describes_no_object(following)  # 'the wooden ones', 'the missing turns'
         relational |= label_words.singular(kept[-1]) in ASKED_NOUNS | SCENE_NOUNS  # 'the empty places': no object
         cued = start > 0 and words[start - 1] in MENTION_CUES and not relational and not _is_number(words[start])
         return [_Gap(" ".join(kept), start, end, cued)]
+
+
+def describes_no_object(following: str) -> bool:
+    """Whether an unknown word right before `following` describes something that is no object:
+    what is asked ('the missing turns'), the place or recording ('the indoor scene'), the question
+    or who films ('the basic question') or what the asker is doing ('a rental listing')."""
+    nouns = ASKED_NOUNS | SCENE_NOUNS | TALK_NOUNS | PURPOSE_NOUNS
+    return following in nouns or label_words.singular(following) in nouns
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from reasmory_ros.planning.language import (
     Mention,
     correct_typos,
     could_name_object,
+    describes_no_object,
     frame_references,
     prepare,
     requested_unit,
@@ -146,9 +147,10 @@ _ASKS = re.compile(r"^\W*(?:\w+ )?(?:how|what|which|where|when|who|is|are|does|d
 _MEANT_FOR = re.compile(r"\b(?:ordering|order|buying|buy|purchasing|purchase|getting|get|making|make|building|build|"
                         r"need|needs|want|wants|shopping for|looking for|designing|design|sewing|sew)"
                         r"(?: (?:a|an|some|new|custom))*$")
-_FOR_WORDS = frozenset({"for the", "for my", "for our", "for this", "for that"})
-"""'I'm ordering a cover for the desk. What is its size?': a thing still to be had, for an object of
-memory, is not what the question's pronoun points to (it does not exist to be measured)."""
+_FOR_WORDS = re.compile(r"(?:for|to [a-z]+) (?:the|my|our|this|that)")
+"""'I'm ordering a cover for the desk. What is its size?', 'I'm building a box to ship the bowl in':
+a thing still to be had, for an object of memory, is not what the question's pronoun points to (it
+does not exist to be measured)."""
 _OBLIQUE = re.compile(r"\b(?:through|into|onto|in|on|under|over|next to|beside|near|past|around|behind|across|from|"
                       r"to|by|against|inside|between|of|at|with|for)(?: (?:a|an|another|any|some|the|my|our|your|his|her|"
                       r"their|this|that))?$")
@@ -271,8 +273,9 @@ class Reading:
         return _OBLIQUE.search(self.before(mention, 3)) is not None
 
     def _for_an_object(self, mention: Mention, mentions: list[Mention]) -> bool:
-        """Whether 'for the' and an object of memory follow it: 'a cover for the desk'."""
-        return any(m.resolved and " ".join(self.words[mention.end:m.start]) in _FOR_WORDS for m in mentions)
+        """Whether 'for the' or 'to <verb> the' and an object of memory follow it: 'a cover for the
+        desk', 'a box to ship the bowl in'."""
+        return any(m.resolved and _FOR_WORDS.fullmatch(" ".join(self.words[mention.end:m.start])) for m in mentions)
 
     @property
     def outside(self) -> list[Mention]:
@@ -383,7 +386,9 @@ class Reading:
             if found:
                 return f"{kind} ({quoted(found.group(0))})"
         having = _HAVING.search(clause)
-        if having and could_name_object(having.group(1)):  # not 'with the camera', 'with respect to'
+        after = clause[having.end():].split()[:1] if having else []
+        if having and could_name_object(having.group(1)) and not (after and describes_no_object(after[0])):
+            # not 'with the camera', 'with respect to', 'with a complete inventory'
             return f"a part or property ({quoted(having.group(0))})"
         return None
 

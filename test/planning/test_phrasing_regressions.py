@@ -767,6 +767,10 @@ def test_two_measures_asked_at_once_are_refused(ranked, room):
     "Apologies for the basic question, but how many chairs are in the room?",  # a word before 'question'
     "How many times does a chair show up in the room, counting each distinct one only once?",
     "Survey log, entry 4: chairs. Quantity on site?",  # a quantity asked is a count
+    "Out of everything that was filmed, how many chairs are there?",  # 'everything' names no object
+    "Pray tell, good sir, how many chairs doth this chamber hold?",  # a chamber is a room
+    "We're filming the space for a rental listing, and I'd like to know how many chairs there are.",
+    "Since I report back with a complete inventory by Friday, how many chairs are there?",  # not chairs 'with' it
     "qty of chairs?",
 ])
 def test_words_about_the_asking_leave_a_plain_count(planner, context, question):
@@ -805,6 +809,7 @@ def test_a_numbered_request_before_the_plan_is_not_part_of_it(ranked, room):
 @pytest.mark.parametrize("question", [
     "I'm ordering a cover for the vase. What's its longest dimension in cm?",
     "I'm thinking of buying a box for the vase, so how long is it along its longest dimension?",
+    "I'm building a box to ship the vase in. What is its biggest dimension in cm?",  # 'to <verb> the' is 'for the'
 ])
 def test_a_thing_still_to_be_had_for_an_object_is_context(ranked, room, question):
     """A cover being ordered for the vase cannot be measured: 'its' is the vase's."""
