@@ -361,7 +361,7 @@ def _absolute_distance(q: Reading, context: PlanningContext) -> Interpretation:
 
 
 def _count_objects(q: Reading, context: PlanningContext) -> Interpretation:
-    found = _objects(q, context, 1, "counting", take_all=True)
+    found = _objects(q, context, 1, "counting", take_all=True, skip=q.count_context)
     queries = [m.query for m in found]
     arg = _literal(queries[0]) if len(queries) == 1 else "[" + ", ".join(map(_literal, queries)) + "]"
     program = _Program().answer(f"count(objects({arg}))")

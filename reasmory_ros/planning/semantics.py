@@ -157,6 +157,11 @@ _OBLIQUE = re.compile(r"\b(?:through|into|onto|in|on|under|over|next to|beside|n
 """Ends the words before an object named after a preposition ('through a door', 'in the boot of
 my hatchback'): less salient than a subject or a direct object, so a pronoun of the question
 points to one of those first ('The chair is by the door. How tall is it?': the chair)."""
+_WHOLE_SCOPE = re.compile(r"\b(?:in|across|throughout|within) (?:(?:the|this|that|our|my|your|whole|entire|full) )*"
+                          r"(?:room|house|flat|apartment|home|space|scene|video|clip|footage|recording|scan|walkthrough|"
+                          r"tour)\b(?! (?:of|by|near|next|beside|at|on)\b)|\b(?:in total|altogether|all together|all told|"
+                          r"in all)\b")
+"""Words by which a count says it counts everything ('in the room', 'in the whole video', 'in total')."""
 _ONE_OBJECT_MEASURE_OPS = frozenset({"objects", "the", "size", "longest_dimension", "height", "volume", "footprint",
                                      "to_unit", "answer"})
 """A program made only of these measures one object picked by the(...), which must be unique."""
@@ -292,6 +297,15 @@ class Reading:
             return named
         oblique = [m for m in named if self._oblique(m)]
         return oblique if points_back and not own and len(named) - len(oblique) == 1 else []
+
+    @property
+    def count_context(self) -> list[Mention]:
+        """Objects of memory named before a count that says it counts the whole room or recording
+        ('I'm standing at the door. How many chairs are in the room?'): where the asker is does not
+        restrict it. Without such words ('I'm at the desk. How many chairs are there?') they may."""
+        if not _WHOLE_SCOPE.search(self.asking_text):
+            return []
+        return [m for m in self.outside if m.start < self._asking_words.start]
 
     @property
     def included(self) -> list[Mention]:
@@ -517,7 +531,10 @@ def context_objects(reading: Reading, facts: ProgramFacts) -> list[Mention]:
     """Objects named around the question that a program measuring one object may leave out ('How
     long is the chair? I'd like to know if it fits through my door.'): the asking sentence names the
     object measured, and the DSL's the(...) refuses it when it is not the only one, so an object
-    named outside cannot change the answer. The answer says it was read as context."""
+    named outside cannot change the answer. Likewise those before a count of the whole room
+    (`Reading.count_context`). The answer says they were read as context."""
+    if facts.ops <= _PLAIN_COUNT_OPS | {"answer"}:
+        return [m for m in reading.count_context if not set(m.labels) & facts.labels]
     if not facts.ops <= _ONE_OBJECT_MEASURE_OPS or len(facts.labels) != 1:
         return []
     return [m for m in reading.outside if not set(m.labels) & facts.labels]

@@ -777,6 +777,25 @@ def test_words_about_the_asking_leave_a_plain_count(planner, context, question):
     assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
 
 
+@pytest.mark.parametrize("question", [
+    "I'm standing at the fridge. How many chairs are in the room?",
+    "The plant is in the corner. How many chairs are there in total?",
+    "I saw a chair by the fridge. How many chairs are in the whole video?",
+])
+def test_where_the_asker_is_does_not_restrict_a_count_of_the_whole_room(planner, context, question):
+    assert planner.interpret(question, None, context).program == 'answer(count(objects("chair")))'
+
+
+@pytest.mark.parametrize("question", [
+    "I'm at the fridge. How many chairs are there?",  # 'there' may be at the fridge
+    "How many chairs are in the room? Only near the fridge.",  # a note after the question may restrict it
+    "I'm at the fridge. How many chairs are in the room by the window?",
+])
+def test_an_object_that_may_restrict_a_count_is_not_context(planner, context, question):
+    with pytest.raises(NotUnderstood):
+        planner.interpret(question, None, context)
+
+
 def test_how_many_times_alone_is_still_not_a_count_of_objects(planner, context):
     with pytest.raises(NotUnderstood, match="not a count of objects"):
         planner.interpret("How many times does a chair show up in the room?", None, context)
