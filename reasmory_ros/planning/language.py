@@ -96,7 +96,7 @@ NON_OBJECT_WORDS = frozenset(
     headcount tally correct incorrect wrong true false sure accurate said aforementioned wait rephrase sorry mean actually
     thanks thank cheers regards query queries candidate candidates reference references return returns output input expected
     plan plans itinerary instructions blanks navigation step steps
-    own everything anything something nothing chamber
+    own everything anything something nothing chamber tape ruler yardstick
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
 ) | PERSON_WORDS | PURPOSE_NOUNS

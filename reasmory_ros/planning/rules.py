@@ -33,8 +33,10 @@ _AHEAD = re.compile(r"^(?:is |are )?(?:(?:straight |right |directly |dead )?(?:a
                     r"(?: of (?:me|you|us|him|her|them))?\b(?!-)"
                     r"|before (?:my|your|his|her|our|their) eyes\b|is (?:being )?faced\b"
                     rf"|what {_WHO} (?:face|faces|am facing|are facing|is facing|look at|looks at|see ahead)\b)")
-_STANDING_AFTER = re.compile(rf"^is (?:where {_WHO} (?:stand|stands|am|are|is|sit|sits|start|starts)|"
-                             r"(?:my|our|your|the) (?:position|location|standpoint|spot|starting point))\b")
+_STANDING_AFTER = re.compile(rf"^(?:(?:is )?where {_WHO} (?:stand|stands|am|are|is|sit|sits|start|starts)|"
+                             r"is (?:my|our|your|the) (?:position|location|standpoint|spot|starting point))\b")
+_TURN_TO = re.compile(r"\bto (?:face|look at|look toward|look towards)(?: the| a| an)?$")
+"""'turn left or right to face the door': the door is where one would turn, not what one faces."""
 _DESTINATION = (r"(?:navigate|navigating|go|get|reach|walk|move|head|heading|arrive|arrives|destination|goal|target|to|"
                 r"end up|ends up|ends|ending|finish|finishes|finishing)")
 _GOAL_AFTER = re.compile(rf"^(?:is|will be) (?:where {_WHO} (?:need|needs|want|wants|have|has|must|"
@@ -316,8 +318,13 @@ def _standpoint(q: Reading, mentions: Sequence[Mention]) -> Mention | None:
 
 
 def _facing(q: Reading, mentions: Sequence[Mention]) -> Mention | None:
-    """What one faces: 'facing the X', or 'the X straight ahead / in front of me / is what I face'."""
-    return _by_role(q, mentions, _FACING) or _role_after(q, mentions, _AHEAD)
+    """What one faces: 'facing the X', or 'the X straight ahead / in front of me / is what I face'.
+    'to face the X' is where one would turn when something else is ahead ('With the cabinet in
+    front of you, would you turn left or right to face the door?': the door is the target)."""
+    before = _by_role(q, mentions, _FACING)
+    if before is not None and _TURN_TO.search(q.before(before, 4)):
+        return _role_after(q, [m for m in mentions if m is not before], _AHEAD) or before
+    return before or _role_after(q, mentions, _AHEAD)
 
 
 def _role_after(q: Reading, mentions: Sequence[Mention], cue: re.Pattern) -> Mention | None:

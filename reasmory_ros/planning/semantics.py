@@ -157,6 +157,12 @@ _OBLIQUE = re.compile(r"\b(?:through|into|onto|in|on|under|over|next to|beside|n
 """Ends the words before an object named after a preposition ('through a door', 'in the boot of
 my hatchback'): less salient than a subject or a direct object, so a pronoun of the question
 points to one of those first ('The chair is by the door. How tall is it?': the chair)."""
+_ALSO = re.compile(r"^\W*(?:please |kindly )?(?:and|also|plus|then|next|compare|what|how|which|where|tell|give|state|"
+                   r"list|estimate|measure|find|name|same for|likewise|as well as)\b", re.IGNORECASE)
+"""A sentence that goes on asking or requesting ('Then the door.', 'Compare it with the sofa.')."""
+_CORRECTION = re.compile(r"\b(?:i mean|i meant|meant|sorry|actually|rather|instead|correction|scratch that|make (?:that|it)|"
+                         r"no wait|oops|typo|not the)\b")
+"""A sentence that corrects the question ('Sorry, I meant the door.'): what it names is asked about."""
 _WHOLE_SCOPE = re.compile(r"\b(?:in|across|throughout|within) (?:(?:the|this|that|our|my|your|whole|entire|full) )*"
                           r"(?:room|house|flat|apartment|home|space|scene|video|clip|footage|recording|scan|walkthrough|"
                           r"tour)\b(?! (?:of|by|near|next|beside|at|on)\b)|\b(?:in total|altogether|all together|all told|"
@@ -190,7 +196,7 @@ class Reading:
         self.words = self.text.split()
         self.options = [option_body(o) for o in options] if options else []
         found = resolver.mentions(self.text)
-        self._asking, self._asking_words, self._other_questions = self._asking_sentence()
+        self._asking, self._asking_words, self._also_asking = self._asking_sentence()
         self.aside = self._context_only(found)
         self.modifiers = [(m, n) for m, n in zip(found, found[1:])
                           if not m.resolved and n.resolved and m.end == n.start and all(m is not a for a in self.aside)]
@@ -230,7 +236,8 @@ class Reading:
 
     def _asking_sentence(self) -> tuple[str, range, list[range]]:
         """The sentence that asks (the first with a question mark, or without one the first that
-        asks or requests), the indices of its words in self.words, and those of any later question.
+        asks or requests), the indices of its words in self.words, and those of any other question,
+        request or correction ('... ? Then the door.', '... ? Sorry, I meant the door.'): they ask too.
         What comes before or after it (a preamble, a purpose phrase, a label before a colon, a dashed
         aside, a note) does not ask."""
         raw = _PURPOSE.sub(r"\g<0>. ", self.raw.strip(), count=1)  # 'For the insurance report, please ...'
@@ -241,7 +248,9 @@ class Reading:
             asking = next((k for k, sentence in enumerate(sentences) if _ASKS.match(sentence)), len(sentences) - 1)
         bounds = [len(prepare(" ".join(sentences[:n])).split()) for n in range(len(sentences) + 1)]  # they lead self.words
         words = [range(a, b) for a, b in zip(bounds, bounds[1:])]
-        others = [words[k] for k, sentence in enumerate(sentences) if k != asking and sentence.rstrip().endswith("?")]
+        others = [words[k] for k, sentence in enumerate(sentences) if k != asking and (
+            sentence.rstrip().endswith("?") or _ALSO.match(sentence)
+            or _CORRECTION.search(prepare(sentence)))]
         return sentences[asking], words[asking], others
 
     def _context_only(self, mentions: list[Mention]) -> list[Mention]:
@@ -291,7 +300,7 @@ class Reading:
         start, end = self._asking_words.start, self._asking_words.stop
         own = [m for m in self.mentions if m.resolved and start <= m.start < end]
         points_back = any(self.words[k] in _POINTS_BACK and not any(m.start < k for m in own) for k in range(start, end))
-        asked = [range(start, end), *self._other_questions]  # 'How big is the chair? And the desk?' asks twice
+        asked = [range(start, end), *self._also_asking]  # 'How big is the chair? And the desk?', '... I meant the desk.'
         named = [m for m in self.included if m.resolved and not any(m.start in r for r in asked)]
         if own and not points_back:
             return named

@@ -731,6 +731,10 @@ def test_an_object_named_around_a_one_object_measure_is_context(ranked, room, qu
     "Look at the vase next to the cabinet. How tall is it?",  # 'at the vase' is after a preposition too
     "I put a cloth on the desk. How big is it?",  # 'it' may be the cloth, which memory does not hold
     "How tall is the chair? And the door?",  # a second question
+    "How tall is the chair? Sorry, I meant the door.",  # a correction
+    "How tall is the chair? Or rather the door.",
+    "How tall is the chair? Compare it with the door.",  # a further request
+    "Give me the height of the chair. Then the door.",
     "How many chairs are there? Near the door, I mean.",  # a note may restrict a count
     "Put the vase on a table. How far is it from the door?",  # a distance between two objects takes both
 ])
@@ -794,6 +798,28 @@ def test_where_the_asker_is_does_not_restrict_a_count_of_the_whole_room(planner,
 def test_an_object_that_may_restrict_a_count_is_not_context(planner, context, question):
     with pytest.raises(NotUnderstood):
         planner.interpret(question, None, context)
+
+
+def test_the_object_one_would_turn_to_face_is_the_target(ranked, room):
+    """It was taken for what one faces (and the cabinet ahead for the target): a silent wrong."""
+    program = ranked.interpret("With the cabinet in front of you and you standing at the chair, would you have to turn "
+                               "left or right to face the door?", None, room).program
+    assert 'facing = the(objects("cabinet"))' in program and 'target = the(objects("door"))' in program
+    program = ranked.interpret("Stand at the chair so as to face the door. Is the vase to the left or right?", None,
+                               room).program
+    assert 'facing = the(objects("door"))' in program and 'target = the(objects("vase"))' in program
+
+
+def test_where_you_stand_said_after_the_object_without_is(ranked, room):
+    program = ranked.interpret("With the door straight ahead and the trash can where you stand, is the desk left, right "
+                               "or behind you?", None, room).program
+    assert 'standpoint = the(objects("trash can"))' in program and 'facing = the(objects("door"))' in program
+
+
+def test_the_tape_that_measures_is_no_object(ranked, room):
+    program = ranked.interpret("What would a tape measure read along the longest dimension of the desk?", None,
+                               room).program
+    assert program == 'x = the(objects("desk"))\nanswer(longest_dimension(x))'
 
 
 def test_how_many_times_alone_is_still_not_a_count_of_objects(planner, context):
