@@ -265,9 +265,10 @@ def _within(q, s: _Slots) -> EverydayPlan | None:
     ms = s.objects()
     if not _need(ms, 1):
         return None
-    before = q.before(ms[0], 8)  # the cue goes with the object: "around the sofa", not "around the room"
+    before = q.before(ms[0], 8)  # the cue goes right before the object: "around the sofa", not "around the room"
     radius = re.search(r"\bwithin (\d+(?:\.\d+)?) ?(m|meters?|metres?|cm|centimeters?|centimetres?|ft|feet|foot)\b", before)
-    if not (radius or re.search(r"\b(?:near|around|close to|surrounding|surrounds|nearby|vicinity)\b", before)):
+    if not re.search(r"\b(?:near|around|close to|surrounding|surrounds|nearby|vicinity of|within \S+(?: \S+)?(?: of| from)?)"
+                     r"(?: (?:the|a|an|this|that|my|our|your))*$", before):
         return None
     if not q.has(rf"\b(?:what|which|list|anything|how many|name)\b|{_GROUP}"):
         return None

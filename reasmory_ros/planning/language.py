@@ -97,6 +97,7 @@ NON_OBJECT_WORDS = frozenset(
     thanks thank cheers regards query queries candidate candidates reference references return returns output input expected
     plan plans itinerary instructions blanks navigation step steps
     own everything anything something nothing chamber tape ruler yardstick
+    rest remaining others come comes came follow follows followed
     greatest widest highest lowest deepest thickest narrowest heaviest lightest maximum max minimum min extent extents span distant remote separation separate separates separated
     """.split()
 ) | PERSON_WORDS | PURPOSE_NOUNS
@@ -348,7 +349,7 @@ def frame_references(prepared: str) -> list[FrameRef]:
     return found
 
 
-_SECONDS = r"(\d+(?:\.\d+)?) (?:seconds?|secs?|s)\b"
+_SECONDS = r"(\d+(?:\.\d+)?) (?:seconds?|secs?|s)\b(?! (?:long|in length|of (?:video|footage|recording))\b)"
 _MOMENTS = (
     re.compile(rf"\b(?:at|after|before|since|until|till|to|from|between|and|or|by|around|about|time|timestamp) {_SECONDS}"),
     re.compile(rf"\b{_SECONDS} (?:in|into|mark)\b"),
@@ -359,7 +360,7 @@ _MOMENTS = (
 def time_points(prepared: str) -> list[float]:
     """Moments in seconds, in order: 'at 12.5 seconds', '3 s in', 'between 2 s and 5 s', 'second 4'.
 
-    A duration is not a moment: 'the 30 s walk', 'it lasts 30 seconds'.
+    A duration is not a moment: 'the 30 s walk', 'it lasts 30 seconds', 'about 30 seconds long'.
     """
     found = {m.start(1): float(m.group(1)) for pattern in _MOMENTS for m in pattern.finditer(prepared)}
     return [found[k] for k in sorted(found)]
@@ -753,7 +754,9 @@ class LabelResolver:
         following = label_words.singular(words[end]) if end < len(words) else ""
         relational |= following == "one" or describes_no_object(following)  # 'the wooden ones', 'the missing turns'
         relational |= label_words.singular(kept[-1]) in ASKED_NOUNS | SCENE_NOUNS  # 'the empty places': no object
-        cued = start > 0 and words[start - 1] in MENTION_CUES and not relational and not _is_number(words[start])
+        gerund = start > 0 and words[start - 1] == "of" and kept[0].endswith("ing")  # 'thinking of renting': a verb, no object
+        cued = (start > 0 and words[start - 1] in MENTION_CUES and not relational and not gerund
+                and not _is_number(words[start]))
         return [_Gap(" ".join(kept), start, end, cued)]
 
 

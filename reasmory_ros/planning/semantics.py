@@ -268,7 +268,7 @@ class Reading:
         after = [m for m in mentions if m.start >= end and not m.resolved]
         meant_for = [m for m in before if _MEANT_FOR.search(self.before(m, 4)) and self._for_an_object(m, mentions)]
         for k in range(start, end):
-            plural = _POINTS_BACK.get(self.words[k])
+            plural = self._points_back(k)
             if plural is None or any(m.resolved and start <= m.start < k for m in mentions):
                 continue
             after = []
@@ -282,6 +282,13 @@ class Reading:
     def asking_text(self) -> str:
         """The asking sentence, prepared."""
         return " ".join(self.words[i] for i in self._asking_words)
+
+    def _points_back(self, k: int) -> bool | None:
+        """Whether word k refers to something named before it, and if so whether to a plural; None
+        if it does not ('the one by the door' is prepared as 'the 1 by the door')."""
+        if self.words[k] == "1" and k > 0 and self.words[k - 1] in ("the", "this", "that", "which", "each"):
+            return False
+        return _POINTS_BACK.get(self.words[k])
 
     def _oblique(self, mention: Mention) -> bool:
         return _OBLIQUE.search(self.before(mention, 3)) is not None
@@ -299,7 +306,7 @@ class Reading:
         its size?'), if exactly one other object is left to point to."""
         start, end = self._asking_words.start, self._asking_words.stop
         own = [m for m in self.mentions if m.resolved and start <= m.start < end]
-        points_back = any(self.words[k] in _POINTS_BACK and not any(m.start < k for m in own) for k in range(start, end))
+        points_back = any(self._points_back(k) is not None and not any(m.start < k for m in own) for k in range(start, end))
         asked = [range(start, end), *self._also_asking]  # 'How big is the chair? And the desk?', '... I meant the desk.'
         named = [m for m in self.included if m.resolved and not any(m.start in r for r in asked)]
         if own and not points_back:
