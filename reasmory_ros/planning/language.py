@@ -109,7 +109,7 @@ ASKED_NOUNS = frozenset(
     """
     turn turns step steps action actions length height width size dimension dimensions distance distances
     side sides area extent order direction directions route path answer value count number position gap
-    estimate estimates guess guesses figure figures quantity
+    estimate estimates guess guesses figure figures quantity turning
     """.split()
 )
 

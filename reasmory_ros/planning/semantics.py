@@ -153,7 +153,7 @@ a thing still to be had, for an object of memory, is not what the question's pro
 does not exist to be measured)."""
 _OBLIQUE = re.compile(r"\b(?:through|into|onto|in|on|under|over|next to|beside|near|past|around|behind|across|from|"
                       r"to|by|against|inside|between|of|at|with|for)(?: (?:a|an|another|any|some|the|my|our|your|his|her|"
-                      r"their|this|that))?$")
+                      r"their|this|that))?(?: [\d.]+ (?:cm|mm|m|ft|feet|foot|inch|inches|meters?|metres?))?$")
 """Ends the words before an object named after a preposition ('through a door', 'in the boot of
 my hatchback'): less salient than a subject or a direct object, so a pronoun of the question
 points to one of those first ('The chair is by the door. How tall is it?': the chair)."""
@@ -207,9 +207,13 @@ class Reading:
         self.excluded = self._excluded()
         self.frame_refs = frame_references(self.text)
         try:
-            self.frames = [ref.stream_frame(frame_count) for ref in self.frame_refs]
+            frames = [ref.stream_frame(frame_count) for ref in self.frame_refs]
         except ValueError as err:
             raise NotUnderstood(str(err)) from None
+        # a frame named twice is one moment: 'the camera at frame 60 ... between frames 60 and 81'
+        first = [k for k, frame in enumerate(frames) if frame not in frames[:k]]
+        self.frame_refs = [self.frame_refs[k] for k in first]
+        self.frames = [frames[k] for k in first]
         self.times = time_points(self.text)
         self.unit = requested_unit(self.text) or requested_unit(question)  # 'sqare meters' corrected first
         self.resolver = resolver
@@ -291,7 +295,7 @@ class Reading:
         return _POINTS_BACK.get(self.words[k])
 
     def _oblique(self, mention: Mention) -> bool:
-        return _OBLIQUE.search(self.before(mention, 3)) is not None
+        return _OBLIQUE.search(self.before(mention, 5)) is not None
 
     def _for_an_object(self, mention: Mention, mentions: list[Mention]) -> bool:
         """Whether 'for the' or 'to <verb> the' and an object of memory follow it: 'a cover for the

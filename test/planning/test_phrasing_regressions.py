@@ -833,6 +833,18 @@ def test_walking_around_the_room_is_not_counting_around_an_object(ranked, room):
     assert program == 'answer(count(objects("vase")))'
 
 
+def test_a_frame_named_twice_is_one_moment(ranked, room):
+    program = ranked.interpret("Taking the camera's orientation at frame 60 as reference, what's the direction of its "
+                               "motion between frames 60 and 81 (forward/backward/left/right)?", None, room).program
+    assert program == "answer(movement_direction(camera(frame=60), camera(frame=81)))"
+
+
+def test_an_object_after_a_preposition_and_a_measure_is_context(ranked, room):
+    program = ranked.interpret("I'm trying to fit the desk through a 90 cm doorway. How long is its longest side?",
+                               None, room).program
+    assert program == 'x = the(objects("desk"))\nanswer(longest_dimension(x))'
+
+
 def test_the_rest_of_an_order_is_no_object(ranked, room):
     program = ranked.interpret("Which of these comes first in the video, and in what order do the rest follow? "
                                "Objects: vase, door, chair", None, room).program
