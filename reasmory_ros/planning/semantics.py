@@ -80,9 +80,11 @@ _ASKS_SEPARATION = re.compile(r"\b(?:distance|distances|far|farther|further|apar
                               r"separat\w*|spacing|from)\b")
 """Words without which a question does not ask for the distance between two objects ('how big is
 it' after naming a chair and a door asks a size)."""
-_ASKS_MEASURE = re.compile(r"\bhow (?:tall|high|big|large|wide|long)\b|\b(?:height|size|width|length|dimensions?)\b")
-"""Words that ask an object's own measure: an asking sentence with them and no separation word
-asks no distance, whatever the sentence before it says."""
+_MEASURE_WORDS = r"\bhow (?:big|large|tall|wide|high|deep|small)\b|\b(?:length|size|dimension|dimensions|height|width)\b"
+"""Words that ask an object's own measure (not 'how long', which may ask a time)."""
+_ASKS_MEASURE = re.compile(rf"{_MEASURE_WORDS}|\bhow long\b")
+"""An asking sentence with these and no separation word asks no distance, whatever the sentence
+before it says ('I walked from the door to the desk. How tall is it?')."""
 _COMPARES_COUNT = r"\b(?:(?:more|fewer|less) than|at (?:least|most)|exactly) \d+\b"
 """'Are there more than 3 chairs?' asks about a count, not only whether there is one."""
 _NOT_LABELS = frozenset({"mode", "unit", "method", "which"})
@@ -391,8 +393,7 @@ class Reading:
             return frozenset({"choice", "order"})
         if self.has(r"\b(?:how far|distance|apart|how close|displacement|displaced|separate|gap)\b"):
             return frozenset({"length"})
-        if (self.has(r"\bhow (?:big|large|tall|wide|high|deep|small)\b|\b(?:length|size|dimension|dimensions|height|"
-                     r"width)\b") and not self.has(r"\b(?:which|time|duration|seconds|minutes|view|visible)\b")):
+        if self.has(_MEASURE_WORDS) and not self.has(r"\b(?:which|time|duration|seconds|minutes|view|visible)\b"):
             return frozenset({"length", "size", "area"})  # a measure, not which object is biggest
         return None
 
