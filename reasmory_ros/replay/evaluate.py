@@ -10,7 +10,8 @@ mean of the per-type means, so frequent types do not dominate.
     reasmory-eval [ANSWERS.jsonl GT.jsonl] --memory MEMORY.npz --scene scene.json [--json]
 
 With --memory and --scene it also scores the memory's objects against the simulator's ground
-truth (instance precision/recall, duplicates, labels, box errors: see object_metrics.py).
+truth (instance precision/recall, duplicates, labels, box errors: see object_metrics.py) and the
+poses it was built with against the true camera path (position error, median and max).
 """
 
 from __future__ import annotations
@@ -208,7 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="GT.jsonl: {\"id\", \"type\", \"answer\", \"options\"?} per line "
                              "(e.g. questions.jsonl written by reasmory-sim)")
     parser.add_argument("--memory", type=Path, metavar="MEMORY.npz",
-                        help="a memory saved by reasmory-replay --save-memory: score its objects (needs --scene)")
+                        help="a memory saved by reasmory-replay --save-memory: score its objects and "
+                             "camera poses (needs --scene)")
     parser.add_argument("--scene", type=Path, metavar="scene.json",
                         help="the simulator's ground truth (reasmory-sim writes it next to the bag)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
@@ -225,8 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             report = evaluate(read_jsonl(args.answers), read_jsonl(args.ground_truth))
             output["questions"] = report.to_json() if args.json else report.table()
         if args.memory is not None:
-            metrics = _object_metrics(args.memory, args.scene)
+            metrics, camera = _object_metrics(args.memory, args.scene)
             output["objects"] = metrics.to_json() if args.json else metrics.table()
+            output["camera"] = camera.to_json() if args.json else camera.line()
     except EvaluationError as err:
         print(f"reasmory-eval: {err}", file=sys.stderr)
         return 2
@@ -238,11 +241,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _object_metrics(memory_path: Path, scene_path: Path):
-    """Object metrics of a saved memory against a ground-truth file (torch loads lazily: answer
-    scoring alone needs none of it)."""
+    """Object metrics and camera position error of a saved memory against a ground-truth file
+    (torch loads lazily: answer scoring alone needs none of it)."""
     from reasmory_ros.memory.errors import MemoryFileError
     from reasmory_ros.memory.spatial_memory import SpatialMemory
-    from reasmory_ros.replay.object_metrics import object_metrics
+    from reasmory_ros.replay.object_metrics import camera_position_error, object_metrics
     from reasmory_ros.sim.ground_truth import GroundTruth
 
     try:
@@ -253,7 +256,8 @@ def _object_metrics(memory_path: Path, scene_path: Path):
         memory = SpatialMemory.from_file(memory_path)
     except MemoryFileError as err:
         raise EvaluationError(str(err)) from err
-    return object_metrics(memory.snapshot().objects, truth)
+    snapshot = memory.snapshot()
+    return object_metrics(snapshot.objects, truth), camera_position_error(snapshot.trajectory, truth)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,10 @@ footprint x height overlap; Hungarian assignment on IoU, a pair needs IoU >= 0.2
 
 `misses` explains the recall: each well-seen true object left unmatched, with the memory box that
 overlaps it most and where that box's points lie (on the object, on other objects, elsewhere).
+
+`camera_position_error` measures the poses the memory was built with against the true camera
+path, not aligned first: a drifting pose source misplaces everything seen late by as much, and
+that is what questions and boxes suffer from (the TUM ATE aligns the drift away).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
 from ..memory.labels import canonical
-from ..memory.snapshot import ObjectRecord
+from ..memory.snapshot import ObjectRecord, Trajectory
 from ..sim.ground_truth import GroundTruth
 from ..sim.scene import SceneObject
 
@@ -68,6 +72,33 @@ class ObjectMetrics:
             f"box centre error {100 * self.center_error_m:.1f} cm  extent error {100 * self.extent_error:.1f}%  "
             f"thin-part objects ({self.thin_objects}) extent error {100 * self.thin_extent_error:.1f}%",
         ])
+
+
+@dataclass(frozen=True)
+class CameraError:
+    """Camera position error of the memory's poses against the truth, over the frames it kept."""
+
+    frames: int
+    median_m: float
+    max_m: float
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def line(self) -> str:
+        return (f"camera position error (the poses the memory was built with, against the truth) "
+                f"median {100 * self.median_m:.1f} cm  max {100 * self.max_m:.1f} cm  over {self.frames} frames")
+
+
+def camera_position_error(trajectory: Trajectory, truth: GroundTruth) -> CameraError:
+    """Distance between each kept pose's camera position and the true one of the same frame
+    (0-based frame indices in bag order, as both count them)."""
+    frames = np.asarray(trajectory.frame_indices, dtype=np.int64)
+    kept = (frames >= 0) & (frames < truth.n_frames)
+    if not kept.any():
+        return CameraError(0, float("nan"), float("nan"))
+    error = np.linalg.norm(np.asarray(trajectory.poses)[kept, :3, 3] - truth.camera.poses[frames[kept], :3, 3], axis=1)
+    return CameraError(int(kept.sum()), float(np.median(error)), float(error.max()))
 
 
 def _footprint(center: np.ndarray, extent: np.ndarray, yaw: float) -> np.ndarray:

@@ -12,9 +12,9 @@ import pytest
 
 from reasmory_ros.config.settings import Settings
 from reasmory_ros.memory.labels import canonical
-from reasmory_ros.memory.snapshot import ObjectRecord
+from reasmory_ros.memory.snapshot import ObjectRecord, Trajectory
 from reasmory_ros.replay.evaluate import main
-from reasmory_ros.replay.object_metrics import box_overlap, misses, object_metrics
+from reasmory_ros.replay.object_metrics import CameraError, box_overlap, camera_position_error, misses, object_metrics
 from reasmory_ros.replay.pipeline import build_memory
 from reasmory_ros.sim.cli import simulate
 from reasmory_ros.sim.ground_truth import GroundTruth
@@ -103,13 +103,36 @@ def test_misses_say_which_objects_are_missed_and_where_the_nearest_box_lies(clea
         assert found[third.id].iou == 0.0 and "no memory box" in found[third.id].line()
 
 
+def test_camera_position_error_against_the_true_path(clean):
+    truth = GroundTruth.load(clean / "scene.json")
+    poses = truth.camera.poses.copy()
+    frames = np.arange(len(poses))
+    exact = Trajectory(frames, truth.camera.timestamps, poses)
+    assert camera_position_error(exact, truth) == CameraError(len(poses), 0.0, 0.0)
+
+    # A drift growing 1 cm per frame along x, kept every other frame (as a thinned store would).
+    drifted = poses.copy()
+    drifted[:, 0, 3] += 0.01 * frames
+    thinned = Trajectory(frames[::2], truth.camera.timestamps[::2], drifted[::2])
+    error = camera_position_error(thinned, truth)
+    assert error.frames == len(frames[::2])
+    assert error.max_m == pytest.approx(0.01 * frames[::2][-1])
+    assert error.median_m == pytest.approx(0.01 * np.median(frames[::2]))
+    assert "median" in error.line() and f"{100 * error.max_m:.1f} cm" in error.line()
+    # Frames beyond the recording (a memory that went on after it) are not scored.
+    longer = Trajectory(np.arange(len(poses) + 5), np.zeros(len(poses) + 5), np.concatenate([poses, poses[:5]]))
+    assert camera_position_error(longer, truth).frames == len(poses)
+
+
 def test_eval_cli_scores_a_saved_memory_and_refuses_bad_input(clean, tmp_path, capsys):
     memory, _ = build_memory(clean / "bag", Settings(), progress=False)
     memory.save(tmp_path / "memory.npz")
     assert main(["--memory", str(tmp_path / "memory.npz"), "--scene", str(clean / "scene.json"), "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)["objects"]
+    output = json.loads(capsys.readouterr().out)
+    report = output["objects"]
     assert 0 < report["matched"] <= report["memory_objects"] and report["true_objects"] >= report["matched"]
     assert report == object_metrics(memory.snapshot().objects, GroundTruth.load(clean / "scene.json")).to_json()
+    assert output["camera"]["frames"] == 40 and output["camera"]["max_m"] < 1e-3  # clean poses are the truth
 
     assert main(["--memory", str(tmp_path / "missing.npz"), "--scene", str(clean / "scene.json")]) == 2
     assert "reasmory-eval:" in capsys.readouterr().err
