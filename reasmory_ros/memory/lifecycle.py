@@ -34,6 +34,10 @@ from reasmory_ros.memory.state import StateBuffers
 
 PRESENT, MISSING, REMOVED = 0, 1, 2
 STATUS_NAMES = ("present", "missing", "removed")
+_DETECTABLE_SAMPLES = 2
+"""An object counts as missed by a frame only when its box's front (length x height) would give
+this many times min_instance_points samples: fewer, and even a detection of it would be dropped
+as a fragment."""
 APPEARANCE_CHECKS = 1
 """Newly confirmed objects checked against the keyframes per frame (bounded work)."""
 
@@ -119,6 +123,13 @@ class Lifecycle(StateBuffers):
         row_absent, row_present = evidence.votes(cfg, covered)
         absent[slots] = row_absent
         present[slots] = row_present
+        # A look that decided either way is a view in which the object went undetected, if it
+        # was large enough in the picture to be detected at all.
+        extent = objects.extent.index_select(0, slots)
+        pixels = extent[:, 0] * extent[:, 2] * (K[0, 0] * K[1, 1]).to(torch.float32) / z.index_select(0, slots) ** 2
+        detectable = pixels >= _DETECTABLE_SAMPLES * cfg.min_instance_points * cfg.pixel_stride ** 2
+        chance = count / float(in_view.sum())
+        objects.missed_views.index_add_(0, slots, ((row_absent | row_present) & detectable).to(torch.float32) / chance)
         return absent, present
 
     def _covered(self, objects: ObjectTable, slots, frame: Frame, pixel: torch.Tensor) -> torch.Tensor | None:

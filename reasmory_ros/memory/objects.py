@@ -153,6 +153,11 @@ class ObjectTable(StateBuffers):
         self.first_time = torch.zeros(n, **f64)
         self.last_time = torch.zeros(n, **f64)
         self.observations = torch.zeros(n, **i64)
+        self.missed_views = torch.zeros(n, **f32)
+        """Frames in which the object's place was in view, large enough to be detected, and seen
+        (its surface there, or seen through) without a detection of it: estimated from the
+        lifecycle's sampled checks (see Lifecycle._vote), each weighted by the inverse of its
+        chance to be checked."""
         self.best_keyframe = torch.full((n,), -1, **i64)
         self.best_keyframe_points = torch.zeros(n, **i64)
         self.version = torch.zeros(n, **i64)
@@ -270,7 +275,9 @@ class ObjectTable(StateBuffers):
         seen = self.active & (self.observations >= self.config.min_object_observations) & (
             self.last_frame > self.first_frame
         )
-        return seen & (self.categories(self.label_hist).amax(dim=1) >= self.config.min_object_observations)
+        detected_often = self.observations >= self.config.min_detection_ratio * (self.observations + self.missed_views)
+        return seen & detected_often & (
+            self.categories(self.label_hist).amax(dim=1) >= self.config.min_object_observations)
 
     # --- per frame ------------------------------------------------------------------------------
 
@@ -404,6 +411,7 @@ class ObjectTable(StateBuffers):
         self.label_first_frame[slots] = -1
         self.label_first_time[slots] = 0.0
         self.observations[slots] = 0
+        self.missed_views[slots] = 0.0
         self.best_keyframe[slots] = -1
         self.best_keyframe_points[slots] = 0
         self.color_count[slots] = 0.0
@@ -670,6 +678,7 @@ class ObjectTable(StateBuffers):
         self.color_count[keep] += self.color_count[drop]
         self.color_sum[keep] += self.color_sum[drop]
         self.observations[keep] += self.observations[drop]
+        self.missed_views[keep] += self.missed_views[drop]
 
     def _merge(self, keep: torch.Tensor, drop: torch.Tensor) -> Merges:
         """Fold objects `drop` into `keep` (slot lists, no slot twice)."""

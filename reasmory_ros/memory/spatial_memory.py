@@ -27,6 +27,7 @@ from reasmory_ros.memory.observation import UNKNOWN_LABEL, Observer
 from reasmory_ros.memory.persistence import (
     LIFECYCLE_FORMAT,
     MASK_EVIDENCE_FORMAT,
+    MISSED_VIEWS_FORMAT,
     read_memory_file,
     write_memory_file,
 )
@@ -385,6 +386,8 @@ def _read_parts(path: str | os.PathLike, device: torch.device, label_embedder: L
             state = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
             if name == "objects" and header["format_version"] < MASK_EVIDENCE_FORMAT:
                 state["point_evidence"] = np.zeros(part.point_evidence.shape, dtype=np.float32)
+            if name == "objects" and header["format_version"] < MISSED_VIEWS_FORMAT:
+                state["missed_views"] = np.zeros(part.missed_views.shape, dtype=np.float32)
             part.load_state(state, header["scalars"][name])
         if header["rng_device"] == device.type:  # generator states differ between cpu and cuda
             parts.generator.set_state(torch.from_numpy(np.ascontiguousarray(arrays["rng"], dtype=np.uint8)))
