@@ -183,6 +183,12 @@ class MemoryConfig:
         0.3,
         "Two same-label objects merge when this fraction of the smaller one's points overlaps.",
     )
+    merge_iou: float = setting(
+        0.5,
+        "Two objects of different categories merge (their label votes decide the name) only when "
+        "their boxes overlap by this intersection over union and their points by merge_overlap: "
+        "one object a look-alike label named twice. 1 never merges across categories.",
+    )
     mask_miss_ratio: float = setting(
         2.0,
         "A reservoir point that later views show outside every mask of its object more than this "
@@ -381,7 +387,7 @@ class MemoryConfig:
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"MemoryConfig.{name} must be a positive number, got {value!r}")
         fractions = ("min_detection_ratio", "min_overlap", "label_overlap", "label_size_ratio", "min_label_share", "depth_edge_share",
-                     "box_containment", "merge_overlap", "absence_depth_ratio", "absence_fraction",
+                     "box_containment", "merge_overlap", "merge_iou", "absence_depth_ratio", "absence_fraction",
                      "move_size_ratio", "move_color_tolerance", "label_similarity")
         for name in fractions:
             value = getattr(self, name)

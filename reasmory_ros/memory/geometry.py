@@ -86,6 +86,15 @@ def aabb_containment(a: torch.Tensor, b: torch.Tensor, margin: float) -> torch.T
     return inter / torch.minimum(vol_a[:, None], vol_b[None, :])
 
 
+def aabb_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Intersection volume over union volume of axis-aligned boxes: (A, B) in [0, 1]."""
+    inter = (torch.minimum(a[:, None, 1], b[None, :, 1]) - torch.maximum(a[:, None, 0], b[None, :, 0]))
+    inter = inter.clamp(min=0).prod(dim=-1)
+    vol_a = (a[:, 1] - a[:, 0]).prod(dim=-1)
+    vol_b = (b[:, 1] - b[:, 0]).prod(dim=-1)
+    return inter / (vol_a[:, None] + vol_b[None, :] - inter).clamp(min=1e-12)
+
+
 def overlap_fraction(queries: torch.Tensor, references: torch.Tensor, radius: float) -> torch.Tensor:
     """Fraction of query points with a reference point within `radius`, batched.
 

@@ -27,6 +27,7 @@ from reasmory_ros.memory.geometry import (
     FAR,
     aabb_containment,
     aabb_gap,
+    aabb_iou,
     box_aabb,
     fit_gravity_boxes,
     hash_keys,
@@ -616,9 +617,14 @@ class ObjectTable(StateBuffers):
         can newly become a duplicate, and the round-robin sweep). merge_checks_per_frame pairs are drawn with probability
         proportional to their box containment (Gumbel top-k, so a stubborn non-duplicate pair
         cannot starve the others) and merged when their reservoirs overlap by merge_overlap or
-        the boxes contain one another by box_containment. Objects of different categories are
-        never merged: a chair at a desk, its points mixed into the desk's reservoir by merged
-        masks, overlaps the desk as much as a mislabelled duplicate would.
+        the boxes contain one another by box_containment.
+
+        Objects of different categories merge only when their boxes are nearly one box (IoU of
+        at least merge_iou) and their reservoirs overlap by merge_overlap: two solid things
+        cannot fill most of one volume, so that is one object a look-alike label named twice
+        (a bed seen as a "sofa"). Containment alone never joins them: a chair at a desk, its
+        points mixed into the desk's reservoir by merged masks, or a vase on a shelf board lies
+        inside the other's box as a duplicate would, but the two boxes differ in size.
         """
         cfg = self.config
         if rows.numel() == 0:
@@ -627,7 +633,9 @@ class ObjectTable(StateBuffers):
         containment = aabb_containment(self.aabb[rows], self.aabb, cfg.box_margin)
         top_label = self.categories(self.label_hist).argmax(dim=1)
         live = self.active & ~self._dormant
-        eligible = live[rows][:, None] & live[None, :] & (top_label[rows][:, None] == top_label[None, :])
+        same = top_label[rows][:, None] == top_label[None, :]
+        one_box = aabb_iou(self.aabb[rows], self.aabb) >= cfg.merge_iou
+        eligible = live[rows][:, None] & live[None, :] & (same | one_box)
         eligible &= rows[:, None] != torch.arange(cfg.max_objects, device=self.device)[None, :]
         weight = torch.where(eligible, containment, 0.0).reshape(-1)
         candidates = weight.nonzero().squeeze(1)
@@ -639,6 +647,7 @@ class ObjectTable(StateBuffers):
         gumbel = -torch.log(-torch.log(uniform.clamp(1e-12, 1 - 1e-7)))
         picked = (weight.log() + gumbel).topk(budget).indices
         weight, picked = weight[picked], candidates[picked]
+        same_category = same.reshape(-1)[picked]
         a = rows[picked // cfg.max_objects]
         b = picked % cfg.max_objects
         queries = slice(None, None, _MERGE_QUERY_STRIDE)
@@ -646,7 +655,7 @@ class ObjectTable(StateBuffers):
             overlap_fraction(self.points[a][:, queries], self.points[b], cfg.association_radius),
             overlap_fraction(self.points[b][:, queries], self.points[a], cfg.association_radius),
         )
-        duplicate = (overlap >= cfg.merge_overlap) | (weight >= cfg.box_containment)
+        duplicate = (overlap >= cfg.merge_overlap) | (same_category & (weight >= cfg.box_containment))
         return self._merge_pairs(a[duplicate].tolist(), b[duplicate].tolist())
 
     def _merge_pairs(self, a: list[int], b: list[int]) -> Merges:
