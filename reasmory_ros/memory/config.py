@@ -219,12 +219,13 @@ class MemoryConfig:
         "halved for every this many frames since the object was last seen.",
         unit="frames",
     )
-    min_detection_ratio: float = setting(
-        0.2,
-        "An object is shown only if it was detected in at least this share of the frames that "
-        "showed its place large enough to detect it (a detector's false positive on a poster or "
-        "a patch of wall comes back now and then, but is missed in most views of that place); "
-        "0 switches the test off.",
+    min_detection_rate: float = setting(
+        0.3,
+        "A detector finds a real object in at least this share of the frames that show it large "
+        "enough. An object whose detections are clearly fewer (the 99 % upper bound of its "
+        "detection rate over the views of its place lies below this) is not shown: a detector's "
+        "false positive on a poster or a patch of wall comes back now and then, but most views "
+        "of that place miss it. 0 switches the test off.",
     )
     min_object_observations: int = setting(
         2,
@@ -386,7 +387,7 @@ class MemoryConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"MemoryConfig.{name} must be a positive number, got {value!r}")
-        fractions = ("min_detection_ratio", "min_overlap", "label_overlap", "label_size_ratio", "min_label_share", "depth_edge_share",
+        fractions = ("min_detection_rate", "min_overlap", "label_overlap", "label_size_ratio", "min_label_share", "depth_edge_share",
                      "box_containment", "merge_overlap", "merge_iou", "absence_depth_ratio", "absence_fraction",
                      "move_size_ratio", "move_color_tolerance", "label_similarity")
         for name in fractions:

@@ -51,6 +51,9 @@ surface do not cut it)."""
 _DETACHED_DENSE = 1.5
 """Voxels. The check judges only reservoirs whose median nearest-neighbour distance is at most
 this: sampled densely enough that a three-voxel gap is a real one."""
+_RATE_Z = 2.33
+"""One-sided 99 % normal quantile: an object is hidden for too few detections only when its
+views say so with that confidence (a small thing seen in 17 frames and detected in 3 is not)."""
 _MERGE_QUERY_STRIDE = 4
 """Merge checks test every 4th reservoir slot of one object against all of the other's (slots are
 hash-spread, so this is a random quarter of the points): a quarter of the distance work."""
@@ -272,11 +275,13 @@ class ObjectTable(StateBuffers):
         min_object_observations frames, and in two different frames at least (several detections
         of one frame, e.g. a split mask, never make an object; nor does a one-frame false positive),
         with one category given that many times (two false positives on one patch of wall, a
-        "shelf" and a "rug", agree on no category)."""
+        "shelf" and a "rug", agree on no category), and not clearly missed by most views of its
+        place (a false positive that comes back now and then: see min_detection_rate)."""
         seen = self.active & (self.observations >= self.config.min_object_observations) & (
             self.last_frame > self.first_frame
         )
-        detected_often = self.observations >= self.config.min_detection_ratio * (self.observations + self.missed_views)
+        views = self.observations + self.missed_views
+        detected_often = wilson_upper_bound(self.observations, views) >= self.config.min_detection_rate
         return seen & detected_often & (
             self.categories(self.label_hist).amax(dim=1) >= self.config.min_object_observations)
 
@@ -750,6 +755,15 @@ class ObjectTable(StateBuffers):
         self.best_keyframe[affected] = torch.where(has_view, frames[best], -1)
         self.best_keyframe_points[affected] = best_pixels
         self.version[affected] += 1
+
+
+def wilson_upper_bound(successes: torch.Tensor, trials: torch.Tensor, z: float = _RATE_Z) -> torch.Tensor:
+    """Upper end of the Wilson score interval of a binomial rate (one-sided, z standard
+    deviations): how high the rate could still be after so few trials. 1 where there are none."""
+    n = trials.to(torch.float32)
+    k = successes.to(torch.float32).clamp(max=n)
+    spread = z * torch.sqrt(k * (n - k) / n.clamp(min=1e-9) + z * z / 4)
+    return torch.where(n > 0, (k + z * z / 2 + spread) / (n + z * z), 1.0)
 
 
 def diagonal(aabb: torch.Tensor) -> torch.Tensor:
