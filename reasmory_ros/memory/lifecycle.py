@@ -38,11 +38,29 @@ from reasmory_ros.memory.state import StateBuffers
 PRESENT, MISSING, REMOVED = 0, 1, 2
 STATUS_NAMES = ("present", "missing", "removed")
 _DETECTABLE_SAMPLES = 2
-"""An object counts as missed by a frame only when its box's front (length x height) would give
-this many times min_instance_points samples: fewer, and even a detection of it would be dropped
-as a fragment."""
+"""An object counts as missed by a frame only when a mask of it would keep this many times
+min_instance_points samples after mask_erosion (see _samples_of_a_mask): fewer, and even a
+detection of it would be dropped as a fragment."""
 APPEARANCE_CHECKS = 1
 """Newly confirmed objects checked against the keyframes per frame (bounded work)."""
+
+
+def _samples_of_a_mask(objects: ObjectTable, slots: torch.Tensor, pose: torch.Tensor, focal: float,
+                       config: MemoryConfig) -> torch.Tensor:
+    """Samples a mask of each object would keep after erosion, seen from the camera `pose`: the
+    larger of its narrow side (width x height) and its top (length x width, foreshortened by the
+    view's elevation), each side shrunk by the erosion on both ends."""
+    length, width, height = objects.extent.index_select(0, slots).unbind(1)
+    offset = objects.center.index_select(0, slots) - pose[:3, 3].to(torch.float32)
+    distance = offset.norm(dim=1).clamp(min=config.min_depth)
+    elevation = (-offset[:, 2] / distance).clamp(min=0)
+    scale = focal / distance
+    trim = 2 * config.mask_erosion
+
+    def kept(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return (scale * a - trim).clamp(min=0) * (scale * b - trim).clamp(min=0)
+
+    return torch.maximum(kept(width, height), kept(length, width * elevation)) / config.pixel_stride ** 2
 
 
 class Lifecycle(StateBuffers):
@@ -130,9 +148,8 @@ class Lifecycle(StateBuffers):
         present[slots] = row_present
         # A look that decided either way is a view in which the object went undetected, if it
         # was large enough in the picture to be detected at all.
-        extent = objects.extent.index_select(0, slots)
-        pixels = extent[:, 0] * extent[:, 2] * (K[0, 0] * K[1, 1]).to(torch.float32) / z.index_select(0, slots) ** 2
-        detectable = pixels >= _DETECTABLE_SAMPLES * cfg.min_instance_points * cfg.pixel_stride ** 2
+        detectable = _samples_of_a_mask(objects, slots, pose, float(K[0, 0]), cfg) >= (
+            _DETECTABLE_SAMPLES * cfg.min_instance_points)
         chance = count / float(in_view.sum())
         objects.missed_views.index_add_(0, slots, ((row_absent | row_present) & detectable).to(torch.float32) / chance)
         return absent, present
