@@ -3,10 +3,10 @@
 Per frame (fixed work, see absence.py):
 
 - objects detected in the frame are present (their absence votes reset);
-- up to absence_objects objects in the view frustum that were *not* detected are tested against
-  the frame's depth and instances: mostly seen through (or covered by another object's mask) is
-  an absence vote, the surface seen where it was resets the votes; missing_votes consecutive
-  votes make a confirmed object missing, removed_votes removed. Either verdict is also a view
+- up to absence_objects confirmed objects in the view frustum that were *not* detected are tested
+  against the frame's depth and instances: mostly seen through (or covered by another object's
+  mask) is an absence vote, the surface seen where it was resets the votes; missing_votes
+  consecutive votes make an object missing, removed_votes removed. Either verdict is also a view
   that missed the object (`ObjectTable.missed_views`, for the detection-rate test of what is
   shown). A removed object stays in the table for questions about the past but takes no new
   detections;
@@ -98,10 +98,8 @@ class Lifecycle(StateBuffers):
         seen = torch.zeros_like(self.appeared)
         seen[det_slots] = True
         confirmed = objects.active & (objects.observations >= self.config.min_object_observations)
-        # Every live object in view is looked for (its missed views count from its first
-        # sighting); only confirmed ones change status.
-        absent, present = self._vote(objects, objects.active & ~seen & ~self.dormant(), frame, obs.pose)
-        self._update_status(objects, absent & confirmed, (present & confirmed) | seen, frame.index, frame.timestamp)
+        absent, present = self._vote(objects, confirmed & ~seen & ~self.dormant(), frame, obs.pose)
+        self._update_status(objects, absent, present | seen, frame.index, frame.timestamp)
         self._check_appearance(objects, keyframes, confirmed & ~self.checked)
         return self._link_moves(objects, confirmed)
 
