@@ -187,7 +187,7 @@ class MemoryConfig:
         0.5,
         "Two objects of different categories merge (their label votes decide the name) only when "
         "their boxes overlap by this intersection over union and their points by merge_overlap: "
-        "one object a look-alike label named twice. 1 never merges across categories.",
+        "one object a look-alike label named twice. 1 merges only identical boxes across categories.",
     )
     mask_miss_ratio: float = setting(
         2.0,
@@ -387,9 +387,9 @@ class MemoryConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"MemoryConfig.{name} must be a positive number, got {value!r}")
-        fractions = ("min_detection_rate", "min_overlap", "label_overlap", "label_size_ratio", "min_label_share", "depth_edge_share",
-                     "box_containment", "merge_overlap", "merge_iou", "absence_depth_ratio", "absence_fraction",
-                     "move_size_ratio", "move_color_tolerance", "label_similarity")
+        fractions = ("min_detection_rate", "min_overlap", "label_overlap", "label_size_ratio", "min_label_share",
+                     "depth_edge_share", "box_containment", "merge_overlap", "merge_iou", "absence_depth_ratio",
+                     "absence_fraction", "move_size_ratio", "move_color_tolerance", "label_similarity")
         for name in fractions:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:

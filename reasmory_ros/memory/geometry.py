@@ -75,23 +75,24 @@ def aabb_gap(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return lo.clamp(min=0).norm(dim=-1)
 
 
-def aabb_containment(a: torch.Tensor, b: torch.Tensor, margin: float) -> torch.Tensor:
-    """Intersection volume over the smaller volume, boxes grown by `margin`: (A, B) in [0, 1]."""
-    a = a + a.new_tensor([-margin, margin])[:, None]
-    b = b + b.new_tensor([-margin, margin])[:, None]
+def _aabb_volumes(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Intersection volumes (A, B) of axis-aligned boxes a (A, 2, 3) and b (B, 2, 3), and their
+    own volumes (A,) and (B,)."""
     inter = (torch.minimum(a[:, None, 1], b[None, :, 1]) - torch.maximum(a[:, None, 0], b[None, :, 0]))
     inter = inter.clamp(min=0).prod(dim=-1)
-    vol_a = (a[:, 1] - a[:, 0]).prod(dim=-1)
-    vol_b = (b[:, 1] - b[:, 0]).prod(dim=-1)
+    return inter, (a[:, 1] - a[:, 0]).prod(dim=-1), (b[:, 1] - b[:, 0]).prod(dim=-1)
+
+
+def aabb_containment(a: torch.Tensor, b: torch.Tensor, margin: float) -> torch.Tensor:
+    """Intersection volume over the smaller volume, boxes grown by `margin`: (A, B) in [0, 1]."""
+    inter, vol_a, vol_b = _aabb_volumes(a + a.new_tensor([-margin, margin])[:, None],
+                                        b + b.new_tensor([-margin, margin])[:, None])
     return inter / torch.minimum(vol_a[:, None], vol_b[None, :])
 
 
 def aabb_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Intersection volume over union volume of axis-aligned boxes: (A, B) in [0, 1]."""
-    inter = (torch.minimum(a[:, None, 1], b[None, :, 1]) - torch.maximum(a[:, None, 0], b[None, :, 0]))
-    inter = inter.clamp(min=0).prod(dim=-1)
-    vol_a = (a[:, 1] - a[:, 0]).prod(dim=-1)
-    vol_b = (b[:, 1] - b[:, 0]).prod(dim=-1)
+    inter, vol_a, vol_b = _aabb_volumes(a, b)
     return inter / (vol_a[:, None] + vol_b[None, :] - inter).clamp(min=1e-12)
 
 
