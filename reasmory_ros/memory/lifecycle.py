@@ -132,7 +132,8 @@ class Lifecycle(StateBuffers):
         in_view &= (u >= 0) & (u <= width - 1) & (v >= 0) & (v <= height - 1)
         absent = torch.zeros(n, dtype=torch.bool, device=self.device)
         present = torch.zeros_like(absent)
-        count = min(cfg.absence_objects, int(in_view.sum()))
+        visible = int(in_view.sum())
+        count = min(cfg.absence_objects, visible)
         if count == 0:
             return absent, present
         score = in_view.to(torch.float32) + torch.rand(n, device=self.device, generator=self.generator)
@@ -148,7 +149,7 @@ class Lifecycle(StateBuffers):
         # was large enough in the picture to be detected at all.
         detectable = _samples_of_a_mask(objects, slots, pose, float(K[0, 0]), cfg) >= (
             _DETECTABLE_SAMPLES * cfg.min_instance_points)
-        chance = count / float(in_view.sum())
+        chance = count / visible
         objects.missed_views.index_add_(0, slots, ((row_absent | row_present) & detectable).to(torch.float32) / chance)
         return absent, present
 
