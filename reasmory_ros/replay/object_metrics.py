@@ -11,7 +11,10 @@ footprint x height overlap; Hungarian assignment on IoU, a pair needs IoU >= 0.2
 - label accuracy: matched pairs whose labels name the same category after canonicalisation
   (`memory.labels.canonical`: "couch" and "sofa" agree);
 - centre error (m) and extent error (relative, mean over length, width and height) of matched
-  pairs, and the extent error of objects with thin parts (legs, poles: a part <= 5 cm across).
+  pairs, and the extent error of objects with thin parts (legs, poles: a part <= 5 cm across);
+- size error: relative error of the largest dimension, the object size that VSI-Bench asks for
+  and that legs lost from a mask would shorten. The extent error also counts the depth of an
+  object seen only from the front (a cabinet against a wall), which no view measures.
 
 `misses` explains the recall: each well-seen true object left unmatched, with the memory box that
 overlaps it most and where that box's points lie (on the object, on other objects, elsewhere).
@@ -58,6 +61,8 @@ class ObjectMetrics:
     extent_error: float
     thin_objects: int
     thin_extent_error: float
+    size_error: float
+    thin_size_error: float
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -71,6 +76,8 @@ class ObjectMetrics:
             f"label accuracy (canonical) {100 * self.label_accuracy:.1f}%",
             f"box centre error {100 * self.center_error_m:.1f} cm  extent error {100 * self.extent_error:.1f}%  "
             f"thin-part objects ({self.thin_objects}) extent error {100 * self.thin_extent_error:.1f}%",
+            f"size (largest dimension) error {100 * self.size_error:.1f}%  "
+            f"thin-part objects {100 * self.thin_size_error:.1f}%",
         ])
 
 
@@ -181,7 +188,8 @@ def object_metrics(objects: Sequence[ObjectRecord], truth: GroundTruth, well_see
     pairs = [(objects[i], seen[j]) for i, j in zip(rows, cols)]
     centre = [float(np.linalg.norm(m.center - t.center)) for m, t in pairs]
     extent = [float(np.mean(np.abs(m.extent - t.extent) / t.extent)) for m, t in pairs]
-    thin = [e for e, (_, t) in zip(extent, pairs) if _has_thin_parts(t)]
+    size = [float(abs(m.extent.max() - t.extent.max()) / t.extent.max()) for m, t in pairs]
+    has_thin = [_has_thin_parts(t) for _, t in pairs]
     well_seen = [j for j, o in enumerate(seen) if frames_seen[o.id] >= well_seen_frames]
 
     def mean(values) -> float:
@@ -199,8 +207,10 @@ def object_metrics(objects: Sequence[ObjectRecord], truth: GroundTruth, well_see
         label_accuracy=mean([canonical(m.label) == canonical(t.label) for m, t in pairs]),
         center_error_m=mean(centre),
         extent_error=mean(extent),
-        thin_objects=len(thin),
-        thin_extent_error=mean(thin),
+        thin_objects=sum(has_thin),
+        thin_extent_error=mean([e for e, thin in zip(extent, has_thin) if thin]),
+        size_error=mean(size),
+        thin_size_error=mean([e for e, thin in zip(size, has_thin) if thin]),
     )
 
 

@@ -14,7 +14,14 @@ from reasmory_ros.config.settings import Settings
 from reasmory_ros.memory.labels import canonical
 from reasmory_ros.memory.snapshot import ObjectRecord, Trajectory
 from reasmory_ros.replay.evaluate import main
-from reasmory_ros.replay.object_metrics import CameraError, box_overlap, camera_position_error, misses, object_metrics
+from reasmory_ros.replay.object_metrics import (
+    THIN_PART,
+    CameraError,
+    box_overlap,
+    camera_position_error,
+    misses,
+    object_metrics,
+)
 from reasmory_ros.replay.pipeline import build_memory
 from reasmory_ros.sim.cli import simulate
 from reasmory_ros.sim.ground_truth import GroundTruth
@@ -55,6 +62,7 @@ def test_metrics_of_hand_made_memories(clean):
     m = object_metrics(perfect, truth)
     assert (m.precision, m.recall, m.duplicates_per_object, m.label_accuracy) == (1.0, 1.0, 0.0, 1.0)
     assert m.center_error_m == pytest.approx(0.0, abs=1e-9) and m.extent_error == pytest.approx(0.0, abs=1e-9)
+    assert m.size_error == pytest.approx(0.0, abs=1e-9)
 
     # One object renamed by a synonym (still right) and one by a look-alike (wrong); one object
     # lost; one kept twice (a shifted copy); a box where nothing is; one box 10 % too long.
@@ -77,6 +85,38 @@ def test_metrics_of_hand_made_memories(clean):
     assert third.id not in [r.id for r in records]
     assert m.center_error_m == pytest.approx(0.0, abs=1e-9)
     assert m.extent_error == pytest.approx(0.1 / 3 / (n - 1))
+    # Only a longer largest dimension is a size error: 10 % of it if the length is the largest.
+    longest = fifth.extent.max()
+    assert m.size_error == pytest.approx((max(1.1 * fifth.extent[0], longest) - longest) / longest / (n - 1))
+
+
+def test_size_error_of_objects_with_thin_parts(clean):
+    """The size error is the relative error of the largest dimension; a box that lost its legs
+    (the issue's 69 cm stool measured 44 cm) is as short as they were long, and the flat depth
+    of a box seen only from the front is no size error."""
+    truth = GroundTruth.load(clean / "scene.json")
+    seen = [o for o in truth.scene.objects if truth.frames_seen(o.id)]
+    thin = [o for o in seen if any(min(p.size[0], p.size[1]) <= THIN_PART for p in o.parts)]
+    assert thin, "the scene has objects with legs or poles"
+
+    def scaled(o, factor: float, axis: int) -> ObjectRecord:
+        extent = o.extent.copy()
+        extent[axis] *= factor
+        return _record(o.id, o.label, o.center, extent, o.box_yaw)
+
+    legless = [scaled(o, 0.64 if o in thin else 1.0, int(np.argmax(o.extent))) for o in seen]
+    m = object_metrics(legless, truth)
+    assert m.thin_objects == len(thin) and m.matched == len(seen)
+    # 36 % shorter, unless the second dimension is now the largest (a cabinet longer than tall).
+    short = [1.0 - max(0.64 * o.extent.max(), np.sort(o.extent)[-2]) / o.extent.max() for o in thin]
+    assert max(short) == pytest.approx(0.36)
+    assert m.thin_size_error == pytest.approx(np.mean(short))
+    assert m.size_error == pytest.approx(np.sum(short) / len(seen))
+
+    # Half the width (the depth behind a front face) of every object whose width is not its size.
+    flat = [scaled(o, 0.5 if o.extent[1] < o.extent.max() else 1.0, 1) for o in seen]
+    m = object_metrics(flat, truth)
+    assert m.size_error == pytest.approx(0.0, abs=1e-9) and m.extent_error > 0.0
 
 
 def test_misses_say_which_objects_are_missed_and_where_the_nearest_box_lies(clean):
