@@ -602,7 +602,7 @@ class ObjectTable(StateBuffers):
         points = self.points[slots]
         cfg = self.config
         center, extent, yaw = fit_gravity_boxes(
-            points, self.point_weight[slots], cfg.box_quantile, cfg.box_height_quantile
+            points, self.point_weight[slots], cfg.box_quantile, cfg.box_height_quantile, cfg.object_voxel_size
         )
         valid = (points[..., 0] < FAR / 2)
         self.centroid[slots] = (points * valid[..., None]).sum(1) / valid.sum(1, keepdim=True).clamp(min=1)
