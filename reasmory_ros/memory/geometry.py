@@ -109,7 +109,8 @@ def overlap_fraction(queries: torch.Tensor, references: torch.Tensor, radius: fl
 
 
 _COARSE_YAWS = 15
-_FINE_YAWS = 13
+_FINE_YAWS = 7
+"""1 deg steps within a coarse step (6 deg): a 1 m box half a step off is off by 0.9 cm."""
 _PROJECTION_BINS = 256
 """Histogram bins of the yaw search: 7.7 m at 3 cm, longer than any object."""
 
@@ -185,23 +186,21 @@ def _sharpest_projection_yaw(xy: torch.Tensor, valid: torch.Tensor, yaws: torch.
     (B, R)) project most sharply: the sum over both axes of the squared counts of a
     `resolution`-wide histogram (linearly interpolated between bins), largest when the faces seen
     lie along the axes, divided by the min/max footprint area (grown by `resolution`). Points
-    beyond _PROJECTION_BINS bins from the lowest do not count."""
+    beyond _PROJECTION_BINS bins from the lowest share the last bin."""
     c, s = torch.cos(yaws)[..., None], torch.sin(yaws)[..., None]  # (B, A, 1)
     x, y = xy[:, None, :, 0], xy[:, None, :, 1]  # (B, 1, R)
+    weight = valid.to(xy.dtype)[:, None, :]
     score = torch.zeros(yaws.shape, dtype=xy.dtype, device=xy.device)
     area = torch.ones(yaws.shape, dtype=xy.dtype, device=xy.device)
     for coordinate in (x * c + y * s, y * c - x * s):
-        lowest = coordinate.amin(-1, keepdim=True)
-        area *= coordinate.amax(-1) - lowest.squeeze(-1) + resolution
-        position = (coordinate - lowest) / resolution
+        position = (coordinate - coordinate.amin(-1, keepdim=True)).div_(resolution).clamp_(max=_PROJECTION_BINS - 1)
+        area *= position.amax(-1) + 1.0
         low = position.floor()
-        upper_share = position - low
-        low = low.to(torch.int64)
+        upper = (position - low).mul_(weight)
+        index = low.to(torch.int64)
         histogram = torch.zeros(*yaws.shape, _PROJECTION_BINS + 1, dtype=xy.dtype, device=xy.device)
-        for index, share in ((low, 1.0 - upper_share), (low + 1, upper_share)):
-            counted = valid[:, None, :] & (index < _PROJECTION_BINS)
-            histogram.scatter_add_(-1, index.clamp(max=_PROJECTION_BINS), share * counted)
-        score += histogram[..., :_PROJECTION_BINS].square().sum(-1)
+        histogram.scatter_add_(-1, index, weight - upper).scatter_add_(-1, index + 1, upper)
+        score += histogram.square().sum(-1)
     return yaws.gather(1, (score / area).argmax(dim=1, keepdim=True)).squeeze(1)
 
 
