@@ -128,11 +128,13 @@ def fit_gravity_boxes(
     histograms. An object seen from one side shows a front face and part of its top: the
     rectangle of least area of such a partial footprint is turned against the face (cabinets came
     out 12-27 deg off), and the rectangle whose edges hold the most points (L-shape fitting)
-    follows the stray floor points that a bleeding mask leaves at an object's feet. The
-    footprint spans the weighted [q, 1-q] quantiles along the box axes, so poorly measured points (depth noise lies along the mostly horizontal
-    viewing rays) do not inflate it; the height spans the unweighted [hq, 1-hq] quantiles of z,
-    since the bottom of an object is often seen only from afar. Returns center (B, 3), extent
-    (B, 3) as (length >= width, height), yaw (B,) in [-pi/2, pi/2).
+    follows the stray floor points that a bleeding mask leaves at an object's feet.
+
+    The footprint spans the weighted [q, 1-q] quantiles along the box axes, so poorly measured
+    points (depth noise lies along the mostly horizontal viewing rays) do not inflate it; the
+    height spans the unweighted [hq, 1-hq] quantiles of z, since the bottom of an object is often
+    seen only from afar. Returns center (B, 3), extent (B, 3) as (length >= width, height), yaw
+    (B,) in [-pi/2, pi/2).
     """
     valid = points[..., 0] < FAR / 2
     # Empty slots take a real point of their set: min/max then need no masks.
