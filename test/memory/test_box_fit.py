@@ -57,7 +57,7 @@ def test_an_object_seen_from_one_side_keeps_its_yaw(yaw):
     rng.shuffle(local)
     assert _yaw_error(_least_area_yaw(local), 0.0) > 8.0, "the partial footprint misleads the least area"
 
-    center, extent, fitted = _fit(local, yaw)
+    _, extent, fitted = _fit(local, yaw)
     assert _yaw_error(fitted, yaw) < 2.0
     assert extent[0] == pytest.approx(length, abs=0.05) and extent[2] == pytest.approx(height, abs=0.03)
 
