@@ -15,8 +15,8 @@ from reasmory_ros.memory.labels import canonical
 from reasmory_ros.memory.snapshot import ObjectRecord, Trajectory
 from reasmory_ros.replay.evaluate import main
 from reasmory_ros.replay.object_metrics import (
-    THIN_PART,
     CameraError,
+    _has_thin_parts,
     box_overlap,
     camera_position_error,
     misses,
@@ -96,7 +96,7 @@ def test_size_error_of_objects_with_thin_parts(clean):
     of a box seen only from the front is no size error."""
     truth = GroundTruth.load(clean / "scene.json")
     seen = [o for o in truth.scene.objects if truth.frames_seen(o.id)]
-    thin = [o for o in seen if any(min(p.size[0], p.size[1]) <= THIN_PART for p in o.parts)]
+    thin = [o for o in seen if _has_thin_parts(o)]
     assert thin, "the scene has objects with legs or poles"
 
     def scaled(o, factor: float, axis: int) -> ObjectRecord:
