@@ -213,6 +213,11 @@ class MemoryConfig:
         0.005,
         "The box height spans the unweighted [q, 1-q] quantiles of the reservoir's z.",
     )
+    hidden_depth: bool = setting(
+        True,
+        "Boxes of objects seen only from the front reach back to the wall behind them, through "
+        "space no keyframe saw empty (memory/hidden_depth.py); off, boxes hold only what was seen.",
+    )
     support_half_life: float = setting(
         300.0,
         "When the table is full the least supported object is evicted; support = frames seen, "

@@ -14,6 +14,7 @@ covers any extent.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from reasmory_ros.memory.config import MemoryConfig
@@ -89,6 +90,14 @@ class VoxelMap(StateBuffers):
         rgb.index_copy_(0, slot, colour.index_select(0, fresh.index_select(0, kept)).round_().to(torch.uint8))
         last_seen.index_fill_(0, slot, ordinal)
         return int((~placed).sum())
+
+    def occupied(self, points: np.ndarray, min_hits: int) -> torch.Tensor:
+        """(N,) whether the voxel of each point (N, 3) is in the map, observed in at least
+        `min_hits` frames (the export's criterion)."""
+        keys = voxel_keys(torch.from_numpy(np.asarray(points, np.float32)).to(self.device), self.config.voxel_size)
+        bucket = hash_keys(keys, self.buckets)
+        match = (self.keys.index_select(0, bucket) == keys[:, None]) & (self.hits.index_select(0, bucket) >= min_hits)
+        return match.any(dim=1)
 
     def export(self) -> SceneMap:
         """Voxels observed in at least min_voxel_hits frames: centres and colours (numpy)."""

@@ -75,6 +75,9 @@ class ObjectRecord:
     """Every category holding at least min_label_share of the object's label votes (its own
     label included), with the frame and time the detector first called it so: a record that
     merged masks made of a chair and a desk says when the chair was first seen."""
+    hidden_depth: float = 0.0
+    """Metres the box reaches behind the back that was seen, to the wall behind the object
+    (memory/hidden_depth.py); 0: the box holds only what was seen."""
 
     @property
     def moved(self) -> bool:

@@ -20,6 +20,7 @@ from reasmory_ros.memory.config import MemoryConfig
 from reasmory_ros.memory.errors import MemoryFileError
 from reasmory_ros.memory.frame import Frame
 from reasmory_ros.memory.geometry import FAR, resolve_device
+from reasmory_ros.memory.hidden_depth import complete_hidden_depth
 from reasmory_ros.memory.keyframes import KeyframeStore
 from reasmory_ros.memory.lifecycle import STATUS_NAMES, Lifecycle
 from reasmory_ros.memory.objects import LabelEmbedder, ObjectTable
@@ -212,6 +213,8 @@ class SpatialMemory:
         parts = self._parts
         records = self._object_records()
         objects = tuple(r for r in records if r.status != "removed")
+        if self.config.hidden_depth:
+            objects = complete_hidden_depth(objects, parts.keyframes, parts.scene_map, self.config)
         return MemorySnapshot(
             objects=objects,
             removed=tuple(r for r in records if r.status == "removed"),

@@ -59,7 +59,11 @@ def test_realsense_bag_replays_without_parameters_like_the_contract_recording(re
 
 def test_realsense_object_positions_lie_within_2_cm_of_the_contract_ones(recordings):
     contract, realsense = recordings
-    memories = [build_memory(r.bag, Settings(), progress=False)[0].snapshot() for r in recordings]
+    # The boxes as seen: the hidden-depth completion is a decision per object (a wall found
+    # behind it or not) that a few millimetres can turn, moving a vase's centre by half its
+    # hidden depth; what this test compares is what the two layouts fed the memory.
+    seen_only = Settings().updated({"memory.hidden_depth": False})
+    memories = [build_memory(r.bag, seen_only, progress=False)[0].snapshot() for r in recordings]
     reference, layout = memories
     assert len(layout.objects) == len(reference.objects) > 3
     for obj in reference.objects:

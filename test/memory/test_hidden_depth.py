@@ -1,0 +1,82 @@
+"""Boxes of objects seen only from the front reach back to the wall behind them, and no further.
+
+Ray-cast rooms (conftest.RoomRenderer: depth noise, flying pixels, bled masks) scanned by the
+real memory; the boxes are compared with the true ones."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from reasmory_ros.memory import MemoryConfig, SpatialMemory
+
+from .conftest import ROOM_HALF, BoxObject, RoomRenderer, look_at
+
+WALL_Y = ROOM_HALF[1]
+WALL_X = -ROOM_HALF[0]
+
+
+def _scan(objects, eyes, target, config: MemoryConfig | None = None) -> SpatialMemory:
+    renderer = RoomRenderer(objects)
+    rng = np.random.default_rng(11)
+    memory = SpatialMemory(config or MemoryConfig())
+    for index, eye in enumerate(eyes):
+        memory.update(renderer.render(look_at(eye, target), index, rng))
+    return memory
+
+
+def _only(memory: SpatialMemory, label: str, hidden_depth: bool = True):
+    memory.config = dataclasses.replace(memory.config, hidden_depth=hidden_depth)
+    memory._snapshot = None
+    found = [o for o in memory.snapshot().objects if o.label == label]
+    assert len(found) == 1, [(o.label, o.center) for o in memory.snapshot().objects]
+    return found[0]
+
+
+def test_a_wardrobe_against_a_wall_reaches_the_wall():
+    """A wardrobe taller than the camera, flush against the wall, seen only from in front: none
+    of its views sees its top or its sides, so its points are its front face alone."""
+    wardrobe = BoxObject("wardrobe", (1.0, WALL_Y - 0.3), 0.0, (1.0, 0.6, 1.9))
+    eyes = [(0.6 + 0.8 * f, 0.2 + 0.5 * f, 1.5) for f in np.linspace(0.0, 1.0, 12)]
+    memory = _scan((wardrobe,), eyes, (1.0, WALL_Y - 0.6, 0.9))
+
+    seen = _only(memory, "wardrobe", hidden_depth=False)
+    assert seen.extent[1] < 0.1, "the front alone is thin (else this test shows nothing)"
+    assert seen.hidden_depth == 0.0
+
+    completed = _only(memory, "wardrobe")
+    assert completed.hidden_depth > 0.2
+    assert abs(completed.extent[1] - wardrobe.extent[1]) < 0.05  # one scene-map voxel
+    assert abs(completed.center[1] - wardrobe.center[1]) < 0.03
+    # Only the depth changes: the length and height are what the front shows.
+    np.testing.assert_array_equal(completed.extent[[0, 2]], seen.extent[[0, 2]])
+    assert completed.center[0] == seen.center[0] and completed.yaw == seen.yaw
+
+
+def test_a_cabinet_in_front_of_a_wall_keeps_its_box_when_the_gap_was_seen():
+    """A cabinet half a metre in front of the wall (within reach: it is 1 m long), seen from a
+    wide arc in front of it: the side views see the floor and the wall through the gap behind
+    it, so it does not stand against the wall and its box stays as seen."""
+    cabinet = BoxObject("cabinet", (WALL_X + 0.5 + 0.225, 0.0), math.pi / 2, (1.0, 0.45, 0.9))
+    angles = np.radians(np.linspace(-60.0, 60.0, 16))
+    eyes = [(cabinet.center_xy[0] + 2.6 * math.cos(a), 2.6 * math.sin(a), 1.5) for a in angles]
+    memory = _scan((cabinet,), eyes, (*cabinet.center_xy, 0.45))
+
+    seen = _only(memory, "cabinet", hidden_depth=False)
+    completed = _only(memory, "cabinet")
+    assert completed.hidden_depth == 0.0
+    np.testing.assert_array_equal(completed.extent, seen.extent)
+    np.testing.assert_array_equal(completed.center, seen.center)
+    np.testing.assert_allclose(completed.extent, cabinet.extent, atol=0.07)
+
+
+def test_hidden_depth_can_be_switched_off():
+    """With hidden_depth off the snapshot holds the boxes as seen."""
+    wardrobe = BoxObject("wardrobe", (1.0, WALL_Y - 0.3), 0.0, (1.0, 0.6, 1.9))
+    eyes = [(0.6 + 0.8 * f, 0.2 + 0.5 * f, 1.5) for f in np.linspace(0.0, 1.0, 6)]
+    memory = _scan((wardrobe,), eyes, (1.0, WALL_Y - 0.6, 0.9), MemoryConfig(hidden_depth=False))
+    (wardrobe_record,) = [o for o in memory.snapshot().objects if o.label == "wardrobe"]
+    assert wardrobe_record.hidden_depth == 0.0
+    assert wardrobe_record.extent[1] < 0.1
