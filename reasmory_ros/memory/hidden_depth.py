@@ -12,7 +12,9 @@ front of its back face (the far face of its shorter horizontal axis):
    map, in a ring beside and above the object (its own column is hidden behind it) that starts
    `_SUPPORT_CLEARANCE` above its bottom (the floor or the table it stands on fills every layer).
    The first pair of layers that fills `_WALL_SHARE` of the ring is the wall; a wall parallel to
-   the axis fills one column of every layer and does not count. No wall within reach: no change.
+   the axis fills one column of every layer and does not count. No wall within reach, or one
+   within a voxel (a door in the wall, a shelf flush with it: the back already is the wall, up
+   to the map's resolution): no change.
 2. **Free space.** A grid of probes on each layer before the wall, inside the object's column, is
    tested against every keyframe's depth (absence.see_through). A layer with `_FREE_SHARE` of
    its probes seen through is empty: there is a gap between the object and the wall, how deep
@@ -80,7 +82,7 @@ def complete_hidden_depth(
     occupied = scene_map.occupied(np.concatenate([r.reshape(-1, 3) for r in rings]), config.min_voxel_hits)
     occupied = np.split(occupied.cpu().numpy(), np.cumsum([r.shape[0] * r.shape[1] for r in rings])[:-1])
     walls = [(reach, _wall(reach, ring, hits, step)) for reach, ring, hits in zip(reaches, rings, occupied)]
-    walls = [(reach, wall) for reach, wall in walls if wall >= _MIN_DEPTH]
+    walls = [(reach, wall) for reach, wall in walls if wall >= step]  # nearer: the back is at the wall
     if not walls:
         return records
 
