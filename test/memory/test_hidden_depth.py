@@ -5,7 +5,6 @@ real memory; the boxes are compared with the true ones."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -18,21 +17,22 @@ WALL_Y = ROOM_HALF[1]
 WALL_X = -ROOM_HALF[0]
 
 
-def _scan(objects, eyes, target, config: MemoryConfig | None = None) -> SpatialMemory:
+def _scan(objects, eyes, target) -> tuple[dict, dict]:
+    """The objects by label of two memories fed the same frames: hidden depth off, then on."""
     renderer = RoomRenderer(objects)
     rng = np.random.default_rng(11)
-    memory = SpatialMemory(config or MemoryConfig())
-    for index, eye in enumerate(eyes):
-        memory.update(renderer.render(look_at(eye, target), index, rng))
-    return memory
-
-
-def _only(memory: SpatialMemory, label: str, hidden_depth: bool = True):
-    memory.config = dataclasses.replace(memory.config, hidden_depth=hidden_depth)
-    memory._snapshot = None
-    found = [o for o in memory.snapshot().objects if o.label == label]
-    assert len(found) == 1, [(o.label, o.center) for o in memory.snapshot().objects]
-    return found[0]
+    frames = [renderer.render(look_at(eye, target), index, rng) for index, eye in enumerate(eyes)]
+    found = []
+    for hidden_depth in (False, True):
+        memory = SpatialMemory(MemoryConfig(hidden_depth=hidden_depth))
+        for frame in frames:
+            memory.update(frame)
+        by_label = {}
+        for record in memory.snapshot().objects:
+            assert record.label not in by_label, f"two {record.label} records"
+            by_label[record.label] = record
+        found.append(by_label)
+    return found[0], found[1]
 
 
 def test_a_wardrobe_against_a_wall_reaches_the_wall():
@@ -40,13 +40,10 @@ def test_a_wardrobe_against_a_wall_reaches_the_wall():
     of its views sees its top or its sides, so its points are its front face alone."""
     wardrobe = BoxObject("wardrobe", (1.0, WALL_Y - 0.3), 0.0, (1.0, 0.6, 1.9))
     eyes = [(0.6 + 0.8 * f, 0.2 + 0.5 * f, 1.5) for f in np.linspace(0.0, 1.0, 12)]
-    memory = _scan((wardrobe,), eyes, (1.0, WALL_Y - 0.6, 0.9))
-
-    seen = _only(memory, "wardrobe", hidden_depth=False)
+    seen, completed = (found["wardrobe"] for found in _scan((wardrobe,), eyes, (1.0, WALL_Y - 0.6, 0.9)))
     assert seen.extent[1] < 0.1, "the front alone is thin (else this test shows nothing)"
-    assert seen.hidden_depth == 0.0
+    assert seen.hidden_depth == 0.0, "with hidden_depth off the box stays as seen"
 
-    completed = _only(memory, "wardrobe")
     assert completed.hidden_depth > 0.2
     assert abs(completed.extent[1] - wardrobe.extent[1]) < 0.05  # one scene-map voxel
     assert abs(completed.center[1] - wardrobe.center[1]) < 0.03
@@ -62,21 +59,8 @@ def test_a_cabinet_in_front_of_a_wall_keeps_its_box_when_the_gap_was_seen():
     cabinet = BoxObject("cabinet", (WALL_X + 0.5 + 0.225, 0.0), math.pi / 2, (1.0, 0.45, 0.9))
     angles = np.radians(np.linspace(-60.0, 60.0, 16))
     eyes = [(cabinet.center_xy[0] + 2.6 * math.cos(a), 2.6 * math.sin(a), 1.5) for a in angles]
-    memory = _scan((cabinet,), eyes, (*cabinet.center_xy, 0.45))
-
-    seen = _only(memory, "cabinet", hidden_depth=False)
-    completed = _only(memory, "cabinet")
+    seen, completed = (found["cabinet"] for found in _scan((cabinet,), eyes, (*cabinet.center_xy, 0.45)))
     assert completed.hidden_depth == 0.0
     np.testing.assert_array_equal(completed.extent, seen.extent)
     np.testing.assert_array_equal(completed.center, seen.center)
     np.testing.assert_allclose(completed.extent, cabinet.extent, atol=0.07)
-
-
-def test_hidden_depth_can_be_switched_off():
-    """With hidden_depth off the snapshot holds the boxes as seen."""
-    wardrobe = BoxObject("wardrobe", (1.0, WALL_Y - 0.3), 0.0, (1.0, 0.6, 1.9))
-    eyes = [(0.6 + 0.8 * f, 0.2 + 0.5 * f, 1.5) for f in np.linspace(0.0, 1.0, 6)]
-    memory = _scan((wardrobe,), eyes, (1.0, WALL_Y - 0.6, 0.9), MemoryConfig(hidden_depth=False))
-    (wardrobe_record,) = [o for o in memory.snapshot().objects if o.label == "wardrobe"]
-    assert wardrobe_record.hidden_depth == 0.0
-    assert wardrobe_record.extent[1] < 0.1
