@@ -75,7 +75,10 @@ def complete_hidden_depth(
     seen (see the module docstring); `hidden_depth` says by how much. Every object's scene-map
     lookups, then every probe before a wall, go in one batch each."""
     step = config.voxel_size
-    reaches = [reach for reach in (_reach(r, keyframes, step) for r in records) if reach]
+    active = keyframes.active.cpu().numpy()
+    shown = keyframes.object_ids.cpu().numpy()[active]
+    cameras = keyframes.poses[:, :2, 3].cpu().numpy()[active]
+    reaches = [reach for reach in (_reach(r, shown, cameras, step) for r in records) if reach]
     rings = [_ring_points(reach, step) for reach in reaches]
     if not rings:
         return records
@@ -97,17 +100,18 @@ def complete_hidden_depth(
     return tuple(completed.get(record.id, record) for record in records)
 
 
-def _reach(record: ObjectRecord, keyframes: KeyframeStore, step: float) -> _Reach | None:
+def _reach(record: ObjectRecord, shown: np.ndarray, cameras: np.ndarray, step: float) -> _Reach | None:
     """Whether (and where) to look behind an object: its width must be short of its length (its
-    depth may grow up to that), and its keyframe views must all lie in front of its back face.
+    depth may grow up to that), and its keyframe views (object ids `shown` (K, n) and camera
+    positions `cameras` (K, 2) of the active keyframes) must all lie in front of its back face.
     The layers reach as far behind it as it is long or high."""
     length, width, height = (float(e) for e in record.extent)
     if length - width < _MIN_DEPTH:
         return None
-    shows = (keyframes.object_ids == record.id).any(dim=1) & keyframes.active
-    if not bool(shows.any()):
+    shows = (shown == record.id).any(axis=1)
+    if not shows.any():
         return None
-    cameras = keyframes.poses[shows, :2, 3].cpu().numpy() - record.center[:2]
+    cameras = cameras[shows] - record.center[:2]
     c, s = math.cos(record.yaw), math.sin(record.yaw)
     side, across = np.array([c, s]), np.array([-s, c])
     back = -across if float((cameras @ across).mean()) > 0 else across
