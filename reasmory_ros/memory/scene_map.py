@@ -51,11 +51,10 @@ class VoxelMap(StateBuffers):
         colour = torch.zeros(keys.shape[0], 3, device=self.device).index_add_(
             0, inverse, colors.to(torch.float32)
         ) / count[:, None]
-        bucket = hash_keys(keys, self.buckets)
+        bucket, match = self._find(keys)
         slot_keys, hits, rgb, last_seen = (
             self.keys.view(-1), self.hits.view(-1), self.colors.view(-1, 3), self.last_seen.view(-1)
         )
-        match = self.keys.index_select(0, bucket) == keys[:, None]
         slot_of_key = bucket * ways + match.to(torch.uint8).argmax(dim=1)
         known = match.any(dim=1)
 
@@ -95,9 +94,13 @@ class VoxelMap(StateBuffers):
         """(N,) whether the voxel of each point (N, 3) is in the map, observed in at least
         `min_hits` frames (the export's criterion)."""
         keys = voxel_keys(torch.from_numpy(np.asarray(points, np.float32)).to(self.device), self.config.voxel_size)
+        bucket, match = self._find(keys)
+        return (match & (self.hits.index_select(0, bucket) >= min_hits)).any(dim=1)
+
+    def _find(self, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The bucket of each voxel key (N,) and which of its slots hold the key (N, map_ways)."""
         bucket = hash_keys(keys, self.buckets)
-        match = (self.keys.index_select(0, bucket) == keys[:, None]) & (self.hits.index_select(0, bucket) >= min_hits)
-        return match.any(dim=1)
+        return bucket, self.keys.index_select(0, bucket) == keys[:, None]
 
     def export(self) -> SceneMap:
         """Voxels observed in at least min_voxel_hits frames: centres and colours (numpy)."""
