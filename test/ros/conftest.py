@@ -77,7 +77,8 @@ class NodeProcess:
         )
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:  # stop() closes it, and the teardown reads the log after stop()
+            self._log.flush()
         return self.log_path.read_text()
 
     def stop(self, timeout: float = 20.0) -> int:
