@@ -66,8 +66,7 @@ def snapshot_cost(memory: SpatialMemory, count: int) -> None:
         memory.save(path)
         for _ in range(count):
             for hidden_depth in (True, False):
-                copy = SpatialMemory(memory.config, device="cpu", label_embedder=memory.label_embedder)
-                copy.load(path)
+                copy = SpatialMemory.from_file(path)
                 copy.config = dataclasses.replace(copy.config, hidden_depth=hidden_depth)
                 w, c = time.perf_counter(), time.process_time()
                 objects = copy.snapshot().objects
