@@ -12,7 +12,11 @@ Per frame (fixed work, see absence.py):
   detections;
 - an object newly confirmed is checked once against the stored keyframes taken before it was
   first seen: if one of them saw through its place, the place was empty then: it *appeared*
-  (at most APPEARANCE_CHECKS objects per frame);
+  (at most APPEARANCE_CHECKS objects per frame). Otherwise the earliest of them whose depth
+  shows its surface where it is had it *in view* before the detector found it (too far for
+  max_depth, missed, or cut to a fragment by mask erosion): the object's first sighting is that
+  keyframe's (`first_view_frame`), which is what the question "what did the camera see first"
+  asks about;
 - an object that appeared, compatible in label and size with a removed one, elsewhere, and first
   seen after the removed one was last seen, is that object *moved*: the removed row's placements
   move into the new row's placement history (placement_history entries, oldest dropped first)
@@ -80,6 +84,10 @@ class Lifecycle(StateBuffers):
         self.missing_time = torch.zeros(n, **f64)
         self.appeared = torch.zeros(n, dtype=torch.bool, device=device)
         self.checked = torch.zeros(n, dtype=torch.bool, device=device)
+        self.first_view_frame = torch.full((n,), -1, **i64)
+        """Earliest keyframe, before the first detection, that showed the object's surface where
+        it is (-1: none): see _check_appearance."""
+        self.first_view_time = torch.zeros(n, **f64)
         self.history_count = torch.zeros(n, **i64)
         self.history_center = torch.zeros(n, h, 3, dtype=torch.float32, device=device)
         self.history_extent = torch.zeros(n, h, 3, dtype=torch.float32, device=device)
@@ -113,6 +121,7 @@ class Lifecycle(StateBuffers):
         self.missing_frame.masked_fill_(fresh, -1)
         self.appeared.masked_fill_(fresh, False)
         self.checked.masked_fill_(fresh, False)
+        self.first_view_frame.masked_fill_(fresh, -1)
         self.history_count.masked_fill_(fresh, 0)
         self.owner.copy_(objects.ids)
 
@@ -183,9 +192,13 @@ class Lifecycle(StateBuffers):
         objects.version += changed
 
     def _check_appearance(self, objects: ObjectTable, keyframes: KeyframeStore, unchecked: torch.Tensor) -> None:
-        """Was the place of a newly confirmed object seen empty in a keyframe before it was first seen?
+        """Was the place of a newly confirmed object seen empty in a keyframe before it was first
+        seen (it appeared), or already holding the object (the earliest such view is its first
+        sighting)?
 
-        Only keyframes taken earlier whose view holds the object's box centre are read.
+        Only keyframes taken earlier whose view holds the object's box centre are read. Views of
+        it beyond max_depth (where the detections were dropped) may show it, but do not say it
+        was absent: their depth is too noisy for that.
         """
         if not bool(unchecked.any()):
             return
@@ -198,7 +211,7 @@ class Lifecycle(StateBuffers):
         height, width = keyframes.depth.shape[-2:]
         u, v = pixel[..., 0] / z.clamp(min=1e-6), pixel[..., 1] / z.clamp(min=1e-6)
         earlier = keyframes.active[None, :] & (keyframes.frame_index[None, :] < objects.first_frame[slots, None])
-        earlier &= (z > cfg.min_depth) & (z < cfg.max_depth) & (u >= 0) & (u <= width - 1) & (v >= 0) & (v <= height - 1)
+        earlier &= (z > cfg.min_depth) & (u >= 0) & (u <= width - 1) & (v >= 0) & (v <= height - 1)
         pairs = earlier.nonzero()
         appeared = torch.zeros(slots.numel(), dtype=torch.bool, device=self.device)
         if pairs.numel():
@@ -206,10 +219,26 @@ class Lifecycle(StateBuffers):
             rows, frames = pairs[:, 0], pairs[:, 1]
             evidence = see_through(points[rows], valid[rows], keyframes.poses[frames], keyframes.intrinsics[frames],
                                    keyframes.depth, frames, cfg)
-            appeared.index_put_((rows,), evidence.votes(cfg)[0], accumulate=True)
+            absent, present = evidence.votes(cfg)
+            appeared.index_put_((rows,), absent & (z[rows, frames] < cfg.max_depth), accumulate=True)
+            self._note_first_view(slots, rows, frames, present & ~appeared[rows], keyframes)
         self.appeared[slots] = appeared
         self.checked[slots] = True
         objects.version[slots] += 1
+
+    def _note_first_view(self, slots: torch.Tensor, rows: torch.Tensor, frames: torch.Tensor,
+                         shown: torch.Tensor, keyframes: KeyframeStore) -> None:
+        """For each object slots[rows[i]], keyframe slot frames[i] that `shown` it: keep the
+        earliest as the object's first view."""
+        if not bool(shown.any()):
+            return
+        rows, frames = rows[shown], frames[shown]
+        frame = keyframes.frame_index[frames]
+        earliest = torch.full((slots.numel(),), torch.iinfo(torch.int64).max, dtype=torch.int64, device=self.device)
+        earliest.scatter_reduce_(0, rows, frame, "amin")
+        first = frame == earliest[rows]
+        self.first_view_frame[slots[rows[first]]] = frame[first]
+        self.first_view_time[slots[rows[first]]] = keyframes.timestamp[frames[first]]
 
     def _link_moves(self, objects: ObjectTable, confirmed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Pair removed objects with compatible ones that appeared elsewhere; fold each pair."""
@@ -261,16 +290,27 @@ class Lifecycle(StateBuffers):
             self._push(new, self.history_center[old, i % h], self.history_extent[old, i % h],
                        self.history_yaw[old, i % h], self.history_frames[old, i % h], self.history_times[old, i % h])
         if moved:
-            frames = torch.stack([objects.first_frame[old], objects.last_frame[old]])
-            times = torch.stack([objects.first_time[old], objects.last_time[old]])
+            first_frame, first_time = self.first_sighting(objects, old)
+            frames = torch.stack([first_frame, objects.last_frame[old]])
+            times = torch.stack([first_time, objects.last_time[old]])
             self._push(new, objects.center[old], objects.extent[old], objects.yaw[old], frames, times)
         else:
             objects.first_frame[new] = objects.first_frame[old]
             objects.first_time[new] = objects.first_time[old]
+            self.first_view_frame[new] = self.first_view_frame[old]
+            self.first_view_time[new] = self.first_view_time[old]
         objects.pool_votes(new, old)
         self.appeared[new] = False  # it did not appear: it moved here, or was here all along
         objects.release(torch.tensor([old], device=self.device))
         objects.version[new] += 1
+
+    def first_sighting(self, objects: ObjectTable, row: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(frame, time) the object of `row` was first in view: its first view in a keyframe
+        when one came before its first detection (merges can move the detection earlier)."""
+        viewed = bool(self.first_view_frame[row] >= 0) and bool(self.first_view_frame[row] < objects.first_frame[row])
+        if viewed:
+            return self.first_view_frame[row], self.first_view_time[row]
+        return objects.first_frame[row], objects.first_time[row]
 
     def _push(self, row: int, center, extent, yaw, frames, times) -> None:
         i = int(self.history_count[row]) % self.config.placement_history

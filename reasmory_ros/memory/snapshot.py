@@ -44,6 +44,8 @@ class ObjectRecord:
     yaw: float
     points: np.ndarray
     first_seen_frame: int
+    """First frame that showed the object: its first detection, or an earlier keyframe whose
+    depth showed its surface where it is (memory/lifecycle.py); first_seen_time likewise."""
     first_seen_time: float
     last_seen_frame: int
     last_seen_time: float

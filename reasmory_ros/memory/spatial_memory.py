@@ -26,6 +26,7 @@ from reasmory_ros.memory.lifecycle import STATUS_NAMES, Lifecycle
 from reasmory_ros.memory.objects import LabelEmbedder, ObjectTable
 from reasmory_ros.memory.observation import UNKNOWN_LABEL, Observer
 from reasmory_ros.memory.persistence import (
+    FIRST_VIEW_FORMAT,
     LIFECYCLE_FORMAT,
     MASK_EVIDENCE_FORMAT,
     MISSED_VIEWS_FORMAT,
@@ -246,7 +247,8 @@ class SpatialMemory:
             life = self._parts.lifecycle
             rows.update({
                 name: getattr(life, name)[index].cpu().numpy()
-                for name in ("status", "missing_frame", "missing_time", "appeared", "history_count",
+                for name in ("status", "missing_frame", "missing_time", "appeared", "first_view_frame",
+                             "first_view_time", "history_count",
                              "history_center", "history_extent", "history_yaw", "history_frames", "history_times")
             })
             category = table.category.cpu().numpy()
@@ -261,6 +263,11 @@ class SpatialMemory:
         points = points[points[:, 0] < FAR / 2]
         placements = _placements(rows, row, self.config.placement_history)
         first_frame, first_time = int(rows["first_frame"][row]), float(rows["first_time"][row])
+        first_seen = (first_frame, first_time)
+        if 0 <= rows["first_view_frame"][row] < first_frame:  # in view before its first detection
+            first_seen = int(rows["first_view_frame"][row]), float(rows["first_view_time"][row])
+        if placements:
+            first_seen = placements[0].first_frame, placements[0].first_time
         gone = int(rows["status"][row]) != 0
         color, color_rgb = dominant_color(rows["color_count"][row], rows["color_sum"][row])
         return ObjectRecord(
@@ -271,8 +278,8 @@ class SpatialMemory:
             extent=_readonly(rows["extent"][row].astype(np.float64)),
             yaw=float(rows["yaw"][row]),
             points=_readonly(points),
-            first_seen_frame=placements[0].first_frame if placements else first_frame,
-            first_seen_time=placements[0].first_time if placements else first_time,
+            first_seen_frame=first_seen[0],
+            first_seen_time=first_seen[1],
             last_seen_frame=int(rows["last_frame"][row]),
             last_seen_time=float(rows["last_time"][row]),
             observations=int(rows["observations"][row]),
@@ -391,6 +398,9 @@ def _read_parts(path: str | os.PathLike, device: torch.device, label_embedder: L
                 state["point_evidence"] = np.zeros(part.point_evidence.shape, dtype=np.float32)
             if name == "objects" and header["format_version"] < MISSED_VIEWS_FORMAT:
                 state["missed_views"] = np.zeros(part.missed_views.shape, dtype=np.float32)
+            if name == "lifecycle" and header["format_version"] < FIRST_VIEW_FORMAT:
+                state["first_view_frame"] = np.full(part.first_view_frame.shape, -1, dtype=np.int64)
+                state["first_view_time"] = np.zeros(part.first_view_time.shape, dtype=np.float64)
             part.load_state(state, header["scalars"][name])
         if header["rng_device"] == device.type:  # generator states differ between cpu and cuda
             parts.generator.set_state(torch.from_numpy(np.ascontiguousarray(arrays["rng"], dtype=np.uint8)))
