@@ -93,18 +93,20 @@ def to_unit_op(ctx: ExecContext, number, unit):
            params=[Param("method", (TEXT,), "how the floor is outlined", default="hull",
                          choices=("hull", "footprint"))],
            doc='Floor area of the mapped space in square metres, seen from above with stray '
-               'clusters (seen through windows, noise) dropped. "hull" (default): the convex '
-               "hull of the map, robust to walls the camera never looked at; \"footprint\": "
-               "the covered area with gaps up to 1 m bridged and enclosed holes filled, right "
-               "for L-shaped spaces whose outline was fully observed.")
+               'clusters (seen through windows, noise) dropped and walls measured at their '
+               "surfaces, in the middle of the band that depth noise spreads them over. \"hull\" "
+               "(default): the convex hull of the map, robust to walls the camera never looked "
+               "at; \"footprint\": the covered area with gaps up to 1 m bridged and enclosed "
+               "holes filled, right for L-shaped spaces whose outline was fully observed.")
 def room_area_op(ctx: ExecContext, method):
     grid = ctx.floor_grid()
     return Number(footprint_area(grid) if method == "footprint" else hull_area(grid), "m2")
 
 
 @operation("room_dimensions", category="room and routes", returns=SIZE, params=[],
-           doc="The mapped space's smallest enclosing floor rectangle (.length >= .width) and "
-               "its height from floor to ceiling (or to the highest voxel), in metres.")
+           doc="The mapped space's smallest floor rectangle around its walls' surfaces "
+               "(.length >= .width) and its height from floor to ceiling (or to the highest "
+               "voxel), in metres.")
 def room_dimensions_op(ctx: ExecContext):
     grid = ctx.floor_grid()
     length, width = floor_rectangle(grid)
