@@ -185,9 +185,18 @@ def _band_middle(distance: np.ndarray, height: np.ndarray, cell: float, outline:
     return float((peak + np.clip(offset, -0.5, 0.5)) * cell)
 
 
-def _wall_columns(grid: FloorGrid) -> tuple[np.ndarray, np.ndarray]:
-    """Cells holding wall voxels: their centres (C, 2) and metres of voxels (C,)."""
-    ix, iy = np.nonzero(grid.walls)
+def _depth_inside(grid: FloorGrid) -> np.ndarray:
+    """Per cell, how far (m) inside the footprint's outer cell centres it lies (-cell outside).
+    Nothing farther inside than a band can lie behind a hull edge within it: the tests against
+    the hull's edges read only the cells near the outline, so their work grows with the
+    outline, not with the area (a warehouse's racks)."""
+    return (ndimage.distance_transform_edt(np.pad(grid.footprint, 1))[1:-1, 1:-1] - 1.0) * grid.cell
+
+
+def _wall_columns(grid: FloorGrid, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Footprint cells within WALL_REACH of its outline that hold wall voxels: their centres
+    (C, 2) and metres of voxels (C,)."""
+    ix, iy = np.nonzero((grid.walls > 0) & (depth >= 0) & (depth <= WALL_REACH))
     return grid.centre(ix, iy), grid.walls[ix, iy]
 
 
@@ -211,11 +220,11 @@ def _behind_edges(centres: np.ndarray, hull: ConvexHull, xy: np.ndarray) -> tupl
     return behind.argmin(axis=1), behind.min(axis=1)
 
 
-def _edge_insets(grid: FloorGrid, centres: np.ndarray, hull: ConvexHull) -> np.ndarray:
+def _edge_insets(grid: FloorGrid, centres: np.ndarray, hull: ConvexHull, depth: np.ndarray) -> np.ndarray:
     """How far (m) inside each hull edge the wall surface behind it lies: the middle of the band
     of wall voxels behind the edge, or of the band behind the whole outline where an edge has too
     few voxels or no band of its own (0 where there is none at all)."""
-    columns, height = _wall_columns(grid)
+    columns, height = _wall_columns(grid, depth)
     edge, distance = _behind_edges(centres, hull, columns)
     near = distance <= WALL_REACH
     length = np.linalg.norm(centres[hull.simplices[:, 1]] - centres[hull.simplices[:, 0]], axis=1)
@@ -234,13 +243,14 @@ def footprint_area(grid: FloorGrid) -> float:
     wall surface behind it (see room_outline). Walls away from the hull (the inner corner of an
     L-shaped room) keep their band."""
     centres, hull = _hull(grid)
-    inset = _edge_insets(grid, centres, hull)
-    mask = grid.footprint
+    depth = _depth_inside(grid)
+    inset = np.round(_edge_insets(grid, centres, hull, depth) / grid.cell) * grid.cell
+    mask = grid.footprint.copy()
     if inset.any():
-        edge, distance = _behind_edges(centres, hull, centres)
-        keep = distance >= np.round(inset[edge] / grid.cell) * grid.cell - 1e-6
-        mask = np.zeros_like(mask)
-        mask[tuple(np.round((centres[keep] - grid.origin) / grid.cell).astype(np.intp).T)] = True
+        ix, iy = np.nonzero(mask & (depth < inset.max()))
+        edge, distance = _behind_edges(centres, hull, grid.centre(ix, iy))
+        drop = distance < inset[edge] - 1e-6
+        mask[ix[drop], iy[drop]] = False
     boundary = mask & ~ndimage.binary_erosion(mask, border_value=0)
     return float((mask.sum() - boundary.sum() / 2.0) * grid.cell ** 2)
 
@@ -249,7 +259,7 @@ def room_outline(grid: FloorGrid) -> np.ndarray:
     """The room's convex outline (V, 2), counter-clockwise: the convex hull of the footprint's
     cell centres with each edge moved in to the wall surface behind it (`_edge_insets`)."""
     centres, hull = _hull(grid)
-    inset = _edge_insets(grid, centres, hull)
+    inset = _edge_insets(grid, centres, hull, _depth_inside(grid))
     if not inset.any():
         return centres[hull.vertices]
     halfplanes = hull.equations.copy()

@@ -112,3 +112,16 @@ def test_exact_walls_are_not_moved():
     grid = build_floor_grid(room)
     assert hull_area(grid) == pytest.approx(ROOM[0] * ROOM[1], rel=1e-4)
     assert floor_rectangle(grid) == pytest.approx(ROOM, abs=1e-4)
+
+
+def test_furniture_along_walls_the_camera_never_saw_does_not_move_the_outline():
+    """No wall voxels at all: the floor ends the map. A sofa's back (0.8 m of voxels per column)
+    one voxel inside the south edge, and the cabinet against the west edge, are no walls."""
+    bare = _noisy_room({})
+    x = np.arange(1, round(ROOM[0] / VOXEL)) * VOXEL
+    z = np.arange(3, 19) * VOXEL
+    back = np.stack(np.meshgrid(x, [2 * VOXEL], z), -1).reshape(-1, 3).astype(np.float32)
+    furnished = SceneMap(np.vstack([bare.points, back]), np.vstack([bare.colors, bare.colors[: len(back)]]), VOXEL)
+    floor = (ROOM[0] - 2 * VOXEL) * (ROOM[1] - 2 * VOXEL)  # the floor's outer cell centres
+    assert hull_area(build_floor_grid(furnished)) == pytest.approx(floor, rel=1e-6)
+    assert footprint_area(build_floor_grid(furnished)) == pytest.approx(floor, rel=0.01)
