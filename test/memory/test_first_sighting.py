@@ -24,10 +24,14 @@ def _without(frame: Frame, label: str) -> Frame:
     return dataclasses.replace(frame, instances=instances, labels=labels)
 
 
-def _records(frames) -> dict:
+def _records(frames, saved_to=None) -> dict:
+    """The records by label of a memory fed the frames (read back from `saved_to` if given)."""
     memory = SpatialMemory(MemoryConfig())
     for frame in frames:
         memory.update(frame)
+    if saved_to is not None:
+        memory.save(saved_to)
+        memory = SpatialMemory.from_file(saved_to)
     records = {record.label: record for record in memory.snapshot().objects}
     assert len(records) == len(memory.snapshot().objects), "one record per label"
     return records
@@ -37,9 +41,10 @@ def _first_detection(frames, label: str) -> int:
     return next(frame.index for frame in frames if label in frame.labels.values())
 
 
-def test_an_object_the_detector_missed_at_first_was_seen_from_the_first_view():
+def test_an_object_the_detector_missed_at_first_was_seen_from_the_first_view(tmp_path):
     """The cabinet is in view from frame 0, but the detector finds it only from frame 8 on; the
-    box is carried in at frame 8 in front of the camera, where frames 0-7 saw the floor."""
+    box is carried in at frame 8 in front of the camera, where frames 0-7 saw the floor. Both
+    survive a save and load."""
     cabinet = BoxObject("cabinet", (1.0, 2.0), 0.0, (0.8, 0.5, 1.2))
     box = BoxObject("box", (-0.8, 1.2), 0.3, (0.4, 0.35, 0.35))
     before, after = RoomRenderer((cabinet,)), RoomRenderer((cabinet, box))
@@ -52,7 +57,7 @@ def test_an_object_the_detector_missed_at_first_was_seen_from_the_first_view():
     ]
     assert _first_detection(frames, "cabinet") == 8
 
-    records = _records(frames)
+    records = _records(frames, saved_to=tmp_path / "memory.npz")
     assert records["cabinet"].first_seen_frame == 0
     assert records["cabinet"].first_seen_time == frames[0].timestamp
     assert not records["cabinet"].appeared
