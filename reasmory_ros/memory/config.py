@@ -147,7 +147,9 @@ class MemoryConfig:
     )
     min_label_share: float = setting(
         0.2,
-        "Share of an object's label histogram the detection's label needs to count as agreeing.",
+        "Share of an object's label histogram the detection's label needs to count as agreeing "
+        "(a label other than the object's top category agrees only at a compatible size, see "
+        "label_size_ratio).",
     )
     label_similarity: float = setting(
         0.8,

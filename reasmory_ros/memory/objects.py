@@ -329,7 +329,8 @@ class ObjectTable(StateBuffers):
         Candidates are the association_candidates objects nearest by box gap. A detection joins
         the candidate with the best evidence: point overlap (fraction of its sampled points within
         association_radius of the object's reservoir) of at least min_overlap with agreeing
-        labels (or at least label_overlap whatever the labels, if the sizes are compatible), else
+        labels (the object's top category, or a minority label of it at a compatible size; or
+        overlap at least label_overlap whatever the labels, if the sizes are compatible), else
         same label and boxes that largely contain one another (a new face of a known object).
         Several detections may join one object (an over-segmented object stays one).
 
@@ -353,13 +354,17 @@ class ObjectTable(StateBuffers):
         det_size = diagonal(obs.det_aabb)[:, None]
         object_size = diagonal(self.aabb[candidates])
         compatible = _size_compatible(det_size, object_size, cfg.label_size_ratio)
+        # A label that is only a minority of an object's votes agrees only between objects of one
+        # size: a young cabinet record that took one merged mask labelled "bottle" would take
+        # every later detection of the bottle standing on it.
+        category = self.categories(self.label_hist[candidates]).argmax(dim=-1)
+        agree &= (category == self.category[obs.det_labels.clamp(min=0)][:, None]) | compatible
         by_points = (overlap >= cfg.min_overlap) & (agree | (compatible & (overlap >= cfg.label_overlap)))
         by_box = agree & (containment >= cfg.box_containment)
         score = torch.where(by_points, 1.0 + overlap, torch.where(by_box, containment, 0.0))
         score = score.masked_fill(~reachable, 0.0)
         best_score, best = score.max(dim=1)
         slots = torch.where(best_score > 0, candidates.gather(1, best[:, None]).squeeze(1), -1)
-        category = self.categories(self.label_hist[candidates]).argmax(dim=-1)
         chosen_category = category.gather(1, best[:, None])
         overlapped = (overlap >= cfg.min_overlap) & reachable & (slots >= 0)[:, None]
         overlapped[torch.arange(num, device=self.device), best] = False
