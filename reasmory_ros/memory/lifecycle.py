@@ -290,7 +290,7 @@ class Lifecycle(StateBuffers):
             self._push(new, self.history_center[old, i % h], self.history_extent[old, i % h],
                        self.history_yaw[old, i % h], self.history_frames[old, i % h], self.history_times[old, i % h])
         if moved:
-            first_frame, first_time = self.first_sighting(objects, old)
+            first_frame, first_time = self.first_sightings(objects, old)
             frames = torch.stack([first_frame, objects.last_frame[old]])
             times = torch.stack([first_time, objects.last_time[old]])
             self._push(new, objects.center[old], objects.extent[old], objects.yaw[old], frames, times)
@@ -304,13 +304,14 @@ class Lifecycle(StateBuffers):
         objects.release(torch.tensor([old], device=self.device))
         objects.version[new] += 1
 
-    def first_sighting(self, objects: ObjectTable, row: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(frame, time) the object of `row` was first in view: its first view in a keyframe
-        when one came before its first detection (merges can move the detection earlier)."""
-        viewed = bool(self.first_view_frame[row] >= 0) and bool(self.first_view_frame[row] < objects.first_frame[row])
-        if viewed:
-            return self.first_view_frame[row], self.first_view_time[row]
-        return objects.first_frame[row], objects.first_time[row]
+    def first_sightings(self, objects: ObjectTable, rows: torch.Tensor | int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(frames, times) the objects of `rows` were first in view: their first view in a
+        keyframe where one came before their first detection (merges can move the detection
+        earlier), else their first detection."""
+        view = self.first_view_frame[rows]
+        viewed = (view >= 0) & (view < objects.first_frame[rows])
+        return (torch.where(viewed, view, objects.first_frame[rows]),
+                torch.where(viewed, self.first_view_time[rows], objects.first_time[rows]))
 
     def _push(self, row: int, center, extent, yaw, frames, times) -> None:
         i = int(self.history_count[row]) % self.config.placement_history

@@ -247,10 +247,11 @@ class SpatialMemory:
             life = self._parts.lifecycle
             rows.update({
                 name: getattr(life, name)[index].cpu().numpy()
-                for name in ("status", "missing_frame", "missing_time", "appeared", "first_view_frame",
-                             "first_view_time", "history_count",
+                for name in ("status", "missing_frame", "missing_time", "appeared", "history_count",
                              "history_center", "history_extent", "history_yaw", "history_frames", "history_times")
             })
+            first_frame, first_time = life.first_sightings(table, index)
+            rows.update(first_seen_frame=first_frame.cpu().numpy(), first_seen_time=first_time.cpu().numpy())
             category = table.category.cpu().numpy()
             for row, slot in enumerate(stale):
                 self._object_cache[slot] = (versions[slot], self._object_record(rows, row, category))
@@ -263,9 +264,7 @@ class SpatialMemory:
         points = points[points[:, 0] < FAR / 2]
         placements = _placements(rows, row, self.config.placement_history)
         first_frame, first_time = int(rows["first_frame"][row]), float(rows["first_time"][row])
-        first_seen = (first_frame, first_time)
-        if 0 <= rows["first_view_frame"][row] < first_frame:  # in view before its first detection
-            first_seen = int(rows["first_view_frame"][row]), float(rows["first_view_time"][row])
+        first_seen = int(rows["first_seen_frame"][row]), float(rows["first_seen_time"][row])
         if placements:
             first_seen = placements[0].first_frame, placements[0].first_time
         gone = int(rows["status"][row]) != 0
