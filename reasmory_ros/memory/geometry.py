@@ -96,6 +96,16 @@ def aabb_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return inter / (vol_a[:, None] + vol_b[None, :] - inter).clamp(min=1e-12)
 
 
+def mutual_overlap(a: torch.Tensor, b: torch.Tensor, radius: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fraction of a's points with a point of b within `radius`, and of b's points with a point of
+    a within it, from one distance matrix: a (B, S, 3), b (B, R, 3) -> (B,), (B,). Slots at FAR
+    never count."""
+    valid_a, valid_b = a[..., 0] < FAR / 2, b[..., 0] < FAR / 2
+    near = (torch.cdist(a, b) <= radius) & valid_a[..., :, None] & valid_b[..., None, :]
+    return (near.any(dim=-1).sum(-1) / valid_a.sum(-1).clamp(min=1),
+            near.any(dim=-2).sum(-1) / valid_b.sum(-1).clamp(min=1))
+
+
 def overlap_fraction(queries: torch.Tensor, references: torch.Tensor, radius: float) -> torch.Tensor:
     """Fraction of query points with a reference point within `radius`, batched.
 

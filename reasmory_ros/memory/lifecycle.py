@@ -100,11 +100,13 @@ class Lifecycle(StateBuffers):
         return self.status == REMOVED
 
     def step(self, objects: ObjectTable, keyframes: KeyframeStore, frame: Frame, obs: Observation,
-             det_slots: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Update every row after the table integrated a frame; returns (old ids, new ids) of moves."""
+             detected: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Update every row after the table integrated a frame; returns (old ids, new ids) of moves.
+
+        detected: slots of the objects this frame's detections went to (repeats allowed)."""
         self._adopt(objects)
         seen = torch.zeros_like(self.appeared)
-        seen[det_slots] = True
+        seen[detected] = True
         confirmed = objects.active & (objects.observations >= self.config.min_object_observations)
         absent, present = self._vote(objects, confirmed & ~seen & ~self.dormant(), frame, obs.pose)
         self._update_status(objects, absent, present | seen, frame.index, frame.timestamp)

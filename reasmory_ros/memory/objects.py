@@ -31,6 +31,7 @@ from reasmory_ros.memory.geometry import (
     box_aabb,
     fit_gravity_boxes,
     hash_keys,
+    mutual_overlap,
     overlap_fraction,
     transform_points,
     voxel_keys,
@@ -54,6 +55,17 @@ this: sampled densely enough that a three-voxel gap is a real one."""
 _RATE_Z = 2.33
 """One-sided 99 % normal quantile: an object is hidden for too few detections only when its
 views say so with that confidence (a small thing seen in 17 frames and detected in 3 is not)."""
+_APART_KEYFRAMES = 2
+"""Two objects that this many keyframes show side by side (each matched by a detection of its
+own) are two objects, unless their points overlap or one is later mostly seen in one mask with
+the other (see _sort_partners): a detector splits one object into two instances in a few frames,
+rarely in two keyframes. Only established objects (seen in more than min_object_observations
+frames) count: a record that split masks started and only they detected may be shown in the
+keyframes it was made in."""
+_COVERED = 0.5
+"""A detection covers an object of its category when this fraction of the object's reservoir lies
+within association_radius of the detection's sample points: a split fragment inside the whole
+object's mask, or a neighbour that a merged mask took along (see _associate)."""
 _MERGE_QUERY_STRIDE = 4
 """Merge checks test every 4th reservoir slot of one object against all of the other's (slots are
 hash-spread, so this is a random quarter of the points): a quarter of the distance work."""
@@ -97,10 +109,13 @@ class ObjectChanges:
     """What one frame did to the table; the other memory parts follow these id changes.
 
     det_slots (D,): slot of each detection's object after this frame's merges.
+    point_slots (Pd,): slot of each detection point (`Observation.det_point_index`) after the
+    merges: its detection's object, or the neighbour a mask over two objects also covered.
     evicted: ids whose slot was reused for a new object.
     """
 
     det_slots: torch.Tensor
+    point_slots: torch.Tensor
     matched: int
     created: int
     merges: Merges
@@ -157,6 +172,9 @@ class ObjectTable(StateBuffers):
         self.first_time = torch.zeros(n, **f64)
         self.last_time = torch.zeros(n, **f64)
         self.observations = torch.zeros(n, **i64)
+        self.joint_views = torch.zeros(n, **i64)
+        """Of the observations, those in which one mask covered the object and another of its
+        category (see _sort_partners): an object mostly seen so is part of the other one."""
         self.missed_views = torch.zeros(n, **f32)
         """Frames in which the object's place was in view, large enough to be detected, and seen
         (its surface there, or seen through) without a detection of it: estimated from the
@@ -288,15 +306,18 @@ class ObjectTable(StateBuffers):
     # --- per frame ------------------------------------------------------------------------------
 
     def integrate(self, obs: Observation, frame_index: int, timestamp: float,
-                  dormant: torch.Tensor | None = None) -> ObjectChanges:
+                  dormant: torch.Tensor | None = None, keyframe_objects: torch.Tensor | None = None) -> ObjectChanges:
         """Associate the frame's detections, update or create objects, then merge duplicates.
 
         dormant (max_objects,): objects kept only for the past (removed ones, see lifecycle.py);
         they take no detections and are never merged.
+        keyframe_objects (K, M): ids of the objects each keyframe showed (-1 for none): what
+        keyframes showed side by side is two objects (see _APART_KEYFRAMES).
         """
         self._dormant = torch.zeros_like(self.active) if dormant is None else dormant
+        self._keyframe_objects = keyframe_objects
         empty = torch.zeros(0, dtype=torch.int64, device=self.device)
-        det_slots, evicted, matched, num_new = empty, empty, 0, 0
+        det_slots, point_slots, evicted, matched, num_new = empty, empty, empty, 0, 0
         touched = empty
         merges = Merges.none(self.device)
         if obs.num_detections:
@@ -305,12 +326,14 @@ class ObjectTable(StateBuffers):
             matched, num_new = int(is_matched.sum()), int((~is_matched).sum())
             if num_new:
                 det_slots, evicted = self._create(det_slots, is_matched, frame_index, timestamp)
-            touched = self._observe(obs, det_slots, frame_index, timestamp)
-            split = (partner >= 0).nonzero().squeeze(1)[: self.config.merge_checks_per_frame]
-            merges = self._merge_pairs(det_slots[split].tolist(), partner[split].tolist())
+            parts, neighbour = self._sort_partners(det_slots, partner)
+            point_slots = self._point_slots(obs, det_slots, neighbour)
+            touched = self._observe(obs, det_slots, point_slots, neighbour, frame_index, timestamp)
+            merges = self._merge_pairs(det_slots[parts].tolist(), partner[parts].tolist())
         rows = torch.cat([touched, self._sweep_rows()])
         merges = merges + self._merge_duplicates(rows[self.active[rows]])
-        return ObjectChanges(_follow(det_slots, merges), matched, num_new, merges, evicted)
+        return ObjectChanges(_follow(det_slots, merges), _follow(point_slots, merges), matched, num_new, merges,
+                             evicted)
 
     def _sweep_rows(self) -> torch.Tensor:
         """The next consolidation_sweep slots, round robin: the whole table is re-checked for
@@ -322,9 +345,10 @@ class ObjectTable(StateBuffers):
         return rows[self.active[rows]]
 
     def _associate(self, obs: Observation) -> tuple[torch.Tensor, torch.Tensor]:
-        """Slot of the object each detection belongs to (-1 for none), and the slot of another
-        object of the same category it overlaps as much (-1 for none): two parts of one object
-        that an earlier split mask made, merged by `integrate`.
+        """Slot of the object each detection belongs to (-1 for none), and its partner: another
+        object of the same category that it overlaps by min_overlap as well, or covers (_COVERED),
+        -1 for none. Two parts of one object that an earlier split mask made, or two objects in
+        one mask (see _sort_partners).
 
         Candidates are the association_candidates objects nearest by box gap. A detection joins
         the candidate with the best evidence: point overlap (fraction of its sampled points within
@@ -347,8 +371,8 @@ class ObjectTable(StateBuffers):
         reachable = gap <= cfg.association_gap
         num = obs.num_detections
         queries = obs.det_samples[:, None].expand(-1, k, -1, -1).reshape(num * k, -1, 3)
-        overlap = overlap_fraction(queries, self.points[candidates.reshape(-1)], cfg.association_radius)
-        overlap = overlap.reshape(num, k)
+        overlap, covered = mutual_overlap(queries, self.points[candidates.reshape(-1)], cfg.association_radius)
+        overlap, covered = overlap.reshape(num, k), covered.reshape(num, k)
         containment = aabb_containment(obs.det_aabb, self.aabb, cfg.box_margin).gather(1, candidates)
         agree = self._label_agreement(candidates, obs.det_labels)
         det_size = diagonal(obs.det_aabb)[:, None]
@@ -366,14 +390,84 @@ class ObjectTable(StateBuffers):
         best_score, best = score.max(dim=1)
         slots = torch.where(best_score > 0, candidates.gather(1, best[:, None]).squeeze(1), -1)
         chosen_category = category.gather(1, best[:, None])
-        overlapped = (overlap >= cfg.min_overlap) & reachable & (slots >= 0)[:, None]
+        overlapped = ((overlap >= cfg.min_overlap) | (covered >= _COVERED)) & reachable & (slots >= 0)[:, None]
         overlapped[torch.arange(num, device=self.device), best] = False
-        # A mask that covers two objects of its own category whole: they are two parts of one
-        # object (a split earlier view made them), to be merged.
+        # A mask that covers two objects of its own category: two parts of one object (a split
+        # earlier view made them) or two objects in one mask, which _sort_partners tells apart.
         part = overlapped & (category == chosen_category) & agree
         partner = torch.where(part.any(dim=1), candidates.gather(1, part.to(torch.uint8).argmax(dim=1, keepdim=True))
                               .squeeze(1), -1)
         return slots, partner
+
+    def _sort_partners(self, det_slots: torch.Tensor, partner: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Tell the partners of _associate apart: parts of one object, or neighbours.
+
+        A mask over two objects of its category is either one object that an earlier split mask
+        made two records of, or two objects the detector merged into one mask (two vases side by
+        side on a shelf). They are two objects when another detection of this frame chose the
+        partner (the detector sees it as an instance of its own), and neighbours when their
+        reservoirs lie apart (_apart: the halves of a split object touch), or when keyframes
+        showed them side by side (_shown_apart) unless one of them is now mostly seen in one
+        mask with another (_absorbed). Only merge_checks_per_frame partners are judged (bounded
+        work).
+
+        Returns the detections whose partner is a part of their object (to be merged), and the
+        neighbour (D,) whose points each detection's mask also covered (-1 for none).
+        """
+        neighbour = torch.full_like(partner, -1)
+        pairs = (partner >= 0).nonzero().squeeze(1)[: self.config.merge_checks_per_frame]
+        if pairs.numel() == 0:
+            return pairs, neighbour
+        claimed = (partner[pairs][:, None] == det_slots[None, :]).any(dim=1)
+        pairs = pairs[~claimed]
+        a, b = det_slots[pairs], partner[pairs]
+        part = ~self._apart(a, b) & (~self._shown_apart(a, b) | self._absorbed(a) | self._absorbed(b))
+        neighbour[pairs[~part]] = partner[pairs[~part]]
+        return pairs[part], neighbour
+
+    def _absorbed(self, slots: torch.Tensor) -> torch.Tensor:
+        """Whether each object was seen more often in one mask with another object of its category
+        than on its own: a detector that split an object for a while (keyframes show the halves
+        side by side) and now sees it whole. Two vases side by side are merged in a few masks."""
+        return 2 * self.joint_views[slots] > self.observations[slots]
+
+    def _shown_apart(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """(P,) whether at least _APART_KEYFRAMES keyframes showed established objects a[i] and
+        b[i] each matched by a detection of its own."""
+        if self._keyframe_objects is None or a.numel() == 0:
+            return torch.zeros(a.shape, dtype=torch.bool, device=self.device)
+        shown = self._keyframe_objects[None]  # (1, K, M)
+        has_a = (shown == self.ids[a][:, None, None]).any(dim=2)
+        has_b = (shown == self.ids[b][:, None, None]).any(dim=2)
+        established = torch.minimum(self.observations[a], self.observations[b]) > self.config.min_object_observations
+        return established & ((has_a & has_b).sum(dim=1) >= _APART_KEYFRAMES)
+
+    def _apart(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """(P,) whether objects a[i] and b[i] lie apart: no point of one within the link distance
+        of a point of the other. The link is _DETACHED_LINK voxels, or twice the median point
+        spacing of a sparsely sampled reservoir (a large object seen from afar): a gap in the
+        sample is not a gap in the object."""
+        points_a, points_b = self.points[a], self.points[b]
+        valid_a, valid_b = points_a[..., 0] < FAR / 2, points_b[..., 0] < FAR / 2
+        both = valid_a[:, :, None] & valid_b[:, None, :]
+        gap = torch.where(both, torch.cdist(points_a, points_b), float("inf")).flatten(1).amin(dim=1)
+        spacing = torch.maximum(
+            _median_spacing(torch.cdist(points_a, points_a), valid_a),
+            _median_spacing(torch.cdist(points_b, points_b), valid_b),
+        ).nan_to_num(0.0)
+        return gap > torch.clamp(2 * spacing, min=_DETACHED_LINK * self.config.object_voxel_size)
+
+    def _point_slots(self, obs: Observation, det_slots: torch.Tensor, neighbour: torch.Tensor) -> torch.Tensor:
+        """(Pd,) slot of each detection point: its detection's object or, for a mask over two
+        objects, the one whose reservoir lies nearer the point (each keeps its own surface)."""
+        point_slots = det_slots.index_select(0, obs.det_of)
+        for det in (neighbour >= 0).nonzero().squeeze(1).tolist():
+            mine = (obs.det_of == det).nonzero().squeeze(1)
+            points = obs.points.index_select(0, obs.det_point_index.index_select(0, mine))
+            pair = torch.stack([det_slots[det], neighbour[det]])
+            nearest = torch.cdist(points[None], self.points[pair]).amin(dim=-1)  # (2, P)
+            point_slots[mine[nearest[1] < nearest[0]]] = neighbour[det]
+        return point_slots
 
     def _label_agreement(self, slots: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """(D, k): whether detection d's category has min_label_share of candidate slots[d, k]."""
@@ -422,6 +516,7 @@ class ObjectTable(StateBuffers):
         self.label_first_frame[slots] = -1
         self.label_first_time[slots] = 0.0
         self.observations[slots] = 0
+        self.joint_views[slots] = 0
         self.missed_views[slots] = 0.0
         self.best_keyframe[slots] = -1
         self.best_keyframe_points[slots] = 0
@@ -429,34 +524,38 @@ class ObjectTable(StateBuffers):
         self.color_sum[slots] = 0.0
         self.version[slots] += 1
 
-    def _observe(self, obs: Observation, det_slots, frame_index, timestamp) -> torch.Tensor:
-        """Fold the detections into their objects; returns the touched slots."""
+    def _observe(self, obs: Observation, det_slots, point_slots, neighbour, frame_index, timestamp) -> torch.Tensor:
+        """Fold the detections into their objects (a mask over two objects into both, see
+        _sort_partners); returns the touched slots."""
         n = self.config.max_objects
         seen = torch.zeros(n, dtype=torch.bool, device=self.device)
-        seen[det_slots] = True
+        seen[point_slots] = True
         self.observations += seen
+        joint = neighbour >= 0
+        self.joint_views[torch.cat([det_slots[joint], neighbour[joint]]).unique()] += 1
         self.last_frame[seen] = frame_index
         self.last_time[seen] = timestamp
         labelled = obs.det_labels >= 0
-        rows, labels = det_slots[labelled], obs.det_labels[labelled]
+        rows = torch.cat([det_slots[labelled], neighbour[labelled & joint]])
+        labels = torch.cat([obs.det_labels[labelled], obs.det_labels[labelled & joint]])
         self.label_hist.index_put_((rows, labels), torch.ones(rows.numel(), device=self.device), accumulate=True)
         first = self.label_first_frame[rows, labels] < 0
         self.label_first_frame[rows[first], labels[first]] = frame_index
         self.label_first_time[rows[first], labels[first]] = timestamp
         reshaped = self._insert_points(
-            det_slots.index_select(0, obs.det_of),
+            point_slots,
             obs.points.index_select(0, obs.det_point_index),
             obs.depths.index_select(0, obs.det_point_index),
         )
-        self._add_colors(det_slots.index_select(0, obs.det_of), obs.colors.index_select(0, obs.det_point_index))
-        reshaped |= self._check_points(obs, det_slots)
-        reshaped |= self._drop_detached(det_slots.unique())
+        self._add_colors(point_slots, obs.colors.index_select(0, obs.det_point_index))
+        reshaped |= self._check_points(obs, det_slots, neighbour)
+        reshaped |= self._drop_detached(point_slots.unique())
         touched = seen.nonzero().squeeze(1)
         self.version[touched] += 1
         self._refit(reshaped.nonzero().squeeze(1))
         return touched
 
-    def _check_points(self, obs: Observation, det_slots: torch.Tensor) -> torch.Tensor:
+    def _check_points(self, obs: Observation, det_slots: torch.Tensor, neighbour: torch.Tensor) -> torch.Tensor:
         """Drop reservoir points that the object's own masks keep leaving out; returns which
         objects (max_objects,) lost points.
 
@@ -466,11 +565,12 @@ class ObjectTable(StateBuffers):
         grid, and where the measured depth shows its surface (not occluded, not gone) the point
         counts as covered if a mask of the object lies within one cell, else as missed. Points
         missed at least twice and more than mask_miss_ratio times as often as covered are not
-        the object's (they may come back with a later view, and must then win again).
+        the object's (they may come back with a later view, and must then win again). A mask over
+        two objects (neighbour) covers both.
         """
         cfg = self.config
         reshaped = torch.zeros(cfg.max_objects, dtype=torch.bool, device=self.device)
-        slots = det_slots.unique()
+        slots = torch.cat([det_slots, neighbour[neighbour >= 0]]).unique()
         if slots.numel() == 0 or obs.grid_det is None or cfg.mask_miss_ratio == 0:
             return reshaped
         points = self.points[slots]
@@ -487,12 +587,13 @@ class ObjectTable(StateBuffers):
         measured = obs.grid_depth[rows, cols]
         tolerance = torch.clamp(cfg.depth_edge_ratio * z, min=cfg.depth_edge_gap)
         visible = inside & (measured > 0) & ((measured - z).abs() <= tolerance)
-        slot_of_det = torch.cat([det_slots, det_slots.new_full((1,), -1)])
+        none = det_slots.new_full((1,), -1)
+        slot_of_det, neighbour_of_det = torch.cat([det_slots, none]), torch.cat([neighbour, none])
         covered = torch.zeros_like(visible)
         for dy in (-1, 0, 1):
             for dx in (-1, 0, 1):
                 det = obs.grid_det[(rows + dy).clamp(0, height - 1), (cols + dx).clamp(0, width - 1)]
-                covered |= slot_of_det[det] == slots[:, None]
+                covered |= (slot_of_det[det] == slots[:, None]) | (neighbour_of_det[det] == slots[:, None])
         evidence = self.point_evidence[slots]
         evidence[..., 0] += visible & covered
         evidence[..., 1] += visible & ~covered
@@ -535,8 +636,7 @@ class ObjectTable(StateBuffers):
         # neighbour at most _DETACHED_DENSE voxels): a large object seen from afar or at a coarse
         # pixel stride holds points several voxels apart on one surface, and cutting it there split
         # a desk in two.
-        neighbour = torch.where(both & (index[:, None] != index[None, :]), distance, float("inf")).amin(dim=-1)
-        spacing = torch.where(valid & neighbour.isfinite(), neighbour, float("nan")).nanmedian(dim=1).values
+        spacing = _median_spacing(distance, valid)
         dense = spacing <= _DETACHED_DENSE * cfg.object_voxel_size  # NaN (one point) is not
         linked = (distance <= _DETACHED_LINK * cfg.object_voxel_size) & both
         linked |= index[:, None] == index[None, :]
@@ -623,11 +723,20 @@ class ObjectTable(StateBuffers):
         """Verify a few likely duplicate pairs and merge those that hold.
 
         Candidate pairs: same top category and overlapping margin-grown boxes, with one member
-        among `rows` (the objects just updated, as only a changed object
-        can newly become a duplicate, and the round-robin sweep). merge_checks_per_frame pairs are drawn with probability
-        proportional to their box containment (Gumbel top-k, so a stubborn non-duplicate pair
-        cannot starve the others) and merged when their reservoirs overlap by merge_overlap or
-        the boxes contain one another by box_containment.
+        among `rows` (the objects just updated, as only a changed object can newly become a
+        duplicate, and the round-robin sweep). merge_checks_per_frame pairs are drawn with
+        probability proportional to their box containment (Gumbel top-k, so a stubborn
+        non-duplicate pair cannot starve the others) and merged when their reservoirs overlap by
+        merge_overlap, or when one of them is new (seen in at most min_object_observations
+        frames), the boxes contain one another by box_containment and the reservoirs do not lie
+        apart (_apart): a new face of a known object touches the faces seen before. Box
+        containment alone never joins two established objects: one mask that bled onto the
+        shelf grows a vase's box over its neighbour's, and the bled points bridge the gap
+        between them, while each vase was detected on its own in frame after frame.
+
+        Objects of one category that keyframes showed side by side are not merged at all
+        (_shown_apart), unless one of them is now mostly seen in one mask with another
+        (_absorbed): the points a mask over two vases gave one of them overlap the other.
 
         Objects of different categories merge only when their boxes are nearly one box (IoU of
         at least merge_iou) and their reservoirs overlap by merge_overlap: two solid things
@@ -665,7 +774,11 @@ class ObjectTable(StateBuffers):
             overlap_fraction(self.points[a][:, queries], self.points[b], cfg.association_radius),
             overlap_fraction(self.points[b][:, queries], self.points[a], cfg.association_radius),
         )
-        duplicate = (overlap >= cfg.merge_overlap) | (same_category & (weight >= cfg.box_containment))
+        duplicate = overlap >= cfg.merge_overlap
+        young = torch.minimum(self.observations[a], self.observations[b]) <= cfg.min_object_observations
+        by_box = (same_category & young & (weight >= cfg.box_containment) & ~duplicate).nonzero().squeeze(1)
+        duplicate[by_box] = ~self._apart(a[by_box], b[by_box])
+        duplicate &= ~same_category | ~self._shown_apart(a, b) | self._absorbed(a) | self._absorbed(b)
         return self._merge_pairs(a[duplicate].tolist(), b[duplicate].tolist())
 
     def _merge_pairs(self, a: list[int], b: list[int]) -> Merges:
@@ -774,6 +887,15 @@ def wilson_upper_bound(successes: torch.Tensor, trials: torch.Tensor, z: float =
 def diagonal(aabb: torch.Tensor) -> torch.Tensor:
     """Length of the diagonal of axis-aligned boxes (..., 2, 3): one number for an object's size."""
     return (aabb[..., 1, :] - aabb[..., 0, :]).norm(dim=-1)
+
+
+def _median_spacing(distance: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """(B,) median distance from a valid reservoir point to its nearest valid neighbour, given the
+    (B, R, R) distances and (B, R) validity; NaN where fewer than two points are valid."""
+    index = torch.arange(valid.shape[1], device=valid.device)
+    others = valid[:, :, None] & valid[:, None, :] & (index[:, None] != index[None, :])
+    nearest = torch.where(others, distance, float("inf")).amin(dim=-1)
+    return torch.where(valid & nearest.isfinite(), nearest, float("nan")).nanmedian(dim=1).values
 
 
 def _size_compatible(a: torch.Tensor, b: torch.Tensor, ratio: float) -> torch.Tensor:

@@ -20,9 +20,10 @@ import numpy as np
 from reasmory_ros.memory.errors import MemoryFileError
 
 FORMAT = "reasmory-memory"
-FORMAT_VERSION = 6
-"""6: the lifecycle keeps each object's first view in a keyframe before its first detection
-(`first_view_frame`); older files load with none. 5: objects count the views that missed them
+FORMAT_VERSION = 7
+"""7: objects count the views in which one mask covered them and another object of their
+category (`joint_views`); older files load with none. 6: the lifecycle keeps each object's first
+view in a keyframe before its first detection (`first_view_frame`); older files load with none. 5: objects count the views that missed them
 (`missed_views`); older files load with none, so their objects are judged on the views after
 loading. 4: the lifecycle keeps no colour sums of its own (moves read the objects' colour votes),
 so a build that reads only version 3 is told the file is newer instead of missing an array; the
@@ -36,6 +37,8 @@ MISSED_VIEWS_FORMAT = 5
 """First version with the objects' missed views; older files load with none yet."""
 FIRST_VIEW_FORMAT = 6
 """First version with the objects' first views in keyframes; older files load with none."""
+JOINT_VIEWS_FORMAT = 7
+"""First version with the objects' joint views; older files load with none."""
 _HEADER = "header"
 _ZIP_MAGIC = b"PK\x03\x04"
 

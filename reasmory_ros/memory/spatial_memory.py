@@ -27,6 +27,7 @@ from reasmory_ros.memory.objects import LabelEmbedder, ObjectTable
 from reasmory_ros.memory.observation import UNKNOWN_LABEL, Observer
 from reasmory_ros.memory.persistence import (
     FIRST_VIEW_FORMAT,
+    JOINT_VIEWS_FORMAT,
     LIFECYCLE_FORMAT,
     MASK_EVIDENCE_FORMAT,
     MISSED_VIEWS_FORMAT,
@@ -132,20 +133,21 @@ class SpatialMemory:
             objects = parts.objects
             obs = parts.observer.observe(frame, objects.label_index)
             ordinal = parts.frame_count
-            changes = objects.integrate(obs, frame.index, frame.timestamp, parts.lifecycle.dormant())
+            changes = objects.integrate(obs, frame.index, frame.timestamp, parts.lifecycle.dormant(),
+                                        parts.keyframes.views()[1])
             moved_from = moved_to = changes.evicted[:0]
             if self.config.track_changes:
-                moved_from, moved_to = parts.lifecycle.step(objects, parts.keyframes, frame, obs, changes.det_slots)
+                moved_from, moved_to = parts.lifecycle.step(objects, parts.keyframes, frame, obs, changes.point_slots)
             old_ids = torch.cat([changes.merges.drop_ids, changes.evicted, moved_from])
             new_ids = torch.cat([changes.merges.keep_ids, torch.full_like(changes.evicted, -1), moved_to])
             parts.keyframes.rename_objects(old_ids, new_ids)
 
             point_ids = torch.full((obs.points.shape[0],), -1, dtype=torch.int64, device=self.device)
-            point_ids[obs.det_point_index] = objects.ids[changes.det_slots][obs.det_of]
+            point_ids[obs.det_point_index] = objects.ids[changes.point_slots]
             parts.working.push(obs.points, obs.colors, point_ids, obs.pose, frame.timestamp, frame.index)
             dropped_voxels = parts.scene_map.integrate(obs.points, obs.colors, ordinal)
             parts.trajectory.append(obs.pose, frame.timestamp, frame.index)
-            keyframe = self._consider_keyframe(frame, obs.pose, changes.det_slots, obs.det_counts)
+            keyframe = self._consider_keyframe(frame, obs.pose, changes.point_slots)
 
             parts.frame_count += 1
             parts.image_size = (frame.width, frame.height)
@@ -164,11 +166,10 @@ class SpatialMemory:
                 seconds=time.perf_counter() - start,
             )
 
-    def _consider_keyframe(self, frame: Frame, pose: torch.Tensor, det_slots, det_counts) -> bool:
+    def _consider_keyframe(self, frame: Frame, pose: torch.Tensor, point_slots: torch.Tensor) -> bool:
         parts = self._parts
         objects, keyframes = parts.objects, parts.keyframes
-        samples = torch.zeros(self.config.max_objects, dtype=torch.int64, device=self.device)
-        samples.index_add_(0, det_slots, det_counts)
+        samples = torch.bincount(point_slots, minlength=self.config.max_objects)
         slots = samples.nonzero().squeeze(1)
         confirmed = objects.supported()[slots]
         shows_new_object = bool((confirmed & (objects.best_keyframe[slots] < 0)).any())
@@ -397,6 +398,8 @@ def _read_parts(path: str | os.PathLike, device: torch.device, label_embedder: L
                 state["point_evidence"] = np.zeros(part.point_evidence.shape, dtype=np.float32)
             if name == "objects" and header["format_version"] < MISSED_VIEWS_FORMAT:
                 state["missed_views"] = np.zeros(part.missed_views.shape, dtype=np.float32)
+            if name == "objects" and header["format_version"] < JOINT_VIEWS_FORMAT:
+                state["joint_views"] = np.zeros(part.joint_views.shape, dtype=np.int64)
             if name == "lifecycle" and header["format_version"] < FIRST_VIEW_FORMAT:
                 state["first_view_frame"] = np.full(part.first_view_frame.shape, -1, dtype=np.int64)
                 state["first_view_time"] = np.zeros(part.first_view_time.shape, dtype=np.float64)
