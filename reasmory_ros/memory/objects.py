@@ -184,6 +184,7 @@ class ObjectTable(StateBuffers):
         self.best_keyframe_points = torch.zeros(n, **i64)
         self.version = torch.zeros(n, **i64)
         self._dormant = torch.zeros(n, dtype=torch.bool, device=device)
+        self._keyframe_objects: torch.Tensor | None = None
         self.color_count = torch.zeros(n, COLOR_BINS, **f32)
         self.color_sum = torch.zeros(n, COLOR_BINS, 3, **f32)
 
