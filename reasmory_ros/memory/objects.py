@@ -108,13 +108,11 @@ class Merges:
 class ObjectChanges:
     """What one frame did to the table; the other memory parts follow these id changes.
 
-    det_slots (D,): slot of each detection's object after this frame's merges.
     point_slots (Pd,): slot of each detection point (`Observation.det_point_index`) after the
     merges: its detection's object, or the neighbour a mask over two objects also covered.
     evicted: ids whose slot was reused for a new object.
     """
 
-    det_slots: torch.Tensor
     point_slots: torch.Tensor
     matched: int
     created: int
@@ -318,7 +316,7 @@ class ObjectTable(StateBuffers):
         self._dormant = torch.zeros_like(self.active) if dormant is None else dormant
         self._keyframe_objects = keyframe_objects
         empty = torch.zeros(0, dtype=torch.int64, device=self.device)
-        det_slots, point_slots, evicted, matched, num_new = empty, empty, empty, 0, 0
+        point_slots, evicted, matched, num_new = empty, empty, 0, 0
         touched = empty
         merges = Merges.none(self.device)
         if obs.num_detections:
@@ -333,8 +331,7 @@ class ObjectTable(StateBuffers):
             merges = self._merge_pairs(det_slots[parts].tolist(), partner[parts].tolist())
         rows = torch.cat([touched, self._sweep_rows()])
         merges = merges + self._merge_duplicates(rows[self.active[rows]])
-        return ObjectChanges(_follow(det_slots, merges), _follow(point_slots, merges), matched, num_new, merges,
-                             evicted)
+        return ObjectChanges(_follow(point_slots, merges), matched, num_new, merges, evicted)
 
     def _sweep_rows(self) -> torch.Tensor:
         """The next consolidation_sweep slots, round robin: the whole table is re-checked for

@@ -23,9 +23,9 @@ FORMAT = "reasmory-memory"
 FORMAT_VERSION = 7
 """7: objects count the views in which one mask covered them and another object of their
 category (`joint_views`); older files load with none. 6: the lifecycle keeps each object's first
-view in a keyframe before its first detection (`first_view_frame`); older files load with none. 5: objects count the views that missed them
-(`missed_views`); older files load with none, so their objects are judged on the views after
-loading. 4: the lifecycle keeps no colour sums of its own (moves read the objects' colour votes),
+view in a keyframe before its first detection (`first_view_frame`); older files load with none.
+5: objects count the views that missed them (`missed_views`); older files load with none, so
+their objects are judged on the views after loading. 4: the lifecycle keeps no colour sums of its own (moves read the objects' colour votes),
 so a build that reads only version 3 is told the file is newer instead of missing an array; the
 sums in older files are ignored."""
 LIFECYCLE_FORMAT = 2
