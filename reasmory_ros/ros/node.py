@@ -274,15 +274,24 @@ class ReasmoryNode(Node):
         # Small messages get a deep history: after a transport stall a burst must not overwrite the
         # pose of an image that is still on its way (costs bytes; images keep the shallow one).
         small = QoSProfile(depth=SMALL_MESSAGE_DEPTH, reliability=qos.reliability, durability=qos.durability)
+        self._input_subscriptions = {}
         for part, msg_type in self._inputs():
             if _MESSAGE_INFO:
                 callback = lambda msg, info, part=part: self._on_message(part, msg, info)  # noqa: E731
             else:
                 callback = lambda msg, part=part: self._on_message(part, msg)  # noqa: E731
-            self.create_subscription(
+            self._input_subscriptions[part] = self.create_subscription(
                 msg_type, self.settings.streams.topic(part), callback,
                 qos if msg_type in (Image, CompressedImage) else small
             )
+
+    def _input_publishers(self) -> dict[str, int]:
+        """Publishers each input subscription is matched with (this node's side of the DDS match;
+        the graph's count where rclpy cannot tell, before Iron): a publisher may only count on
+        its first message arriving once this side matched it too."""
+        return {part: (sub.get_publisher_count() if hasattr(sub, "get_publisher_count")
+                       else self.count_publishers(sub.topic_name))
+                for part, sub in self._input_subscriptions.items()}
 
     def _on_message(self, part: str, msg, info=None) -> None:
         """Decode + hand over; never blocks on the memory.
@@ -502,7 +511,8 @@ class ReasmoryNode(Node):
         """Counters of the whole pipeline: what came in, what was integrated, what was lost and why."""
         # pose_refusals: images tf gave no pose for, per reason
         return {**pipeline_status(self.assembler, self.integrator, self.memory, self.queue),
-                "pose_refusals": dict(self._tf_refusals + Counter(self.inputs.pose_refusals))}
+                "pose_refusals": dict(self._tf_refusals + Counter(self.inputs.pose_refusals)),
+                "input_publishers": self._input_publishers()}
 
     def publish_status(self) -> None:
         self.status_pub.publish(String(data=json.dumps(self.status())))

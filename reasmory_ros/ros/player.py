@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open(bag: Path) -> AnyReader:
+def open_reader(bag: Path) -> AnyReader:
     if not bag.exists():
         raise PlayError(f"bag {bag} does not exist")
     reader = AnyReader([bag], default_typestore=get_typestore(Stores.ROS2_HUMBLE))
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --rate must be positive", file=sys.stderr)
         return 2
     try:
-        reader = _open(args.bag)
+        reader = open_reader(args.bag)
     except PlayError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

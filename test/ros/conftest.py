@@ -140,7 +140,16 @@ class Harness:
         while any(p.get_subscription_count() == 0 for p in publishers):
             assert time.monotonic() < deadline, "the node did not subscribe to every input topic"
             time.sleep(0.05)
-        time.sleep(1.0)  # the node's side of each match may complete later (as in reasmory-play)
+        self.wait_matched(parts, timeout)
+
+    def wait_matched(self, parts=None, timeout: float = 120.0, publishers: int = 1) -> None:
+        """Until the node's status says each of its input subscriptions (those of `parts` when
+        given) matched `publishers` publishers: a DDS match completes on each side separately,
+        and a sample sent before the subscriber's side matched is lost to a volatile
+        subscription."""
+        wanted = set(self.publishers if parts is None else parts)
+        self.wait_status(lambda s: "input_publishers" in s and all(
+            n >= publishers for part, n in s["input_publishers"].items() if part in wanted), timeout)
 
     def publish_frame(self, frame, parts=None) -> None:
         for part, msg in frame_messages(frame).items():
