@@ -106,18 +106,6 @@ def mutual_overlap(a: torch.Tensor, b: torch.Tensor, radius: float) -> tuple[tor
             near.any(dim=-2).sum(-1) / valid_b.sum(-1).clamp(min=1))
 
 
-def overlap_fraction(queries: torch.Tensor, references: torch.Tensor, radius: float) -> torch.Tensor:
-    """Fraction of query points with a reference point within `radius`, batched.
-
-    queries (B, S, 3), references (B, R, 3) -> (B,). Query slots at FAR never count (they have
-    no partner), reference slots at FAR are never near anything.
-    """
-    nearest = torch.cdist(queries, references).amin(dim=-1)
-    valid = queries[..., 0] < FAR / 2
-    near = (nearest <= radius) & valid
-    return near.sum(-1) / valid.sum(-1).clamp(min=1)
-
-
 _COARSE_YAWS = 15
 _FINE_YAWS = 7
 """1 deg steps within a coarse step (6 deg): a 1 m box half a step off is off by 0.9 cm."""

@@ -32,7 +32,6 @@ from reasmory_ros.memory.geometry import (
     fit_gravity_boxes,
     hash_keys,
     mutual_overlap,
-    overlap_fraction,
     transform_points,
     voxel_keys,
 )
@@ -769,8 +768,8 @@ class ObjectTable(StateBuffers):
         b = picked % cfg.max_objects
         queries = slice(None, None, _MERGE_QUERY_STRIDE)
         overlap = torch.maximum(
-            overlap_fraction(self.points[a][:, queries], self.points[b], cfg.association_radius),
-            overlap_fraction(self.points[b][:, queries], self.points[a], cfg.association_radius),
+            mutual_overlap(self.points[a][:, queries], self.points[b], cfg.association_radius)[0],
+            mutual_overlap(self.points[b][:, queries], self.points[a], cfg.association_radius)[0],
         )
         duplicate = overlap >= cfg.merge_overlap
         young = torch.minimum(self.observations[a], self.observations[b]) <= cfg.min_object_observations

@@ -25,9 +25,9 @@ FORMAT_VERSION = 7
 category (`joint_views`); older files load with none. 6: the lifecycle keeps each object's first
 view in a keyframe before its first detection (`first_view_frame`); older files load with none.
 5: objects count the views that missed them (`missed_views`); older files load with none, so
-their objects are judged on the views after loading. 4: the lifecycle keeps no colour sums of its own (moves read the objects' colour votes),
-so a build that reads only version 3 is told the file is newer instead of missing an array; the
-sums in older files are ignored."""
+their objects are judged on the views after loading. 4: the lifecycle keeps no colour sums of its
+own (moves read the objects' colour votes), so a build that reads only version 3 is told the file
+is newer instead of missing an array; the sums in older files are ignored."""
 LIFECYCLE_FORMAT = 2
 """First version with object lifecycles and placement histories; version-1 files load with every
 object present and no history."""

@@ -99,6 +99,14 @@ def test_to_rclpy_copies_every_field_of_a_bag_message(bag):
                 assert list(converted.k) == list(original.k)
 
 
+def test_the_cli_publishes_every_message_of_the_bag(bag):
+    """The command line's whole path (open, publish at the bag's pace, summary); whether a node
+    receives it all is the in-process test above, which can wait for the node's side."""
+    result = play(bag, "--rate", 20.0, "--clock")
+    assert result.returncode == 0, result.stderr
+    assert f"published {6 * N} messages" in result.stdout
+
+
 def test_player_refuses_what_it_cannot_play(bag, tmp_path):
     missing = play(tmp_path / "nope")
     assert missing.returncode == 2 and "does not exist" in missing.stderr
