@@ -189,7 +189,9 @@ class MemoryConfig:
         0.5,
         "Two objects of different categories merge (their label votes decide the name) only when "
         "their boxes overlap by this intersection over union and their points by merge_overlap: "
-        "one object a look-alike label named twice. 1 merges only identical boxes across categories.",
+        "one object a look-alike label named twice; or when one lies within the other over a "
+        "floor footprint overlapping by this much and the detector has called the larger by the "
+        "smaller's name too: a part under a look-alike name. 1 merges only identical boxes.",
     )
     mask_miss_ratio: float = setting(
         2.0,

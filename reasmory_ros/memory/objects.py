@@ -741,17 +741,28 @@ class ObjectTable(StateBuffers):
         (a bed seen as a "sofa"). Containment alone never joins them: a chair at a desk, its
         points mixed into the desk's reservoir by merged masks, or a vase on a shelf board lies
         inside the other's box as a duplicate would, but the two boxes differ in size.
+
+        One more pair of different categories merges: a part of an object under a look-alike
+        name (a lamp's shade called "plant"). Its box lies within the other's (box_containment)
+        over the same footprint (floor-rectangle IoU of at least merge_iou), its reservoir
+        overlaps the other's by merge_overlap, and the detector has called the larger object by
+        the part's name too (_misnamed_part). Each test alone also holds for things that are not
+        one object: a book whose mask bled over its nightstand's top has the nightstand's
+        footprint, and a desk whose masks merged with the chair at it was called "chair".
         """
         cfg = self.config
         if rows.numel() == 0:
             return Merges.none(self.device)
         budget = cfg.merge_checks_per_frame
         containment = aabb_containment(self.aabb[rows], self.aabb, cfg.box_margin)
-        top_label = self.categories(self.label_hist).argmax(dim=1)
+        votes = self.categories(self.label_hist)
+        top_label = votes.argmax(dim=1)
         live = self.active & ~self._dormant
         same = top_label[rows][:, None] == top_label[None, :]
         one_box = aabb_iou(self.aabb[rows], self.aabb) >= cfg.merge_iou
-        eligible = live[rows][:, None] & live[None, :] & (same | one_box)
+        one_footprint = aabb_iou(self.aabb[rows, :, :2], self.aabb[:, :, :2]) >= cfg.merge_iou
+        part = ~same & ~one_box & one_footprint & self._misnamed_part(rows, votes, top_label)
+        eligible = live[rows][:, None] & live[None, :] & (same | one_box | part)
         eligible &= rows[:, None] != torch.arange(cfg.max_objects, device=self.device)[None, :]
         weight = torch.where(eligible, containment, 0.0).reshape(-1)
         candidates = weight.nonzero().squeeze(1)
@@ -764,6 +775,7 @@ class ObjectTable(StateBuffers):
         picked = (weight.log() + gumbel).topk(budget).indices
         weight, picked = weight[picked], candidates[picked]
         same_category = same.reshape(-1)[picked]
+        part = part.reshape(-1)[picked]
         a = rows[picked // cfg.max_objects]
         b = picked % cfg.max_objects
         queries = slice(None, None, _MERGE_QUERY_STRIDE)
@@ -771,12 +783,22 @@ class ObjectTable(StateBuffers):
             mutual_overlap(self.points[a][:, queries], self.points[b], cfg.association_radius)[0],
             mutual_overlap(self.points[b][:, queries], self.points[a], cfg.association_radius)[0],
         )
-        duplicate = overlap >= cfg.merge_overlap
+        duplicate = (overlap >= cfg.merge_overlap) & (~part | (weight >= cfg.box_containment))
         young = torch.minimum(self.observations[a], self.observations[b]) <= cfg.min_object_observations
         by_box = (same_category & young & (weight >= cfg.box_containment) & ~duplicate).nonzero().squeeze(1)
         duplicate[by_box] = ~self._apart(a[by_box], b[by_box])
         duplicate &= ~same_category | ~self._shown_apart(a, b) | self._absorbed(a) | self._absorbed(b)
         return self._merge_pairs(a[duplicate].tolist(), b[duplicate].tolist())
+
+    def _misnamed_part(self, rows: torch.Tensor, votes: torch.Tensor, top_label: torch.Tensor) -> torch.Tensor:
+        """(R, max_objects): whether the detector has called the larger object of each pair
+        (rows x all objects) by the smaller one's category at least min_object_observations
+        times, as it does when a look-alike name fits a part and now and then the whole."""
+        volume = (self.aabb[:, 1] - self.aabb[:, 0]).prod(dim=-1)
+        # called[i, j]: object i was called by object j's category often enough.
+        called = votes.gather(1, top_label[None, :].expand(votes.shape[0], -1)) >= self.config.min_object_observations
+        smaller = volume[rows][:, None] < volume[None, :]
+        return torch.where(smaller, called[:, rows].transpose(0, 1), called[rows])
 
     def _merge_pairs(self, a: list[int], b: list[int]) -> Merges:
         """Merge each pair of slots (a[i], b[i]) into the one seen more often; a pair whose member
