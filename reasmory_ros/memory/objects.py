@@ -794,11 +794,13 @@ class ObjectTable(StateBuffers):
         """(R, max_objects): whether the detector has called the larger object of each pair
         (rows x all objects) by the smaller one's category at least min_object_observations
         times, as it does when a look-alike name fits a part and now and then the whole."""
+        often = self.config.min_object_observations
+        # Each row called by every object's category (R, M), every object by each row's (M, R).
+        rows_called = votes[rows].gather(1, top_label[None, :].expand(rows.numel(), -1)) >= often
+        others_called = votes.gather(1, top_label[rows][None, :].expand(votes.shape[0], -1)) >= often
         volume = (self.aabb[:, 1] - self.aabb[:, 0]).prod(dim=-1)
-        # called[i, j]: object i was called by object j's category often enough.
-        called = votes.gather(1, top_label[None, :].expand(votes.shape[0], -1)) >= self.config.min_object_observations
         smaller = volume[rows][:, None] < volume[None, :]
-        return torch.where(smaller, called[:, rows].transpose(0, 1), called[rows])
+        return torch.where(smaller, others_called.transpose(0, 1), rows_called)
 
     def _merge_pairs(self, a: list[int], b: list[int]) -> Merges:
         """Merge each pair of slots (a[i], b[i]) into the one seen more often; a pair whose member
