@@ -34,7 +34,7 @@ import numpy as np
 from reasmory_ros.config.settings import Settings
 from reasmory_ros.planning import answer_question
 from reasmory_ros.replay.evaluate import evaluate
-from reasmory_ros.replay.object_metrics import camera_position_error, misses, object_metrics
+from reasmory_ros.replay.object_metrics import camera_position_error, misses, object_metrics, pose_bound
 from reasmory_ros.replay.pipeline import answer_all, answer_record, build_memory, read_questions
 from reasmory_ros.sim.cli import simulate
 from reasmory_ros.sim.ground_truth import GroundTruth
@@ -139,6 +139,7 @@ def run_mode(args, mode: str) -> str:
         truth = GroundTruth.load(out / "scene.json")
         metrics = object_metrics(snapshot.objects, truth)
         camera = camera_position_error(snapshot.trajectory, truth)
+        bound = pose_bound(snapshot.trajectory, truth)
         print(f"\n## {mode}, seed {seed}: {stats.frames} frames, {len(snapshot.objects)} objects, {len(rows)} questions")
         print(f"replay: {stats.frames / stats.seconds:.1f} frames/s ({stats.realtime_factor:.2f}x real time), "
               f"update p50 {np.percentile(update, 50):.1f} ms p99 {np.percentile(update, 99):.1f} ms")
@@ -147,14 +148,16 @@ def run_mode(args, mode: str) -> str:
         print(report.table())
         print(metrics.table())
         print(camera.line())
+        print(bound.line())
         if args.misses:
-            print("\n".join(miss.line() for miss in misses(snapshot.objects, truth)) or "no misses")
+            print("\n".join(miss.line() for miss in misses(snapshot.objects, truth, trajectory=snapshot.trajectory)) or "no misses")
         if args.record or args.rerun:
             print(output_cost(out / "bag", settings, args.record, args.rerun, args.output_repeats))
         for name, value in metrics.to_json().items():
             objects[name].append(value)
         objects["camera_error_median_m"].append(camera.median_m)
         objects["camera_error_max_m"].append(camera.max_m)
+        objects["pose_bound_recall"].append(bound.recall)
         update_p50.append(np.percentile(update, 50))
         for qtype, type_score in report.per_type.items():
             per_type[qtype].append(type_score.score)

@@ -11,7 +11,8 @@ mean of the per-type means, so frequent types do not dominate.
 
 With --memory and --scene it also scores the memory's objects against the simulator's ground
 truth (instance precision/recall, duplicates, labels, box errors: see object_metrics.py) and the
-poses it was built with against the true camera path (position error, median and max).
+poses it was built with against the true camera path (position error, median and max, and the
+pose bound: the recall that a memory exact up to those poses would reach).
 """
 
 from __future__ import annotations
@@ -227,9 +228,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             report = evaluate(read_jsonl(args.answers), read_jsonl(args.ground_truth))
             output["questions"] = report.to_json() if args.json else report.table()
         if args.memory is not None:
-            metrics, camera = _object_metrics(args.memory, args.scene)
+            metrics, camera, bound = _object_metrics(args.memory, args.scene)
             output["objects"] = metrics.to_json() if args.json else metrics.table()
             output["camera"] = camera.to_json() if args.json else camera.line()
+            output["pose_bound"] = bound.to_json() if args.json else bound.line()
     except EvaluationError as err:
         print(f"reasmory-eval: {err}", file=sys.stderr)
         return 2
@@ -241,11 +243,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _object_metrics(memory_path: Path, scene_path: Path):
-    """Object metrics and camera position error of a saved memory against a ground-truth file
-    (torch loads lazily: answer scoring alone needs none of it)."""
+    """Object metrics, camera position error and pose bound of a saved memory against a
+    ground-truth file (torch loads lazily: answer scoring alone needs none of it)."""
     from reasmory_ros.memory.errors import MemoryFileError
     from reasmory_ros.memory.spatial_memory import SpatialMemory
-    from reasmory_ros.replay.object_metrics import camera_position_error, object_metrics
+    from reasmory_ros.replay.object_metrics import camera_position_error, object_metrics, pose_bound
     from reasmory_ros.sim.ground_truth import GroundTruth
 
     try:
@@ -257,7 +259,8 @@ def _object_metrics(memory_path: Path, scene_path: Path):
     except MemoryFileError as err:
         raise EvaluationError(str(err)) from err
     snapshot = memory.snapshot()
-    return object_metrics(snapshot.objects, truth), camera_position_error(snapshot.trajectory, truth)
+    return (object_metrics(snapshot.objects, truth), camera_position_error(snapshot.trajectory, truth),
+            pose_bound(snapshot.trajectory, truth))
 
 
 if __name__ == "__main__":

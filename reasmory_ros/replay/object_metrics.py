@@ -21,7 +21,9 @@ overlaps it most and where that box's points lie (on the object, on other object
 
 `camera_position_error` measures the poses the memory was built with against the true camera
 path, not aligned first: a drifting pose source misplaces everything seen late by as much, and
-that is what questions and boxes suffer from (the TUM ATE aligns the drift away).
+that is what questions and boxes suffer from (the TUM ATE aligns the drift away). `pose_bound`
+says what that costs the recall: each well-seen true box moved where its views' poses put it, and
+the share of them that still match their unmoved selves.
 """
 
 from __future__ import annotations
@@ -106,6 +108,64 @@ def camera_position_error(trajectory: Trajectory, truth: GroundTruth) -> CameraE
         return CameraError(0, float("nan"), float("nan"))
     error = np.linalg.norm(np.asarray(trajectory.poses)[kept, :3, 3] - truth.camera.poses[frames[kept], :3, 3], axis=1)
     return CameraError(int(kept.sum()), float(np.median(error)), float(error.max()))
+
+
+@dataclass(frozen=True)
+class PoseBound:
+    """The recall that a memory exact up to its poses would reach.
+
+    Each true object seen in at least `well_seen_frames` frames is moved by the mean displacement
+    that the memory's poses give its centre over the frames it is seen in (a point seen from pose
+    P where the camera truly stood at T lands at P T^-1 x). `recall` is the share of the moved
+    boxes that still overlap their true boxes by MATCH_IOU: a small object shifted by its own
+    width is lost to every memory, however good, that takes the poses as given. The box keeps
+    its yaw (yaw drift of a degree or two turns a box less than it shifts it).
+    """
+
+    objects: int
+    median_shift_m: float
+    max_shift_m: float
+    recall: float
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def line(self) -> str:
+        return (f"pose bound: the poses move the {self.objects} objects seen in >= 10 frames by "
+                f"{100 * self.median_shift_m:.1f} cm (median), {100 * self.max_shift_m:.1f} cm (max); "
+                f"a memory exact up to its poses would recall {100 * self.recall:.1f}% of them")
+
+
+def _moved_centers(trajectory: Trajectory, truth: GroundTruth) -> dict[int, np.ndarray]:
+    """Where the memory's poses put each seen true object's centre: the mean over the frames it is
+    seen in (and the trajectory kept) of P T^-1 c, P the memory's pose and T the true one."""
+    frames = np.asarray(trajectory.frame_indices, dtype=np.int64)
+    kept = (frames >= 0) & (frames < truth.n_frames)
+    correction = {int(f): pose @ np.linalg.inv(truth.camera.poses[f])
+                  for f, pose in zip(frames[kept], np.asarray(trajectory.poses)[kept])}
+    moved = {}
+    for obj in truth.scene.objects:
+        views = [correction[f] for f in truth.frames_seen(obj.id) if f in correction]
+        if views:
+            moved[obj.id] = np.mean([m[:3, :3] @ obj.center + m[:3, 3] for m in views], axis=0)
+    return moved
+
+
+def pose_bound(trajectory: Trajectory, truth: GroundTruth, well_seen_frames: int = 10) -> PoseBound:
+    """How far the memory's poses alone move the well-seen true objects, and what that costs the
+    recall (see PoseBound)."""
+    moved = _moved_centers(trajectory, truth)
+    shifts, recalled = [], []
+    for obj in truth.scene.objects:
+        if obj.id not in moved or len(truth.frames_seen(obj.id)) < well_seen_frames:
+            continue
+        _, extent, yaw = obj.box
+        inter, volume, _ = box_overlap((moved[obj.id], extent, yaw), obj.box)
+        shifts.append(float(np.linalg.norm(moved[obj.id] - obj.center)))
+        recalled.append(inter / (2 * volume - inter) >= MATCH_IOU)
+    if not shifts:
+        return PoseBound(0, float("nan"), float("nan"), float("nan"))
+    return PoseBound(len(shifts), float(np.median(shifts)), float(max(shifts)), float(np.mean(recalled)))
 
 
 def _footprint(center: np.ndarray, extent: np.ndarray, yaw: float) -> np.ndarray:
@@ -221,6 +281,7 @@ class Miss:
     nearest_*: the memory object whose box overlaps it most (id -1 and IoU 0 if none does);
     point_shares: where that object's points lie: the share nearest to each true object's surface
     (by true id, within ON_SURFACE), and under "none" the share on no true object.
+    pose_shift_m: how far the memory's poses move the object (see PoseBound), when they are known.
     """
 
     true_id: int
@@ -232,6 +293,7 @@ class Miss:
     nearest_box: tuple | None
     iou: float
     point_shares: dict
+    pose_shift_m: float | None = None
 
     def line(self) -> str:
         def box(b) -> str:
@@ -239,6 +301,8 @@ class Miss:
             return (f"centre ({c[0]:.2f}, {c[1]:.2f}, {c[2]:.2f}) extent ({e[0]:.2f}, {e[1]:.2f}, {e[2]:.2f}) "
                     f"yaw {np.degrees(yaw):.0f}")
         head = f"true {self.true_id} {self.label} (seen in {self.frames_seen} frames) {box(self.true_box)}"
+        if self.pose_shift_m is not None:
+            head += f", moved {100 * self.pose_shift_m:.1f} cm by the poses"
         if self.nearest_box is None:
             return head + ": no memory box overlaps it"
         shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in self.point_shares.items())
@@ -246,18 +310,22 @@ class Miss:
                 f"{box(self.nearest_box)}; its points on: {shares}")
 
 
-def misses(objects: Sequence[ObjectRecord], truth: GroundTruth, well_seen_frames: int = 10) -> list[Miss]:
-    """The well-seen true objects that `object_metrics` counts as not recalled, and why."""
+def misses(objects: Sequence[ObjectRecord], truth: GroundTruth, well_seen_frames: int = 10,
+           trajectory: Trajectory | None = None) -> list[Miss]:
+    """The well-seen true objects that `object_metrics` counts as not recalled, and why (with the
+    memory's trajectory, also how far its poses moved each)."""
     seen, iou, _, _, cols = _match(objects, truth)
+    moved = _moved_centers(trajectory, truth) if trajectory is not None else {}
     trees = [cKDTree(o.points) for o in seen]
     result = []
     for j, true in enumerate(seen):
         frames = len(truth.frames_seen(true.id))
         if j in set(cols.tolist()) or frames < well_seen_frames:
             continue
+        shift = float(np.linalg.norm(moved[true.id] - true.center)) if true.id in moved else None
         best = int(iou[:, j].argmax()) if len(objects) else -1
         if best < 0 or iou[best, j] == 0:
-            result.append(Miss(true.id, true.label, frames, true.box, -1, "", None, 0.0, {}))
+            result.append(Miss(true.id, true.label, frames, true.box, -1, "", None, 0.0, {}, shift))
             continue
         mem = objects[best]
         shares: dict = {}
@@ -269,5 +337,5 @@ def misses(objects: Sequence[ObjectRecord], truth: GroundTruth, well_seen_frames
                 if share > 0:
                     shares["none" if k == -1 else f"{seen[k].label} {seen[k].id}"] = share
         result.append(Miss(true.id, true.label, frames, true.box, mem.id, mem.label,
-                           (mem.center, mem.extent, mem.yaw), float(iou[best, j]), shares))
+                           (mem.center, mem.extent, mem.yaw), float(iou[best, j]), shares, shift))
     return result

@@ -21,6 +21,7 @@ from reasmory_ros.replay.object_metrics import (
     camera_position_error,
     misses,
     object_metrics,
+    pose_bound,
 )
 from reasmory_ros.replay.pipeline import build_memory
 from reasmory_ros.sim.cli import simulate
@@ -138,7 +139,7 @@ def test_misses_say_which_objects_are_missed_and_where_the_nearest_box_lies(clea
     assert set(found) == {first.id, third.id}
     assert found[first.id].nearest_id == 1 and found[first.id].iou == pytest.approx(0.3 / 1.7)
     assert found[first.id].point_shares == {f"{first.label} {first.id}": pytest.approx(1.0)}
-    assert "IoU 0.18" in found[first.id].line()
+    assert "IoU 0.18" in found[first.id].line() and "by the poses" not in found[first.id].line()
     if found[third.id].nearest_box is None:
         assert found[third.id].iou == 0.0 and "no memory box" in found[third.id].line()
 
@@ -164,6 +165,49 @@ def test_camera_position_error_against_the_true_path(clean):
     assert camera_position_error(longer, truth).frames == len(poses)
 
 
+def test_pose_bound_moves_each_object_by_its_own_views_poses(clean):
+    truth = GroundTruth.load(clean / "scene.json")
+    poses = truth.camera.poses
+    frames = np.arange(len(poses))
+    seen = [o for o in truth.scene.objects if truth.frames_seen(o.id)]
+    exact = pose_bound(Trajectory(frames, truth.camera.timestamps, poses.copy()), truth, 1)
+    assert (exact.objects, exact.max_shift_m, exact.recall) == (len(seen), pytest.approx(0.0), 1.0)
+
+    # Every pose 12 cm off along x: every object moves by 12 cm. Two copies of a box with the same
+    # yaw, offset by (du, dv) along its axes, overlap by (L - |du|)(W - |dv|)H.
+    offset = np.array([0.12, 0.0, 0.0])
+    shifted = poses.copy()
+    shifted[:, :3, 3] += offset
+    bound = pose_bound(Trajectory(frames, truth.camera.timestamps, shifted), truth, 1)
+    assert bound.median_shift_m == pytest.approx(0.12) and bound.max_shift_m == pytest.approx(0.12)
+
+    def kept(obj) -> bool:
+        _, (length, width, _), yaw = obj.box
+        du = abs(offset[0] * math.cos(yaw) + offset[1] * math.sin(yaw))
+        dv = abs(-offset[0] * math.sin(yaw) + offset[1] * math.cos(yaw))
+        share = max(length - du, 0.0) * max(width - dv, 0.0) / (length * width)
+        return share / (2 - share) >= 0.25
+
+    expected = np.mean([kept(o) for o in seen])
+    assert 0.0 < expected < 1.0  # the scene has objects on both sides of the bound
+    assert bound.recall == pytest.approx(expected)
+    assert f"{100 * expected:.1f}%" in bound.line()
+
+    # A drift growing 1 cm per frame: each object moves by the mean over the frames it is seen in.
+    drifted = poses.copy()
+    drifted[:, 0, 3] += 0.01 * frames
+    growing = pose_bound(Trajectory(frames, truth.camera.timestamps, drifted), truth, 1)
+    assert growing.median_shift_m == pytest.approx(np.median([0.01 * np.mean(truth.frames_seen(o.id)) for o in seen]))
+    # A miss says how far the poses moved the object it is about.
+    far = [_record(o.id, o.label, o.center + np.array([2.0, 0.0, 0.0]), o.extent, o.box_yaw) for o in seen]
+    said = {m.true_id: m for m in misses(far, truth, 1, Trajectory(frames, truth.camera.timestamps, drifted))}
+    assert said[seen[0].id].pose_shift_m == pytest.approx(0.01 * np.mean(truth.frames_seen(seen[0].id)))
+    assert f"moved {100 * said[seen[0].id].pose_shift_m:.1f} cm by the poses" in said[seen[0].id].line()
+    # Only objects seen in enough frames count.
+    well_seen = [o for o in seen if len(truth.frames_seen(o.id)) >= 10]
+    assert pose_bound(Trajectory(frames, truth.camera.timestamps, drifted), truth, 10).objects == len(well_seen)
+
+
 def test_eval_cli_scores_a_saved_memory_and_refuses_bad_input(clean, tmp_path, capsys):
     memory, _ = build_memory(clean / "bag", Settings(), progress=False)
     memory.save(tmp_path / "memory.npz")
@@ -173,6 +217,7 @@ def test_eval_cli_scores_a_saved_memory_and_refuses_bad_input(clean, tmp_path, c
     assert 0 < report["matched"] <= report["memory_objects"] and report["true_objects"] >= report["matched"]
     assert report == object_metrics(memory.snapshot().objects, GroundTruth.load(clean / "scene.json")).to_json()
     assert output["camera"]["frames"] == 40 and output["camera"]["max_m"] < 1e-3  # clean poses are the truth
+    assert output["pose_bound"]["recall"] == 1.0 and output["pose_bound"]["max_shift_m"] < 1e-3
 
     assert main(["--memory", str(tmp_path / "missing.npz"), "--scene", str(clean / "scene.json")]) == 2
     assert "reasmory-eval:" in capsys.readouterr().err
