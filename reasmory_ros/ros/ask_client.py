@@ -11,6 +11,7 @@ import sys
 import time
 
 import rclpy
+from rclpy.signals import SignalHandlerOptions
 from rclpy.utilities import remove_ros_args
 
 from reasmory_interfaces.srv import AskSpatial
@@ -84,7 +85,8 @@ def response_dict(response) -> dict:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(remove_ros_args(["reasmory-ask", *argv])[1:])
-    rclpy.init(args=["reasmory-ask", *argv])
+    # No rclpy signal handlers: Ctrl-C is a KeyboardInterrupt while the context is still valid.
+    rclpy.init(args=["reasmory-ask", *argv], signal_handler_options=SignalHandlerOptions.NO)
     node = rclpy.create_node("reasmory_ask")
     try:
         service = f"{args.node.rstrip('/')}/ask"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import sys
 import threading
 import time
@@ -43,6 +44,7 @@ from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.signals import SignalHandlerOptions
 from rclpy.subscription import Subscription
 from rclpy.task import Future
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
@@ -589,19 +591,33 @@ def _image_type(topic: str) -> type:
     return CompressedImage if topic.rsplit("/", 1)[-1] in ("compressed", "compressedDepth") else Image
 
 
+STOP_POLL_S = 0.1
+"""The spin loop looks for a stop request (SIGINT, SIGTERM) at least this often."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Owns rclpy init/shutdown; exit status 1 when the node cannot start (reason on stderr)."""
-    rclpy.init(args=argv if argv is not None else sys.argv)
+    """Owns rclpy init/shutdown; exit status 1 when the node cannot start (reason on stderr).
+
+    SIGINT and SIGTERM end the spin loop between two callbacks, and the context goes down only
+    after the node has closed (worker joined, last save written). rclpy's own handlers shut the
+    context down at once, so a timer callback running at that moment failed to publish and the
+    node exited with status 1 on Ctrl-C now and then.
+    """
+    rclpy.init(args=argv if argv is not None else sys.argv, signal_handler_options=SignalHandlerOptions.NO)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     node = None
     try:
         node = ReasmoryNode()
         executor = SingleThreadedExecutor()
         executor.add_node(node)
-        executor.spin()
+        while not stop.is_set():
+            executor.spin_once(timeout_sec=STOP_POLL_S)
     except StartupError as err:
         print(f"[reasmory] cannot start: {err}", file=sys.stderr)
         return 1
-    except (KeyboardInterrupt, ExternalShutdownException):
+    except ExternalShutdownException:
         pass
     finally:
         if node is not None:

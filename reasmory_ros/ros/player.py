@@ -16,6 +16,7 @@ from pathlib import Path
 
 import rclpy
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.signals import SignalHandlerOptions
 from rclpy.utilities import remove_ros_args
 from rosbags.highlevel import AnyReader
 from rosbags.typesys import Stores, get_typestore
@@ -149,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     except PlayError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    rclpy.init(args=["reasmory-play", *argv])
+    # No rclpy signal handlers: Ctrl-C is then a KeyboardInterrupt between two publishes, not a
+    # context shut down under a publish in progress (which fails with an RCLError).
+    rclpy.init(args=["reasmory-play", *argv], signal_handler_options=SignalHandlerOptions.NO)
     node = rclpy.create_node("reasmory_player")
     try:
         player = Player(node, reader, args.topics, args.qos, args.clock)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
+import subprocess
+import sys
 import time
 from array import array
 from pathlib import Path
@@ -304,3 +307,38 @@ def test_shutdown_saves_everything_and_exits_cleanly(live):
     assert "shutdown save: saved" in live.log()
     saved = SpatialMemory.from_file(snapshot_path).snapshot()
     assert saved.frame_count == expected[0] and len(saved.objects) == expected[1]
+
+
+def test_ctrl_c_during_a_timer_callback_closes_the_node_cleanly(tmp_path):
+    """SIGINT lands while the status timer's callback runs (wrapped here to mark that it started
+    and to hold it a second before it publishes; the hold lets no KeyboardInterrupt through, as a
+    callback inside C code, where Python raises nothing, would not): the node must finish the
+    callback, close, write its last save and exit 0. With rclpy's own signal handlers the
+    context went down under the running callback, its publish failed, and the node exited 1 (one
+    CI run in many, when the signal came during the status callback's C work)."""
+    started = tmp_path / "callback-started"
+    code = "\n".join([
+        "import pathlib, sys, time",
+        "import reasmory_ros.ros.node as node",
+        "publish = node.ReasmoryNode.publish_status",
+        "def held(self):",
+        f"    pathlib.Path({str(started)!r}).touch()",
+        "    try:",
+        "        time.sleep(1.0)",
+        "    except KeyboardInterrupt:",
+        "        pass",
+        "    publish(self)",
+        "node.ReasmoryNode.publish_status = held",
+        "sys.exit(node.main(sys.argv))",
+    ])
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, "--ros-args", "-p", "device:=cpu", "-p", "status_rate:=10.0",
+         "-p", "autosave_period:=60.0", "-p", f"snapshot_path:={tmp_path / 'memory.npz'}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Hang guard: start-up loads the label embedder.
+    wait_until(lambda: started.exists() or process.poll() is not None, 120.0, "the first status callback")
+    assert process.poll() is None, process.communicate()[0][-3000:]
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output[-3000:]
+    assert "shutdown save: saved" in output and (tmp_path / "memory.npz").is_file(), output[-3000:]
