@@ -775,7 +775,7 @@ class ObjectTable(StateBuffers):
         picked = (weight.log() + gumbel).topk(budget).indices
         weight, picked = weight[picked], candidates[picked]
         same_category = same.reshape(-1)[picked]
-        part = part.reshape(-1)[picked]
+        part_of_other = part.reshape(-1)[picked]
         a = rows[picked // cfg.max_objects]
         b = picked % cfg.max_objects
         queries = slice(None, None, _MERGE_QUERY_STRIDE)
@@ -783,7 +783,7 @@ class ObjectTable(StateBuffers):
             mutual_overlap(self.points[a][:, queries], self.points[b], cfg.association_radius)[0],
             mutual_overlap(self.points[b][:, queries], self.points[a], cfg.association_radius)[0],
         )
-        duplicate = (overlap >= cfg.merge_overlap) & (~part | (weight >= cfg.box_containment))
+        duplicate = (overlap >= cfg.merge_overlap) & (~part_of_other | (weight >= cfg.box_containment))
         young = torch.minimum(self.observations[a], self.observations[b]) <= cfg.min_object_observations
         by_box = (same_category & young & (weight >= cfg.box_containment) & ~duplicate).nonzero().squeeze(1)
         duplicate[by_box] = ~self._apart(a[by_box], b[by_box])
