@@ -13,7 +13,6 @@ from pathlib import Path
 from reasmory_ros.config.settings import Settings
 from reasmory_ros.memory import MemorySnapshot, SpatialMemory
 from reasmory_ros.memory.frame import Frame
-from reasmory_ros.perception.stage import FrameInputs
 from reasmory_ros.pipeline import Pipeline
 from reasmory_ros.planning import QuestionResult, answer_question
 from reasmory_ros.planning.factory import build_planner
@@ -54,7 +53,8 @@ class ReplayStats:
 class ReplayStep:
     """The replay right after one frame was integrated, for observers (the recorders)."""
 
-    frame: Frame | FrameInputs
+    frame: Frame
+    """The frame as the memory took it (depth and pose estimated by perception included)."""
     bag_time: float
     """Recording time (s) of the message that completed the frame."""
     memory: SpatialMemory
@@ -83,7 +83,7 @@ def build_memory(bag_path: str | Path, settings: Settings, progress: bool = True
               leave=False) as bar:
         for frame in stream.frames(pipeline.assembler):
             if integrator.integrate(frame) and on_frame is not None:
-                on_frame(ReplayStep(frame, stream.clock.now, memory, pipeline.assembler, integrator))
+                on_frame(ReplayStep(integrator.last_frame, stream.clock.now, memory, pipeline.assembler, integrator))
             first_stamp = frame.timestamp if first_stamp is None else first_stamp
             last_stamp = frame.timestamp
             bar.n = frame.index + 1

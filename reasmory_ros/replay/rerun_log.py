@@ -95,13 +95,12 @@ class RerunLogger:
             self.rec.set_time("frame", sequence=frame)
 
     def log_frame(self, frame, memory, time: float) -> None:
-        """One integrated frame: camera and image always, map and objects when their period passed."""
+        """One integrated frame (as the memory took it: a pose perception estimated included):
+        camera and image always, map and objects when their period passed."""
         rr = self.rr
         self._last_time = time
         self._time(time, frame.index + 1)
         pose = frame.T_world_camera
-        if pose is None:  # estimated by perception: the memory has it now
-            pose = memory.snapshot().trajectory.poses[-1]
         stride = max(1, math.ceil(frame.rgb.shape[1] / IMAGE_WIDTH))
         K = np.asarray(frame.K, dtype=np.float64).copy()
         K[:2] /= stride

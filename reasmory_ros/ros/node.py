@@ -346,7 +346,7 @@ class ReasmoryNode(Node):
                 # A frame assembled before a reset or load (older generation) is dropped.
                 current = generation == self._generation
                 if current and self.integrator.integrate(frame) and self._rerun is not None:
-                    self._rerun.log_frame(frame, self.memory, frame.timestamp)
+                    self._rerun.log_frame(self.integrator.last_frame, self.memory, frame.timestamp)
 
     def _restart_stream(self, change) -> None:
         """Run `change` (reset or load) with no frame of the old stream integrated afterwards."""

@@ -32,6 +32,9 @@ class FrameIntegrator:
         self._report = report
         self.integrated = 0
         self.perception_skipped = 0
+        self.last_frame: Frame | None = None
+        """The last frame integrated, as the memory took it (with what perception estimated: a
+        viewer logs its pose from here instead of building a snapshot for it)."""
         self.latencies_s: deque[float] = deque(maxlen=latency_window)
 
     def integrate(self, frame: Frame | FrameInputs) -> bool:
@@ -58,6 +61,7 @@ class FrameIntegrator:
             return False
         self.latencies_s.append(time.perf_counter() - started)
         self.integrated += 1
+        self.last_frame = frame
         return True
 
     def counters(self) -> dict:
