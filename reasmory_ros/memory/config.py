@@ -202,9 +202,9 @@ class MemoryConfig:
     detached_checks: int = setting(
         2,
         "Small objects detected in a frame (reservoir at most half full: most surface voxels "
-        "seen are kept; heaviest cluster within 0.6 m) are checked, this many per frame, for detached clusters: reservoir "
-        "points not linked to the object's heaviest cluster through points at most three voxels "
-        "apart are dropped (a mask that bled onto the wall behind, or merged with a neighbour "
+        "seen are kept; heaviest cluster within 0.6 m) are checked, this many per frame, for "
+        "detached clusters: reservoir points not linked to the object's heaviest cluster through "
+        "points at most three voxels apart are dropped (a mask that bled onto the wall behind, or merged with a neighbour "
         "that does not touch it); 0 switches the check off.",
         unit="objects",
     )
