@@ -14,7 +14,7 @@ from corpus import Filler, ground_truth_memory, recording
 from reasmory_ros.dsl import run
 from reasmory_ros.planning import PlanningContext, RuleBasedPlanner, answer_question
 from reasmory_ros.planning.base import NotUnderstood
-from reasmory_ros.planning.intents import load_bank
+from reasmory_ros.planning.intents import BANK_PATH, load_bank
 from reasmory_ros.planning.language import FrameRef, frame_references, prepare
 
 
@@ -169,6 +169,15 @@ def test_the_exemplar_bank_is_checked_when_loaded(tmp_path, snapshot):
     bank.write_text("count:\n  answers: count\n  exemplars: []\n")
     with pytest.raises(ValueError, match="needs a list of exemplar sentences"):
         load_bank(bank)
+
+
+def test_the_packaged_bank_is_parsed_once_and_each_caller_gets_its_own_list():
+    first = load_bank()
+    assert first and all(intent.exemplars for intent in first)
+    first.clear()
+    again = load_bank()
+    assert again and again is not first
+    assert [intent.name for intent in again] == [intent.name for intent in load_bank(BANK_PATH)]
 
 
 def test_a_bank_of_one_intent_abstains_on_other_questions(tmp_path):
