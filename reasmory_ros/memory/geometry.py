@@ -99,11 +99,12 @@ def aabb_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def mutual_overlap(a: torch.Tensor, b: torch.Tensor, radius: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Fraction of a's points with a point of b within `radius`, and of b's points with a point of
     a within it, from one distance matrix: a (B, S, 3), b (B, R, 3) -> (B,), (B,). Slots at FAR
-    never count."""
+    never count (a valid point lies far from every FAR slot, so the nearest distance decides)."""
     valid_a, valid_b = a[..., 0] < FAR / 2, b[..., 0] < FAR / 2
-    near = (torch.cdist(a, b) <= radius) & valid_a[..., :, None] & valid_b[..., None, :]
-    return (near.any(dim=-1).sum(-1) / valid_a.sum(-1).clamp(min=1),
-            near.any(dim=-2).sum(-1) / valid_b.sum(-1).clamp(min=1))
+    distance = torch.cdist(a, b)
+    near_a = (distance.amin(dim=-1) <= radius) & valid_a
+    near_b = (distance.amin(dim=-2) <= radius) & valid_b
+    return near_a.sum(-1) / valid_a.sum(-1).clamp(min=1), near_b.sum(-1) / valid_b.sum(-1).clamp(min=1)
 
 
 _COARSE_YAWS = 15

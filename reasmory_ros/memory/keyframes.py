@@ -9,6 +9,7 @@ of the two smallest distances), so the kept set stays spread over the poses seen
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -103,9 +104,7 @@ class KeyframeStore(StateBuffers):
         K = frame.K.copy()
         for axis, (size, source) in enumerate(((self.config.keyframe_width, frame.width),
                                               (self.config.keyframe_height, frame.height))):
-            index = np.arange(size)
-            sampled = np.floor((index + 0.5) * source / size)
-            slope, offset = np.polyfit(index, sampled, 1)
+            slope, offset = _sampling_line(size, source)
             K[axis, axis] /= slope
             K[axis, 2] = (K[axis, 2] - offset) / slope
         return K
@@ -137,3 +136,12 @@ class KeyframeStore(StateBuffers):
         rename_ids(self.object_ids, old_ids, new_ids)
         self.object_samples.masked_fill_(self.object_ids < 0, 0)
         self.version += (before != self.object_ids).any(-1)
+
+
+@functools.cache
+def _sampling_line(size: int, source: int) -> tuple[float, float]:
+    """Slope and offset of the line through the source pixels that `size` nearest-pixel samples of
+    `source` pixels take (a least-squares fit, cached: it is the same for every keyframe)."""
+    index = np.arange(size)
+    slope, offset = np.polyfit(index, np.floor((index + 0.5) * source / size), 1)
+    return float(slope), float(offset)

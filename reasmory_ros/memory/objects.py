@@ -373,9 +373,15 @@ class ObjectTable(StateBuffers):
         gap, candidates = gap.topk(k, dim=1, largest=False)
         reachable = gap <= cfg.association_gap
         num = obs.num_detections
-        queries = obs.det_samples[:, None].expand(-1, k, -1, -1).reshape(num * k, -1, 3)
-        overlap, covered = mutual_overlap(queries, self.points[candidates.reshape(-1)], cfg.association_radius)
-        overlap, covered = overlap.reshape(num, k), covered.reshape(num, k)
+        # Point overlap of the reachable pairs only: no other pair can take the detection.
+        pairs = reachable.reshape(-1).nonzero().squeeze(1)
+        overlap = torch.zeros(num * k, device=self.device)
+        covered = torch.zeros(num * k, device=self.device)
+        if pairs.numel():
+            overlap[pairs], covered[pairs] = mutual_overlap(
+                obs.det_samples.index_select(0, pairs // k),
+                self.points.index_select(0, candidates.reshape(-1).index_select(0, pairs)), cfg.association_radius)
+        overlap, covered = overlap.view(num, k), covered.view(num, k)
         containment = aabb_containment(obs.det_aabb, self.aabb, cfg.box_margin).gather(1, candidates)
         agree = self._label_agreement(candidates, obs.det_labels)
         det_size = diagonal(obs.det_aabb)[:, None]
@@ -591,12 +597,15 @@ class ObjectTable(StateBuffers):
         tolerance = torch.clamp(cfg.depth_edge_ratio * z, min=cfg.depth_edge_gap)
         visible = inside & (measured > 0) & ((measured - z).abs() <= tolerance)
         none = det_slots.new_full((1,), -1)
-        slot_of_det, neighbour_of_det = torch.cat([det_slots, none]), torch.cat([neighbour, none])
-        covered = torch.zeros_like(visible)
-        for dy in (-1, 0, 1):
-            for dx in (-1, 0, 1):
-                det = obs.grid_det[(rows + dy).clamp(0, height - 1), (cols + dx).clamp(0, width - 1)]
-                covered |= (slot_of_det[det] == slots[:, None]) | (neighbour_of_det[det] == slots[:, None])
+        # Which objects each grid cell's mask covers (its detection's object and neighbour), then
+        # the 3 x 3 cells around every point in one gather.
+        grid_det = obs.grid_det.reshape(-1)
+        cell_slots = torch.stack([torch.cat([det_slots, none])[grid_det], torch.cat([neighbour, none])[grid_det]], 1)
+        offsets = torch.tensor([-1, 0, 1], device=self.device)
+        around = ((rows[..., None, None] + offsets[:, None]).clamp_(0, height - 1) * width
+                  + (cols[..., None, None] + offsets[None, :]).clamp_(0, width - 1))
+        masks_around = cell_slots.index_select(0, around.reshape(-1)).view(*rows.shape, -1)
+        covered = (masks_around == slots[:, None, None]).any(dim=-1)
         evidence = self.point_evidence[slots]
         evidence[..., 0] += visible & covered
         evidence[..., 1] += visible & ~covered
@@ -707,9 +716,9 @@ class ObjectTable(StateBuffers):
 
     def _add_colors(self, slots: torch.Tensor, rgb: torch.Tensor) -> None:
         """Vote each detection point's colour into its object's bins (see memory/colors.py)."""
-        bins = color_bins(rgb)
-        self.color_count.index_put_((slots, bins), torch.ones_like(bins, dtype=torch.float32), accumulate=True)
-        self.color_sum.index_put_((slots, bins), rgb.to(torch.float32), accumulate=True)
+        cell = slots * COLOR_BINS + color_bins(rgb)
+        self.color_count.view(-1).index_add_(0, cell, torch.ones_like(cell, dtype=torch.float32))
+        self.color_sum.view(-1, 3).index_add_(0, cell, rgb.to(torch.float32))
 
     def _refit(self, slots: torch.Tensor) -> None:
         if slots.numel() == 0:
@@ -792,10 +801,10 @@ class ObjectTable(StateBuffers):
         a = rows[picked // cfg.max_objects]
         b = picked % cfg.max_objects
         queries = slice(None, None, _MERGE_QUERY_STRIDE)
-        overlap = torch.maximum(
-            mutual_overlap(self.points[a][:, queries], self.points[b], cfg.association_radius)[0],
-            mutual_overlap(self.points[b][:, queries], self.points[a], cfg.association_radius)[0],
-        )
+        # Each way round (a's points near b's, b's near a's) in one batch.
+        first, second = torch.cat([a, b]), torch.cat([b, a])
+        overlap = mutual_overlap(self.points[first][:, queries], self.points[second], cfg.association_radius)[0]
+        overlap = torch.maximum(*overlap.chunk(2))
         duplicate = (overlap >= cfg.merge_overlap) & (~part_of_other | (weight >= cfg.box_containment))
         young = torch.minimum(self.observations[a], self.observations[b]) <= cfg.min_object_observations
         by_box = (same_category & young & (weight >= cfg.box_containment) & ~duplicate).nonzero().squeeze(1)
