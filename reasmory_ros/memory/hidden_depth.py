@@ -25,7 +25,8 @@ front of its back face (the far face of its shorter horizontal axis):
 
 The work is bounded by the shapes (layers per object by its size, probes per layer, keyframes):
 it runs when a snapshot is built, not per frame, and changes nothing the memory itself matches
-with.
+with. The layers are looked up a few at a time, so an object against its wall stops after the
+first round instead of paying for every layer within reach.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ _MIN_DEPTH = 0.01
 """Hidden depths below this (m) are left alone."""
 _PROBES = 5
 """Probes per layer along the width and the height of the object's column (5 x 5)."""
+_LAYERS_PER_ROUND = 4
+"""Layers looked up per round of the wall search (one batch for all objects still searching)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,21 +75,16 @@ def complete_hidden_depth(
     records: tuple[ObjectRecord, ...], keyframes: KeyframeStore, scene_map: VoxelMap, config: MemoryConfig
 ) -> tuple[ObjectRecord, ...]:
     """The records with boxes reaching back to the wall behind them where their back was never
-    seen (see the module docstring); `hidden_depth` says by how much. Every object's scene-map
-    lookups, then every probe before a wall, go in one batch each."""
+    seen (see the module docstring); `hidden_depth` says by how much. The walls are looked for
+    _LAYERS_PER_ROUND layers at a time, every object still without one in one batch (most
+    objects stand within a few layers of their wall), then every probe before a wall in one."""
     step = config.voxel_size
     active = keyframes.active.cpu().numpy()
     shown = keyframes.object_ids.cpu().numpy()[active]
     cameras = keyframes.poses[:, :2, 3].cpu().numpy()[active]
     reaches = [reach for reach in (_reach(r, shown, cameras, step) for r in records) if reach]
-    rings = [_ring_points(reach, step) for reach in reaches]
-    if not rings:
-        return records
-    occupied = scene_map.occupied(np.concatenate([r.reshape(-1, 3) for r in rings]), config.min_voxel_hits)
-    occupied = np.split(occupied.cpu().numpy(), np.cumsum([r.shape[0] * r.shape[1] for r in rings])[:-1])
-    walls = [(reach, _wall(reach, ring, hits, step)) for reach, ring, hits in zip(reaches, rings, occupied)]
-    walls = [(reach, wall) for reach, wall in walls if wall >= step]  # nearer: the back is at the wall
-    if not walls:
+    walls = [(reach, wall) for reach, wall in zip(reaches, _walls(reaches, scene_map, config)) if wall >= step]
+    if not walls:  # nearer than a voxel: the back is at the wall
         return records
 
     columns = [_column_probes(reach, int(np.searchsorted(reach.offsets, wall))) for reach, wall in walls]
@@ -121,8 +119,31 @@ def _reach(record: ObjectRecord, shown: np.ndarray, cameras: np.ndarray, step: f
     return _Reach(record, back, side, (np.arange(layers) + 0.5) * step)
 
 
-def _ring_points(reach: _Reach, step: float) -> np.ndarray:
-    """(S, P, 3) points of the ring beside and above the object's column on every layer."""
+def _walls(reaches: list[_Reach], scene_map: VoxelMap, config: MemoryConfig) -> list[float]:
+    """Distance (m) from each object's back face to the wall behind it (see _wall), 0 without one."""
+    step = config.voxel_size
+    rings = [_ring(reach, step) for reach in reaches]
+    walls = [0.0] * len(reaches)
+    pending = [i for i, (along, _) in enumerate(rings) if along.size]
+    start = 0
+    while pending:
+        # Each round's layers and the next one: a wall is a pair of filled layers.
+        layers = [_layer_points(reaches[i], *rings[i], slice(start, start + _LAYERS_PER_ROUND + 1)) for i in pending]
+        hits = scene_map.occupied(np.concatenate([layer.reshape(-1, 3) for layer in layers]), config.min_voxel_hits)
+        hits = np.split(hits.cpu().numpy(), np.cumsum([layer.shape[0] * layer.shape[1] for layer in layers])[:-1])
+        still = []
+        for i, layer, occupied in zip(pending, layers, hits):
+            last = start + layer.shape[0] >= len(reaches[i].offsets)
+            wall = _wall(reaches[i], layer, occupied.reshape(layer.shape[:2]), step, last)
+            if wall is None and not last:
+                still.append(i)
+            walls[i] = wall or 0.0
+        pending, start = still, start + _LAYERS_PER_ROUND
+    return walls
+
+
+def _ring(reach: _Reach, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """(along, z) of the ring's cells beside and above the object's column, each (P,)."""
     record = reach.record
     half_length = record.extent[0] / 2
     bottom, top = record.center[2] - record.extent[2] / 2, record.center[2] + record.extent[2] / 2
@@ -130,20 +151,19 @@ def _ring_points(reach: _Reach, step: float) -> np.ndarray:
     heights = np.arange(bottom + _SUPPORT_CLEARANCE, top + _RING + step / 2, step)
     a, z = np.meshgrid(along, heights, indexing="ij")
     ring = (np.abs(a) > half_length + step) | (z > top + step)
-    return _layer_points(reach, a[ring], z[ring])
+    return a[ring], z[ring]
 
 
-def _wall(reach: _Reach, ring: np.ndarray, occupied: np.ndarray, step: float) -> float:
+def _wall(reach: _Reach, ring: np.ndarray, occupied: np.ndarray, step: float, last: bool) -> float | None:
     """Distance (m) from the back face to the first pair of layers whose ring is filled
     (_WALL_SHARE), measured at the centres of its voxels (the layers themselves are a voxel
-    apart: up to half a voxel off); 0 without one."""
-    if ring.shape[1] == 0:
-        return 0.0
-    occupied = occupied.reshape(ring.shape[:2])
+    apart: up to half a voxel off); None without one. ring (L, P, 3) and occupied (L, P) are
+    consecutive layers; unless they are the `last` ones, the final layer only completes the
+    pair before it."""
     pairs = occupied | np.concatenate([occupied[1:], np.zeros_like(occupied[:1])])
-    walls = np.flatnonzero(pairs.mean(axis=1) >= _WALL_SHARE)
+    walls = np.flatnonzero(pairs[: len(pairs) if last else len(pairs) - 1].mean(axis=1) >= _WALL_SHARE)
     if walls.size == 0:
-        return 0.0
+        return None
     first = walls[0]
     voxels = np.floor(ring[first:first + 2][occupied[first:first + 2]] / step)
     behind = ((voxels[:, :2] + 0.5) * step - reach.record.center[:2]) @ reach.back
@@ -155,13 +175,13 @@ def _column_probes(reach: _Reach, layers: int) -> np.ndarray:
     record = reach.record
     fraction = (np.arange(_PROBES) + 0.5) / _PROBES - 0.5
     a, z = np.meshgrid(fraction * record.extent[0], record.center[2] + fraction * record.extent[2], indexing="ij")
-    return _layer_points(reach, a.ravel(), z.ravel())[:layers].reshape(-1, 3)
+    return _layer_points(reach, a.ravel(), z.ravel(), slice(0, layers)).reshape(-1, 3)
 
 
-def _layer_points(reach: _Reach, along: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """World points (S, P, 3): the (along, z) pattern (P,) repeated on every layer behind the
+def _layer_points(reach: _Reach, along: np.ndarray, z: np.ndarray, layers: slice) -> np.ndarray:
+    """World points (L, P, 3): the (along, z) pattern (P,) repeated on the `layers` behind the
     back face."""
-    depth = reach.record.extent[1] / 2 + reach.offsets[:, None]
+    depth = reach.record.extent[1] / 2 + reach.offsets[layers, None]
     xy = reach.record.center[:2] + depth[..., None] * reach.back + along[None, :, None] * reach.side
     heights = np.broadcast_to(z, depth.shape[:1] + z.shape)
     return np.concatenate([xy, heights[..., None]], axis=-1)

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from reasmory_ros.memory import MemoryConfig, SpatialMemory
+from reasmory_ros.memory import MemoryConfig, SpatialMemory, hidden_depth
 
 from .conftest import ROOM_HALF, BoxObject, RoomRenderer, look_at
 
@@ -23,8 +23,8 @@ def _scan(objects, eyes, target) -> tuple[dict, dict]:
     rng = np.random.default_rng(11)
     frames = [renderer.render(look_at(eye, target), index, rng) for index, eye in enumerate(eyes)]
     found = []
-    for hidden_depth in (False, True):
-        memory = SpatialMemory(MemoryConfig(hidden_depth=hidden_depth))
+    for complete in (False, True):
+        memory = SpatialMemory(MemoryConfig(hidden_depth=complete))
         for frame in frames:
             memory.update(frame)
         by_label = {}
@@ -64,3 +64,24 @@ def test_a_cabinet_in_front_of_a_wall_keeps_its_box_when_the_gap_was_seen():
     np.testing.assert_array_equal(completed.extent, seen.extent)
     np.testing.assert_array_equal(completed.center, seen.center)
     np.testing.assert_allclose(completed.extent, cabinet.extent, atol=0.07)
+
+
+def test_the_wall_search_by_rounds_finds_what_one_batch_of_all_layers_finds(monkeypatch):
+    """The wall is looked for a few layers per round; a wall some rounds back, and an object with
+    none within reach, come out as a search of every layer at once finds them."""
+    wardrobe = BoxObject("wardrobe", (1.0, WALL_Y - 0.55), 0.0, (1.0, 0.6, 1.9))
+    table = BoxObject("table", (0.0, -0.4), 0.0, (1.2, 0.7, 0.75))
+    renderer = RoomRenderer((wardrobe, table))
+    rng = np.random.default_rng(5)
+    eyes = [(0.2 + 0.8 * f, -1.2 + 0.5 * f, 1.5) for f in np.linspace(0.0, 1.0, 12)]
+    memory = SpatialMemory(MemoryConfig())
+    for index, eye in enumerate(eyes):
+        memory.update(renderer.render(look_at(eye, (0.6, 0.4, 0.8)), index, rng))
+    boxes = {}
+    for layers in (1, 4, 1000):
+        monkeypatch.setattr(hidden_depth, "_LAYERS_PER_ROUND", layers)
+        memory._snapshot = None
+        boxes[layers] = [(r.label, r.center.tolist(), r.extent.tolist(), r.hidden_depth) for r in memory.snapshot().objects]
+    assert {label for label, *_ in boxes[1000]} >= {"wardrobe", "table"}
+    assert any(label == "wardrobe" and depth > 0.2 for label, _, _, depth in boxes[1000])
+    assert boxes[1] == boxes[4] == boxes[1000]
