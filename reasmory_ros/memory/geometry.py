@@ -96,12 +96,22 @@ def aabb_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return inter / (vol_a[:, None] + vol_b[None, :] - inter).clamp(min=1e-12)
 
 
+def distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """torch.cdist(a, b) of point sets (..., S, 3) and (..., R, 3), both moved by the mean of a's
+    points (FAR slots aside) first: for sets of more than 25 points cdist takes
+    |a|^2 + |b|^2 - 2ab, which in float32 is off by 6 cm at 100 m from the origin and 34 cm at
+    600 m, while the links it decides are 6 cm."""
+    valid = (a[..., 0] < FAR / 2)[..., None]
+    centre = torch.where(valid, a, 0.0).sum(-2, keepdim=True) / valid.sum(-2, keepdim=True).clamp(min=1)
+    return torch.cdist(a - centre, b - centre)
+
+
 def mutual_overlap(a: torch.Tensor, b: torch.Tensor, radius: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Fraction of a's points with a point of b within `radius`, and of b's points with a point of
     a within it, from one distance matrix: a (B, S, 3), b (B, R, 3) -> (B,), (B,). Slots at FAR
     never count (a valid point lies far from every FAR slot, so the nearest distance decides)."""
     valid_a, valid_b = a[..., 0] < FAR / 2, b[..., 0] < FAR / 2
-    distance = torch.cdist(a, b)
+    distance = distances(a, b)
     near_a = (distance.amin(dim=-1) <= radius) & valid_a
     near_b = (distance.amin(dim=-2) <= radius) & valid_b
     return near_a.sum(-1) / valid_a.sum(-1).clamp(min=1), near_b.sum(-1) / valid_b.sum(-1).clamp(min=1)

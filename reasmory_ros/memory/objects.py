@@ -29,6 +29,7 @@ from reasmory_ros.memory.geometry import (
     aabb_gap,
     aabb_iou,
     box_aabb,
+    distances,
     fit_gravity_boxes,
     hash_keys,
     mutual_overlap,
@@ -459,10 +460,10 @@ class ObjectTable(StateBuffers):
         points_a, points_b = self.points[a], self.points[b]
         valid_a, valid_b = points_a[..., 0] < FAR / 2, points_b[..., 0] < FAR / 2
         both = valid_a[:, :, None] & valid_b[:, None, :]
-        gap = torch.where(both, torch.cdist(points_a, points_b), float("inf")).flatten(1).amin(dim=1)
+        gap = torch.where(both, distances(points_a, points_b), float("inf")).flatten(1).amin(dim=1)
         spacing = torch.maximum(
-            _median_spacing(torch.cdist(points_a, points_a), valid_a),
-            _median_spacing(torch.cdist(points_b, points_b), valid_b),
+            _median_spacing(distances(points_a, points_a), valid_a),
+            _median_spacing(distances(points_b, points_b), valid_b),
         ).nan_to_num(0.0)
         return gap > torch.clamp(2 * spacing, min=_DETACHED_LINK * self.config.object_voxel_size)
 
@@ -474,7 +475,7 @@ class ObjectTable(StateBuffers):
             mine = (obs.det_of == det).nonzero().squeeze(1)
             points = obs.points.index_select(0, obs.det_point_index.index_select(0, mine))
             pair = torch.stack([det_slots[det], neighbour[det]])
-            nearest = torch.cdist(points[None], self.points[pair]).amin(dim=-1)  # (2, P)
+            nearest = distances(points[None], self.points[pair]).amin(dim=-1)  # (2, P)
             point_slots[mine[nearest[1] < nearest[0]]] = neighbour[det]
         return point_slots
 
@@ -643,7 +644,7 @@ class ObjectTable(StateBuffers):
         points = self.points[slots].gather(1, order[..., None].expand(-1, -1, 3))
         size = order.shape[1]
         index = torch.arange(size, device=self.device)
-        distance = torch.cdist(points, points)
+        distance = distances(points, points)
         both = valid[:, :, None] & valid[:, None, :]
         # Only a densely sampled reservoir is judged (median distance of a point to its nearest
         # neighbour at most _DETACHED_DENSE voxels): a large object seen from afar or at a coarse

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from reasmory_ros.memory.geometry import FAR, fit_gravity_boxes
+from reasmory_ros.memory.geometry import FAR, distances, fit_gravity_boxes
 
 VOXEL = 0.03
 
@@ -86,3 +86,18 @@ def test_floor_points_at_a_bled_objects_feet_do_not_turn_its_box():
     _, extent, fitted = _fit(local, 0.3)
     assert _yaw_error(fitted, 0.3) < 3.0
     assert extent[:2] == pytest.approx([length, width], abs=0.08)
+
+
+@pytest.mark.parametrize("origin", [0.0, 600.0, 3990.0])
+def test_point_distances_hold_to_a_millimetre_far_from_the_world_origin(origin):
+    """Reservoir links are decided at a few centimetres; float32 |a|^2 + |b|^2 - 2ab (cdist's
+    path for sets of over 25 points) is off by decimetres at 600 m. Empty (FAR) slots stay far."""
+    rng = np.random.default_rng(4)
+    a = rng.uniform(0.0, 0.5, (3, 48, 3)) + [origin, -origin / 2, 1.0]
+    b = np.concatenate([a[:, :40] + rng.normal(0.0, 0.03, (3, 40, 3)), np.full((3, 8, 3), FAR)], axis=1)
+    a[:, -5:] = FAR
+    found = distances(torch.tensor(a, dtype=torch.float32), torch.tensor(b, dtype=torch.float32)).double().numpy()
+    truth = np.linalg.norm(a[:, :, None] - b[:, None], axis=-1)
+    real = (a[..., 0] < FAR / 2)[:, :, None] & (b[..., 0] < FAR / 2)[:, None, :]
+    np.testing.assert_allclose(found[real], truth[real], atol=1e-3)
+    assert (found[~real & ~(truth == 0)] > 1e3).all()
