@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from reasmory_ros.memory.geometry import FAR
+
 
 class FrameError(ValueError):
     """A frame field is malformed; `field` names it so a log line can say which input was bad."""
@@ -21,6 +23,10 @@ class FrameError(ValueError):
 
 MAX_IMAGE_PIXELS = 4096 * 4096
 """Bounded work: larger images are refused rather than slowing the memory down."""
+MAX_CAMERA_COORDINATE = FAR / 2 - 1000.0
+"""m from the world origin along any axis. Empty point slots hold coordinates of FAR and a point
+beyond FAR / 2 reads as empty, so a camera further out would silently remember nothing: poses
+must come in a frame whose origin is near the robot (odometry or map, not UTM)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,11 @@ class Frame:
             raise FrameError("T_world_camera", "rotation part is not a proper rotation matrix")
         if not np.allclose(T[3], (0, 0, 0, 1)):
             raise FrameError("T_world_camera", "last row must be 0 0 0 1")
+        if np.abs(T[:3, 3]).max() > MAX_CAMERA_COORDINATE:
+            x, y, z = T[:3, 3]
+            raise FrameError("T_world_camera", f"camera at ({x:.0f}, {y:.0f}, {z:.0f}) m is beyond the "
+                             f"+-{MAX_CAMERA_COORDINATE:.0f} m the memory covers: give poses in a frame whose "
+                             "origin is near the robot (odometry or map, not UTM)")
 
         if not np.isfinite(timestamp):
             raise FrameError("timestamp", f"must be finite, got {timestamp}")

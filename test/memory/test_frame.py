@@ -35,6 +35,7 @@ def _args(**override):
         (dict(K=np.eye(2)), "K"),
         (dict(T_world_camera=np.diag([1.0, 1.0, -1.0, 1.0])), "T_world_camera"),
         (dict(T_world_camera=np.eye(4) * 2), "T_world_camera"),
+        (dict(T_world_camera=np.array([[1, 0, 0, 2.0e4], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1.0]])), "T_world_camera"),
         (dict(timestamp=float("inf")), "timestamp"),
         (dict(index=-1), "index"),
         (dict(instances=np.zeros((H, W + 2), np.int32)), "instances"),
