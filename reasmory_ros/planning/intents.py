@@ -42,7 +42,7 @@ def load_bank(path: str | Path = BANK_PATH) -> list[Intent]:
 
     The packaged bank is parsed once per process: `answer_question` builds a rule planner for
     each question when its caller keeps none (the replay, the eval and fleet CLIs), and parsing
-    the YAML took 15 ms of every answer. Another file is read each time (it may be edited)."""
+    the YAML took ~8.5 ms of every answer. Another file is read each time (it may be edited)."""
     if Path(path) == BANK_PATH:
         return list(_packaged_bank())
     return list(_parse_bank(path))
