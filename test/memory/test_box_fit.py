@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+from reasmory_ros.memory.config import MemoryConfig
 from reasmory_ros.memory.geometry import FAR, distances, fit_gravity_boxes
+from reasmory_ros.memory.objects import ObjectTable
 
 VOXEL = 0.03
 
@@ -101,3 +103,46 @@ def test_point_distances_hold_to_a_millimetre_far_from_the_world_origin(origin):
     real = (a[..., 0] < FAR / 2)[:, :, None] & (b[..., 0] < FAR / 2)[:, None, :]
     np.testing.assert_allclose(found[real], truth[real], atol=1e-3)
     assert (found[~real & ~(truth == 0)] > 1e3).all()
+
+
+def _box_points(rng, low, high, n: int) -> np.ndarray:
+    """n points on the faces of the axis-aligned box low..high, top included, bottom left out."""
+    low, high = np.asarray(low, float), np.asarray(high, float)
+    points = rng.uniform(low, high, (n, 3))
+    face = rng.integers(0, 5, n)  # -x, +x, -y, +y, top
+    axis, end = np.array([0, 0, 1, 1, 2])[face], np.array([0, 1, 0, 1, 1])[face]
+    points[np.arange(n), axis] = np.where(end == 1, high[axis], low[axis])
+    return points
+
+
+def _table_with(reservoirs: list[np.ndarray]) -> ObjectTable:
+    config = MemoryConfig()
+    table = ObjectTable(config, torch.device("cpu"), torch.Generator())
+    for slot, points in enumerate(reservoirs):
+        table.active[slot] = True
+        table.points[slot, : len(points)] = torch.tensor(points, dtype=torch.float32)
+        table.point_weight[slot, : len(points)] = 1.0
+    return table
+
+
+def test_an_object_on_a_larger_one_is_fitted_above_its_top_and_reaches_down_to_it():
+    """A bowl on a cabinet whose reservoir also holds a ring of the cabinet's top around it (masks
+    that bled onto it), and a picture on the wall 35 cm above the same cabinet holding three of the
+    cabinet's top points (a merged mask): the bowl's box is the bowl's, standing on the cabinet;
+    the picture drops the stray points and keeps hanging where it hangs."""
+    rng = np.random.default_rng(2)
+    cabinet = _box_points(rng, (-0.45, 0.0, 0.0), (0.45, 0.45, 0.95), 380)
+    bowl = _box_points(rng, (-0.08, 0.1, 0.95), (0.08, 0.26, 1.02), 60)
+    angle = rng.uniform(0, 2 * np.pi, 60)
+    ring = np.stack([0.15 * np.cos(angle), 0.18 + 0.15 * np.sin(angle), np.full(60, 0.95)], 1)
+    picture = _box_points(rng, (-0.3, 0.40, 1.30), (0.3, 0.43, 1.70), 120)
+    stray = np.array([[0.0, 0.40, 0.95], [0.1, 0.41, 0.95], [-0.1, 0.42, 0.94]])
+    table = _table_with([cabinet, np.vstack([bowl, ring]), np.vstack([picture, stray])])
+    table._refit(torch.tensor([0]))
+    table._refit(torch.tensor([1, 2]))
+
+    np.testing.assert_allclose(table.extent[1, :2].sort().values.numpy(), [0.16, 0.16], atol=0.03)
+    assert abs(float(table.center[1, 2] - table.extent[1, 2] / 2) - 0.95) < 0.01  # on the cabinet
+    assert abs(float(table.center[1, 2] + table.extent[1, 2] / 2) - 1.02) < 0.01
+    assert abs(float(table.center[2, 2] - table.extent[2, 2] / 2) - 1.30) < 0.02  # still on the wall
+    assert abs(float(table.extent[2, 2]) - 0.40) < 0.03
