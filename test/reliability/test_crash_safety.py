@@ -80,7 +80,8 @@ def fresh_status(harness) -> dict:
     return harness.status[-1]
 
 
-def test_sigkill_during_streaming_then_restart_answers_as_the_last_autosave(recording, harness, nodes, tmp_path):
+def test_sigkill_during_streaming_then_restart_answers_as_the_last_autosave(recording, harness, nodes, tmp_path,
+                                                                        request):
     snapshot = tmp_path / "memory.npz"
     texts = questions(recording)
     first = nodes(autosave_period=AUTOSAVE, load_on_start=True)
@@ -108,20 +109,28 @@ def test_sigkill_during_streaming_then_restart_answers_as_the_last_autosave(reco
         assert dsl.run(program, on_disk).value == pytest.approx(value, abs=0.01)
 
     # Restart with load_on_start: same answers, same programs; frames after the save are what was lost.
+    # A test node in a DDS participant of its own talks to it: the one that talked to the killed
+    # node sometimes never reached its successor (no request arrived in 60 s, re-sent or not),
+    # while the successor's ~/status reached it.
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    successor = ros.Harness(context)
+    request.addfinalizer(lambda: (successor.close(), rclpy.shutdown(context=context)))
     second = nodes(autosave_period=3600.0, load_on_start=True)
-    harness.wait_status(lambda s: s["memory_frames"] == SAVED_FRAMES and s["frames_integrated"] == 0, timeout=60)
-    assert ask_all(harness, texts) == before
-    run = harness.client(RunProgram, "run_program")
+    successor.wait_for_subscribers()
+    successor.wait_status(lambda s: s["memory_frames"] == SAVED_FRAMES and s["frames_integrated"] == 0, timeout=60)
+    assert ask_all(successor, texts) == before
+    run = successor.client(RunProgram, "run_program")
     for _, _, value, program in before:
-        rerun = harness.call(run, RunProgram.Request(program=program))
+        rerun = successor.call(run, RunProgram.Request(program=program))
         assert rerun.success and rerun.value == pytest.approx(value, abs=0.01)
 
     # The stream goes on after the loaded memory's last frame.
     lap = recording.frames[-1].timestamp - recording.frames[0].timestamp + 0.1
     resumed = [dataclasses.replace(f, timestamp=f.timestamp + lap) for f in recording.frames[:3]]
-    harness.stream(resumed, rate=10.0)
-    harness.wait_status(lambda s: s["memory_frames"] == SAVED_FRAMES + 3)
-    assert fresh_status(harness)["errors"] == {}
+    successor.stream(resumed, rate=10.0)
+    successor.wait_status(lambda s: s["memory_frames"] == SAVED_FRAMES + 3)
+    assert fresh_status(successor)["errors"] == {}
 
     # SIGTERM (what a supervisor sends) is a clean shutdown too: the shutdown save has every frame.
     second.process.send_signal(signal.SIGTERM)
