@@ -736,7 +736,8 @@ class ObjectTable(StateBuffers):
         points = self.points[slots]
         cfg = self.config
         valid = (points[..., 0] < FAR / 2)
-        support = self._support_tops(slots, points, valid)
+        centroid = (points * valid[..., None]).sum(1) / valid.sum(1, keepdim=True).clamp(min=1)
+        support = self._support_tops(slots, points, valid, centroid)
         above = points[..., 2] > support[:, None] + cfg.object_voxel_size / 2
         # Only an object that reaches down to the surface loses points to it, and keeps a quarter
         # at least (a mask that bled onto the cabinet in most views gave a bowl more cabinet than bowl).
@@ -751,14 +752,15 @@ class ObjectTable(StateBuffers):
         drop = torch.where(clipped & (gap <= 2 * cfg.object_voxel_size), gap, 0.0)
         extent[:, 2] += drop
         center[:, 2] -= drop / 2
-        self.centroid[slots] = (points * valid[..., None]).sum(1) / valid.sum(1, keepdim=True).clamp(min=1)
+        self.centroid[slots] = centroid
         self.center[slots] = center
         self.extent[slots] = extent
         self.yaw[slots] = yaw
         self.aabb[slots] = box_aabb(center, extent, yaw)
         self.version[slots] += 1
 
-    def _support_tops(self, slots: torch.Tensor, points: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    def _support_tops(self, slots: torch.Tensor, points: torch.Tensor, valid: torch.Tensor,
+                      centroid: torch.Tensor) -> torch.Tensor:
         """(B,) height (m) of the top surface each of `slots` stands on, -inf for none.
 
         A mask that bled onto the cabinet a cup stands on put cabinet points into the cup's
@@ -768,8 +770,6 @@ class ObjectTable(StateBuffers):
         below it; its top surface is the height its points outside the cup's footprint reach (its
         box top may hold some of the cup's points, which merged masks gave it), and it must lie
         below the centroid."""
-        count = valid.sum(dim=1, keepdim=True).clamp(min=1)
-        centroid = torch.where(valid[..., None], points, 0.0).sum(dim=1) / count
         bottom, top = self.aabb[:, 0, 2], self.aabb[:, 1, 2]
         low, high = self.aabb[:, 0, :2], self.aabb[:, 1, :2]
         under = ((centroid[:, None, :2] >= low) & (centroid[:, None, :2] <= high)).all(dim=-1)
