@@ -161,13 +161,13 @@ def fit_gravity_boxes(
     u = xy[..., 0] * c[:, None] + xy[..., 1] * s[:, None]
     v = -xy[..., 0] * s[:, None] + xy[..., 1] * c[:, None]
     weights = torch.where(valid, weights, 0.0)
-    lo_xy, hi_xy = _weighted_bounds(
-        torch.stack([u, v], dim=1), weights[:, None].expand(-1, 2, -1), quantile
+    # Footprint (weighted, quantile) and height (unweighted, height_quantile) in one sort.
+    lo, hi = _weighted_bounds(
+        torch.stack([u, v, points[..., 2]], dim=1),
+        torch.stack([weights, weights, valid.to(weights.dtype)], dim=1),
+        torch.tensor([quantile, quantile, height_quantile], dtype=weights.dtype, device=points.device),
+        torch.tensor([1 - quantile, 1 - quantile, 1 - height_quantile], dtype=weights.dtype, device=points.device),
     )
-    lo_z, hi_z = _weighted_bounds(
-        points[:, None, :, 2], valid[:, None].to(weights.dtype), height_quantile
-    )
-    lo, hi = torch.cat([lo_xy, lo_z], dim=1), torch.cat([hi_xy, hi_z], dim=1)
     mid = (lo + hi) / 2
     extent = hi - lo
     center = torch.stack(
@@ -180,15 +180,15 @@ def fit_gravity_boxes(
     return center, extent, yaw
 
 
-def _weighted_bounds(values: torch.Tensor, weights: torch.Tensor, quantile: float):
-    """Weighted [q, 1-q] quantiles of values (B, A, R) with weights (B, A, R): two (B, A) tensors."""
+def _weighted_bounds(values: torch.Tensor, weights: torch.Tensor, low: torch.Tensor, high: torch.Tensor):
+    """Weighted quantiles `low` and `high` (A,) of values (B, A, R) with weights (B, A, R): two
+    (B, A) tensors."""
     ordered, order = values.sort(dim=-1)
-    w = weights.gather(-1, order)
-    cumulative = w.cumsum(-1)
+    cumulative = weights.gather(-1, order).cumsum(-1)
     total = cumulative[..., -1:].clamp(min=1e-12)
     last = values.shape[-1] - 1
-    lo_index = (cumulative <= quantile * total).sum(-1, keepdim=True).clamp(max=last)
-    hi_index = (cumulative < (1.0 - quantile) * total).sum(-1, keepdim=True).clamp(max=last)
+    lo_index = (cumulative <= low[:, None] * total).sum(-1, keepdim=True).clamp(max=last)
+    hi_index = (cumulative < high[:, None] * total).sum(-1, keepdim=True).clamp(max=last)
     return ordered.gather(-1, lo_index).squeeze(-1), ordered.gather(-1, hi_index).squeeze(-1)
 
 
