@@ -84,11 +84,8 @@ class MapAligner:
                     o3d.t.pipelines.registration.ICPConvergenceCriteria(max_iteration=15),
                 ).transformation.numpy()
         step = pose @ np.linalg.inv(guess)
-        # Drift turns about gravity only: the step keeps its yaw and translation.
-        yaw = np.arctan2(step[1, 0] - step[0, 1], step[0, 0] + step[1, 1])
-        step[:3, :3] = [[np.cos(yaw), -np.sin(yaw), 0.0], [np.sin(yaw), np.cos(yaw), 0.0], [0.0, 0.0, 1.0]]
-        pose = step @ guess
-        if np.linalg.norm(step[:3, 3]) > MAX_STEP_M or np.degrees(abs(yaw)) > MAX_STEP_DEG:
+        angle = np.degrees(np.arccos(np.clip((np.trace(step[:3, :3]) - 1) / 2, -1.0, 1.0)))
+        if np.linalg.norm(step[:3, 3]) > MAX_STEP_M or angle > MAX_STEP_DEG:
             pose = guess  # more than drift and jitter move a pose from one frame to the next: a slide
         self.correction = pose @ np.linalg.inv(frame.T_world_camera)
         rotation = pose[:3, :3].astype(np.float32)
