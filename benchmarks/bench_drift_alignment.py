@@ -37,6 +37,8 @@ VOXEL = 0.05
 """m: the frame's points and the map are kept at this spacing."""
 MAP_RADIUS = 6.0
 """m: map points farther than this from the camera's first guess are not aligned against."""
+MIN_MAP_POINTS = 1000
+"""Fewer map points near the camera (the first frame) give no alignment: the guess is kept."""
 ICP_DISTANCES = (0.2, 0.08)
 """m: correspondence distances of the two ICP rounds (drift of a few cm per metre, then fine)."""
 MAX_STEP_M = 0.02
@@ -74,7 +76,7 @@ class MapAligner:
         local.estimate_normals(max_nn=20, radius=3 * VOXEL)
         pose = guess = self.correction @ frame.T_world_camera
         near = np.linalg.norm(self.points - pose[:3, 3], axis=1) < MAP_RADIUS
-        if near.sum() > 1000:
+        if near.sum() >= MIN_MAP_POINTS:
             target = o3d.t.geometry.PointCloud(o3d.core.Tensor(self.points[near]))
             target.point.normals = o3d.core.Tensor(self.normals[near])
             for distance in ICP_DISTANCES:

@@ -57,7 +57,7 @@ def worker(loop_path: Path, device: str, threads: int, total: int) -> None:
     """Update one memory with stream frame after stream frame, one per line read from stdin;
     answer each with its process CPU and wall seconds."""
     import torch
-    from bench_update import _sync, stream
+    from bench_update import stream, sync_device
 
     from reasmory_ros.memory import MemoryConfig, SpatialMemory
 
@@ -67,10 +67,10 @@ def worker(loop_path: Path, device: str, threads: int, total: int) -> None:
     print("ready", flush=True)
     for _ in sys.stdin:
         frame = next(frames)
-        _sync(memory.device)
+        sync_device(memory.device)
         wall, cpu = time.perf_counter(), time.process_time()
         memory.update(frame)
-        _sync(memory.device)
+        sync_device(memory.device)
         print(f"{time.process_time() - cpu} {time.perf_counter() - wall}", flush=True)
 
 
