@@ -14,6 +14,13 @@ and for the aligned ones: the camera position error against the truth and the po
 the poses move the well-seen objects, and the recall a memory exact up to its poses would reach),
 and the alignment's time per frame. The map here grows without bound and the normals are
 estimated per frame on the CPU: the time is that of this prototype, not of a bounded design.
+
+    python benchmarks/bench_drift_alignment.py --seeds 0 1 2 3 4 5 --frames 300 --oracle
+
+skips the alignment and prints instead what a perfect correction of one part of the drift would
+buy, the truth put into the recording's poses: its yaw error taken out (turned about the camera's
+position, what a compass such as the room's dominant wall direction could give), or its camera
+positions replaced by the true ones (the yaw error kept). Which part a corrector must fix.
 """
 
 from __future__ import annotations
@@ -103,11 +110,46 @@ def trajectory(frames, poses) -> Trajectory:
     return Trajectory(np.array([f.index for f in frames]), np.array([f.timestamp for f in frames]), np.stack(poses))
 
 
+def without_yaw_error(given: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """The given pose turned about its camera position by the yaw of its error against the true one."""
+    error = given[:3, :3] @ true[:3, :3].T
+    yaw = np.arctan2(error[1, 0], error[0, 0])
+    c, s = np.cos(yaw), np.sin(yaw)
+    turned = given.copy()
+    turned[:3, :3] = np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]]) @ given[:3, :3]
+    return turned
+
+
+def with_true_position(given: np.ndarray, true: np.ndarray) -> np.ndarray:
+    placed = given.copy()
+    placed[:3, 3] = true[:3, 3]
+    return placed
+
+
+def oracle_poses(frames, truth: GroundTruth) -> dict[str, list[np.ndarray]]:
+    """The recording's poses with one part of their error taken out by the truth."""
+    pairs = [(f.T_world_camera, truth.camera.poses[f.index]) for f in frames]
+    return {
+        "yaw error removed": [without_yaw_error(given, true) for given, true in pairs],
+        "true positions": [with_true_position(given, true) for given, true in pairs],
+    }
+
+
+def report(name: str, frames, poses, truth: GroundTruth) -> None:
+    camera = camera_position_error(trajectory(frames, poses), truth)
+    bound = pose_bound(trajectory(frames, poses), truth)
+    print(f"  {name:19s} camera error median {camera.median_m * 100:.1f} cm max {camera.max_m * 100:.1f} cm; "
+          f"objects moved median {bound.median_shift_m * 100:.1f} cm max {bound.max_shift_m * 100:.1f} cm; "
+          f"pose bound of the recall {bound.recall * 100:.1f} % ({bound.objects} objects)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--cache", type=Path, default=Path(".cache/bench"), help="bench_replay.py's recordings")
+    parser.add_argument("--oracle", action="store_true",
+                        help="instead of aligning, take the yaw error or the position error out with the truth")
     args = parser.parse_args()
     settings = Settings()
     for seed in args.seeds:
@@ -115,19 +157,21 @@ def main() -> None:
         stream = open_bag(out / "bag", settings)
         pipeline = Pipeline.build(stream.settings, instance_topics=stream.has_instances, clock=stream.clock)
         frames = list(stream.frames(pipeline.assembler))
-        aligner, aligned, seconds = MapAligner(), [], []
-        for frame in frames:
-            start = time.perf_counter()
-            aligned.append(aligner.align(frame))
-            seconds.append(time.perf_counter() - start)
         truth = GroundTruth.load(out / "scene.json")
-        print(f"seed {seed}: {len(frames)} frames, alignment p50 {np.median(seconds) * 1e3:.0f} ms a frame")
-        for name, poses in (("recording's poses", [f.T_world_camera for f in frames]), ("aligned to the map", aligned)):
-            camera = camera_position_error(trajectory(frames, poses), truth)
-            bound = pose_bound(trajectory(frames, poses), truth)
-            print(f"  {name:19s} camera error median {camera.median_m * 100:.1f} cm max {camera.max_m * 100:.1f} cm; "
-                  f"objects moved median {bound.median_shift_m * 100:.1f} cm max {bound.max_shift_m * 100:.1f} cm; "
-                  f"pose bound of the recall {bound.recall * 100:.1f} % ({bound.objects} objects)")
+        if args.oracle:
+            print(f"seed {seed}: {len(frames)} frames")
+            variants = oracle_poses(frames, truth)
+        else:
+            aligner, aligned, seconds = MapAligner(), [], []
+            for frame in frames:
+                start = time.perf_counter()
+                aligned.append(aligner.align(frame))
+                seconds.append(time.perf_counter() - start)
+            print(f"seed {seed}: {len(frames)} frames, alignment p50 {np.median(seconds) * 1e3:.0f} ms a frame")
+            variants = {"aligned to the map": aligned}
+        report("recording's poses", frames, [f.T_world_camera for f in frames], truth)
+        for name, poses in variants.items():
+            report(name, frames, poses, truth)
 
 
 if __name__ == "__main__":
