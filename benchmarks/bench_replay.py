@@ -3,7 +3,7 @@
     python benchmarks/bench_replay.py --seeds 0 1 2 --frames 300 [--modes clean noisy]
 
 For each seed: simulate a recording (cached under .cache/bench), replay it with the default
-parameters and the rule-based planner, score the answers (VSI-Bench MRA / exact match per type),
+parameters (or those of --params FILE.yaml, the node's parameters file) and the rule-based planner, score the answers (VSI-Bench MRA / exact match per type),
 and time every question again against the final memory (answer latency excluding any language
 model, cold = first question on a new snapshot, warm = the rest), and score the memory's objects
 against the ground truth (precision, recall, duplicates, labels, box errors). Mode `noisy`
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reasmory_ros.config.settings import Settings
+from reasmory_ros.config.settings import Settings, load_settings
 from reasmory_ros.planning import answer_question
 from reasmory_ros.replay.evaluate import evaluate
 from reasmory_ros.replay.object_metrics import camera_position_error, misses, object_metrics, pose_bound
@@ -109,6 +109,8 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", choices=("clean", "noisy", "nodrift"), default=["clean"],
                         help="clean: perfect instances and poses; noisy: the simulator's detector-noise mode; "
                              "nodrift: the same without pose drift (the masks' errors alone)")
+    parser.add_argument("--params", type=Path,
+                        help="the node's parameters YAML to replay with (as reasmory-replay --params); defaults otherwise")
     parser.add_argument("--misses", action="store_true",
                         help="list each object seen in >= 10 frames that the memory misses, and why")
     parser.add_argument("--record", action="store_true", help="measure the cost of replay --record (MCAP)")
@@ -124,7 +126,7 @@ def main() -> None:
 
 def run_mode(args, mode: str) -> str:
     """Replay and score every seed in one mode; returns the summary over seeds."""
-    settings = Settings()
+    settings = load_settings(args.params)
     per_type = defaultdict(list)
     overall, objects, update_p50 = [], defaultdict(list), []
     for seed in args.seeds:
