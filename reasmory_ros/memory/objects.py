@@ -197,6 +197,9 @@ class ObjectTable(StateBuffers):
         self._keyframe_objects: torch.Tensor | None = None
         self.color_count = torch.zeros(n, COLOR_BINS, **f32)
         self.color_sum = torch.zeros(n, COLOR_BINS, 3, **f32)
+        self._unfitted = torch.zeros(n, dtype=torch.bool, device=device)
+        """Objects whose points changed since their box was fitted (see box_fit_interval)."""
+        self._frames_since_fit = 0
 
     # --- labels ---------------------------------------------------------------------------------
 
@@ -335,11 +338,13 @@ class ObjectTable(StateBuffers):
             det_slots, partner = self._associate(obs)
             is_matched = det_slots >= 0
             matched, num_new = int(is_matched.sum()), int((~is_matched).sum())
+            created = torch.zeros_like(self.active)
             if num_new:
                 det_slots, evicted = self._create(det_slots, is_matched, frame_index, timestamp)
+                created[det_slots[~is_matched]] = True
             parts, neighbour = self._sort_partners(det_slots, partner)
             point_slots = self._point_slots(obs, det_slots, neighbour)
-            touched = self._observe(obs, det_slots, point_slots, neighbour, frame_index, timestamp)
+            touched = self._observe(obs, det_slots, point_slots, neighbour, created, frame_index, timestamp)
             merges = self._merge_pairs(det_slots[parts].tolist(), partner[parts].tolist())
         rows = torch.cat([touched, self._sweep_rows()])
         merges = merges + self._merge_duplicates(rows[self.active[rows]])
@@ -538,11 +543,14 @@ class ObjectTable(StateBuffers):
         self.best_keyframe_points[slots] = 0
         self.color_count[slots] = 0.0
         self.color_sum[slots] = 0.0
+        self._unfitted[slots] = False
         self.version[slots] += 1
 
-    def _observe(self, obs: Observation, det_slots, point_slots, neighbour, frame_index, timestamp) -> torch.Tensor:
+    def _observe(self, obs: Observation, det_slots, point_slots, neighbour, created, frame_index, timestamp) -> torch.Tensor:
         """Fold the detections into their objects (a mask over two objects into both, see
-        _sort_partners); returns the touched slots."""
+        _sort_partners); returns the touched slots. The objects created in this frame (created,
+        (max_objects,)) are fitted at once, whatever box_fit_interval: the next frame's
+        detections are associated with their boxes."""
         n = self.config.max_objects
         seen = torch.zeros(n, dtype=torch.bool, device=self.device)
         seen[point_slots] = True
@@ -568,8 +576,20 @@ class ObjectTable(StateBuffers):
         reshaped |= self._drop_detached(point_slots.unique())
         touched = seen.nonzero().squeeze(1)
         self.version[touched] += 1
-        self._refit(reshaped.nonzero().squeeze(1))
+        self._unfitted |= reshaped
+        self._frames_since_fit += 1
+        if self._frames_since_fit >= self.config.box_fit_interval:
+            self.fit_pending()
+        else:
+            self._refit(created.nonzero().squeeze(1))
         return touched
+
+    def fit_pending(self) -> None:
+        """Fit the boxes of the objects whose points changed since their last fit; the next
+        box_fit_interval frames count from here (so a saved memory and its copy read back from
+        the file go on alike)."""
+        self._frames_since_fit = 0
+        self._refit(self._unfitted.nonzero().squeeze(1))
 
     def _check_points(self, obs: Observation, det_slots: torch.Tensor, neighbour: torch.Tensor) -> torch.Tensor:
         """Drop reservoir points that the object's own masks keep leaving out; returns which
@@ -758,6 +778,7 @@ class ObjectTable(StateBuffers):
         self.yaw[slots] = yaw
         self.aabb[slots] = box_aabb(center, extent, yaw)
         self.version[slots] += 1
+        self._unfitted[slots] = False
 
     def _support_tops(self, slots: torch.Tensor, points: torch.Tensor, valid: torch.Tensor,
                       centroid: torch.Tensor) -> torch.Tensor:

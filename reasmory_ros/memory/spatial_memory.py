@@ -213,6 +213,7 @@ class SpatialMemory:
 
     def _build_snapshot(self) -> MemorySnapshot:
         parts = self._parts
+        parts.objects.fit_pending()
         records = self._object_records()
         objects = tuple(r for r in records if r.status != "removed")
         if self.config.hidden_depth:
@@ -342,6 +343,7 @@ class SpatialMemory:
         """Write the whole memory atomically (see persistence.py); MemoryFileError on failure."""
         with self._lock:
             parts = self._parts
+            parts.objects.fit_pending()
             arrays = {
                 f"{name}/{key}": value
                 for name, part in parts.components().items()

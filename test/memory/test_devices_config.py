@@ -63,6 +63,9 @@ def test_config_rejects_bad_values_by_name():
         with pytest.raises(ValueError, match="detached_checks"):
             MemoryConfig(detached_checks=bad)
     assert MemoryConfig(detached_checks=0).detached_checks == 0
+    for bad in (0, 2.0, True):
+        with pytest.raises(ValueError, match="box_fit_interval"):
+            MemoryConfig(box_fit_interval=bad)
     with pytest.raises(ValueError, match="unknown MemoryConfig fields: colour"):
         MemoryConfig.from_dict({"colour": 1})
     assert MemoryConfig.from_dict(MemoryConfig().to_dict()) == MemoryConfig()
