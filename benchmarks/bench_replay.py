@@ -3,15 +3,15 @@
     python benchmarks/bench_replay.py --seeds 0 1 2 --frames 300 [--modes clean noisy]
 
 For each seed: simulate a recording (cached under .cache/bench), replay it with the default
-parameters (or those of --params FILE.yaml, the node's parameters file) and the rule-based planner, score the answers (VSI-Bench MRA / exact match per type),
-and time every question again against the final memory (answer latency excluding any language
-model, cold = first question on a new snapshot, warm = the rest), and score the memory's objects
-against the ground truth (precision, recall, duplicates, labels, box errors). Mode `noisy`
-records with the simulator's detector-noise mode (default `DetectorNoise`), mode `nodrift` the
-same with the pose drift switched off (what the masks' errors alone cost). Prints one table per
-seed and the mean over seeds per mode, ready to paste into docs/benchmarks.md. --misses lists
-every well-seen object the memory misses, with the memory box nearest to it and where its points
-lie.
+parameters (or those of --params FILE.yaml, the node's parameters file) and the rule-based
+planner, score the answers (VSI-Bench MRA / exact match per type), and time every question again
+against the final memory (answer latency excluding any language model, cold = first question on
+a new snapshot, warm = the rest), and score the memory's objects against the ground truth
+(precision, recall, duplicates, labels, box errors). Mode `noisy` records with the simulator's
+detector-noise mode (default `DetectorNoise`), mode `nodrift` the same with the pose drift
+switched off (what the masks' errors alone cost). Prints one table per seed and the mean over
+seeds per mode, ready to paste into docs/benchmarks.md. --misses lists every well-seen object the
+memory misses, with the memory box nearest to it and where its points lie.
 
     python benchmarks/bench_replay.py --seeds 0 --frames 300 --record --rerun
 

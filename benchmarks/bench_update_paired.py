@@ -98,7 +98,7 @@ def start_worker(tree: Path, loop_path: Path, args, overrides: dict) -> subproce
     return process
 
 
-def settings_overrides(parser: argparse.ArgumentParser, pairs: list[str]) -> dict:
+def memory_overrides(parser: argparse.ArgumentParser, pairs: list[str]) -> dict:
     """--set FIELD=VALUE pairs as MemoryConfig fields (values read as JSON where they parse)."""
     from reasmory_ros.memory import MemoryConfig
 
@@ -136,13 +136,13 @@ def main() -> None:
 
     if args.frames < EARLY[1]:
         parser.error(f"--frames must be at least {EARLY[1]}")
+    overrides = {"this checkout": memory_overrides(parser, args.set), args.against: {}}
 
     with tempfile.TemporaryDirectory(prefix="bench-paired-") as tmp:
         folder = Path(tmp)
         loop_path = folder / "loop.npz"
         save_loop(render_loop(args.seed, args.loop, 640, 480), loop_path)
         trees = {"this checkout": ROOT, args.against: export_revision(args.against, folder)}
-        overrides = {"this checkout": settings_overrides(parser, args.set), args.against: {}}
         workers = {name: start_worker(tree, loop_path, args, overrides[name]) for name, tree in trees.items()}
         seconds = {name: np.zeros((args.frames, 2)) for name in workers}  # CPU, wall
         names = list(workers)
