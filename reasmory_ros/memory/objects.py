@@ -338,10 +338,10 @@ class ObjectTable(StateBuffers):
             det_slots, partner = self._associate(obs)
             is_matched = det_slots >= 0
             matched, num_new = int(is_matched.sum()), int((~is_matched).sum())
-            created = torch.zeros_like(self.active)
+            created = empty
             if num_new:
                 det_slots, evicted = self._create(det_slots, is_matched, frame_index, timestamp)
-                created[det_slots[~is_matched]] = True
+                created = det_slots[~is_matched]
             parts, neighbour = self._sort_partners(det_slots, partner)
             point_slots = self._point_slots(obs, det_slots, neighbour)
             touched = self._observe(obs, det_slots, point_slots, neighbour, created, frame_index, timestamp)
@@ -548,8 +548,8 @@ class ObjectTable(StateBuffers):
 
     def _observe(self, obs: Observation, det_slots, point_slots, neighbour, created, frame_index, timestamp) -> torch.Tensor:
         """Fold the detections into their objects (a mask over two objects into both, see
-        _sort_partners); returns the touched slots. The objects created in this frame (created,
-        (max_objects,)) are fitted at once, whatever box_fit_interval: the next frame's
+        _sort_partners); returns the touched slots. The objects created in this frame (slots
+        `created`) are fitted at once, whatever box_fit_interval: the next frame's
         detections are associated with their boxes."""
         n = self.config.max_objects
         seen = torch.zeros(n, dtype=torch.bool, device=self.device)
@@ -581,7 +581,7 @@ class ObjectTable(StateBuffers):
         if self._frames_since_fit >= self.config.box_fit_interval:
             self.fit_pending()
         else:
-            self._refit(created.nonzero().squeeze(1))
+            self._refit(created)
         return touched
 
     def fit_pending(self) -> None:
