@@ -9,9 +9,10 @@ against the final memory (answer latency excluding any language model, cold = fi
 a new snapshot, warm = the rest), and score the memory's objects against the ground truth
 (precision, recall, duplicates, labels, box errors). Mode `noisy` records with the simulator's
 detector-noise mode (default `DetectorNoise`), mode `nodrift` the same with the pose drift
-switched off (what the masks' errors alone cost). Prints one table per seed and the mean over
-seeds per mode, ready to paste into docs/benchmarks.md. --misses lists every well-seen object the
-memory misses, with the memory box nearest to it and where its points lie.
+switched off (what the masks' errors alone cost); --noise-set NAME=VALUE (as reasmory-sim's)
+changes the noise of both, for noise the memory was not tuned on. Prints one table per seed and
+the mean over seeds per mode, ready to paste into docs/benchmarks.md. --misses lists every
+well-seen object the memory misses, with the memory box nearest to it and where its points lie.
 
     python benchmarks/bench_replay.py --seeds 0 --frames 300 --record --rerun
 
@@ -41,11 +42,16 @@ from reasmory_ros.sim.ground_truth import GroundTruth
 from reasmory_ros.sim.noise import DetectorNoise
 
 
-def recording(cache: Path, seed: int, frames: int, mode: str = "clean") -> Path:
-    out = cache / (f"seed{seed}-frames{frames}" + ("" if mode == "clean" else f"-{mode}"))
+def recording(cache: Path, seed: int, frames: int, mode: str = "clean", noise_set: tuple[str, ...] = ()) -> Path:
+    """The cached recording of one seed and mode; `noise_set` ("NAME=VALUE", as reasmory-sim
+    --noise-set) changes the detector noise of modes noisy and nodrift, and names its own folder."""
+    tag = "".join(f"-{text.replace('=', '').replace(',', '_')}" for text in noise_set)
+    out = cache / (f"seed{seed}-frames{frames}" + ("" if mode == "clean" else f"-{mode}{tag}"))
     if not (out / "questions.jsonl").exists():
-        noise = {"clean": None, "noisy": DetectorNoise(),
-                 "nodrift": DetectorNoise(drift_translation=0.0, drift_yaw=0.0)}[mode]
+        noise = None
+        if mode != "clean":
+            drift = [] if mode == "noisy" else ["drift_translation=0", "drift_yaw=0"]
+            noise = DetectorNoise.parse_assignments(drift + list(noise_set))
         simulate(out, seed=seed, frames=frames, force=True, progress=True, detector_noise=noise)
     return out
 
@@ -111,12 +117,19 @@ def main() -> None:
                              "nodrift: the same without pose drift (the masks' errors alone)")
     parser.add_argument("--params", type=Path,
                         help="the node's parameters YAML to replay with (as reasmory-replay --params); defaults otherwise")
+    parser.add_argument("--noise-set", action="append", default=[], metavar="NAME=VALUE",
+                        help="change one detector-noise setting of modes noisy and nodrift (as reasmory-sim "
+                             "--noise-set, e.g. bleed=0.4 merge=0.4): noise the memory was not tuned on")
     parser.add_argument("--misses", action="store_true",
                         help="list each object seen in >= 10 frames that the memory misses, and why")
     parser.add_argument("--record", action="store_true", help="measure the cost of replay --record (MCAP)")
     parser.add_argument("--rerun", action="store_true", help="measure the cost of replay --rerun (Rerun)")
     parser.add_argument("--output-repeats", type=int, default=2, help="replays per variant for --record/--rerun")
     args = parser.parse_args()
+    try:
+        DetectorNoise.parse_assignments(args.noise_set)
+    except ValueError as err:
+        parser.error(f"--noise-set: {err}")
     summaries = [run_mode(args, mode) for mode in args.modes]
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for summary in summaries:
@@ -130,7 +143,7 @@ def run_mode(args, mode: str) -> str:
     per_type = defaultdict(list)
     overall, objects, update_p50 = [], defaultdict(list), []
     for seed in args.seeds:
-        out = recording(args.cache, seed, args.frames, mode)
+        out = recording(args.cache, seed, args.frames, mode, tuple(args.noise_set))
         memory, stats = build_memory(out / "bag", settings, progress=False)
         snapshot = memory.snapshot()
         rows = read_questions(out / "questions.jsonl")
@@ -165,7 +178,8 @@ def run_mode(args, mode: str) -> str:
             per_type[qtype].append(type_score.score)
         overall.append(report.overall)
 
-    lines = [f"\n## {mode}: mean over seeds {args.seeds}", f"{'type':<36} {'score':>7}"]
+    changed = f" with {' '.join(args.noise_set)}" if args.noise_set and mode != "clean" else ""
+    lines = [f"\n## {mode}{changed}: mean over seeds {args.seeds}", f"{'type':<36} {'score':>7}"]
     lines += [f"{qtype:<36} {100 * np.mean(per_type[qtype]):6.1f}%" for qtype in sorted(per_type)]
     lines.append(f"{'overall (mean of types)':<36} {100 * np.mean(overall):6.1f}%  "
                  f"(per seed: {', '.join(f'{100 * o:.1f}' for o in overall)})")
