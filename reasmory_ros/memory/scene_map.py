@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from reasmory_ros.memory.config import MemoryConfig
-from reasmory_ros.memory.geometry import hash_keys, voxel_centers, voxel_keys
+from reasmory_ros.memory.geometry import hash_keys, unique_keys, voxel_centers, voxel_keys
 from reasmory_ros.memory.snapshot import SceneMap
 from reasmory_ros.memory.state import StateBuffers
 
@@ -44,22 +44,20 @@ class VoxelMap(StateBuffers):
         if points.shape[0] == 0:
             return 0
         ways = self.config.map_ways
-        keys, inverse = torch.unique(voxel_keys(points, self.config.voxel_size), return_inverse=True)
-        count = torch.zeros(keys.shape[0], device=self.device).index_add_(
-            0, inverse, torch.ones_like(inverse, dtype=torch.float32)
+        keys, inverse = unique_keys(voxel_keys(points, self.config.voxel_size))
+        # Colour sums and sample counts per voxel in one pass: rows (r, g, b, 1).
+        sums = torch.zeros(keys.shape[0], 4, device=self.device).index_add_(
+            0, inverse, torch.cat([colors.to(torch.float32), torch.ones_like(colors[:, :1], dtype=torch.float32)], 1)
         )
-        colour = torch.zeros(keys.shape[0], 3, device=self.device).index_add_(
-            0, inverse, colors.to(torch.float32)
-        ) / count[:, None]
+        colour = sums[:, :3] / sums[:, 3:]
         bucket, match = self._find(keys)
         slot_keys, hits, rgb, last_seen = (
             self.keys.view(-1), self.hits.view(-1), self.colors.view(-1, 3), self.last_seen.view(-1)
         )
-        slot_of_key = bucket * ways + match.to(torch.uint8).argmax(dim=1)
-        known = match.any(dim=1)
-
-        found = known.nonzero().squeeze(1)
-        slot = slot_of_key.index_select(0, found)
+        # A key sits in at most one way of its bucket: each (key, way) match is one known voxel's slot.
+        found, way = match.nonzero().unbind(1)
+        slot = bucket.index_select(0, found) * ways + way
+        known = torch.zeros_like(bucket, dtype=torch.bool).index_fill_(0, found, True)
         seen = hits.index_select(0, slot)
         weight = seen.clamp(max=_COLOUR_HISTORY).to(torch.float32)[:, None]
         blended = (rgb.index_select(0, slot).to(torch.float32) * weight + colour.index_select(0, found))
