@@ -262,8 +262,11 @@ class ObjectTable(StateBuffers):
 
     def categories(self, hist: torch.Tensor) -> torch.Tensor:
         """Label histograms (..., max_labels) summed per category: each category's votes sit at
-        its head word's index (`category`), zeros elsewhere."""
-        return torch.zeros_like(hist).index_add_(-1, self.category, hist)
+        its head word's index (`category`), zeros elsewhere. Only the words known so far are
+        summed (the rest of the max_labels columns are empty): (..., max(known words, 1))."""
+        known = max(len(self.labels), 1)
+        hist = hist[..., :known]
+        return torch.zeros_like(hist).index_add_(-1, self.category[:known], hist)
 
     def category_name(self, hist_row) -> str | None:
         """Canonical name of the category with the most votes in one histogram row (numpy or
