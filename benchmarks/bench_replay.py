@@ -12,7 +12,8 @@ detector-noise mode (default `DetectorNoise`), mode `nodrift` the same with the 
 switched off (what the masks' errors alone cost); --noise-set NAME=VALUE (as reasmory-sim's)
 changes the noise of both, for noise the memory was not tuned on. Prints one table per seed and
 the mean over seeds per mode, ready to paste into docs/benchmarks.md. --misses lists every
-well-seen object the memory misses, with the memory box nearest to it and where its points lie.
+well-seen object the memory misses, with the memory box nearest to it and where its points lie;
+--extras every memory object that matches no true object (false positives, parts, copies).
 
     python benchmarks/bench_replay.py --seeds 0 --frames 300 --record --rerun
 
@@ -35,7 +36,7 @@ import numpy as np
 from reasmory_ros.config.settings import Settings, load_settings
 from reasmory_ros.planning import answer_question
 from reasmory_ros.replay.evaluate import evaluate
-from reasmory_ros.replay.object_metrics import camera_position_error, misses, object_metrics, pose_bound
+from reasmory_ros.replay.object_metrics import camera_position_error, extras, misses, object_metrics, pose_bound
 from reasmory_ros.replay.pipeline import answer_all, answer_record, build_memory, read_questions
 from reasmory_ros.sim.cli import simulate
 from reasmory_ros.sim.ground_truth import GroundTruth
@@ -122,6 +123,8 @@ def main() -> None:
                              "--noise-set, e.g. bleed=0.4 merge=0.4): noise the memory was not tuned on")
     parser.add_argument("--misses", action="store_true",
                         help="list each object seen in >= 10 frames that the memory misses, and why")
+    parser.add_argument("--extras", action="store_true",
+                        help="list each memory object that matches no true object, and what it holds")
     parser.add_argument("--record", action="store_true", help="measure the cost of replay --record (MCAP)")
     parser.add_argument("--rerun", action="store_true", help="measure the cost of replay --rerun (Rerun)")
     parser.add_argument("--output-repeats", type=int, default=2, help="replays per variant for --record/--rerun")
@@ -166,6 +169,8 @@ def run_mode(args, mode: str) -> str:
         print(bound.line())
         if args.misses:
             print("\n".join(miss.line() for miss in misses(snapshot.objects, truth, trajectory=snapshot.trajectory)) or "no misses")
+        if args.extras:
+            print("\n".join(extra.line() for extra in extras(snapshot.objects, truth)) or "no extras")
         if args.record or args.rerun:
             print(output_cost(out / "bag", settings, args.record, args.rerun, args.output_repeats))
         for name, value in metrics.to_json().items():

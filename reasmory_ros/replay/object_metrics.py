@@ -18,6 +18,9 @@ footprint x height overlap; Hungarian assignment on IoU, a pair needs IoU >= 0.2
 
 `misses` explains the recall: each well-seen true object left unmatched, with the memory box that
 overlaps it most and where that box's points lie (on the object, on other objects, elsewhere).
+`extras` explains the precision: each memory object left unmatched (a false positive, a part or a
+copy of an object, two objects as one), with how often it was seen, the true object its box
+overlaps most and where its points lie.
 
 `camera_position_error` measures the poses the memory was built with against the true camera
 path, not aligned first: a drifting pose source misplaces everything seen late by as much, and
@@ -328,14 +331,73 @@ def misses(objects: Sequence[ObjectRecord], truth: GroundTruth, well_seen_frames
             result.append(Miss(true.id, true.label, frames, true.box, -1, "", None, 0.0, {}, shift))
             continue
         mem = objects[best]
-        shares: dict = {}
-        if len(mem.points):
-            distance = np.stack([tree.query(mem.points)[0] for tree in trees])
-            owner = np.where(distance.min(axis=0) <= ON_SURFACE, distance.argmin(axis=0), -1)
-            for k in [j] + [k for k in np.unique(owner).tolist() if k not in (j, -1)] + [-1]:
-                share = float(np.mean(owner == k))
-                if share > 0:
-                    shares["none" if k == -1 else f"{seen[k].label} {seen[k].id}"] = share
         result.append(Miss(true.id, true.label, frames, true.box, mem.id, mem.label,
-                           (mem.center, mem.extent, mem.yaw), float(iou[best, j]), shares, shift))
+                           (mem.center, mem.extent, mem.yaw), float(iou[best, j]),
+                           _point_shares(mem.points, seen, trees, first=j), shift))
     return result
+
+
+@dataclass(frozen=True)
+class Extra:
+    """A memory object that no true object matches (see `extras`).
+
+    sightings: frames it was detected in; labels: its most voted words with their votes;
+    nearest_*: the true object its box overlaps most (id -1 and IoU 0 if none does);
+    point_shares: where its points lie, as in `Miss`.
+    """
+
+    memory_id: int
+    label: str
+    sightings: int
+    labels: dict
+    box: tuple
+    nearest_id: int
+    nearest_label: str
+    iou: float
+    point_shares: dict
+
+    def line(self) -> str:
+        c, e, yaw = self.box
+        words = ", ".join(f"{word} {votes:g}" for word, votes in self.labels.items())
+        head = (f"memory {self.memory_id} '{self.label}' (seen in {self.sightings} frames; {words}) centre "
+                f"({c[0]:.2f}, {c[1]:.2f}, {c[2]:.2f}) extent ({e[0]:.2f}, {e[1]:.2f}, {e[2]:.2f}) "
+                f"yaw {np.degrees(yaw):.0f}")
+        near = (f"overlaps true {self.nearest_id} {self.nearest_label} IoU {self.iou:.2f}" if self.nearest_id >= 0
+                else "overlaps no true object")
+        shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in self.point_shares.items()) or "no points"
+        return f"{head}: {near}; its points on: {shares}"
+
+
+def extras(objects: Sequence[ObjectRecord], truth: GroundTruth, top_labels: int = 3) -> list[Extra]:
+    """The memory objects that `object_metrics` counts against the precision, and what they are
+    made of: the records a question about their label finds beside the real one."""
+    seen, iou, _, rows, _ = _match(objects, truth)
+    trees = [cKDTree(o.points) for o in seen]
+    result = []
+    for i, mem in enumerate(objects):
+        if i in set(rows.tolist()):
+            continue
+        best = int(iou[i].argmax()) if len(seen) else -1
+        overlaps = best >= 0 and iou[i, best] > 0
+        words = dict(sorted(mem.label_histogram.items(), key=lambda item: -item[1])[:top_labels])
+        result.append(Extra(mem.id, mem.label, mem.observations, words, (mem.center, mem.extent, mem.yaw),
+                            seen[best].id if overlaps else -1, seen[best].label if overlaps else "",
+                            float(iou[i, best]) if overlaps else 0.0, _point_shares(mem.points, seen, trees)))
+    return result
+
+
+def _point_shares(points: np.ndarray, seen: Sequence[SceneObject], trees: Sequence[cKDTree],
+                  first: int | None = None) -> dict:
+    """Share of the points nearest to each true object's surface (within ON_SURFACE), keyed
+    "label id", true object `first` first and "none" (on no true object) last."""
+    if not len(points) or not trees:
+        return {"none": 1.0} if len(points) else {}
+    distance = np.stack([tree.query(points)[0] for tree in trees])
+    owner = np.where(distance.min(axis=0) <= ON_SURFACE, distance.argmin(axis=0), -1)
+    lead = [] if first is None else [first]
+    shares: dict = {}
+    for k in lead + [k for k in np.unique(owner).tolist() if k not in (*lead, -1)] + [-1]:
+        share = float(np.mean(owner == k))
+        if share > 0:
+            shares["none" if k == -1 else f"{seen[k].label} {seen[k].id}"] = share
+    return shares

@@ -19,6 +19,7 @@ from reasmory_ros.replay.object_metrics import (
     _has_thin_parts,
     box_overlap,
     camera_position_error,
+    extras,
     misses,
     object_metrics,
     pose_bound,
@@ -142,6 +143,31 @@ def test_misses_say_which_objects_are_missed_and_where_the_nearest_box_lies(clea
     assert "IoU 0.18" in found[first.id].line() and "by the poses" not in found[first.id].line()
     if found[third.id].nearest_box is None:
         assert found[third.id].iou == 0.0 and "no memory box" in found[third.id].line()
+
+
+def test_extras_say_which_memory_objects_match_nothing_and_what_they_hold(clean):
+    truth = GroundTruth.load(clean / "scene.json")
+    seen = [o for o in truth.scene.objects if truth.frames_seen(o.id)]
+    exact = [dataclasses.replace(_record(o.id, o.label, o.center, o.extent, o.box_yaw), points=o.points[::7])
+             for o in seen]
+    assert extras(exact, truth) == []
+
+    # A false positive on bare floor far from every object, and a tenth-size part of the first
+    # object under another name, seen twice, its points on the object's surface.
+    floor = np.array([50.0, 50.0, 0.01])
+    false_positive = dataclasses.replace(_record(101, "rug", floor, [0.5, 0.4, 0.02]),
+                                         points=floor + np.zeros((4, 3)), label_histogram={"rug": 2.0})
+    first = seen[0]
+    part = dataclasses.replace(_record(102, "stool", first.center, first.extent / 10 ** (1 / 3), first.box_yaw),
+                               points=first.points[::11], observations=2,
+                               label_histogram={"stool": 2.0, "armchair": 1.0, "chair": 0.5, "bench": 0.5})
+    found = {e.memory_id: e for e in extras([*exact, false_positive, part], truth)}
+    assert set(found) == {101, 102}
+    assert found[101].nearest_id == -1 and found[101].point_shares == {"none": 1.0}
+    assert "overlaps no true object" in found[101].line() and "seen in 6 frames; rug 2" in found[101].line()
+    assert found[102].nearest_id == first.id and found[102].iou == pytest.approx(0.1, abs=0.01)
+    assert found[102].point_shares == {f"{first.label} {first.id}": pytest.approx(1.0)}
+    assert found[102].sightings == 2 and list(found[102].labels) == ["stool", "armchair", "chair"]
 
 
 def test_camera_position_error_against_the_true_path(clean):
