@@ -299,18 +299,14 @@ class Miss:
     pose_shift_m: float | None = None
 
     def line(self) -> str:
-        def box(b) -> str:
-            c, e, yaw = b
-            return (f"centre ({c[0]:.2f}, {c[1]:.2f}, {c[2]:.2f}) extent ({e[0]:.2f}, {e[1]:.2f}, {e[2]:.2f}) "
-                    f"yaw {np.degrees(yaw):.0f}")
-        head = f"true {self.true_id} {self.label} (seen in {self.frames_seen} frames) {box(self.true_box)}"
+        head = f"true {self.true_id} {self.label} (seen in {self.frames_seen} frames) {_box_text(self.true_box)}"
         if self.pose_shift_m is not None:
             head += f", moved {100 * self.pose_shift_m:.1f} cm by the poses"
         if self.nearest_box is None:
             return head + ": no memory box overlaps it"
         shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in self.point_shares.items())
         return (f"{head}\n    memory {self.nearest_id} '{self.nearest_label}' IoU {self.iou:.2f} "
-                f"{box(self.nearest_box)}; its points on: {shares}")
+                f"{_box_text(self.nearest_box)}; its points on: {shares}")
 
 
 def misses(objects: Sequence[ObjectRecord], truth: GroundTruth, well_seen_frames: int = 10,
@@ -357,11 +353,8 @@ class Extra:
     point_shares: dict
 
     def line(self) -> str:
-        c, e, yaw = self.box
         words = ", ".join(f"{word} {votes:g}" for word, votes in self.labels.items())
-        head = (f"memory {self.memory_id} '{self.label}' (seen in {self.sightings} frames; {words}) centre "
-                f"({c[0]:.2f}, {c[1]:.2f}, {c[2]:.2f}) extent ({e[0]:.2f}, {e[1]:.2f}, {e[2]:.2f}) "
-                f"yaw {np.degrees(yaw):.0f}")
+        head = f"memory {self.memory_id} '{self.label}' (seen in {self.sightings} frames; {words}) {_box_text(self.box)}"
         near = (f"overlaps true {self.nearest_id} {self.nearest_label} IoU {self.iou:.2f}" if self.nearest_id >= 0
                 else "overlaps no true object")
         shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in self.point_shares.items()) or "no points"
@@ -384,6 +377,13 @@ def extras(objects: Sequence[ObjectRecord], truth: GroundTruth, top_labels: int 
                             seen[best].id if overlaps else -1, seen[best].label if overlaps else "",
                             float(iou[i, best]) if overlaps else 0.0, _point_shares(mem.points, seen, trees)))
     return result
+
+
+def _box_text(box: tuple) -> str:
+    """A (centre, extent, yaw) box as one line of text."""
+    c, e, yaw = box
+    return (f"centre ({c[0]:.2f}, {c[1]:.2f}, {c[2]:.2f}) extent ({e[0]:.2f}, {e[1]:.2f}, {e[2]:.2f}) "
+            f"yaw {np.degrees(yaw):.0f}")
 
 
 def _point_shares(points: np.ndarray, seen: Sequence[SceneObject], trees: Sequence[cKDTree],
