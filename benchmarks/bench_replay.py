@@ -25,6 +25,7 @@ of each kept, as this machine is shared), and the frame loop's throughput drop i
 from __future__ import annotations
 
 import argparse
+import hashlib
 import resource
 import tempfile
 import time
@@ -47,6 +48,8 @@ def recording(cache: Path, seed: int, frames: int, mode: str = "clean", noise_se
     """The cached recording of one seed and mode; `noise_set` ("NAME=VALUE", as reasmory-sim
     --noise-set) changes the detector noise of modes noisy and nodrift, and names its own folder."""
     tag = "".join(f"-{text.replace('=', '').replace(',', '_')}" for text in noise_set)
+    if len(tag) > 200:  # the folder name must stay under the file system's 255 bytes
+        tag = "-noise" + hashlib.sha1(tag.encode()).hexdigest()[:12]
     out = cache / (f"seed{seed}-frames{frames}" + ("" if mode == "clean" else f"-{mode}{tag}"))
     if not (out / "questions.jsonl").exists():
         noise = None
