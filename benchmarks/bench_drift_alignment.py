@@ -136,8 +136,9 @@ def oracle_poses(frames, truth: GroundTruth) -> dict[str, list[np.ndarray]]:
 
 
 def report(name: str, frames, poses, truth: GroundTruth) -> None:
-    camera = camera_position_error(trajectory(frames, poses), truth)
-    bound = pose_bound(trajectory(frames, poses), truth)
+    path = trajectory(frames, poses)
+    camera = camera_position_error(path, truth)
+    bound = pose_bound(path, truth)
     print(f"  {name:19s} camera error median {camera.median_m * 100:.1f} cm max {camera.max_m * 100:.1f} cm; "
           f"objects moved median {bound.median_shift_m * 100:.1f} cm max {bound.max_shift_m * 100:.1f} cm; "
           f"pose bound of the recall {bound.recall * 100:.1f} % ({bound.objects} objects)")

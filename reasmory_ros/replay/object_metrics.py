@@ -316,10 +316,11 @@ def misses(objects: Sequence[ObjectRecord], truth: GroundTruth, well_seen_frames
     seen, iou, _, _, cols = _match(objects, truth)
     moved = _moved_centers(trajectory, truth) if trajectory is not None else {}
     trees = [cKDTree(o.points) for o in seen]
+    recalled = set(cols.tolist())
     result = []
     for j, true in enumerate(seen):
         frames = len(truth.frames_seen(true.id))
-        if j in set(cols.tolist()) or frames < well_seen_frames:
+        if j in recalled or frames < well_seen_frames:
             continue
         shift = float(np.linalg.norm(moved[true.id] - true.center)) if true.id in moved else None
         best = int(iou[:, j].argmax()) if len(objects) else -1
@@ -366,9 +367,10 @@ def extras(objects: Sequence[ObjectRecord], truth: GroundTruth, top_labels: int 
     made of: the records a question about their label finds beside the real one."""
     seen, iou, _, rows, _ = _match(objects, truth)
     trees = [cKDTree(o.points) for o in seen]
+    matched = set(rows.tolist())
     result = []
     for i, mem in enumerate(objects):
-        if i in set(rows.tolist()):
+        if i in matched:
             continue
         best = int(iou[i].argmax()) if len(seen) else -1
         overlaps = best >= 0 and iou[i, best] > 0
