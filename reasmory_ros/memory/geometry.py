@@ -49,8 +49,8 @@ def voxel_centers(keys: torch.Tensor, voxel_size: float) -> torch.Tensor:
 
 
 def unique_keys(keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """torch.unique(keys, return_inverse=True) of a 1-D integer tensor, from one stable sort (a
-    radix sort on the CPU: a frame's 16 000 voxel keys in 0.52 instead of 0.66 ms)."""
+    """torch.unique(keys, return_inverse=True) of a 1-D integer tensor, from one stable sort
+    (measured on the CPU: a frame's 16 000 voxel keys in 0.52 instead of 0.66 ms)."""
     ordered, order = torch.sort(keys, stable=True)
     first = torch.ones_like(ordered, dtype=torch.bool)
     first[1:] = ordered[1:] != ordered[:-1]
