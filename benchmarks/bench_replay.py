@@ -10,7 +10,9 @@ a new snapshot, warm = the rest), and score the memory's objects against the gro
 (precision, recall, duplicates, labels, box errors). Mode `noisy` records with the simulator's
 detector-noise mode (default `DetectorNoise`), mode `nodrift` the same with the pose drift
 switched off (what the masks' errors alone cost); --noise-set NAME=VALUE (as reasmory-sim's)
-changes the noise of both, for noise the memory was not tuned on. Prints one table per seed and
+changes the noise of both, for noise the memory was not tuned on. Mode `ideal` is clean with an
+ideal depth sensor as well (`reasmory-sim --no-noise`: exact depth, no holes), a sensor the memory
+was not tuned on either. Prints one table per seed and
 the mean over seeds per mode, ready to paste into docs/benchmarks.md. --misses lists every
 well-seen object the memory misses, with the memory box nearest to it and where its points lie;
 --extras every memory object that matches no true object (false positives, parts, copies).
@@ -46,17 +48,19 @@ from reasmory_ros.sim.noise import DetectorNoise
 
 def recording(cache: Path, seed: int, frames: int, mode: str = "clean", noise_set: tuple[str, ...] = ()) -> Path:
     """The cached recording of one seed and mode; `noise_set` ("NAME=VALUE", as reasmory-sim
-    --noise-set) changes the detector noise of modes noisy and nodrift, and names its own folder."""
-    tag = "".join(f"-{text.replace('=', '').replace(',', '_')}" for text in noise_set)
+    --noise-set) changes the detector noise of modes noisy and nodrift, and names its own folder.
+    Mode ideal renders with the ideal depth sensor (exact depth, no holes) and perfect instances."""
+    detector_noise = mode in ("noisy", "nodrift")
+    tag = "".join(f"-{text.replace('=', '').replace(',', '_')}" for text in noise_set) if detector_noise else ""
     if len(tag) > 200:  # the folder name must stay under the file system's 255 bytes
         tag = "-noise" + hashlib.sha1(tag.encode()).hexdigest()[:12]
     out = cache / (f"seed{seed}-frames{frames}" + ("" if mode == "clean" else f"-{mode}{tag}"))
     if not (out / "questions.jsonl").exists():
         noise = None
-        if mode != "clean":
+        if detector_noise:
             drift = [] if mode == "noisy" else ["drift_translation=0", "drift_yaw=0"]
             noise = DetectorNoise.parse_assignments(drift + list(noise_set))
-        simulate(out, seed=seed, frames=frames, force=True, progress=True, detector_noise=noise)
+        simulate(out, seed=seed, frames=frames, force=True, progress=True, detector_noise=noise, noise=mode != "ideal")
     return out
 
 
@@ -116,9 +120,10 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3, help="timed passes over the questions")
     parser.add_argument("--cache", type=Path, default=Path(".cache/bench"))
-    parser.add_argument("--modes", nargs="+", choices=("clean", "noisy", "nodrift"), default=["clean"],
+    parser.add_argument("--modes", nargs="+", choices=("clean", "noisy", "nodrift", "ideal"), default=["clean"],
                         help="clean: perfect instances and poses; noisy: the simulator's detector-noise mode; "
-                             "nodrift: the same without pose drift (the masks' errors alone)")
+                             "nodrift: the same without pose drift (the masks' errors alone); ideal: clean with "
+                             "an ideal depth sensor too (no noise, no holes): a sensor the memory was not tuned on")
     parser.add_argument("--params", type=Path,
                         help="the node's parameters YAML to replay with (as reasmory-replay --params); defaults otherwise")
     parser.add_argument("--noise-set", action="append", default=[], metavar="NAME=VALUE",
@@ -186,7 +191,7 @@ def run_mode(args, mode: str) -> str:
             per_type[qtype].append(type_score.score)
         overall.append(report.overall)
 
-    changed = f" with {' '.join(args.noise_set)}" if args.noise_set and mode != "clean" else ""
+    changed = f" with {' '.join(args.noise_set)}" if args.noise_set and mode in ("noisy", "nodrift") else ""
     lines = [f"\n## {mode}{changed}: mean over seeds {args.seeds}", f"{'type':<36} {'score':>7}"]
     lines += [f"{qtype:<36} {100 * np.mean(per_type[qtype]):6.1f}%" for qtype in sorted(per_type)]
     lines.append(f"{'overall (mean of types)':<36} {100 * np.mean(overall):6.1f}%  "

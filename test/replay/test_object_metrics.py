@@ -121,6 +121,32 @@ def test_size_error_of_objects_with_thin_parts(clean):
     assert m.size_error == pytest.approx(0.0, abs=1e-9) and m.extent_error > 0.0
 
 
+def test_view_offset_measures_boxes_that_sit_in_front_of_their_objects(clean):
+    """Boxes moved toward the cameras that saw them read as a positive view offset of the size
+    the views give it; boxes moved across those views, or not at all, read as none."""
+    truth = GroundTruth.load(clean / "scene.json")
+    seen = [o for o in truth.scene.objects if truth.frames_seen(o.id)]
+
+    def toward_views(o) -> np.ndarray:
+        to_cameras = np.array([truth.camera_center(f)[:2] - o.center[:2] for f in truth.frames_seen(o.id)])
+        return (to_cameras / np.linalg.norm(to_cameras, axis=1, keepdims=True)).mean(axis=0)
+
+    def moved(step) -> list[ObjectRecord]:
+        return [_record(o.id, o.label, o.center + np.append(step(o), 0.0), o.extent, o.box_yaw) for o in seen]
+
+    assert object_metrics(moved(lambda o: np.zeros(2)), truth).view_offset_m == pytest.approx(0.0, abs=1e-9)
+    # 3 cm toward the views' mean direction: each view sees it cos(angle) of that nearer.
+    forward = object_metrics(moved(lambda o: 0.03 * toward_views(o) / np.linalg.norm(toward_views(o))), truth)
+    assert forward.matched == len(seen)
+    concentration = [np.linalg.norm(toward_views(o)) for o in seen]
+    assert forward.view_offset_m == pytest.approx(0.03 * np.mean(concentration), rel=1e-6)
+    assert forward.view_offset_m > 0.01
+    across = object_metrics(moved(lambda o: 0.03 * np.array([-1.0, 1.0]) * toward_views(o)[::-1]
+                                  / np.linalg.norm(toward_views(o))), truth)
+    assert across.view_offset_m == pytest.approx(0.0, abs=1e-9)
+    assert across.center_error_m == pytest.approx(forward.center_error_m)
+
+
 def test_misses_say_which_objects_are_missed_and_where_the_nearest_box_lies(clean):
     truth = GroundTruth.load(clean / "scene.json")
     seen = [o for o in truth.scene.objects if truth.frames_seen(o.id)]
