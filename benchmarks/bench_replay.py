@@ -45,12 +45,15 @@ from reasmory_ros.sim.cli import simulate
 from reasmory_ros.sim.ground_truth import GroundTruth
 from reasmory_ros.sim.noise import DetectorNoise
 
+DETECTOR_NOISE_MODES = ("noisy", "nodrift")
+"""The modes recorded with the simulator's detector noise (which --noise-set changes)."""
+
 
 def recording(cache: Path, seed: int, frames: int, mode: str = "clean", noise_set: tuple[str, ...] = ()) -> Path:
     """The cached recording of one seed and mode; `noise_set` ("NAME=VALUE", as reasmory-sim
     --noise-set) changes the detector noise of modes noisy and nodrift, and names its own folder.
     Mode ideal renders with the ideal depth sensor (exact depth, no holes) and perfect instances."""
-    detector_noise = mode in ("noisy", "nodrift")
+    detector_noise = mode in DETECTOR_NOISE_MODES
     tag = "".join(f"-{text.replace('=', '').replace(',', '_')}" for text in noise_set) if detector_noise else ""
     if len(tag) > 200:  # the folder name must stay under the file system's 255 bytes
         tag = "-noise" + hashlib.sha1(tag.encode()).hexdigest()[:12]
@@ -191,7 +194,7 @@ def run_mode(args, mode: str) -> str:
             per_type[qtype].append(type_score.score)
         overall.append(report.overall)
 
-    changed = f" with {' '.join(args.noise_set)}" if args.noise_set and mode in ("noisy", "nodrift") else ""
+    changed = f" with {' '.join(args.noise_set)}" if args.noise_set and mode in DETECTOR_NOISE_MODES else ""
     lines = [f"\n## {mode}{changed}: mean over seeds {args.seeds}", f"{'type':<36} {'score':>7}"]
     lines += [f"{qtype:<36} {100 * np.mean(per_type[qtype]):6.1f}%" for qtype in sorted(per_type)]
     lines.append(f"{'overall (mean of types)':<36} {100 * np.mean(overall):6.1f}%  "
