@@ -248,7 +248,7 @@ def _match(objects: Sequence[ObjectRecord], truth: GroundTruth):
 def object_metrics(objects: Sequence[ObjectRecord], truth: GroundTruth, well_seen_frames: int = 10) -> ObjectMetrics:
     """Score a memory's objects (a snapshot's `objects`) against the recording's true objects."""
     seen, iou, inside, rows, cols = _match(objects, truth)
-    frames_seen = {o.id: len(truth.frames_seen(o.id)) for o in seen}
+    frames_seen = {o.id: truth.frames_seen(o.id) for o in seen}
     matched_true = set(cols.tolist())
     unmatched = np.setdiff1d(np.arange(len(objects)), rows)
     copy_of_matched = (iou[unmatched] >= MATCH_IOU) | (inside[unmatched] >= 0.5)
@@ -260,8 +260,8 @@ def object_metrics(objects: Sequence[ObjectRecord], truth: GroundTruth, well_see
     extent = [float(np.mean(np.abs(m.extent - t.extent) / t.extent)) for m, t in pairs]
     size = [float(abs(m.extent.max() - t.extent.max()) / t.extent.max()) for m, t in pairs]
     has_thin = [_has_thin_parts(t) for _, t in pairs]
-    toward_views = [_view_offset(m, t, truth) for m, t in pairs]
-    well_seen = [j for j, o in enumerate(seen) if frames_seen[o.id] >= well_seen_frames]
+    toward_views = [_view_offset(m, t, truth.camera.poses[frames_seen[t.id], :2, 3]) for m, t in pairs]
+    well_seen = [j for j, o in enumerate(seen) if len(frames_seen[o.id]) >= well_seen_frames]
 
     def mean(values) -> float:
         return float(np.mean(values)) if len(values) else float("nan")
@@ -286,10 +286,11 @@ def object_metrics(objects: Sequence[ObjectRecord], truth: GroundTruth, well_see
     )
 
 
-def _view_offset(memory: ObjectRecord, true: SceneObject, truth: GroundTruth) -> float:
-    """How far (m) the memory box's centre lies toward the cameras that saw the object: its
-    horizontal centre error along the unit direction to each such camera, averaged over them."""
-    cameras = truth.camera.poses[truth.frames_seen(true.id), :2, 3] - true.center[:2]
+def _view_offset(memory: ObjectRecord, true: SceneObject, cameras: np.ndarray) -> float:
+    """How far (m) the memory box's centre lies toward the cameras (K, 2: their horizontal
+    positions) that saw the object: its horizontal centre error along the unit direction to each
+    camera, averaged over them."""
+    cameras = cameras - true.center[:2]
     toward = cameras / np.linalg.norm(cameras, axis=1, keepdims=True).clip(min=1e-9)
     return float(np.mean(toward @ (np.asarray(memory.center)[:2] - true.center[:2])))
 
